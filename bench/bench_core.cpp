@@ -1,0 +1,99 @@
+// Benchmarks of the numerical core. Run: build/bench/core_bench (see README, "Performance").
+#include <benchmark/benchmark.h>
+
+#include "covariance.hpp"
+#include "gradient_flow.hpp"
+#include "least_squares.hpp"
+#include "monte_carlo.hpp"
+#include "population_loss.hpp"
+#include "random_stream.hpp"
+#include "shifts.hpp"
+#include "theory.hpp"
+
+namespace {
+
+using namespace icl;
+
+// The stiff case of the issue: geometric(100), d = 10, N = 80, sigma = 0.01, tol 1e-8.
+void BM_TrainStiff(benchmark::State& state) {
+  const auto integrator = static_cast<Integrator>(state.range(0));
+  const PopulationLoss loss = make_population_loss(make_covariance("geometric(100)", 10), 80);
+  Stream stream{1, 2};
+  const Eigen::MatrixXd gram = initial_gram(10, stream);
+  FlowOptions options;
+  options.integrator = integrator;
+  FlowResult r;
+  for (auto _ : state) {
+    r = gradient_flow(loss, 0.01, gram, options);
+    benchmark::DoNotOptimize(r.A.data());
+  }
+  state.SetLabel(std::string(to_string(integrator)) + " " + std::string(to_string(r.status)));
+  state.counters["steps"] = static_cast<double>(r.steps);
+  state.counters["rel_err"] = r.rel_err;
+  state.counters["flow_time"] = r.time;
+}
+BENCHMARK(BM_TrainStiff)->Arg(int(Integrator::rosenbrock))->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TrainStiff)->Arg(int(Integrator::rk45))->Arg(int(Integrator::euler))
+    ->Unit(benchmark::kMillisecond)->Iterations(1);
+
+// The Monte-Carlo evaluation compared with bench/numpy_mc_reference.py: d = 20, M = N = 40,
+// isotropic, no shift, 10000 prompts, every predictor.
+void BM_MonteCarlo(benchmark::State& state) {
+  const int d = static_cast<int>(state.range(0));
+  const int m = static_cast<int>(state.range(1));
+  const Covariance cov = make_covariance("isotropic", d);
+  const PopulationLoss loss = make_population_loss(cov, 40);
+  Stream stream{3};
+  const TestDistribution dist = make_test_distribution(expand_shift("none")[0], cov, m, stream);
+  LsaPredictors lsa{loss.optimum_matrix(), loss.optimum_matrix(), loss.one_step_eta()};
+  lsa.trained.array() += 1e-9;
+  McSettings settings;
+  settings.prompts = 10000;
+  for (auto _ : state) {
+    const McRisks r = monte_carlo(dist, lsa, settings, StreamKey{1, 2, 3});
+    benchmark::DoNotOptimize(r.lsa.mean);
+  }
+  state.counters["prompts_per_second"] =
+      benchmark::Counter(double(settings.prompts), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_MonteCarlo)->Args({20, 40})->Args({20, 10})->Unit(benchmark::kMillisecond);
+
+// The OLS + ridge kernel alone on prompt-sized designs, in GFLOP/s (counted flops).
+void BM_LeastSquares(benchmark::State& state) {
+  const int d = static_cast<int>(state.range(0));
+  const int m = static_cast<int>(state.range(1));
+  Stream stream{4};
+  Eigen::MatrixXd X(m, d);
+  Eigen::VectorXd y(m), w1(d), w2(d);
+  for (Eigen::Index i = 0; i < X.size(); ++i) X.data()[i] = stream.normal();
+  for (int i = 0; i < m; ++i) y[i] = stream.normal();
+  LeastSquares ls(m, d, 0.1);
+  for (auto _ : state) {
+    ls.factor(X);
+    ls.pseudo_inverse(X, y, w1);
+    ls.ridge(X, y, w2);
+    benchmark::DoNotOptimize(w1.data());
+    benchmark::DoNotOptimize(w2.data());
+  }
+  state.counters["GFLOPS"] = benchmark::Counter(ls.flops() * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_LeastSquares)->Args({20, 40})->Args({20, 10})->Args({100, 200});
+
+// Eigen's GEMM on square matrices: the machine's attainable rate for this build.
+void BM_EigenGemm(benchmark::State& state) {
+  const auto n = state.range(0);
+  const double flops = 2.0 * double(n) * double(n) * double(n);
+  const Eigen::MatrixXd a = Eigen::MatrixXd::Random(n, n);
+  const Eigen::MatrixXd b = Eigen::MatrixXd::Random(n, n);
+  Eigen::MatrixXd c(n, n);
+  for (auto _ : state) {
+    c.noalias() = a * b;
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_EigenGemm)->Arg(20)->Arg(40)->Arg(256);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,208 @@
+#include "covariance.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+#include <vector>
+
+#include "call_syntax.hpp"
+#include "input_error.hpp"
+
+namespace icl {
+
+double DiagonalLaw::moment(int k) const {
+  switch (kind) {
+    case Kind::exponential:  // k!
+      return k == 1 ? 1.0 : k == 2 ? 2.0 : 6.0;
+    case Kind::uniform:
+      return (std::pow(b, k + 1) - std::pow(a, k + 1)) / ((k + 1) * (b - a));
+    case Kind::gamma: {  // shape a, scale 1/a: mean one, like the other laws
+      double m = 1.0;
+      for (int i = 0; i < k; ++i) m *= (a + i) / a;
+      return m;
+    }
+  }
+  return NAN;
+}
+
+double DiagonalLaw::sample(Stream& stream) const {
+  switch (kind) {
+    case Kind::exponential: return stream.exponential();
+    case Kind::uniform: return stream.uniform(a, b);
+    case Kind::gamma: return stream.gamma(a) / a;
+  }
+  return NAN;
+}
+
+Eigen::MatrixXd Covariance::matrix() const {
+  return eigenvectors * eigenvalues.asDiagonal() * eigenvectors.transpose();
+}
+
+Covariance diagonal_covariance(std::string name, const Eigen::VectorXd& eigenvalues) {
+  Covariance c;
+  c.name = std::move(name);
+  c.d = static_cast<int>(eigenvalues.size());
+  c.eigenvalues = eigenvalues;
+  c.eigenvectors = Eigen::MatrixXd::Identity(c.d, c.d);
+  return c;
+}
+
+Eigen::VectorXd skewed_spectrum(int d) {
+  Eigen::VectorXd lambda(d);
+  for (int k = 0; k < d; ++k) lambda[k] = 1.0 / (k + 1);
+  return lambda * (d / lambda.sum());
+}
+
+namespace {
+
+void expect_args(const Call& call, std::size_t n, std::string_view spec) {
+  if (call.args.size() != n)
+    throw InputError("spectrum '" + std::string(spec) + "': " + call.name + " takes " +
+                     std::to_string(n) + (n == 1 ? " argument" : " arguments"));
+}
+
+Covariance normalised(std::string_view spec, Eigen::VectorXd lambda) {
+  const int d = static_cast<int>(lambda.size());
+  std::sort(lambda.begin(), lambda.end(), std::greater<>());
+  return diagonal_covariance(std::string(spec), lambda * (d / lambda.sum()));
+}
+
+std::vector<double> read_numbers(const std::string& path, std::string_view spec) {
+  std::ifstream in(path);
+  if (!in) throw InputError("spectrum '" + std::string(spec) + "': cannot open '" + path + "'");
+  std::vector<double> values;
+  std::string line;
+  for (int line_no = 1; std::getline(in, line); ++line_no) {
+    if (const auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+    std::replace(line.begin(), line.end(), ',', ' ');
+    std::istringstream tokens(line);
+    std::string token;
+    while (tokens >> token) {
+      try {
+        values.push_back(parse_number(token, "value"));
+      } catch (const InputError& e) {
+        throw InputError("spectrum '" + std::string(spec) + "': " + path + " line " +
+                         std::to_string(line_no) + ": " + e.what());
+      }
+    }
+  }
+  return values;
+}
+
+Covariance from_file(std::string_view spec, const std::string& path, int d) {
+  const std::vector<double> v = read_numbers(path, spec);
+  const std::string where = "spectrum '" + std::string(spec) + "': " + path + ": ";
+  const auto n = static_cast<std::size_t>(d);
+  Covariance c;
+  c.name = std::string(spec);
+  c.d = d;
+  if (v.size() == n) {
+    Eigen::VectorXd lambda = Eigen::Map<const Eigen::VectorXd>(v.data(), d);
+    for (int k = 0; k < d; ++k)
+      if (!(lambda[k] > 0.0))
+        throw InputError(where + "eigenvalue " + std::to_string(k + 1) + " is " +
+                         std::to_string(lambda[k]) + ", not positive");
+    std::vector<int> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int i, int j) { return lambda[i] > lambda[j]; });
+    c.eigenvalues.resize(d);
+    c.eigenvectors = Eigen::MatrixXd::Zero(d, d);
+    for (int k = 0; k < d; ++k) {
+      c.eigenvalues[k] = lambda[order[k]];
+      c.eigenvectors(order[k], k) = 1.0;
+    }
+    return c;
+  }
+  if (v.size() != n * n)
+    throw InputError(where + "has " + std::to_string(v.size()) + " numbers; d = " +
+                     std::to_string(d) + " needs " + std::to_string(d) + " eigenvalues or a " +
+                     std::to_string(d) + "x" + std::to_string(d) + " matrix");
+  const Eigen::MatrixXd m = Eigen::Map<const Eigen::Matrix<double, -1, -1, Eigen::RowMajor>>(v.data(), d, d);
+  const double scale = m.cwiseAbs().maxCoeff();
+  if (((m - m.transpose()).cwiseAbs().array() > 1e-12 * scale).any())
+    throw InputError(where + "the matrix is not symmetric");
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(0.5 * (m + m.transpose()));
+  const Eigen::VectorXd ascending = eig.eigenvalues();
+  // A relative threshold: eigenvalues at rounding level of the largest are not positive.
+  if (!(ascending[0] > 1e-12 * ascending[d - 1]))
+    throw InputError(where + "the matrix is not positive definite (smallest eigenvalue " +
+                     std::to_string(ascending[0]) + ")");
+  c.eigenvalues = ascending.reverse();
+  c.eigenvectors = eig.eigenvectors().rowwise().reverse();
+  return c;
+}
+
+}  // namespace
+
+Covariance make_covariance(std::string_view spec, int d) {
+  if (d < 1) throw InputError("spectrum '" + std::string(spec) + "': dimension must be >= 1");
+  const Call call = parse_call(spec);
+  const auto number = [&](std::size_t i) {
+    return parse_number(call.args[i], "spectrum '" + std::string(spec) + "'");
+  };
+  const auto fail = [&](const std::string& why) {
+    throw InputError("spectrum '" + std::string(spec) + "': " + why);
+  };
+  Eigen::VectorXd lambda(d);
+  if (call.name == "isotropic") {
+    expect_args(call, 0, spec);
+    return normalised(spec, Eigen::VectorXd::Ones(d));
+  }
+  if (call.name == "power") {
+    expect_args(call, 1, spec);
+    const double alpha = number(0);
+    for (int k = 0; k < d; ++k) lambda[k] = std::pow(k + 1.0, -alpha);
+    return normalised(spec, lambda);
+  }
+  if (call.name == "geometric") {
+    expect_args(call, 1, spec);
+    const double kappa = number(0);
+    if (!(kappa >= 1.0)) fail("the condition number must be >= 1");
+    for (int k = 0; k < d; ++k) lambda[k] = d == 1 ? 1.0 : std::pow(kappa, -double(k) / (d - 1));
+    return normalised(spec, lambda);
+  }
+  if (call.name == "spiked") {
+    expect_args(call, 2, spec);
+    const double k = number(0);
+    const double s = number(1);
+    if (!(k >= 0 && k <= d && k == std::floor(k))) fail("k must be an integer in [0, d]");
+    if (!(s > 0.0)) fail("the spike must be positive");
+    for (int i = 0; i < d; ++i) lambda[i] = i < k ? s : 1.0;
+    return normalised(spec, lambda);
+  }
+  Covariance c;
+  c.name = std::string(spec);
+  c.d = d;
+  if (call.name == "random_exp") {
+    expect_args(call, 0, spec);
+    c.law = DiagonalLaw{DiagonalLaw::Kind::exponential, 0.0, 0.0};
+    return c;
+  }
+  if (call.name == "random_uniform") {
+    expect_args(call, 2, spec);
+    const double a = number(0);
+    const double b = number(1);
+    if (!(a >= 0.0 && b > a)) fail("needs 0 <= a < b");
+    c.law = DiagonalLaw{DiagonalLaw::Kind::uniform, a, b};
+    return c;
+  }
+  if (call.name == "random_gamma") {
+    expect_args(call, 1, spec);
+    const double k = number(0);
+    if (!(k > 0.0)) fail("the shape must be positive");
+    c.law = DiagonalLaw{DiagonalLaw::Kind::gamma, k, 0.0};
+    return c;
+  }
+  if (call.name == "file") {
+    if (call.raw_args.empty()) fail("file() needs a path");
+    return from_file(spec, call.raw_args, d);
+  }
+  fail("unknown covariance model '" + call.name +
+       "' (isotropic, power, geometric, spiked, random_exp, random_uniform, random_gamma, file)");
+  return c;
+}
+
+}  // namespace icl
+

@@ -1,0 +1,62 @@
+#include "least_squares.hpp"
+
+#include <algorithm>
+
+namespace icl {
+
+LeastSquares::LeastSquares(int m, int d, double ridge_lambda)
+    : m_(m), d_(d), n_(std::min(m, d)), tall_(m >= d), shift_(m * ridge_lambda),
+      gram_(n_, n_), shifted_(n_, n_), ols_(n_), ridge_(n_), fallback_(m, d), work_(n_) {}
+
+void LeastSquares::factor(const Eigen::MatrixXd& X) {
+  gram_.setZero();
+  if (tall_)
+    gram_.selfadjointView<Eigen::Lower>().rankUpdate(X.transpose());
+  else
+    gram_.selfadjointView<Eigen::Lower>().rankUpdate(X);
+  shifted_ = gram_;
+  shifted_.diagonal().array() += shift_;
+  ridge_.compute(shifted_);
+  ols_.compute(gram_);
+  // Normal equations lose accuracy as cond(X)^2: beyond cond(X) ~ 1e4, or when X is
+  // singular, the orthogonal decomposition takes over.
+  const auto pivots = ols_.matrixLLT().diagonal().cwiseAbs2();
+  use_fallback_ = ols_.info() != Eigen::Success || !(pivots.minCoeff() > 1e-8 * pivots.maxCoeff());
+  if (use_fallback_) fallback_.compute(X);
+}
+
+void LeastSquares::pseudo_inverse(const Eigen::MatrixXd& X, const Eigen::VectorXd& b,
+                                  Eigen::VectorXd& out) {
+  if (use_fallback_) {
+    out = fallback_.solve(b);
+  } else if (tall_) {
+    out.noalias() = X.transpose() * b;
+    ols_.solveInPlace(out);
+  } else {
+    work_ = b;
+    ols_.solveInPlace(work_);
+    out.noalias() = X.transpose() * work_;
+  }
+}
+
+void LeastSquares::ridge(const Eigen::MatrixXd& X, const Eigen::VectorXd& b, Eigen::VectorXd& out) {
+  if (tall_) {
+    out.noalias() = X.transpose() * b;
+    ridge_.solveInPlace(out);
+  } else {
+    work_ = b;
+    ridge_.solveInPlace(work_);
+    out.noalias() = X.transpose() * work_;
+  }
+}
+
+double LeastSquares::flops() const {
+  const double n = n_;
+  const double other = tall_ ? d_ : m_;
+  const double gram = other * n * (n + 1);          // symmetric rank-k update
+  const double cholesky = 2.0 * n * n * n / 3.0;    // two factorisations
+  const double solves = 2.0 * (2.0 * n * n + 2.0 * m_ * d_);  // two triangular pairs, X^T b
+  return gram + cholesky + solves;
+}
+
+}  // namespace icl

@@ -1,0 +1,35 @@
+#pragma once
+#include <Eigen/Dense>
+
+namespace icl {
+
+// Minimum-norm least squares and ridge for one prompt's M x d design X, sharing a single Gram
+// matrix of size n = min(M, d): X^T X when M >= d, X X^T (via the push-through identity
+// (X^T X + c I)^{-1} X^T = X^T (X X^T + c I)^{-1}) when M < d. Buffers are sized once, so a
+// loop over prompts does not allocate. Ill-conditioned or rank-deficient designs fall back to
+// a complete orthogonal decomposition, which gives the exact minimum-norm solution.
+class LeastSquares {
+ public:
+  LeastSquares(int m, int d, double ridge_lambda);
+
+  void factor(const Eigen::MatrixXd& X);
+  // out = X^+ b (b has M entries, out has d).
+  void pseudo_inverse(const Eigen::MatrixXd& X, const Eigen::VectorXd& b, Eigen::VectorXd& out);
+  // out = (X^T X / M + lambda I)^{-1} X^T b / M.
+  void ridge(const Eigen::MatrixXd& X, const Eigen::VectorXd& b, Eigen::VectorXd& out);
+
+  // Floating-point operations of one factor + pseudo_inverse + ridge on the Cholesky path.
+  double flops() const;
+
+ private:
+  int m_, d_, n_;
+  bool tall_;
+  double shift_;  // M lambda
+  Eigen::MatrixXd gram_, shifted_;
+  Eigen::LLT<Eigen::MatrixXd> ols_, ridge_;
+  Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXd> fallback_;
+  bool use_fallback_ = false;
+  Eigen::VectorXd work_;  // n entries
+};
+
+}  // namespace icl

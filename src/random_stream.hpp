@@ -1,0 +1,55 @@
+#pragma once
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <initializer_list>
+#include <string_view>
+
+namespace icl {
+
+// 64-bit hash of a text key (FNV-1a, then a splitmix64 finaliser): training runs and
+// conditions are keyed by their parameters, not by their position in a grid or a schedule.
+std::uint64_t text_key(std::string_view text);
+
+// A counter-free random stream (xoshiro256++) whose state is a pure function of its keys.
+// Every draw in a sweep comes from a stream keyed by (sweep seed, training key, condition
+// key, prompt index, ...), so the numbers do not depend on which rank asks or in what order.
+class Stream {
+ public:
+  Stream(std::initializer_list<std::uint64_t> keys);
+
+  std::uint64_t next() {
+    const std::uint64_t result = rotl(s_[0] + s_[3], 23) + s_[0];
+    const std::uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 45);
+    return result;
+  }
+  // Uniform on the open interval (0, 1): safe for log().
+  double uniform() { return (static_cast<double>(next() >> 11) + 0.5) * 0x1.0p-53; }
+  double uniform(double a, double b) { return a + (b - a) * uniform(); }
+  std::uint64_t below(std::uint64_t n);  // uniform integer in [0, n), unbiased
+  double normal();                       // N(0, 1), ziggurat
+  double exponential() { return -std::log(uniform()); }
+  double gamma(double shape);            // Gamma(shape, 1)
+
+ private:
+  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  double normal_tail(bool negative);
+  std::array<std::uint64_t, 4> s_{};
+};
+
+}  // namespace icl
+
+namespace icl {
+
+// The identity of one condition's random numbers: (sweep seed, training key, condition key).
+struct StreamKey {
+  std::uint64_t seed = 0, train = 0, condition = 0;
+};
+
+}  // namespace icl

@@ -1,0 +1,152 @@
+#include "shifts.hpp"
+
+#include <array>
+#include <cmath>
+
+#include "call_syntax.hpp"
+#include "input_error.hpp"
+
+namespace icl {
+namespace {
+
+enum class Param { none, any, positive, nonnegative };
+
+struct ShiftName {
+  const char* name;
+  ShiftKind kind;
+  Param param;
+};
+
+constexpr std::array<ShiftName, 17> kShifts{{
+    {"none", ShiftKind::none, Param::none},
+    {"task_mean", ShiftKind::task_mean, Param::any},
+    {"task_scale", ShiftKind::task_scale, Param::nonnegative},
+    {"label_noise", ShiftKind::label_noise, Param::nonnegative},
+    {"query_scale", ShiftKind::query_scale, Param::positive},
+    {"covariate_scale", ShiftKind::covariate_scale, Param::positive},
+    {"prompt_scale", ShiftKind::prompt_scale, Param::positive},
+    {"covariate_rotate", ShiftKind::covariate_rotate, Param::any},
+    {"covariate_flip", ShiftKind::covariate_flip, Param::none},
+    {"covariate_isotropic", ShiftKind::covariate_isotropic, Param::none},
+    {"covariate_random", ShiftKind::covariate_random, Param::positive},
+    {"half_subspace", ShiftKind::half_subspace, Param::none},
+    {"orthogonal_query", ShiftKind::orthogonal_query, Param::none},
+    {"overlapping_query", ShiftKind::overlapping_query, Param::none},
+    {"covariate_skewed", ShiftKind::covariate_skewed, Param::none},
+    {"random_quadrants", ShiftKind::random_quadrants, Param::none},
+    {"opposite_quadrants", ShiftKind::opposite_quadrants, Param::none},
+}};
+
+std::string known_names() {
+  std::string names;
+  for (const auto& s : kShifts) names += (names.empty() ? "" : ", ") + std::string(s.name);
+  return names;
+}
+
+}  // namespace
+
+std::vector<Shift> expand_shift(std::string_view text) {
+  const Call call = parse_call(text);
+  const std::string where = "shift '" + trim(text) + "'";
+  for (const auto& s : kShifts) {
+    if (call.name != s.name) continue;
+    if (s.param == Param::none) {
+      if (!call.args.empty()) throw InputError(where + ": " + call.name + " takes no parameter");
+      return {Shift{s.kind, 0.0, call.name}};
+    }
+    if (call.args.empty()) throw InputError(where + ": " + call.name + " needs a parameter");
+    std::vector<Shift> shifts;
+    for (const auto& arg : call.args) {
+      const double v = parse_number(arg, where);
+      if (s.param == Param::positive && !(v > 0.0))
+        throw InputError(where + ": the parameter must be positive, not " + arg);
+      if (s.param == Param::nonnegative && !(v >= 0.0))
+        throw InputError(where + ": the parameter must be >= 0, not " + arg);
+      shifts.push_back(Shift{s.kind, v, call.name + "(" + arg + ")"});
+    }
+    return shifts;
+  }
+  throw InputError(where + ": unknown shift '" + call.name + "' (" + known_names() + ")");
+}
+
+std::optional<TestMoments> TestDistribution::moments() const {
+  if (law || query != Query::independent || quadrants != Quadrants::none) return std::nullopt;
+  const Eigen::MatrixXd base = mix * lambda.asDiagonal() * mix.transpose();
+  TestMoments t;
+  t.lambda_p = (prompt_scale * prompt_scale) * base;
+  t.lambda_q = (query_scale * query_scale) * base;
+  t.s_w = (w_scale * w_scale) * Eigen::MatrixXd::Identity(d, d) + w_mean * w_mean.transpose();
+  t.noise_sd = noise_sd;
+  t.m = m;
+  return t;
+}
+
+TestDistribution make_test_distribution(const Shift& shift, const Covariance& training, int m,
+                                        Stream& stream) {
+  const int d = training.d;
+  TestDistribution t;
+  t.d = d;
+  t.m = m;
+  t.law = training.law;
+  t.lambda = training.random() ? Eigen::VectorXd::Ones(d) : training.eigenvalues;
+  t.mix = training.random() ? Eigen::MatrixXd::Identity(d, d) : training.eigenvectors;
+  t.w_mean = Eigen::VectorXd::Zero(d);
+  const double c = shift.param;
+  switch (shift.kind) {
+    case ShiftKind::none: break;
+    case ShiftKind::task_mean: t.w_mean.setConstant(c / std::sqrt(double(d))); break;
+    case ShiftKind::task_scale: t.w_scale = c; break;
+    case ShiftKind::label_noise: t.noise_sd = c; break;
+    case ShiftKind::query_scale: t.query_scale = c; break;
+    case ShiftKind::covariate_scale: t.prompt_scale = t.query_scale = c; break;
+    case ShiftKind::prompt_scale: t.prompt_scale = c; break;
+    case ShiftKind::covariate_rotate: {
+      // R = V B V^T rotates by c in the planes of eigenvector pairs (1,2), (3,4), ...;
+      // x = R V sqrt(lambda) z = V B sqrt(lambda) z.
+      Eigen::MatrixXd b = Eigen::MatrixXd::Identity(d, d);
+      for (int k = 0; k + 1 < d; k += 2) {
+        b(k, k) = b(k + 1, k + 1) = std::cos(c);
+        b(k + 1, k) = std::sin(c);
+        b(k, k + 1) = -std::sin(c);
+      }
+      t.mix = t.mix * b;
+      break;
+    }
+    case ShiftKind::covariate_flip:
+      // Reversing an i.i.d. law's entries leaves it unchanged, so only fixed spectra move.
+      t.lambda.reverseInPlace();
+      break;
+    case ShiftKind::covariate_isotropic:
+      t.law.reset();
+      t.lambda.setOnes();
+      t.mix.setIdentity();
+      break;
+    case ShiftKind::covariate_random:
+      t.law = DiagonalLaw{DiagonalLaw::Kind::exponential, 0.0, 0.0};
+      t.law_scale = c;
+      t.lambda.setOnes();
+      t.mix.setIdentity();
+      break;
+    case ShiftKind::half_subspace: {
+      Eigen::MatrixXd g(d, d / 2);
+      for (Eigen::Index i = 0; i < g.size(); ++i) g.data()[i] = stream.normal();
+      const Eigen::MatrixXd q = Eigen::HouseholderQR<Eigen::MatrixXd>(g).householderQ() *
+                                Eigen::MatrixXd::Identity(d, d / 2);
+      t.mix = (q * q.transpose()) * t.mix;
+      break;
+    }
+    case ShiftKind::orthogonal_query: t.query = TestDistribution::Query::orthogonal; break;
+    case ShiftKind::overlapping_query: t.query = TestDistribution::Query::overlapping; break;
+    case ShiftKind::covariate_skewed:
+      t.law.reset();
+      t.lambda = skewed_spectrum(d);
+      t.mix.setIdentity();
+      break;
+    case ShiftKind::random_quadrants: t.quadrants = TestDistribution::Quadrants::random; break;
+    case ShiftKind::opposite_quadrants: t.quadrants = TestDistribution::Quadrants::opposite; break;
+  }
+  t.mix_identity = t.mix.isIdentity(0.0);
+  return t;
+}
+
+}  // namespace icl

@@ -1,0 +1,64 @@
+#pragma once
+#include <Eigen/Dense>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "covariance.hpp"
+#include "random_stream.hpp"
+#include "theory.hpp"
+
+namespace icl {
+
+// The distribution shifts of THEORY.md section 6.
+enum class ShiftKind {
+  none, task_mean, task_scale, label_noise, query_scale, covariate_scale, prompt_scale,
+  covariate_rotate, covariate_flip, covariate_isotropic, covariate_random, half_subspace,
+  orthogonal_query, overlapping_query, covariate_skewed, random_quadrants, opposite_quadrants
+};
+
+struct Shift {
+  ShiftKind kind = ShiftKind::none;
+  double param = 0.0;
+  std::string text;  // canonical one-condition form, e.g. `covariate_scale(2)`
+};
+
+// `covariate_scale(0.5, 2, 4)` gives three shifts, one per parameter; a shift without
+// parameters gives one. Throws InputError for unknown names, missing, extra or
+// out-of-range parameters.
+std::vector<Shift> expand_shift(std::string_view text);
+
+// How the test prompts of one condition are drawn. Covariates are
+//   x = mix * (sqrt(lambda) .* z),  z ~ N(0, I),
+// with lambda fixed or drawn per prompt (law, times law_scale), then multiplied by
+// prompt_scale (the x_i) or query_scale (x_q), then the query and quadrant rules apply.
+struct TestDistribution {
+  int d = 0;
+  int m = 0;
+  Eigen::VectorXd lambda;
+  std::optional<DiagonalLaw> law;
+  double law_scale = 1.0;
+  Eigen::MatrixXd mix;
+  bool mix_identity = true;
+  double prompt_scale = 1.0;
+  double query_scale = 1.0;
+  enum class Query { independent, orthogonal, overlapping } query = Query::independent;
+  enum class Quadrants { none, random, opposite } quadrants = Quadrants::none;
+  Eigen::VectorXd w_mean;  // w = w_mean + w_scale * N(0, I)
+  double w_scale = 1.0;
+  double noise_sd = 0.0;
+
+  // The second moments when the closed form of THEORY.md section 5 applies (fixed test
+  // covariance, independent Gaussian query); empty for Monte-Carlo-only conditions.
+  std::optional<TestMoments> moments() const;
+  // orthogonal_query is defined only for M < d.
+  bool defined() const { return query != Query::orthogonal || m < d; }
+};
+
+// The test distribution of `shift` for a model trained on `training`, with prompts of length
+// m. `stream` supplies the draws that are fixed per condition (half_subspace's projector).
+TestDistribution make_test_distribution(const Shift& shift, const Covariance& training, int m,
+                                        Stream& stream);
+
+}  // namespace icl
