@@ -12,8 +12,8 @@ namespace icl {
 // euler: explicit, fixed step bounded by the flow's stiffness at its limit.
 // rk45: Dormand-Prince 5(4), explicit and error-controlled: accurate, but its step is
 //       bounded by the fastest mode, so stiff spectra cost millions of steps.
-// rosenbrock: the L-stable Rosenbrock 2(3) pair of Shampine and Reichelt (MATLAB's
-//       ode23s), error-controlled, with the flow's exact Jacobian; stiffness costs nothing.
+// rosenbrock: the A-stable Kaps-Rentrop Rosenbrock 4(3) pair with Shampine's coefficients,
+//       error-controlled, with the flow's exact Jacobian: stiffness costs nothing.
 enum class Integrator { euler, rk45, rosenbrock };
 enum class FlowStatus { converged, max_time, max_steps, diverged };
 
@@ -27,7 +27,7 @@ struct FlowOptions {
   double t_max = 1e9;           // flow time limit
   std::int64_t max_steps = 100'000'000;
   int trajectory_points = 64;
-  double rtol = 1e-8;           // local relative error of the adaptive integrators
+  double rtol = 1e-7;           // local relative error of the adaptive integrators
 };
 
 struct TrajectorySample {
