@@ -1,1 +1,202 @@
+// Every shift of THEORY.md section 6: parsing, closed form against Monte-Carlo, and the
+// Monte-Carlo-only conditions; baselines on the same prompts; determinism of the streams.
 #include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "covariance.hpp"
+#include "evaluation.hpp"
+#include "input_error.hpp"
+#include "population_loss.hpp"
+#include "shifts.hpp"
+
+namespace {
+
+using namespace icl;
+using Eigen::MatrixXd;
+
+struct TrainedModel {
+  Covariance cov;
+  PopulationLoss loss;
+  LsaPredictors lsa;
+};
+
+// A model "trained" on `spectrum`: A* plus a fixed perturbation, so that the trained and the
+// limit predictors differ.
+TrainedModel setup(const std::string& spectrum, int d, int n) {
+  TrainedModel s{make_covariance(spectrum, d), {}, {}};
+  s.loss = make_population_loss(s.cov, n);
+  s.lsa.limit = s.loss.optimum_matrix();
+  s.lsa.trained = s.lsa.limit + 0.05 * MatrixXd::Ones(d, d);
+  s.lsa.gd_eta = s.loss.one_step_eta();
+  return s;
+}
+
+ConditionRisks evaluate(const TrainedModel& s, const std::string& shift, int m, int prompts) {
+  Stream stream{9, text_key(shift)};
+  const TestDistribution dist = make_test_distribution(expand_shift(shift).at(0), s.cov, m, stream);
+  McSettings settings;
+  settings.prompts = prompts;
+  return evaluate_condition(dist, s.lsa, settings, StreamKey{1, text_key(shift), 7});
+}
+
+class ClosedFormShift : public ::testing::TestWithParam<const char*> {};
+
+// z-tests at 4.5 standard errors (about 7 in a million to fail by chance per check), on a
+// non-isotropic training covariance so that rotations and flips change the answer.
+TEST_P(ClosedFormShift, TheoryMatchesMonteCarlo) {
+  const TrainedModel s = setup("power(1)", 6, 12);
+  const ConditionRisks r = evaluate(s, GetParam(), 9, 30000);
+  ASSERT_TRUE(std::isfinite(r.lsa_theory));
+  EXPECT_NEAR(r.mc.lsa.mean, r.lsa_theory, 4.5 * r.mc.lsa.se);
+  EXPECT_NEAR(r.mc.lsa_limit.mean, r.lsa_limit, 4.5 * r.mc.lsa_limit.se);
+  EXPECT_NEAR(r.mc.gd.mean, r.gd_theory, 4.5 * r.mc.gd.se);
+  EXPECT_NEAR(r.mc.zero.mean, r.zero, 4.5 * r.mc.zero.se);
+  EXPECT_GT(r.mc.lsa.se, 0.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shifts, ClosedFormShift,
+                         ::testing::Values("none", "task_mean(1.5)", "task_scale(2)", "label_noise(0.5)",
+                                           "query_scale(2)", "covariate_scale(0.5)", "prompt_scale(2)",
+                                           "covariate_rotate(0.7)", "covariate_flip", "covariate_isotropic",
+                                           "covariate_skewed", "half_subspace"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           for (char& c : name)
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           return name;
+                         });
+
+TEST(Shifts, CovariateScaleBreaksTheLsaButNotOls) {
+  // The paper's contrast: scaling every x by c makes the LSA predict about c^2 <w, x_q>,
+  // while least squares is unaffected.
+  const TrainedModel s = setup("isotropic", 5, 40);
+  const ConditionRisks base = evaluate(s, "none", 40, 4000);
+  const ConditionRisks scaled = evaluate(s, "covariate_scale(3)", 40, 4000);
+  EXPECT_GT(scaled.lsa_limit / scaled.zero, 10.0 * base.lsa_limit / base.zero);
+  EXPECT_LT(scaled.mc.ols.mean, 1e-20);
+  EXPECT_LT(base.mc.ols.mean, 1e-20);
+}
+
+TEST(Shifts, MonteCarloOnlyConditionsHaveNoTheory) {
+  const TrainedModel s = setup("power(1)", 6, 12);
+  for (const char* shift : {"orthogonal_query", "overlapping_query", "random_quadrants",
+                            "opposite_quadrants", "covariate_random(4)"}) {
+    const ConditionRisks r = evaluate(s, shift, 4, 2000);
+    EXPECT_TRUE(std::isnan(r.lsa_theory)) << shift;
+    EXPECT_TRUE(std::isnan(r.lsa_limit)) << shift;
+    EXPECT_TRUE(std::isnan(r.gd_theory)) << shift;
+    EXPECT_TRUE(std::isfinite(r.mc.lsa.mean)) << shift;
+    EXPECT_TRUE(std::isfinite(r.mc.knn.mean)) << shift;
+    EXPECT_DOUBLE_EQ(r.zero, r.mc.zero.mean) << shift;
+  }
+}
+
+TEST(Shifts, OrthogonalQueryIsUndefinedWhenPromptsSpanTheSpace) {
+  const TrainedModel s = setup("isotropic", 4, 8);
+  const ConditionRisks r = evaluate(s, "orthogonal_query", 4, 100);
+  EXPECT_TRUE(std::isnan(r.mc.lsa.mean));
+  EXPECT_TRUE(std::isnan(r.mc.ols.mean));
+  EXPECT_TRUE(std::isnan(r.zero));
+}
+
+TEST(Shifts, OrthogonalQueryDefeatsLeastSquares) {
+  // A query orthogonal to every prompt example: min-norm OLS predicts exactly 0, so its error
+  // equals the zero predictor's on every prompt.
+  const TrainedModel s = setup("isotropic", 8, 8);
+  const ConditionRisks r = evaluate(s, "orthogonal_query", 3, 3000);
+  EXPECT_NEAR(r.mc.ols.mean, r.mc.zero.mean, 1e-9 * r.mc.zero.mean);
+}
+
+TEST(Shifts, OverlappingQueryIsInterpolatedByOlsAndOneNearestNeighbour) {
+  // x_q is one of the noiseless prompt examples: min-norm OLS interpolates it (even for
+  // M < d) and its nearest neighbour is itself.
+  TrainedModel s = setup("isotropic", 6, 12);
+  Stream stream{1};
+  const TestDistribution dist = make_test_distribution(expand_shift("overlapping_query")[0], s.cov, 4, stream);
+  McSettings settings;
+  settings.prompts = 500;
+  settings.knn_k = 1;
+  const McRisks r = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
+  EXPECT_LT(r.ols.mean, 1e-20);
+  EXPECT_LT(r.knn.mean, 1e-25);  // y_j and <w, x_q> differ only by rounding
+  EXPECT_GT(r.lsa.mean, 0.1);
+}
+
+TEST(Shifts, RandomCovarianceNormaliserIsScaledTrace) {
+  // E<w, x_q>^2 = E tr(Lambda) = c d for Lambda = c diag(Exp(1)) and w ~ N(0, I).
+  const TrainedModel s = setup("isotropic", 5, 10);
+  const ConditionRisks r = evaluate(s, "covariate_random(4)", 10, 40000);
+  EXPECT_NEAR(r.zero, 4.0 * 5, 4.5 * r.mc.zero.se);
+  const TrainedModel random_training = setup("random_uniform(0.5, 1.5)", 5, 10);
+  const ConditionRisks none = evaluate(random_training, "none", 10, 40000);
+  EXPECT_NEAR(none.zero, 5.0, 4.5 * none.mc.zero.se);
+}
+
+TEST(Shifts, QuadrantsConfineThePromptToOneOrthant) {
+  // The quadrant shifts move the covariates but keep their second moments diagonal: with
+  // w ~ N(0, I) the zero predictor's error is still tr(Lambda) = d.
+  const TrainedModel s = setup("isotropic", 4, 8);
+  for (const char* shift : {"random_quadrants", "opposite_quadrants"}) {
+    const ConditionRisks r = evaluate(s, shift, 8, 40000);
+    EXPECT_NEAR(r.zero, 4.0, 4.5 * r.mc.zero.se) << shift;
+  }
+  // With the query in the opposite orthant, averaging predicts the wrong sign of the
+  // prompt's mean direction: it does worse than with an unrestricted query.
+  const ConditionRisks random = evaluate(s, "random_quadrants", 8, 40000);
+  const ConditionRisks opposite = evaluate(s, "opposite_quadrants", 8, 40000);
+  EXPECT_GT(opposite.mc.avg.mean, random.mc.avg.mean + 4.5 * (opposite.mc.avg.se + random.mc.avg.se));
+}
+
+TEST(MonteCarlo, OlsIsExactWhenNoiselessAndRightBelowD) {
+  const TrainedModel s = setup("isotropic", 10, 20);
+  // M >= d, noiseless: exact interpolation of w.
+  EXPECT_LT(evaluate(s, "none", 10, 2000).mc.ols.mean, 1e-18);
+  EXPECT_LT(evaluate(s, "none", 25, 2000).mc.ols.mean, 1e-20);
+  // M < d, isotropic: the min-norm solution is w's projection on a random M-dimensional
+  // subspace, so the error is E||(I - P) w||^2 = d - M.
+  const ConditionRisks r = evaluate(s, "none", 4, 40000);
+  EXPECT_NEAR(r.mc.ols.mean, 10.0 - 4.0, 4.5 * r.mc.ols.se);
+}
+
+TEST(MonteCarlo, RidgeShrinksTowardsZeroAsLambdaGrows) {
+  const TrainedModel s = setup("isotropic", 5, 10);
+  Stream stream{1};
+  const TestDistribution dist = make_test_distribution(expand_shift("none")[0], s.cov, 10, stream);
+  McSettings settings;
+  settings.prompts = 3000;
+  settings.ridge_lambda = 1e6;
+  const McRisks heavy = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
+  EXPECT_NEAR(heavy.ridge.mean, heavy.zero.mean, 1e-3 * heavy.zero.mean);
+  settings.ridge_lambda = 1e-9;
+  const McRisks light = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
+  EXPECT_LT(std::abs(light.ridge.mean - light.ols.mean), 1e-6 * light.zero.mean);
+}
+
+TEST(MonteCarlo, StreamsAreKeyedNotOrdered) {
+  const TrainedModel s = setup("power(1)", 5, 10);
+  Stream stream{1};
+  const TestDistribution dist = make_test_distribution(expand_shift("label_noise(0.3)")[0], s.cov, 7, stream);
+  McSettings settings;
+  settings.prompts = 500;
+  const McRisks a = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
+  const McRisks other = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 4});
+  const McRisks b = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
+  EXPECT_EQ(a.lsa.mean, b.lsa.mean);  // bitwise
+  EXPECT_EQ(a.knn.se, b.knn.se);
+  EXPECT_NE(a.lsa.mean, other.lsa.mean);
+}
+
+TEST(Shifts, ExpansionAndValidation) {
+  const auto scales = expand_shift("covariate_scale(0.5, 2, 4)");
+  ASSERT_EQ(scales.size(), 3u);
+  EXPECT_EQ(scales[1].text, "covariate_scale(2)");
+  EXPECT_EQ(scales[2].param, 4.0);
+  EXPECT_EQ(expand_shift(" covariate_flip ")[0].text, "covariate_flip");
+  for (const char* bad : {"warp", "covariate_scale", "covariate_scale(-1)", "covariate_scale(0)",
+                          "label_noise(-0.1)", "none(1)", "task_mean(nan)", "query_scale(1,)",
+                          "covariate_random(0)", "task_scale(x)"})
+    EXPECT_THROW(expand_shift(bad), InputError) << bad;
+}
+
+}  // namespace
