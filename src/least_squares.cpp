@@ -52,7 +52,7 @@ void LeastSquares::ridge(const Eigen::MatrixXd& X, const Eigen::VectorXd& b, Eig
 
 double LeastSquares::flops() const {
   const double n = n_;
-  const double other = tall_ ? d_ : m_;
+  const double other = tall_ ? m_ : d_;  // the long side: k of the rank-k update
   const double gram = other * n * (n + 1);          // symmetric rank-k update
   const double cholesky = 2.0 * n * n * n / 3.0;    // two factorisations
   const double solves = 2.0 * (2.0 * n * n + 2.0 * m_ * d_);  // two triangular pairs, X^T b
