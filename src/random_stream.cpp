@@ -10,34 +10,25 @@ std::uint64_t splitmix64(std::uint64_t& state) {
   return z ^ (z >> 31);
 }
 
-// Ziggurat tables for the standard normal (Marsaglia and Tsang, 128 layers, with Doornik's
-// layout): x[i] are the layer edges, ratio[i] = x[i+1]/x[i] is the fast-accept bound.
 constexpr int kLayers = 128;
 constexpr double kTailStart = 3.442619855899;
 constexpr double kLayerArea = 9.91256303526217e-3;
 
-struct ZigguratTables {
-  std::array<double, kLayers + 1> x{};
-  std::array<double, kLayers> ratio{};
-  ZigguratTables() {
-    double f = std::exp(-0.5 * kTailStart * kTailStart);
-    x[0] = kLayerArea / f;
-    x[1] = kTailStart;
-    x[kLayers] = 0.0;
-    for (int i = 2; i < kLayers; ++i) {
-      x[i] = std::sqrt(-2.0 * std::log(kLayerArea / x[i - 1] + f));
-      f = std::exp(-0.5 * x[i] * x[i]);
-    }
-    for (int i = 0; i < kLayers; ++i) ratio[i] = x[i + 1] / x[i];
-  }
-};
+}  // namespace
 
-const ZigguratTables& tables() {
-  static const ZigguratTables t;
-  return t;
+Stream::ZigguratTables::ZigguratTables() {
+  double f = std::exp(-0.5 * kTailStart * kTailStart);
+  x[0] = kLayerArea / f;
+  x[1] = kTailStart;
+  x[kLayers] = 0.0;
+  for (int i = 2; i < kLayers; ++i) {
+    x[i] = std::sqrt(-2.0 * std::log(kLayerArea / x[i - 1] + f));
+    f = std::exp(-0.5 * x[i] * x[i]);
+  }
+  for (int i = 0; i < kLayers; ++i) ratio[i] = x[i + 1] / x[i];
 }
 
-}  // namespace
+const Stream::ZigguratTables Stream::kZiggurat;
 
 std::uint64_t text_key(std::string_view text) {
   std::uint64_t h = 0xcbf29ce484222325ULL;
@@ -81,18 +72,18 @@ double Stream::normal_tail(bool negative) {
   return negative ? x - kTailStart : kTailStart - x;
 }
 
-double Stream::normal() {
-  const ZigguratTables& t = tables();
+double Stream::normal_slow(int layer, double u) {
+  const ZigguratTables& t = kZiggurat;
   while (true) {
-    const std::uint64_t bits = next();
-    const int layer = static_cast<int>(bits & (kLayers - 1));
-    const double u = 2.0 * (static_cast<double>(bits >> 11) * 0x1.0p-53) - 1.0;
-    if (std::abs(u) < t.ratio[layer]) return u * t.x[layer];
     if (layer == 0) return normal_tail(u < 0.0);
     const double x = u * t.x[layer];
     const double f0 = std::exp(-0.5 * (t.x[layer] * t.x[layer] - x * x));
     const double f1 = std::exp(-0.5 * (t.x[layer + 1] * t.x[layer + 1] - x * x));
     if (f1 + uniform() * (f0 - f1) < 1.0) return x;
+    const std::uint64_t bits = next();
+    layer = static_cast<int>(bits & (kLayers - 1));
+    u = 2.0 * (static_cast<double>(bits >> 11) * 0x1.0p-53) - 1.0;
+    if (std::abs(u) < t.ratio[layer]) return u * t.x[layer];
   }
 }
 

@@ -87,7 +87,7 @@ TEST_P(EveryIntegrator, BalanceIsConserved) {
 
 INSTANTIATE_TEST_SUITE_P(GradientFlow, EveryIntegrator,
                          ::testing::Values(Integrator::euler, Integrator::rk45, Integrator::rosenbrock),
-                         [](const auto& info) { return std::string(to_string(info.param)); });
+                         [](const auto& p) { return std::string(to_string(p.param)); });
 
 TEST(GradientFlow, StiffSpectrumConvergesInFewSteps) {
   // geometric(100) at d = 10 has a stiffness ratio near 1e6; an L-stable integrator must not

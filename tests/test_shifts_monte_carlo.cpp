@@ -60,8 +60,8 @@ INSTANTIATE_TEST_SUITE_P(Shifts, ClosedFormShift,
                                            "query_scale(2)", "covariate_scale(0.5)", "prompt_scale(2)",
                                            "covariate_rotate(0.7)", "covariate_flip", "covariate_isotropic",
                                            "covariate_skewed", "half_subspace"),
-                         [](const auto& info) {
-                           std::string name = info.param;
+                         [](const auto& p) {
+                           std::string name = p.param;
                            for (char& c : name)
                              if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                            return name;
