@@ -1,0 +1,18 @@
+#pragma once
+#include <cstddef>
+#include <vector>
+
+#include "run_task.hpp"
+
+namespace icl::messages {
+
+// Every message between ranks. Workers send kReady once, then one kResult per task (which
+// also asks for the next); rank 0 answers each with kTask (one u64 train_id) or kStop.
+enum Tag : int { kReady = 1, kTask = 2, kStop = 3, kResult = 4 };
+
+// kResult payload: u64 train_id, u64 row count, u64 sample count, the ResultRow bytes, the
+// StoredSample bytes. Every rank runs the same binary, so the structs travel as bytes.
+std::vector<std::byte> pack(const TaskResult& result);
+TaskResult unpack(const std::vector<std::byte>& bytes);
+
+}  // namespace icl::messages

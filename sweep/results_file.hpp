@@ -1,0 +1,51 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "result_row.hpp"
+
+namespace icl {
+
+// Root attributes of a results file (SPEC.md "Output").
+struct FileAttributes {
+  std::string config;  // the effective config as INI text
+  std::string tool_version, git_commit, created_utc, updated_utc;
+  std::int32_t mpi_ranks = 1;
+  std::uint64_t rows_total = 0, rows_done = 0;
+  std::uint8_t completed = 0;
+};
+
+// The results file, written by rank 0 only. All HDF5 calls of the program live behind this
+// class and the RAII layer in hdf5.hpp.
+//   /results                      compound ResultRow[rows_total], chunked, written in place
+//   /trajectories/train_id        u64[runs]
+//   /trajectories/{time,loss,rel_err,excess_loss}   f64[runs][points]
+class ResultsFile {
+ public:
+  // Creates (truncating) the file with datasets of their final size, rows zero-filled.
+  static ResultsFile create(const std::string& path, std::uint64_t rows_total, std::uint64_t runs,
+                            int points, const FileAttributes& attributes);
+  // Opens an existing file for writing (resume).
+  static ResultsFile open(const std::string& path);
+
+  void write_rows(std::uint64_t first_row, std::span<const ResultRow> rows);
+  void write_trajectory(std::uint64_t train_id, std::span<const StoredSample> samples);
+  void write_attributes(const FileAttributes& attributes);
+  FileAttributes read_attributes() const;
+  std::vector<ResultRow> read_rows(std::uint64_t first_row, std::uint64_t count) const;
+  void flush();
+
+  ResultsFile(ResultsFile&&) noexcept;
+  ResultsFile& operator=(ResultsFile&&) noexcept;
+  ~ResultsFile();
+
+ private:
+  struct Handles;
+  explicit ResultsFile(std::unique_ptr<Handles> handles);
+  std::unique_ptr<Handles> h_;
+};
+
+}  // namespace icl

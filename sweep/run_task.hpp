@@ -1,0 +1,23 @@
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "grid.hpp"
+#include "result_row.hpp"
+#include "sweep_config.hpp"
+
+namespace icl {
+
+// Everything one training run contributes to the file: its rows (contiguous, starting at
+// train_id * conditions_per_run) and its trajectory.
+struct TaskResult {
+  std::uint64_t train_id = 0;
+  std::vector<ResultRow> rows;
+  std::vector<StoredSample> trajectory;
+};
+
+// Trains run `train_id` once and evaluates it on all of its conditions. Never throws for a
+// numerical failure: a diverged flow is that row's status, an exception makes it `failed`.
+TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t train_id, int rank);
+
+}  // namespace icl

@@ -1,0 +1,114 @@
+#include "scheduler.hpp"
+
+#include <mpi.h>
+
+#include <atomic>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "messages.hpp"
+#include "mpi_session.hpp"
+
+namespace icl {
+
+void coordinate(const SweepConfig& config, const Grid& grid, const std::vector<std::uint64_t>& order,
+                int ranks, const SchedulerHooks& hooks) {
+  std::atomic<std::size_t> next{0};
+  const auto take = [&]() -> std::optional<std::uint64_t> {
+    const std::size_t i = next.fetch_add(1);
+    if (i < order.size()) return order[i];
+    return std::nullopt;
+  };
+
+  std::mutex mutex;
+  std::deque<TaskResult> local_results;
+  std::atomic<bool> local_busy{false}, local_done{false};
+  std::thread compute([&] {
+    while (const auto id = take()) {
+      local_busy = true;
+      TaskResult result = run_task(config, grid, *id, 0);
+      {
+        const std::lock_guard lock(mutex);
+        local_results.push_back(std::move(result));
+      }
+      local_busy = false;
+    }
+    local_done = true;
+  });
+
+  int workers = ranks - 1;  // not yet stopped
+  std::vector<char> busy(ranks, 0);
+  std::vector<std::byte> buffer;
+  Backoff backoff;
+  while (true) {
+    bool progressed = false;
+    int flag = 0;
+    MPI_Status status;
+    while (workers > 0 && MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status) == MPI_SUCCESS && flag) {
+      progressed = true;
+      const int source = status.MPI_SOURCE;
+      if (status.MPI_TAG == messages::kResult) {
+        int count = 0;
+        MPI_Get_count(&status, MPI_BYTE, &count);
+        buffer.resize(static_cast<std::size_t>(count));
+        MPI_Recv(buffer.data(), count, MPI_BYTE, source, messages::kResult, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      } else {
+        MPI_Recv(nullptr, 0, MPI_BYTE, source, messages::kReady, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      }
+      // Answer first, so that the worker computes while this rank writes.
+      if (const auto id = take()) {
+        std::uint64_t train_id = *id;
+        MPI_Send(&train_id, 1, MPI_UINT64_T, source, messages::kTask, MPI_COMM_WORLD);
+        busy[source] = 1;
+      } else {
+        MPI_Send(nullptr, 0, MPI_BYTE, source, messages::kStop, MPI_COMM_WORLD);
+        busy[source] = 0;
+        --workers;
+      }
+      if (status.MPI_TAG == messages::kResult) hooks.on_result(messages::unpack(buffer));
+    }
+    const bool compute_finished = local_done;
+    std::deque<TaskResult> ready;
+    {
+      const std::lock_guard lock(mutex);
+      ready.swap(local_results);
+    }
+    for (auto& result : ready) hooks.on_result(std::move(result));
+    progressed = progressed || !ready.empty();
+    int busy_ranks = local_busy ? 1 : 0;
+    for (char b : busy) busy_ranks += b;
+    hooks.on_tick(busy_ranks);
+    if (workers == 0 && compute_finished && ready.empty()) break;
+    if (progressed)
+      backoff.reset();
+    else
+      backoff.sleep();
+  }
+  compute.join();
+}
+
+void work(const SweepConfig& config, const Grid& grid, int rank) {
+  MPI_Send(nullptr, 0, MPI_BYTE, 0, messages::kReady, MPI_COMM_WORLD);
+  Backoff backoff;
+  while (true) {
+    MPI_Status status;
+    int flag = 0;
+    backoff.reset();
+    while (MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status) == MPI_SUCCESS && !flag) backoff.sleep();
+    if (status.MPI_TAG == messages::kStop) {
+      MPI_Recv(nullptr, 0, MPI_BYTE, 0, messages::kStop, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      return;
+    }
+    std::uint64_t train_id = 0;
+    MPI_Recv(&train_id, 1, MPI_UINT64_T, 0, messages::kTask, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    const std::vector<std::byte> bytes = messages::pack(run_task(config, grid, train_id, rank));
+    MPI_Request request;
+    MPI_Isend(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, 0, messages::kResult, MPI_COMM_WORLD, &request);
+    backoff.reset();
+    while (MPI_Test(&request, &flag, MPI_STATUS_IGNORE) == MPI_SUCCESS && !flag) backoff.sleep();
+  }
+}
+
+}  // namespace icl

@@ -1,0 +1,65 @@
+"""End-to-end: the command line of SPEC.md: bad input exits 2 with one message and writes
+nothing, an existing output is kept without --force, --dry-run writes nothing, overrides apply."""
+import argparse
+import os
+import sys
+import tempfile
+
+from sweep_runner import run_sweep
+
+failures = []
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+        print("FAIL:", message)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--program", required=True)
+    p.add_argument("--config", required=True)
+    args = p.parse_args()
+    prog, cfg = args.program, args.config
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "out.h5")
+
+        r = run_sweep(prog, ["--config", os.path.join(tmp, "missing.ini"), "--output", out])
+        check(r.returncode == 2, f"missing config: exit {r.returncode}")
+        check("missing.ini" in r.stderr, f"missing config: message {r.stderr!r}")
+
+        r = run_sweep(prog, ["--config", cfg, "--output", out, "--grid.sigma", "-1"], ranks=2)
+        check(r.returncode == 2, f"bad override: exit {r.returncode}")
+        lines = [l for l in r.stderr.splitlines() if l.startswith("icl-sweep")]
+        check(len(lines) == 1, f"bad override under 2 ranks: expected one message, got {lines}")
+        check(all(s in r.stderr for s in ("[grid]", "sigma", "-1")), f"bad override message: {r.stderr!r}")
+        check(not os.path.exists(out), "bad input wrote a file")
+
+        r = run_sweep(prog, ["--config", cfg, "--output", out, "--dry-run", "--grid.d", "3"])
+        check(r.returncode == 0, f"dry run: exit {r.returncode} {r.stderr}")
+        # 1 d x 1 n x 3 spectra x 2 sigma x 1 seed = 6 runs; 2 m x 7 shifts = 14 conditions.
+        check("rows: 84" in r.stdout, f"dry run output: {r.stdout!r}")
+        check("estimated cost" in r.stdout, "dry run without a cost estimate")
+        check(not os.path.exists(out), "dry run wrote a file")
+
+        r = run_sweep(prog, ["--config", cfg, "--output", out, "--grid.d", "3", "--eval.mc_prompts", "50",
+                             "--progress", "0"])
+        check(r.returncode == 0, f"first run: exit {r.returncode} {r.stderr}")
+        before = open(out, "rb").read() if os.path.exists(out) else b""
+        r = run_sweep(prog, ["--config", cfg, "--output", out, "--grid.d", "3"])
+        check(r.returncode == 2, f"existing output without --force: exit {r.returncode}")
+        check("--force" in r.stderr, f"existing output message: {r.stderr!r}")
+        check(open(out, "rb").read() == before, "existing output was modified")
+        r = run_sweep(prog, ["--config", cfg, "--output", out, "--grid.d", "3", "--eval.mc_prompts", "50",
+                             "--force", "--progress", "0"])
+        check(r.returncode == 0, f"--force: exit {r.returncode} {r.stderr}")
+
+        r = run_sweep(prog, ["--config", cfg, "--bogus"])
+        check(r.returncode == 2, f"unknown option: exit {r.returncode}")
+    print(f"{len(failures)} failed" if failures else "all command-line checks passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+"""Runs icl-sweep the way users do: alone, or under mpiexec as root in a container."""
+import os
+import subprocess
+
+MPI_ENV = {
+    "OMPI_ALLOW_RUN_AS_ROOT": "1",
+    "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+    # Loopback only: the test machines have no other network worth probing.
+    "OMPI_MCA_btl_tcp_if_include": "lo",
+    "OMPI_MCA_oob_tcp_if_include": "lo",
+}
+
+
+def run_sweep(program, args, ranks=None, timeout=600):
+    """ranks=None runs the program without mpiexec (a singleton MPI job)."""
+    env = dict(os.environ, **MPI_ENV)
+    cmd = [program] + list(args)
+    if ranks is not None:
+        cmd = ["mpiexec", "--oversubscribe", "-n", str(ranks)] + cmd
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)

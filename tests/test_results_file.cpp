@@ -1,0 +1,251 @@
+// The results file: rows written in place in any order, trajectories, root attributes, and the
+// errors it reports.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "hdf5.hpp"
+#include "results_file.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using icl::FileAttributes;
+using icl::H5Error;
+using icl::ResultRow;
+using icl::StoredSample;
+
+// The field is zeroed beforehand, which supplies the NUL padding.
+template <std::size_t N>
+void copy_text(char (&field)[N], const std::string& text) {
+  std::memcpy(field, text.data(), std::min(text.size(), N));
+}
+
+bool all_zero(const ResultRow& row) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(&row);
+  for (std::size_t i = 0; i < sizeof row; ++i)
+    if (bytes[i] != 0) return false;
+  return true;
+}
+
+ResultRow make_row(std::uint64_t r) {
+  ResultRow row;
+  std::memset(&row, 0, sizeof row);  // padding too, so that rows compare bytewise
+  const double x = static_cast<double>(r);
+  row.row = r;
+  row.train_id = r / 3;
+  row.done = 1;
+  copy_text(row.status, r % 2 == 0 ? "converged" : "max_time");
+  row.d = 5;
+  row.n_train = 20 + static_cast<std::int32_t>(r);
+  row.m_test = 40;
+  // One spectrum fills its field completely: no terminator, as NUL padding allows.
+  copy_text(row.spectrum, r == 7 ? std::string(sizeof row.spectrum, 'p') : "power(1)");
+  copy_text(row.shift, "covariate_scale(2)");
+  row.sigma = 0.1 * x;
+  row.init_seed = static_cast<std::int32_t>(r) - 3;
+  row.gf_time = 1e3 + x;
+  row.gf_steps = std::numeric_limits<std::int64_t>::max() - static_cast<std::int64_t>(r);
+  row.loss_final = 1.0 / (1.0 + x);
+  row.loss_min = 0.5 / (1.0 + x);
+  row.rel_err = 1e-9 * x;
+  row.balance_drift = -1e-12 * x;
+  row.risk_lsa_theory = std::numeric_limits<double>::quiet_NaN();
+  row.risk_lsa_limit = 2.0 + x;
+  row.risk_lsa_mc = 3.0 + x;
+  row.risk_lsa_mc_se = 0.01;
+  row.risk_ols_mc = 4.0 + x;
+  row.risk_ols_mc_se = 0.02;
+  row.risk_ridge_mc = 5.0 + x;
+  row.risk_ridge_mc_se = 0.03;
+  row.risk_gd_theory = 6.0 + x;
+  row.risk_gd_mc = 7.0 + x;
+  row.risk_avg_mc = 8.0 + x;
+  row.risk_avg_mc_se = 0.04;
+  row.risk_knn_mc = 9.0 + x;
+  row.risk_knn_mc_se = 0.05;
+  row.risk_zero = std::numeric_limits<double>::infinity();
+  row.mc_prompts = 1000;
+  row.seconds = 0.25 * x;
+  row.rank = static_cast<std::int32_t>(r % 4);
+  return row;
+}
+
+FileAttributes make_attributes(std::size_t config_bytes) {
+  FileAttributes attributes;
+  attributes.config = "[sweep]\n";
+  while (attributes.config.size() < config_bytes) attributes.config += "d = 1, 2, 4, 8  # ‖A‖_F\n";
+  attributes.tool_version = "0.1.0";
+  attributes.git_commit = "";  // HDF5 has no empty strings; must still read back empty
+  attributes.created_utc = "2024-05-01T12:00:00Z";
+  attributes.updated_utc = "2024-05-01T12:00:00Z";
+  attributes.mpi_ranks = 8;
+  return attributes;
+}
+
+void expect_same(const FileAttributes& got, const FileAttributes& want) {
+  EXPECT_EQ(got.config, want.config);
+  EXPECT_EQ(got.tool_version, want.tool_version);
+  EXPECT_EQ(got.git_commit, want.git_commit);
+  EXPECT_EQ(got.created_utc, want.created_utc);
+  EXPECT_EQ(got.updated_utc, want.updated_utc);
+  EXPECT_EQ(got.mpi_ranks, want.mpi_ranks);
+  EXPECT_EQ(got.rows_total, want.rows_total);
+  EXPECT_EQ(got.rows_done, want.rows_done);
+  EXPECT_EQ(got.completed, want.completed);
+}
+
+class ResultsFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("icl_results_file_" + std::to_string(std::random_device{}()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+ private:
+  fs::path dir_;
+};
+
+TEST_F(ResultsFile, RowsWrittenOutOfOrderReadBackBitwiseAndTheRestStaysZero) {
+  const std::string file = path("rows.h5");
+  constexpr std::uint64_t total = 10, runs = 4;
+  constexpr int points = 5;
+  std::vector<ResultRow> rows;
+  for (std::uint64_t r = 0; r < total; ++r) rows.push_back(make_row(r));
+  const std::vector<bool> written = {true, false, true, true, true, false, false, true, true, true};
+  std::vector<StoredSample> samples;
+  for (int k = 0; k < points; ++k)
+    samples.push_back({0.5 * k, 1.0 / (1 + k), 2.0 / (1 + k), 1e-3 * k});
+  {
+    auto results = icl::ResultsFile::create(file, total, runs, points, make_attributes(100));
+    const std::span<const ResultRow> all(rows);
+    results.write_rows(7, all.subspan(7, 2));
+    results.write_rows(2, all.subspan(2, 3));
+    results.write_rows(9, all.subspan(9, 1));
+    results.write_rows(0, all.subspan(0, 1));
+    results.write_rows(5, all.subspan(5, 0));
+    results.write_trajectory(2, samples);
+    results.flush();
+  }
+  {
+    const auto results = icl::ResultsFile::open(file);
+    const std::vector<ResultRow> back = results.read_rows(0, total);
+    ASSERT_EQ(back.size(), total);
+    for (std::uint64_t r = 0; r < total; ++r) {
+      if (written[r]) {
+        EXPECT_EQ(std::memcmp(&back[r], &rows[r], sizeof(ResultRow)), 0) << "row " << r;
+      } else {
+        EXPECT_EQ(back[r].done, 0) << "row " << r;
+        EXPECT_TRUE(all_zero(back[r])) << "row " << r;
+      }
+    }
+    const std::vector<ResultRow> middle = results.read_rows(7, 2);
+    ASSERT_EQ(middle.size(), 2u);
+    EXPECT_EQ(std::memcmp(middle.data(), &rows[7], 2 * sizeof(ResultRow)), 0);
+  }
+
+  // ResultsFile has no reader for trajectories; the run-side code never needs one.
+  const auto h5file =
+      icl::h5::File::open(file, H5F_ACC_RDONLY, icl::h5::PropertyList::file_access());
+  const icl::h5::Group group = h5file.open_group("trajectories");
+  std::vector<std::uint64_t> ids(runs);
+  group.open_dataset("train_id")
+      .read_block(std::array<hsize_t, 1>{0}, std::array<hsize_t, 1>{runs},
+                  icl::h5::native<std::uint64_t>(), ids.data());
+  EXPECT_EQ(ids, (std::vector<std::uint64_t>{0, 1, 2, 3}));
+  const std::vector<std::pair<const char*, double StoredSample::*>> columns = {
+      {"time", &StoredSample::time},
+      {"loss", &StoredSample::loss},
+      {"rel_err", &StoredSample::rel_err},
+      {"excess_loss", &StoredSample::excess_loss}};
+  for (const auto& [name, member] : columns) {
+    std::vector<double> values(runs * points);
+    group.open_dataset(name).read_block(std::array<hsize_t, 2>{0, 0},
+                                        std::array<hsize_t, 2>{runs, points},
+                                        icl::h5::native<double>(), values.data());
+    for (std::uint64_t run = 0; run < runs; ++run)
+      for (int k = 0; k < points; ++k) {
+        const double value = values[run * points + k];
+        if (run == 2)
+          EXPECT_EQ(value, samples[k].*member) << name << " sample " << k;
+        else
+          EXPECT_TRUE(std::isnan(value)) << name << " run " << run << " sample " << k;
+      }
+  }
+}
+
+TEST_F(ResultsFile, AttributesRoundTripThroughRewritesOfAnySize) {
+  const std::string file = path("attributes.h5");
+  // Beyond the 64 KiB an attribute may take in an object header.
+  FileAttributes want = make_attributes(100'000);
+  want.rows_total = 0;  // create() stores the extent of /results instead
+  icl::ResultsFile::create(file, 6, 2, 3, want);
+  want.rows_total = 6;
+  expect_same(icl::ResultsFile::open(file).read_attributes(), want);
+
+  want.config = "d = 1\n";
+  want.git_commit = "0123456789abcdef";
+  want.updated_utc = "2024-05-02T08:30:00Z";
+  want.rows_done = 6;
+  want.completed = 1;
+  icl::ResultsFile::open(file).write_attributes(want);
+  expect_same(icl::ResultsFile::open(file).read_attributes(), want);
+
+  want.config = make_attributes(200'000).config;
+  want.git_commit = "";
+  icl::ResultsFile::open(file).write_attributes(want);
+  expect_same(icl::ResultsFile::open(file).read_attributes(), want);
+}
+
+TEST_F(ResultsFile, WritesOutsideTheFileThrow) {
+  const std::string file = path("range.h5");
+  auto results = icl::ResultsFile::create(file, 4, 2, 3, make_attributes(10));
+  const std::vector<ResultRow> rows(2, make_row(0));
+  EXPECT_THROW(results.write_rows(3, rows), H5Error);
+  EXPECT_THROW(results.write_rows(4, std::span(rows).first(1)), H5Error);
+  EXPECT_THROW(results.write_rows(std::numeric_limits<std::uint64_t>::max(), rows), H5Error);
+  EXPECT_THROW(results.read_rows(3, 2), H5Error);
+  const std::vector<StoredSample> samples(3);
+  EXPECT_THROW(results.write_trajectory(2, samples), H5Error);
+  EXPECT_THROW(results.write_trajectory(0, std::span(samples).first(2)), H5Error);
+  EXPECT_NO_THROW(results.write_rows(2, rows));
+  EXPECT_NO_THROW(results.write_trajectory(1, samples));
+  try {
+    results.write_rows(3, rows);
+    FAIL() << "wrote past the end";
+  } catch (const H5Error& e) {
+    EXPECT_NE(std::string(e.what()).find("\"results\" in \"" + file + "\""), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST_F(ResultsFile, CreateRejectsEmptyShapes) {
+  EXPECT_THROW(icl::ResultsFile::create(path("a.h5"), 0, 1, 1, {}), std::invalid_argument);
+  EXPECT_THROW(icl::ResultsFile::create(path("b.h5"), 1, 0, 1, {}), std::invalid_argument);
+  EXPECT_THROW(icl::ResultsFile::create(path("c.h5"), 1, 1, 0, {}), std::invalid_argument);
+}
+
+TEST_F(ResultsFile, OpeningAMissingFileNamesThePath) {
+  const std::string missing = path("missing.h5");
+  try {
+    icl::ResultsFile::open(missing);
+    FAIL() << "opened a missing file";
+  } catch (const H5Error& e) {
+    EXPECT_NE(std::string(e.what()).find(missing), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
