@@ -13,10 +13,12 @@
 #include <vector>
 
 #include "grid.hpp"
+#include "journal.hpp"
 #include "mpi_session.hpp"
 #include "progress.hpp"
 #include "results_file.hpp"
 #include "scheduler.hpp"
+#include "stop_signals.hpp"
 #include "sweep_config.hpp"
 
 namespace po = boost::program_options;
@@ -24,12 +26,14 @@ using namespace icl;
 
 namespace {
 
-constexpr int kExitOk = 0, kExitFailure = 1, kExitBadInput = 2;
+constexpr int kExitOk = 0, kExitFailure = 1, kExitBadInput = 2, kExitStopped = 3;
+constexpr int kProceed = -1;  // rank 0's first word to the others: start working
 
 struct CommandLine {
   std::string config;
   std::string output;
   bool force = false;
+  bool resume = false;
   bool dry_run = false;
   double progress = 10.0;
   std::vector<std::pair<std::string, std::string>> overrides;
@@ -44,6 +48,7 @@ CommandLine parse_command_line(int argc, char** argv, bool& exit_now) {
       ("config", po::value(&cl.config), "the sweep definition (INI)")
       ("output", po::value(&cl.output), "the HDF5 results file (overrides sweep.output)")
       ("force", po::bool_switch(&cl.force), "overwrite an existing output file")
+      ("resume", po::bool_switch(&cl.resume), "continue an interrupted sweep (same config)")
       ("dry-run", po::bool_switch(&cl.dry_run), "print the grid size and a cost estimate; write nothing")
       ("progress", po::value(&cl.progress)->default_value(10.0), "seconds between progress lines; 0 = off");
   po::options_description keys("config keys (override the file)");
@@ -54,7 +59,7 @@ CommandLine parse_command_line(int argc, char** argv, bool& exit_now) {
   po::notify(vm);
   exit_now = false;
   if (vm.count("help")) {
-    std::cout << "usage: icl-sweep --config FILE [--output FILE] [--force] [--dry-run] "
+    std::cout << "usage: icl-sweep --config FILE [--output FILE] [--resume | --force] [--dry-run] "
                  "[--progress SECONDS] [--SECTION.KEY VALUE ...]\n"
               << options << "\n";
     exit_now = true;
@@ -63,6 +68,8 @@ CommandLine parse_command_line(int argc, char** argv, bool& exit_now) {
     exit_now = true;
   } else if (cl.config.empty()) {
     throw po::error("--config FILE is required");
+  } else if (cl.force && cl.resume) {
+    throw po::error("--force and --resume exclude each other");
   }
   if (!(cl.progress >= 0.0)) throw po::error("--progress must be >= 0");
   for (const auto& key : config_keys())
@@ -79,7 +86,7 @@ std::string utc_now() {
   return text;
 }
 
-// rank 0 decides, every rank learns the outcome, so that all exit with the same status.
+// Rank 0 decides, every rank learns the outcome, so that all exit with the same status.
 int agree(int status) {
   MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
   return status;
@@ -98,65 +105,132 @@ void print_dry_run(const SweepConfig& config, const Grid& grid, int ranks) {
   std::printf("estimated cost: %.0f core-seconds, about %.0f s on %d ranks\n", cost, cost / ranks, ranks);
 }
 
-int run_sweep(const SweepConfig& config, const Grid& grid, MpiSession& mpi, const CommandLine& cl) {
-  std::vector<std::uint64_t> order(grid.runs());
-  std::iota(order.begin(), order.end(), 0);
-  if (mpi.rank() != 0) {
-    if (agree(0) != 0) return kExitBadInput;
-    work(config, grid, mpi.rank());
-    return kExitOk;
+// Rank 0's side of a sweep: prepares the journal and the file (new, or rebuilt from the
+// journal on --resume), coordinates, writes. Returns the exit status; kExitBadInput before
+// anything is written.
+int lead_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi, const CommandLine& cl) {
+  const std::string journal_path = config.output + ".journal";
+  const auto refuse = [&](const std::string& why) {
+    std::fprintf(stderr, "icl-sweep: %s: [sweep] output = %s: %s\n", config.source.c_str(), config.output.c_str(),
+                 why.c_str());
+    return agree(kExitBadInput);
+  };
+  const std::string ini = config.to_ini();
+  std::vector<TaskResult> recovered;
+  std::optional<Journal> journal;
+  if (cl.resume) {
+    if (!std::filesystem::exists(journal_path)) {
+      if (std::filesystem::exists(config.output)) {
+        try {
+          if (ResultsFile::open(config.output).read_attributes().completed == 1) {
+            std::fprintf(stderr, "icl-sweep: %s is already complete\n", config.output.c_str());
+            return agree(kExitOk);
+          }
+        } catch (const std::exception&) {
+        }
+      }
+      return refuse("nothing to resume: no journal " + journal_path);
+    }
+    std::string stored;
+    try {
+      journal.emplace(Journal::resume(journal_path, stored, recovered));
+    } catch (const std::exception& e) {
+      return refuse(e.what());
+    }
+    const auto differences = config_differences(stored, ini);
+    if (!differences.empty()) {
+      std::string why = "--resume with a different config:";
+      for (const auto& d : differences) why += " " + d + ";";
+      return refuse(why);
+    }
+  } else {
+    if ((std::filesystem::exists(config.output) || std::filesystem::exists(journal_path)) && !cl.force)
+      return refuse("the file exists; use --resume to continue it or --force to overwrite it");
+    try {
+      journal.emplace(Journal::create(journal_path, ini));
+    } catch (const std::exception& e) {
+      return refuse(std::string("cannot create the journal: ") + e.what());
+    }
   }
 
-  if (std::filesystem::exists(config.output) && !cl.force) {
-    std::fprintf(stderr, "icl-sweep: %s: [sweep] output = %s: the file exists; use --force to overwrite it\n",
-                 config.source.c_str(), config.output.c_str());
-    return agree(kExitBadInput);
-  }
   FileAttributes attributes;
-  attributes.config = config.to_ini();
+  attributes.config = ini;
   attributes.tool_version = ICL_VERSION;
   attributes.git_commit = ICL_GIT_COMMIT;
   attributes.created_utc = attributes.updated_utc = utc_now();
   attributes.mpi_ranks = mpi.size();
   attributes.rows_total = grid.rows();
   std::optional<ResultsFile> file;
+  std::vector<char> done(grid.runs(), 0);
   try {
+    // The file is always rebuilt from the journal: a writer killed inside HDF5 can leave it
+    // unreadable, while the journal's intact records are exactly the finished runs.
     file.emplace(ResultsFile::create(config.output, grid.rows(), grid.runs(), config.trajectory_points, attributes));
+    for (const TaskResult& r : recovered) {
+      if (r.train_id >= grid.runs() || done[r.train_id]) continue;
+      file->write_rows(r.train_id * grid.conditions_per_run(), r.rows);
+      file->write_trajectory(r.train_id, r.trajectory);
+      done[r.train_id] = 1;
+      attributes.rows_done += r.rows.size();
+    }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "icl-sweep: %s: [sweep] output = %s: cannot create the file: %s\n",
-                 config.source.c_str(), config.output.c_str(), e.what());
-    return agree(kExitBadInput);
+    return refuse(std::string("cannot write the file: ") + e.what());
   }
-  agree(0);
+  agree(kProceed);
+  recovered.clear();
 
   // Costliest first, so that no rank is left with a long run at the tail.
+  std::vector<std::uint64_t> order;
   std::vector<double> cost(grid.runs());
-  for (std::uint64_t id = 0; id < grid.runs(); ++id) cost[id] = grid.cost_estimate(id);
+  for (std::uint64_t id = 0; id < grid.runs(); ++id) {
+    if (done[id]) continue;
+    order.push_back(id);
+    cost[id] = grid.cost_estimate(id);
+  }
   std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return cost[a] > cost[b]; });
 
   Progress progress(grid.rows(), mpi.size(), cl.progress);
-  auto last_flush = std::chrono::steady_clock::now();
+  auto last_checkpoint = std::chrono::steady_clock::now();
   const auto checkpoint = [&] {
+    journal->sync();
     attributes.updated_utc = utc_now();
     file->write_attributes(attributes);
     file->flush();
-    last_flush = std::chrono::steady_clock::now();
+    last_checkpoint = std::chrono::steady_clock::now();
   };
   SchedulerHooks hooks;
   hooks.on_result = [&](TaskResult&& result) {
+    journal->append(result);  // first: the journal is what a crash leaves behind
     file->write_rows(result.train_id * grid.conditions_per_run(), result.rows);
     file->write_trajectory(result.train_id, result.trajectory);
     attributes.rows_done += result.rows.size();
   };
   hooks.on_tick = [&](int busy) {
     progress.tick(attributes.rows_done, busy);
-    if (std::chrono::steady_clock::now() - last_flush > std::chrono::seconds(10)) checkpoint();
+    if (std::chrono::steady_clock::now() - last_checkpoint > std::chrono::seconds(10)) checkpoint();
   };
-  coordinate(config, grid, order, mpi.size(), hooks);
-  attributes.completed = attributes.rows_done == grid.rows() ? 1 : 0;
+  const SweepEnd end = coordinate(config, grid, order, mpi.size(), hooks);
+  attributes.completed = end == SweepEnd::complete ? 1 : 0;
   checkpoint();
+  if (end == SweepEnd::stopped) {
+    std::fprintf(stderr, "icl-sweep: stopped by signal %d after a checkpoint: %llu/%llu rows; continue with --resume\n",
+                 stop_signal(), static_cast<unsigned long long>(attributes.rows_done),
+                 static_cast<unsigned long long>(grid.rows()));
+    return agree(kExitStopped);
+  }
+  file.reset();  // closed and complete before the journal goes
+  journal.reset();
+  std::filesystem::remove(journal_path);
   progress.finish(attributes.rows_done, config.output);
-  return kExitOk;
+  return agree(kExitOk);
+}
+
+int run_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi, const CommandLine& cl) {
+  install_stop_handlers();
+  if (mpi.rank() == 0) return lead_sweep(config, grid, mpi, cl);
+  if (const int outcome = agree(kProceed); outcome != kProceed) return outcome;
+  work(config, grid, mpi.rank());
+  return agree(kExitOk);
 }
 
 }  // namespace

@@ -24,7 +24,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 }  // namespace
 
-TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t train_id, int rank) {
+TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t train_id, int rank,
+                    bool (*cancelled)()) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   const TrainingRun run = grid.run(train_id);
@@ -57,7 +58,13 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
       *v = kNaN;
   }
 
+  const auto abandon = [&] {
+    if (!cancelled || !cancelled()) return false;
+    result.rows.clear();
+    return true;
+  };
   try {
+    if (abandon()) return result;
     const Covariance covariance = make_covariance(run.spectrum, run.d);
     const PopulationLoss loss = make_population_loss(covariance, run.n_train);
     // Theta depends on (seed, init_seed, d) only: runs that differ in spectrum, N or sigma
@@ -84,6 +91,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
     settings.ridge_lambda = config.ridge_lambda;
     settings.knn_k = config.knn_k;
     for (std::uint64_t c = 0; c < conditions; ++c) {
+      if (abandon()) return result;
       const auto cond_start = Clock::now();
       ResultRow& row = result.rows[c];
       const Condition cond = grid.condition(run, c);

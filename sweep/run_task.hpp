@@ -18,6 +18,9 @@ struct TaskResult {
 
 // Trains run `train_id` once and evaluates it on all of its conditions. Never throws for a
 // numerical failure: a diverged flow is that row's status, an exception makes it `failed`.
-TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t train_id, int rank);
+// When `cancelled` answers true (checked before training and between conditions), the run is
+// abandoned and the result has no rows.
+TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t train_id, int rank,
+                    bool (*cancelled)() = nullptr);
 
 }  // namespace icl

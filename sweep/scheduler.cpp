@@ -10,13 +10,15 @@
 
 #include "messages.hpp"
 #include "mpi_session.hpp"
+#include "stop_signals.hpp"
 
 namespace icl {
 
-void coordinate(const SweepConfig& config, const Grid& grid, const std::vector<std::uint64_t>& order,
-                int ranks, const SchedulerHooks& hooks) {
+SweepEnd coordinate(const SweepConfig& config, const Grid& grid, const std::vector<std::uint64_t>& order,
+                    int ranks, const SchedulerHooks& hooks) {
   std::atomic<std::size_t> next{0};
   const auto take = [&]() -> std::optional<std::uint64_t> {
+    if (stop_requested()) return std::nullopt;
     const std::size_t i = next.fetch_add(1);
     if (i < order.size()) return order[i];
     return std::nullopt;
@@ -28,7 +30,7 @@ void coordinate(const SweepConfig& config, const Grid& grid, const std::vector<s
   std::thread compute([&] {
     while (const auto id = take()) {
       local_busy = true;
-      TaskResult result = run_task(config, grid, *id, 0);
+      TaskResult result = run_task(config, grid, *id, 0, stop_requested);
       {
         const std::lock_guard lock(mutex);
         local_results.push_back(std::move(result));
@@ -38,6 +40,12 @@ void coordinate(const SweepConfig& config, const Grid& grid, const std::vector<s
     local_done = true;
   });
 
+  std::size_t delivered = 0;
+  const auto deliver = [&](TaskResult&& result) {
+    if (result.rows.size() != grid.conditions_per_run()) return;  // cancelled half-way
+    ++delivered;
+    hooks.on_result(std::move(result));
+  };
   int workers = ranks - 1;  // not yet stopped
   std::vector<char> busy(ranks, 0);
   std::vector<std::byte> buffer;
@@ -67,7 +75,7 @@ void coordinate(const SweepConfig& config, const Grid& grid, const std::vector<s
         busy[source] = 0;
         --workers;
       }
-      if (status.MPI_TAG == messages::kResult) hooks.on_result(messages::unpack(buffer));
+      if (status.MPI_TAG == messages::kResult) deliver(messages::unpack(buffer));
     }
     const bool compute_finished = local_done;
     std::deque<TaskResult> ready;
@@ -75,7 +83,7 @@ void coordinate(const SweepConfig& config, const Grid& grid, const std::vector<s
       const std::lock_guard lock(mutex);
       ready.swap(local_results);
     }
-    for (auto& result : ready) hooks.on_result(std::move(result));
+    for (auto& result : ready) deliver(std::move(result));
     progressed = progressed || !ready.empty();
     int busy_ranks = local_busy ? 1 : 0;
     for (char b : busy) busy_ranks += b;
@@ -87,6 +95,7 @@ void coordinate(const SweepConfig& config, const Grid& grid, const std::vector<s
       backoff.sleep();
   }
   compute.join();
+  return delivered == order.size() ? SweepEnd::complete : SweepEnd::stopped;
 }
 
 void work(const SweepConfig& config, const Grid& grid, int rank) {
@@ -103,7 +112,7 @@ void work(const SweepConfig& config, const Grid& grid, int rank) {
     }
     std::uint64_t train_id = 0;
     MPI_Recv(&train_id, 1, MPI_UINT64_T, 0, messages::kTask, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-    const std::vector<std::byte> bytes = messages::pack(run_task(config, grid, train_id, rank));
+    const std::vector<std::byte> bytes = messages::pack(run_task(config, grid, train_id, rank, stop_requested));
     MPI_Request request;
     MPI_Isend(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, 0, messages::kResult, MPI_COMM_WORLD, &request);
     backoff.reset();

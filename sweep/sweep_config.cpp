@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "call_syntax.hpp"
@@ -452,6 +453,49 @@ std::string SweepConfig::to_ini() const {
   s += "ridge_lambda = " + shortest(ridge_lambda) + "\n";
   s += "knn_k = " + std::to_string(knn_k) + "\n";
   return s;
+}
+
+}  // namespace icl
+
+namespace icl {
+namespace {
+
+std::map<std::string, std::string> ini_values(const std::string& text) {
+  std::map<std::string, std::string> values;
+  std::istringstream in(text);
+  std::string line, section;
+  while (std::getline(in, line)) {
+    const std::string t = trim(line);
+    if (t.empty() || t[0] == '#') continue;
+    if (t.front() == '[' && t.back() == ']') {
+      section = t.substr(1, t.size() - 2);
+      continue;
+    }
+    const auto eq = t.find('=');
+    if (eq == std::string::npos) continue;
+    values[section + "." + trim(t.substr(0, eq))] = trim(t.substr(eq + 1));
+  }
+  return values;
+}
+
+}  // namespace
+
+std::vector<std::string> config_differences(const std::string& stored, const std::string& requested) {
+  const auto a = ini_values(stored);
+  const auto b = ini_values(requested);
+  std::set<std::string> keys;
+  for (const auto& [k, v] : a) keys.insert(k);
+  for (const auto& [k, v] : b) keys.insert(k);
+  std::vector<std::string> differences;
+  for (const auto& k : keys) {
+    if (k == "sweep.output") continue;
+    const auto ia = a.find(k);
+    const auto ib = b.find(k);
+    const std::string va = ia == a.end() ? "(none)" : ia->second;
+    const std::string vb = ib == b.end() ? "(none)" : ib->second;
+    if (va != vb) differences.push_back(k + ": stored '" + va + "', requested '" + vb + "'");
+  }
+  return differences;
 }
 
 }  // namespace icl

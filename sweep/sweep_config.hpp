@@ -62,3 +62,12 @@ SweepConfig parse_config(const std::string& text, const std::string& name,
 const std::vector<std::string>& config_keys();
 
 }  // namespace icl
+
+namespace icl {
+
+// The keys whose values differ between two effective configs (to_ini() texts), each as
+// "section.key: stored 'a', requested 'b'". sweep.output is not compared: a resumed file
+// may have moved.
+std::vector<std::string> config_differences(const std::string& stored, const std::string& requested);
+
+}  // namespace icl

@@ -1,0 +1,137 @@
+#include "journal.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+
+#include "messages.hpp"
+
+namespace icl {
+namespace {
+
+constexpr char kHeaderMagic[8] = {'I', 'C', 'L', 'J', 'R', 'N', 'L', '1'};
+constexpr char kRecordMagic[4] = {'R', 'U', 'N', '1'};
+
+std::uint64_t checksum(const std::byte* data, std::size_t size) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a, then a final mix
+  for (std::size_t i = 0; i < size; ++i) {
+    h ^= static_cast<std::uint8_t>(data[i]);
+    h *= 0x100000001b3ULL;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  return h ^ (h >> 33);
+}
+
+[[noreturn]] void fail(const std::string& action, const std::string& path) {
+  throw std::runtime_error("Failed to " + action + " the journal \"" + path + "\": " + std::strerror(errno));
+}
+
+void write_all(int fd, const void* data, std::size_t size) {
+  const auto* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd, p, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(std::string("Failed to append to the journal: ") + std::strerror(errno));
+    }
+    p += n;
+    size -= static_cast<std::size_t>(n);
+  }
+}
+
+// One framed block: magic, u64 length, payload, u64 checksum, written with a single write so
+// that a torn block can only be the last one.
+void write_block(int fd, const char* magic, std::size_t magic_size, const std::byte* payload, std::size_t size) {
+  std::vector<std::byte> block(magic_size + 16 + size);
+  const std::uint64_t length = size;
+  const std::uint64_t sum = checksum(payload, size);
+  std::memcpy(block.data(), magic, magic_size);
+  std::memcpy(block.data() + magic_size, &length, 8);
+  if (size > 0) std::memcpy(block.data() + magic_size + 8, payload, size);
+  std::memcpy(block.data() + magic_size + 8 + size, &sum, 8);
+  write_all(fd, block.data(), block.size());
+}
+
+// Reads one framed block at `offset` of `file`; false if it is torn or corrupt.
+bool read_block(const std::vector<std::byte>& file, std::size_t& offset, const char* magic, std::size_t magic_size,
+                std::vector<std::byte>& payload) {
+  if (file.size() - offset < magic_size + 16) return false;
+  if (std::memcmp(file.data() + offset, magic, magic_size) != 0) return false;
+  std::uint64_t length = 0;
+  std::memcpy(&length, file.data() + offset + magic_size, 8);
+  if (length > file.size() - offset - magic_size - 16) return false;
+  const std::byte* data = file.data() + offset + magic_size + 8;
+  std::uint64_t sum = 0;
+  std::memcpy(&sum, data + length, 8);
+  if (sum != checksum(data, length)) return false;
+  payload.assign(data, data + length);
+  offset += magic_size + 16 + length;
+  return true;
+}
+
+}  // namespace
+
+Journal Journal::create(const std::string& path, const std::string& config) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) fail("create", path);
+  Journal j(fd);
+  write_block(fd, kHeaderMagic, sizeof kHeaderMagic, reinterpret_cast<const std::byte*>(config.data()), config.size());
+  j.sync();
+  return j;
+}
+
+Journal Journal::resume(const std::string& path, std::string& config, std::vector<TaskResult>& records) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+  if (fd < 0) fail("open", path);
+  Journal j(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) fail("read", path);
+  std::vector<std::byte> file(static_cast<std::size_t>(st.st_size));
+  std::size_t got = 0;
+  while (got < file.size()) {
+    const ssize_t n = ::pread(fd, file.data() + got, file.size() - got, static_cast<off_t>(got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fail("read", path);
+    got += static_cast<std::size_t>(n);
+  }
+  std::size_t offset = 0;
+  std::vector<std::byte> payload;
+  if (!read_block(file, offset, kHeaderMagic, sizeof kHeaderMagic, payload))
+    throw std::runtime_error("\"" + path + "\" is not an icl-sweep journal, or its header is damaged");
+  config.assign(reinterpret_cast<const char*>(payload.data()), payload.size());
+  records.clear();
+  while (read_block(file, offset, kRecordMagic, sizeof kRecordMagic, payload)) records.push_back(messages::unpack(payload));
+  // Drop a torn tail so that the next append starts on a record boundary.
+  if (offset < file.size() && ::ftruncate(fd, static_cast<off_t>(offset)) != 0) fail("truncate", path);
+  return j;
+}
+
+void Journal::append(const TaskResult& result) {
+  const std::vector<std::byte> payload = messages::pack(result);
+  write_block(fd_, kRecordMagic, sizeof kRecordMagic, payload.data(), payload.size());
+}
+
+void Journal::sync() {
+  if (::fdatasync(fd_) != 0) throw std::runtime_error(std::string("Failed to sync the journal: ") + std::strerror(errno));
+}
+
+Journal::Journal(Journal&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+Journal& Journal::operator=(Journal&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(other.fd_, -1);
+  }
+  return *this;
+}
+Journal::~Journal() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+}  // namespace icl
