@@ -1,0 +1,164 @@
+"""End-to-end durability: a multi-rank sweep killed with SIGKILL at random moments (also during
+its resumes) and finished with --resume equals a clean run in every column but `seconds` and
+`rank`, bitwise; a stop signal checkpoints and exits 3 in bounded time; --resume refuses a
+different config."""
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import h5py
+import numpy as np
+
+from sweep_runner import MPI_ENV, run_sweep
+
+failures = []
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+        print("FAIL:", message)
+
+
+def descendants(pid):
+    """pid and every process below it, from /proc (Open MPI may move ranks out of our group)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(children.get(p, []))
+    return found
+
+
+def kill_tree(proc):
+    for p in descendants(proc.pid):
+        try:
+            os.kill(p, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(descendants(proc.pid)) > 1:
+        time.sleep(0.05)
+
+
+def start(program, args, ranks):
+    cmd = [program] + args
+    if ranks:
+        cmd = ["mpiexec", "--oversubscribe", "-n", str(ranks)] + cmd
+    return subprocess.Popen(cmd, env=dict(os.environ, **MPI_ENV), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def deterministic(path):
+    with h5py.File(path, "r") as f:
+        r = f["results"][:]
+        cols = {c: r[c].tobytes() for c in r.dtype.names if c not in ("seconds", "rank")}
+        traj = {k: f["trajectories"][k][:].tobytes() for k in f["trajectories"]}
+        return cols, traj, int(f.attrs["completed"]), int((r["done"] == 1).sum())
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--program", required=True)
+    p.add_argument("--config", required=True)
+    p.add_argument("--trials", type=int, default=6)
+    p.add_argument("--seed", type=int, default=int(os.environ.get("ICL_KILL_SEED", "2024")))
+    args = p.parse_args()
+    rng = random.Random(args.seed)
+    prog = args.program
+    base = ["--config", args.config, "--progress", "0", "--eval.mc_prompts", "60000"]
+    with tempfile.TemporaryDirectory() as tmp:
+        ref = os.path.join(tmp, "reference.h5")
+        t0 = time.monotonic()
+        r = run_sweep(prog, base + ["--output", ref], ranks=2)
+        duration = time.monotonic() - t0
+        check(r.returncode == 0, f"reference run: exit {r.returncode} {r.stderr[-1000:]}")
+        reference = deterministic(ref)
+        rows_total = len(reference[0]["row"]) // 8
+        print(f"reference: {rows_total} rows in {duration:.1f} s on 2 ranks")
+
+        lost_total = 0
+        for trial in range(args.trials):
+            out = os.path.join(tmp, f"trial{trial}.h5")
+            kills = []
+            proc = start(prog, base + ["--output", out], 2)
+            moment = rng.uniform(0.05, 0.9) * duration
+            time.sleep(moment)
+            kill_tree(proc)
+            kills.append(round(moment, 2))
+            # Every other trial is killed again while resuming.
+            if trial % 2 == 1:
+                proc = start(prog, base + ["--output", out, "--resume"], 2)
+                moment = rng.uniform(0.05, 0.6) * duration
+                time.sleep(moment)
+                kill_tree(proc)
+                kills.append(round(moment, 2))
+            r = run_sweep(prog, base + ["--output", out, "--resume"], ranks=rng.choice([1, 2, 3]))
+            check(r.returncode == 0, f"trial {trial}: resume exit {r.returncode}: {r.stderr[-1000:]}")
+            if r.returncode != 0:
+                continue
+            got = deterministic(out)
+            lost = rows_total - got[3]
+            lost_total += lost
+            check(got[0] == reference[0], f"trial {trial} (killed at {kills} s): results differ from the clean run")
+            check(got[1] == reference[1], f"trial {trial}: trajectories differ from the clean run")
+            check(got[2] == 1, f"trial {trial}: completed != 1")
+            check(not os.path.exists(out + ".journal"), f"trial {trial}: journal left behind")
+            print(f"trial {trial}: killed at {kills} s, resumed, {lost} rows lost, bitwise equal: {got[0] == reference[0]}")
+        check(lost_total == 0, f"{lost_total} rows lost")
+
+        # A stop signal: checkpoint, exit 3 within a bounded time, then resume.
+        for sig, ranks in ((signal.SIGTERM, None), (signal.SIGUSR1, 2), (signal.SIGINT, None)):
+            out = os.path.join(tmp, f"signal{int(sig)}.h5")
+            proc = start(prog, base + ["--output", out], ranks)
+            time.sleep(0.4 * duration)
+            sent = time.monotonic()
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                kill_tree(proc)
+            waited = time.monotonic() - sent
+            check(proc.returncode == 3, f"{sig.name}: exit {proc.returncode}, stderr {proc.stderr.read()[-500:]}")
+            check(waited < 10, f"{sig.name}: took {waited:.1f} s to stop")
+            r = run_sweep(prog, base + ["--output", out, "--resume"], ranks=2)
+            check(r.returncode == 0 and deterministic(out)[0] == reference[0], f"{sig.name}: resume did not finish the sweep")
+            print(f"{sig.name} (ranks {ranks}): exit {proc.returncode} {waited:.2f} s after the signal; resumed")
+
+        # --resume refuses a different config, naming the key, and writes nothing.
+        out = os.path.join(tmp, "differ.h5")
+        proc = start(prog, base + ["--output", out], None)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(out + ".journal") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2 * duration)
+        kill_tree(proc)
+        before = open(out + ".journal", "rb").read()
+        r = run_sweep(prog, base + ["--output", out, "--resume", "--eval.knn_k", "5"])
+        check(r.returncode == 2, f"different config: exit {r.returncode}")
+        check("eval.knn_k" in r.stderr, f"different config: message {r.stderr!r}")
+        check(open(out + ".journal", "rb").read() == before, "refused resume changed the journal")
+        r = run_sweep(prog, base + ["--output", os.path.join(tmp, "none.h5"), "--resume"])
+        check(r.returncode == 2, f"resume without a journal: exit {r.returncode}")
+        print(f"kill/resume trials: {args.trials}, rows lost: {lost_total}")
+    print(f"{len(failures)} failed" if failures else "all durability checks passed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
