@@ -127,6 +127,7 @@ int lead_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mp
             return agree(kExitOk);
           }
         } catch (const std::exception&) {
+          // An unreadable file is not complete: refused below like any file without a journal.
         }
       }
       return refuse("nothing to resume: no journal " + journal_path);
@@ -174,6 +175,12 @@ int lead_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mp
       attributes.rows_done += r.rows.size();
     }
   } catch (const std::exception& e) {
+    file.reset();
+    if (!cl.resume) {  // nothing of a refused fresh start may stay behind
+      journal.reset();
+      std::filesystem::remove(journal_path);
+      std::filesystem::remove(config.output);
+    }
     return refuse(std::string("cannot write the file: ") + e.what());
   }
   agree(kProceed);
