@@ -1,0 +1,259 @@
+#!/usr/bin/python3
+"""Figures and tables from an icl-sweep results file.
+
+    /usr/bin/python3 analysis/icl_analyze.py RESULTS.h5 OUTDIR [--phase X Y] [--metric M]
+                                             [--fix KEY=VALUE ...] [--title TEXT]
+
+Writes into OUTDIR:
+  summary.csv             one row per (training spectrum, shift): runs, convergence, and the mean
+                          normalised error R/R0 of every predictor (also printed)
+  convergence.png         loss - L* and rel_err against gradient-flow time, one line per training
+                          run, coloured by spectrum, styled by sigma
+  error_vs_m_<shift>.png  R/R0 against the test prompt length M per shift: LSA closed form, LSA
+                          Monte-Carlo (error bars), OLS, ridge, one-step GD, zero; one panel per
+                          (training spectrum, N), averaged over the other axes
+  phase_<X>_<Y>.png       with --phase X Y: a heatmap of --metric over two grid axes, the other
+                          axes averaged (or fixed with --fix)
+
+Axes: d, n_train, m_test, sigma, init_seed, spectrum, shift, shift_param (the number in
+`covariate_scale(2)`), d_over_n, kappa (the number in `geometric(100)`).
+Metrics: lsa_norm (R/R0 of the trained LSA, Monte-Carlo, or closed form when there is no
+Monte-Carlo), lsa_theory_norm, lsa_over_ols, ols_norm, gf_time, log_rel_err, converged.
+Uses only h5py, numpy and matplotlib.
+"""
+import argparse
+import csv
+import os
+import re
+import sys
+
+import h5py
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+PREDICTORS = [  # column, label, standard-error column, colour (the same in every figure)
+    ("risk_lsa_theory", "LSA, closed form", None, "tab:blue"),
+    ("risk_lsa_mc", "LSA, Monte-Carlo", "risk_lsa_mc_se", "tab:orange"),
+    ("risk_ols_mc", "OLS (min-norm)", "risk_ols_mc_se", "tab:green"),
+    ("risk_ridge_mc", "ridge", "risk_ridge_mc_se", "tab:red"),
+    ("risk_gd_mc", "one-step GD", None, "tab:purple"),
+    ("risk_avg_mc", "averaging", "risk_avg_mc_se", "tab:brown"),
+    ("risk_knn_mc", "k-NN", "risk_knn_mc_se", "tab:pink"),
+]
+FLOOR = 1e-3  # R/R0 below this (OLS interpolating noiseless prompts: ~1e-30) is drawn at it
+METRICS = ["lsa_norm", "lsa_theory_norm", "lsa_over_ols", "ols_norm", "gf_time", "log_rel_err", "converged"]
+
+
+def number_in(text):
+    m = re.search(r"\(([-+0-9.eE]+)", text)
+    return float(m.group(1)) if m else np.nan
+
+
+def load(path):
+    with h5py.File(path, "r") as f:
+        r = f["results"][:]
+        traj = {k: f["trajectories"][k][:] for k in ("time", "loss", "rel_err", "excess_loss")
+                if k in f["trajectories"]}
+    cols = {name: r[name] for name in r.dtype.names}
+    for name in ("status", "spectrum", "shift"):
+        cols[name] = np.array([v.decode("ascii") for v in cols[name]])
+    cols["shift_param"] = np.array([number_in(s) for s in cols["shift"]])
+    cols["kappa"] = np.array([number_in(s) if s.startswith("geometric") else
+                              (1.0 if s == "isotropic" else np.nan) for s in cols["spectrum"]])
+    cols["d_over_n"] = cols["d"] / cols["n_train"]
+    zero = cols["risk_zero"]
+    mc = cols["risk_lsa_mc"] / zero
+    cols["lsa_norm"] = np.where(np.isfinite(mc), mc, cols["risk_lsa_theory"] / zero)
+    cols["lsa_theory_norm"] = cols["risk_lsa_theory"] / zero
+    cols["ols_norm"] = cols["risk_ols_mc"] / zero
+    cols["lsa_over_ols"] = cols["risk_lsa_mc"] / cols["risk_ols_mc"]
+    cols["log_rel_err"] = np.log10(cols["rel_err"])
+    cols["converged"] = (cols["status"] == "converged").astype(float)
+    return cols, traj
+
+
+def unique_in_order(values):
+    seen, out = set(), []
+    for v in values:
+        if v not in seen:
+            seen.add(v)
+            out.append(v)
+    return out
+
+
+def nanmean(values):
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if finite.size else np.nan
+
+
+def write_summary(cols, outdir):
+    header = ["spectrum", "shift", "rows", "runs", "converged", "median_rel_err"] + \
+             [c.replace("risk_", "") + "_norm" for c, _, _, _ in PREDICTORS]
+    rows = []
+    for spectrum in unique_in_order(cols["spectrum"]):
+        for shift in unique_in_order(cols["shift"]):
+            sel = (cols["spectrum"] == spectrum) & (cols["shift"] == shift)
+            if not sel.any():
+                continue
+            runs = np.unique(cols["train_id"][sel])
+            row = [spectrum, shift, int(sel.sum()), len(runs), f"{cols['converged'][sel].mean():.3f}",
+                   f"{np.median(cols['rel_err'][sel]):.3e}"]
+            row += [f"{nanmean(cols[c][sel] / cols['risk_zero'][sel]):.6g}" for c, _, _, _ in PREDICTORS]
+            rows.append(row)
+    with open(os.path.join(outdir, "summary.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    for line in [header] + rows:
+        print("  ".join(str(x).rjust(w) for x, w in zip(line, widths)))
+
+
+def plot_convergence(cols, traj, outdir):
+    if "time" not in traj:
+        return
+    first = {}
+    for i, tid in enumerate(cols["train_id"]):
+        first.setdefault(int(tid), i)
+    spectra = unique_in_order(cols["spectrum"])
+    sigmas = sorted(set(cols["sigma"]))
+    colours = plt.cm.viridis(np.linspace(0, 0.9, max(len(spectra), 1)))
+    styles = ["-", "--", ":", "-."]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    excess = traj.get("excess_loss", traj["loss"])
+    shown = set()
+    runs = sorted(first)[:: max(1, len(first) // 60)]  # at most about 60 lines stay readable
+    for tid in runs:
+        i = first[tid]
+        spec, sig = cols["spectrum"][i], cols["sigma"][i]
+        label = f"{spec}, σ={sig:g}"
+        kw = dict(color=colours[spectra.index(spec)], ls=styles[sigmas.index(sig) % 4], lw=1,
+                  label=None if label in shown else label)
+        shown.add(label)
+        t = traj["time"][tid]
+        ok = np.isfinite(t) & (t > 0)
+        axes[0].loglog(t[ok], np.maximum(excess[tid][ok], 1e-300), **kw)
+        axes[1].loglog(t[ok], traj["rel_err"][tid][ok], **kw)
+    axes[0].set(xlabel="gradient-flow time t", ylabel="excess loss L(t) − L*", title="Loss")
+    axes[1].set(xlabel="gradient-flow time t", ylabel="‖A(t) − A*‖_F / ‖A*‖_F", title="Distance to Γ⁻¹")
+    for ax in axes:
+        ax.grid(True, which="major", alpha=0.3)
+    axes[1].legend(fontsize=7, loc="lower left")
+    fig.suptitle("Gradient-flow convergence (one line per training run)")
+    fig.tight_layout()
+    fig.savefig(os.path.join(outdir, "convergence.png"), dpi=90)
+    plt.close(fig)
+
+
+def plot_error_vs_m(cols, outdir):
+    for shift in unique_in_order(cols["shift"]):
+        s_sel = cols["shift"] == shift
+        panels = unique_in_order(zip(cols["spectrum"][s_sel], cols["n_train"][s_sel]))
+        if len(set(cols["m_test"][s_sel])) < 2:
+            continue
+        n = len(panels)
+        ncol = min(n, 3)
+        nrow = (n + ncol - 1) // ncol
+        fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.6 * nrow), squeeze=False)
+        for ax, (spec, ntrain) in zip(axes.flat, panels):
+            sel = s_sel & (cols["spectrum"] == spec) & (cols["n_train"] == ntrain)
+            ms = sorted(set(cols["m_test"][sel]))
+            for column, label, se_column, colour in PREDICTORS:
+                if column in ("risk_avg_mc", "risk_knn_mc"):
+                    continue
+                ys, es = [], []
+                for m in ms:
+                    k = sel & (cols["m_test"] == m)
+                    ys.append(nanmean(cols[column][k] / cols["risk_zero"][k]))
+                    es.append(nanmean(cols[se_column][k] / cols["risk_zero"][k]) if se_column else 0.0)
+                ys = np.array(ys)
+                if not np.isfinite(ys).any():
+                    continue
+                if se_column == "risk_lsa_mc_se":
+                    ax.errorbar(ms, np.maximum(ys, FLOOR), yerr=es, fmt="o", ms=2.5, lw=0.8, color=colour, label=label)
+                else:
+                    ax.plot(ms, np.maximum(ys, FLOOR), lw=1.3, color=colour, label=label)
+            ax.axhline(1.0, color="k", lw=0.8, ls=":", label="zero predictor")
+            ax.axvline(ntrain, color="grey", lw=0.6, ls="--")
+            ax.set(xlabel="test prompt length M", ylabel="normalised error R / R₀",
+                   title=f"train {spec}, N={ntrain}", yscale="log")
+            ax.grid(True, alpha=0.3)
+        for ax in list(axes.flat)[n:]:
+            ax.axis("off")
+        axes.flat[0].legend(fontsize=7)
+        fig.suptitle(f"Error against M under {shift} (dashed: M = N; values below {FLOOR:g} drawn at {FLOOR:g})")
+        fig.tight_layout()
+        fig.savefig(os.path.join(outdir, f"error_vs_m_{re.sub(r'[^A-Za-z0-9.]+', '_', shift).strip('_')}.png"), dpi=80)
+        plt.close(fig)
+
+
+def plot_phase(cols, x, y, metric, fixes, outdir, title):
+    sel = np.ones(len(cols["row"]), dtype=bool)
+    for key, value in fixes:
+        col = cols[key]
+        sel &= (col == value) if col.dtype.kind in "US" else np.isclose(col.astype(float), float(value))
+    if not sel.any():
+        sys.exit(f"--fix leaves no rows")
+    xs = unique_in_order(sorted(set(cols[x][sel]), key=lambda v: (isinstance(v, str), v)))
+    ys = unique_in_order(sorted(set(cols[y][sel]), key=lambda v: (isinstance(v, str), v)))
+    grid = np.full((len(ys), len(xs)), np.nan)
+    for i, yv in enumerate(ys):
+        for j, xv in enumerate(xs):
+            grid[i, j] = nanmean(cols[metric][sel & (cols[x] == xv) & (cols[y] == yv)])
+    fig, ax = plt.subplots(figsize=(1.2 + 0.55 * max(len(xs), 6), 1.4 + 0.42 * max(len(ys), 5)))
+    log = metric in ("lsa_norm", "lsa_theory_norm", "lsa_over_ols", "ols_norm", "gf_time")
+    shown = np.log10(grid) if log else grid
+    image = ax.imshow(shown, origin="lower", aspect="auto", cmap="magma")
+    cb = fig.colorbar(image, ax=ax)
+    cb.set_label(("log₁₀ " if log else "") + metric)
+    fmt = lambda v: f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)
+    ax.set_xticks(range(len(xs)), [fmt(v) for v in xs], rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(ys)), [fmt(v) for v in ys], fontsize=8)
+    ax.set(xlabel=x, ylabel=y)
+    for i in range(len(ys)):
+        for j in range(len(xs)):
+            if np.isfinite(grid[i, j]) and len(xs) * len(ys) <= 150:
+                ax.text(j, i, f"{grid[i, j]:.2g}", ha="center", va="center", fontsize=6,
+                        color="w" if shown[i, j] < np.nanmean(shown) else "k")
+    others = ", ".join(f"{k}={v}" for k, v in fixes) or "other axes averaged"
+    ax.set_title(title or f"{metric} over {x} × {y} ({others})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(os.path.join(outdir, f"phase_{x}_{y}.png"), dpi=90)
+    plt.close(fig)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("results")
+    p.add_argument("outdir")
+    p.add_argument("--phase", nargs=2, metavar=("X", "Y"), action="append", default=[])
+    p.add_argument("--metric", choices=METRICS, default="lsa_norm")
+    p.add_argument("--fix", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--title", default="")
+    p.add_argument("--no-curves", action="store_true", help="skip the error-against-M figures")
+    args = p.parse_args(argv)
+    cols, traj = load(args.results)
+    fixes = [tuple(f.split("=", 1)) for f in args.fix]
+    for key, _ in fixes:
+        if key not in cols:
+            p.error(f"--fix: unknown axis {key}")
+    for x, y in args.phase:
+        for axis in (x, y):
+            if axis not in cols:
+                p.error(f"--phase: unknown axis {axis}")
+    os.makedirs(args.outdir, exist_ok=True)
+    write_summary(cols, args.outdir)
+    plot_convergence(cols, traj, args.outdir)
+    if not args.no_curves:
+        plot_error_vs_m(cols, args.outdir)
+    for x, y in args.phase:
+        plot_phase(cols, x, y, args.metric, fixes, args.outdir, args.title)
+    print(f"wrote {', '.join(sorted(os.listdir(args.outdir)))} to {args.outdir}")
+
+
+if __name__ == "__main__":
+    main()
