@@ -14,6 +14,8 @@ Writes into OUTDIR:
                           (training spectrum, N), averaged over the other axes
   phase_<X>_<Y>.png       with --phase X Y: a heatmap of --metric over two grid axes, the other
                           axes averaged (or fixed with --fix)
+  panel_m<M>.png          with --panel M: R/R0 of every predictor under every shift at M (a
+                          robustness panel; all predictors saw the same prompts)
 
 Axes: d, n_train, m_test, sigma, init_seed, spectrum, shift, shift_param (the number in
 `covariate_scale(2)`), d_over_n, kappa (the number in `geometric(100)`).
@@ -226,6 +228,31 @@ def plot_phase(cols, x, y, metric, fixes, outdir, title):
     plt.close(fig)
 
 
+def plot_panel(cols, m, outdir):
+    sel = cols["m_test"] == m
+    if not sel.any():
+        sys.exit(f"--panel: no rows with m_test = {m}")
+    shifts = unique_in_order(cols["shift"][sel])
+    predictors = [(c, label) for c, label, _, _ in PREDICTORS] + [("risk_zero", "zero")]
+    grid = np.array([[nanmean(cols[c][sel & (cols["shift"] == s)] / cols["risk_zero"][sel & (cols["shift"] == s)])
+                      for c, _ in predictors] for s in shifts])
+    fig, ax = plt.subplots(figsize=(8.5, 0.34 * len(shifts) + 2.2))
+    image = ax.imshow(np.log10(np.maximum(grid, FLOOR)), aspect="auto", cmap="RdYlGn_r", vmin=np.log10(FLOOR), vmax=1.0)
+    cb = fig.colorbar(image, ax=ax)
+    cb.set_label(f"log₁₀ R/R₀ (floored at {FLOOR:g})")
+    ax.set_xticks(range(len(predictors)), [label for _, label in predictors], rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(shifts)), shifts, fontsize=8)
+    for i in range(len(shifts)):
+        for j in range(len(predictors)):
+            if np.isfinite(grid[i, j]):
+                ax.text(j, i, f"{grid[i, j]:.2g}", ha="center", va="center", fontsize=6)
+    ax.set(xlabel="predictor", ylabel="test shift")
+    ax.set_title(f"Normalised error R/R₀ at M = {m} (green: near 0, red: worse than predicting 0)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(os.path.join(outdir, f"panel_m{m}.png"), dpi=90)
+    plt.close(fig)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("results")
@@ -235,6 +262,7 @@ def main(argv=None):
     p.add_argument("--fix", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--title", default="")
     p.add_argument("--no-curves", action="store_true", help="skip the error-against-M figures")
+    p.add_argument("--panel", type=int, action="append", default=[], metavar="M")
     args = p.parse_args(argv)
     cols, traj = load(args.results)
     fixes = [tuple(f.split("=", 1)) for f in args.fix]
@@ -252,6 +280,8 @@ def main(argv=None):
         plot_error_vs_m(cols, args.outdir)
     for x, y in args.phase:
         plot_phase(cols, x, y, args.metric, fixes, args.outdir, args.title)
+    for m in args.panel:
+        plot_panel(cols, m, args.outdir)
     print(f"wrote {', '.join(sorted(os.listdir(args.outdir)))} to {args.outdir}")
 
 
