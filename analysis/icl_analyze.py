@@ -132,8 +132,9 @@ def plot_convergence(cols, traj, outdir):
     for tid in runs:
         i = first[tid]
         spec, sig = cols["spectrum"][i], cols["sigma"][i]
-        label = f"{spec}, σ={sig:g}"
-        kw = dict(color=colours[spectra.index(spec)], ls=styles[sigmas.index(sig) % 4], lw=1,
+        by_sigma = len(sigmas) <= len(styles)  # more sigmas than line styles: colour by spectrum only
+        label = f"{spec}, σ={sig:g}" if by_sigma else spec
+        kw = dict(color=colours[spectra.index(spec)], ls=styles[sigmas.index(sig)] if by_sigma else "-", lw=1,
                   label=None if label in shown else label)
         shown.add(label)
         t = traj["time"][tid]
@@ -144,7 +145,7 @@ def plot_convergence(cols, traj, outdir):
     axes[1].set(xlabel="gradient-flow time t", ylabel="‖A(t) − A*‖_F / ‖A*‖_F", title="Distance to Γ⁻¹")
     for ax in axes:
         ax.grid(True, which="major", alpha=0.3)
-    axes[1].legend(fontsize=7, loc="lower left")
+    axes[1].legend(fontsize=7, loc="lower left", ncol=2 if len(shown) > 8 else 1)
     fig.suptitle("Gradient-flow convergence (one line per training run)")
     fig.tight_layout()
     fig.savefig(os.path.join(outdir, "convergence.png"), dpi=90)
