@@ -6,6 +6,8 @@
 #include <charconv>
 #include <climits>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -30,6 +32,17 @@ constexpr std::size_t kShiftChars = 47;
 constexpr std::size_t kMaxRangeValues = 1'000'000;
 // Far beyond any feasible run, and exactly representable as a double, so the bound check is exact.
 constexpr std::int64_t kMaxSteps = 1'000'000'000'000'000'000;
+// Each run builds d x d matrices (and Monte-Carlo prompts of m_test x d); beyond these sizes a
+// run cannot finish, or exhausts memory, long after the sweep has started.
+constexpr int kMaxDimension = 4096;
+constexpr int kMaxTestPrompt = 1'000'000;
+constexpr double kMaxPromptEntries = 5e7;  // m_test x d
+constexpr int kMaxTrajectoryPoints = 100'000;
+constexpr int kMaxKnnK = 1'000'000;
+// Grids beyond these cannot be run or stored; the estimate of the file size uses kRowBytes.
+constexpr double kMaxRuns = 1e8;
+constexpr double kMaxRows = 1e10;
+constexpr double kRowBytes = 450.0;
 const std::string kCommandLine = "command line";
 
 std::pair<std::string, std::string> split_key(const std::string& full) {
@@ -217,37 +230,109 @@ Number scalar(const Entry& e) {
   return Number{number(e, t, t), t};
 }
 
-std::int64_t integer(const Entry& e, const Number& n, std::int64_t lo, std::int64_t hi) {
+// `why` explains the upper bound, when it is a limit of this program rather than of the type.
+std::int64_t integer(const Entry& e, const Number& n, std::int64_t lo, std::int64_t hi,
+                     const std::string& why = "") {
   if (n.value != std::floor(n.value))
     fail(e, n.item,
          n.item.find(':') == std::string::npos ? "not an integer"
                                                : "gives " + shortest(n.value) + ", not an integer");
   if (n.value < static_cast<double>(lo)) fail(e, n.item, "must be >= " + std::to_string(lo));
-  if (n.value > static_cast<double>(hi)) fail(e, n.item, "must be <= " + std::to_string(hi));
+  if (n.value > static_cast<double>(hi))
+    fail(e, n.item, "must be <= " + std::to_string(hi) + (why.empty() ? "" : ": " + why));
   return static_cast<std::int64_t>(n.value);
 }
 
-std::vector<int> int_list(const Entry& e, int lo) {
+std::vector<int> int_list(const Entry& e, int lo, int hi = INT_MAX, const std::string& why = "") {
   std::vector<int> values;
-  for (const auto& n : numbers(e)) values.push_back(static_cast<int>(integer(e, n, lo, INT_MAX)));
+  for (const auto& n : numbers(e)) values.push_back(static_cast<int>(integer(e, n, lo, hi, why)));
   return values;
 }
 
-int int_scalar(const Entry& e, int lo) {
-  return static_cast<int>(integer(e, scalar(e), lo, INT_MAX));
+int int_scalar(const Entry& e, int lo, int hi = INT_MAX, const std::string& why = "") {
+  return static_cast<int>(integer(e, scalar(e), lo, hi, why));
 }
 
-std::vector<int> m_test_list(const Entry& e) {
+// A test prompt of m rows (for `n`: the largest n_train) must fit in memory for every d.
+void check_prompt_size(const Entry& e, const std::string& item, double m, int max_d) {
+  const auto plain = [](double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.15g", v);
+    return std::string(text);
+  };
+  const std::string context = item == "n" ? "with n_train up to " + plain(m) + ", " : "";
+  if (m > kMaxTestPrompt)
+    fail(e, item,
+         context + "test prompts of " + plain(m) + " rows are too large; the limit is " +
+             std::to_string(kMaxTestPrompt));
+  if (m * max_d > kMaxPromptEntries)
+    fail(e, item,
+         context + "the prompt matrix would be too large: m_test x d = " + plain(m) + " x " +
+             std::to_string(max_d) + " = " + plain(m * max_d) + " entries; the limit is 5e7");
+}
+
+std::vector<int> m_test_list(const Entry& e, const std::vector<int>& d,
+                             const std::vector<int>& n_train) {
+  const int max_d = *std::max_element(d.begin(), d.end());
   std::vector<int> values;
   for (const auto& item : split_list(e)) {
     if (item == "n") {
+      check_prompt_size(e, item, *std::max_element(n_train.begin(), n_train.end()), max_d);
       values.push_back(0);
       continue;
     }
-    for (const auto& n : expand_item(e, item))
+    for (const auto& n : expand_item(e, item)) {
+      check_prompt_size(e, n.item, n.value, max_d);
       values.push_back(static_cast<int>(integer(e, n, 1, INT_MAX)));
+    }
   }
   return values;
+}
+
+// "54 TB": a byte count for messages.
+std::string byte_size(double bytes) {
+  static const char* const units[] = {"bytes", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
+  std::size_t u = 0;
+  while (bytes >= 1000.0 && u + 1 < std::size(units)) {
+    bytes /= 1000.0;
+    ++u;
+  }
+  char text[64];
+  std::snprintf(text, sizeof text, bytes < 10.0 ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+  return text;
+}
+
+// v to two significant digits, or as many more as it takes to show that v exceeds `limit`
+// (1.01e+10, not 1e+10, for a count just above 1e10).
+std::string estimate(double v, double limit = 0.0) {
+  char text[32];
+  for (int digits = 2; digits <= 17; ++digits) {
+    std::snprintf(text, sizeof text, "%.*g", digits, v);
+    if (!(v > limit) || std::strtod(text, nullptr) > limit) break;
+  }
+  return text;
+}
+
+// Refuses grids that cannot be run or stored, counting in floating point so that nothing
+// overflows. The message names the grid key with the most values (the first on ties), the
+// one to shorten.
+void check_grid_size(const SweepConfig& c, const std::vector<Entry>& grid_keys) {
+  const std::size_t sizes[] = {c.d.size(), c.n_train.size(), c.spectrum.size(), c.sigma.size(),
+                               c.init_seed.size()};
+  double runs = 1.0;
+  for (const std::size_t n : sizes) runs *= static_cast<double>(n);
+  const double rows = runs * static_cast<double>(c.m_test.size()) * static_cast<double>(c.shift.size());
+  if (runs <= kMaxRuns && rows <= kMaxRows) return;
+  const std::size_t widest = static_cast<std::size_t>(
+      std::max_element(std::begin(sizes), std::end(sizes)) - std::begin(sizes));
+  const Entry& e = grid_keys.at(widest);
+  const std::string rows_size = " rows (about " + byte_size(rows * kRowBytes) + " of results)";
+  if (runs > kMaxRuns)
+    fail(e, trim(e.text),
+         "the grid has " + estimate(runs, kMaxRuns) + " training runs, " + estimate(rows) +
+             rows_size + "; the limit is 1e8 training runs");
+  fail(e, trim(e.text),
+       "the grid has " + estimate(rows, kMaxRows) + rows_size + "; the limit is 1e10 rows");
 }
 
 std::uint64_t unsigned64(const Entry& e) {
@@ -371,15 +456,19 @@ SweepConfig parse_config(const std::string& text, const std::string& name,
   c.seed = unsigned64(entry("sweep.seed", "1"));
   c.output = text_value(entry("sweep.output", c.name + ".h5"));
 
-  c.d = int_list(required("grid.d"), 1);
-  c.n_train = int_list(required("grid.n_train"), 1);
-  c.spectrum = spectra(entry("grid.spectrum", "isotropic"), c.d);
-  const Entry sigma = entry("grid.sigma", "0.01");
+  // In this order check_grid_size names the first of the keys with the most values.
+  const std::vector<Entry> grid_keys = {required("grid.d"), required("grid.n_train"),
+                                        entry("grid.spectrum", "isotropic"),
+                                        entry("grid.sigma", "0.01"), entry("grid.init_seed", "0")};
+  c.d = int_list(grid_keys[0], 1, kMaxDimension, "d x d matrices of this size are too large");
+  c.n_train = int_list(grid_keys[1], 1);
+  c.spectrum = spectra(grid_keys[2], c.d);
+  const Entry& sigma = grid_keys[3];
   for (const auto& n : numbers(sigma)) {
     if (!(n.value > 0.0)) fail(sigma, n.item, "must be > 0");
     c.sigma.push_back(n.value);
   }
-  c.init_seed = int_list(entry("grid.init_seed", "0"), 0);
+  c.init_seed = int_list(grid_keys[4], 0);
 
   const Entry method = entry("train.method", "population");
   c.method = text_value(method);
@@ -396,20 +485,24 @@ SweepConfig parse_config(const std::string& text, const std::string& name,
   const Entry t_max = entry("train.t_max", "1e9");
   c.t_max = scalar(t_max).value;
   if (!(c.t_max > 0.0)) fail(t_max, trim(t_max.text), "must be > 0");
-  c.trajectory_points = int_scalar(entry("train.trajectory_points", "64"), 2);
+  c.trajectory_points = int_scalar(entry("train.trajectory_points", "64"), 2, kMaxTrajectoryPoints,
+                                   "each training run stores this many samples");
   const Entry max_steps = entry("train.max_steps", "100000000");
   c.max_steps = integer(max_steps, scalar(max_steps), 1, kMaxSteps);
   const Entry rtol = entry("train.rtol", "1e-7");
   c.rtol = scalar(rtol).value;
   if (!(c.rtol > 0.0 && c.rtol < 1.0)) fail(rtol, trim(rtol.text), "must be > 0 and < 1");
 
-  c.m_test = m_test_list(entry("eval.m_test", "n"));
+  c.m_test = m_test_list(entry("eval.m_test", "n"), c.d, c.n_train);
   c.shift = shifts(entry("eval.shift", "none"));
-  c.mc_prompts = int_scalar(entry("eval.mc_prompts", "10000"), 0);
+  c.mc_prompts = int_scalar(entry("eval.mc_prompts", "10000"), 0, INT_MAX,
+                            "the results file stores it as a 32-bit integer");
   const Entry ridge = entry("eval.ridge_lambda", "0.1");
   c.ridge_lambda = scalar(ridge).value;
   if (!(c.ridge_lambda > 0.0)) fail(ridge, trim(ridge.text), "must be > 0");
-  c.knn_k = int_scalar(entry("eval.knn_k", "3"), 1);
+  c.knn_k = int_scalar(entry("eval.knn_k", "3"), 1, kMaxKnnK,
+                      "the nearest-neighbour baseline keeps k training points per query");
+  check_grid_size(c, grid_keys);
   return c;
 }
 

@@ -347,6 +347,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"d_trailing_comma", "grid.d", "1, 2,", "1, 2,", "empty list item"},
         BadValue{"d_word", "grid.d", "four", "four", "not a finite number"},
         BadValue{"d_too_large", "grid.d", "3000000000", "3000000000", "must be <="},
+        BadValue{"d_above_4096", "grid.d", "4, 5000", "5000",
+                 "must be <= 4096: d x d matrices of this size are too large"},
+        BadValue{"d_range_above_4096", "grid.d", "4000:5000:100", "4000:5000:100", "must be <= 4096"},
         BadValue{"range_zero_step", "grid.d", "1:5:0", "1:5:0", "step"},
         BadValue{"range_negative_step", "grid.d", "1:5:-1", "1:5:-1", "step"},
         BadValue{"range_reversed", "grid.d", "5:1:1", "5:1:1", "start exceeds its end"},
@@ -379,14 +382,24 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"tol_empty", "train.tol", "", "", "a number is missing"},
         BadValue{"t_max_zero", "train.t_max", "0", "0", "must be > 0"},
         BadValue{"trajectory_points_one", "train.trajectory_points", "1", "1", "must be >= 2"},
+        BadValue{"trajectory_points_too_many", "train.trajectory_points", "100001", "100001",
+                 "must be <= 100000"},
         BadValue{"max_steps_zero", "train.max_steps", "0", "0", "must be >= 1"},
         BadValue{"rtol_one", "train.rtol", "1", "1", "< 1"},
         BadValue{"rtol_zero", "train.rtol", "0", "0", "> 0"},
         BadValue{"m_test_zero", "eval.m_test", "0", "0", "must be >= 1"},
         BadValue{"m_test_word", "eval.m_test", "n, x", "x", "not a finite number"},
+        BadValue{"m_test_too_large", "eval.m_test", "n, 1000001", "1000001",
+                 "test prompts of 1000001 rows are too large; the limit is 1000000"},
+        BadValue{"m_test_range_too_large", "eval.m_test", "1:1e7:*10", "1:1e7:*10",
+                 "test prompts of 10000000 rows"},
+        BadValue{"m_test_beyond_int", "eval.m_test", "3000000000", "3000000000", "too large"},
         BadValue{"mc_prompts_negative", "eval.mc_prompts", "-5", "-5", "must be >= 0"},
         BadValue{"mc_prompts_list", "eval.mc_prompts", "1, 2", "1, 2", "not a finite number"},
+        BadValue{"mc_prompts_beyond_int32", "eval.mc_prompts", "2147483648", "2147483648",
+                 "must be <= 2147483647: the results file stores it as a 32-bit integer"},
         BadValue{"knn_k_zero", "eval.knn_k", "0", "0", "must be >= 1"},
+        BadValue{"knn_k_too_large", "eval.knn_k", "1000001", "1000001", "must be <= 1000000"},
         BadValue{"ridge_lambda_zero", "eval.ridge_lambda", "0", "0", "must be > 0"},
         BadValue{"shift_negative_scale", "eval.shift", "covariate_scale(-1)", "covariate_scale(-1)",
                  "positive"},
@@ -399,6 +412,86 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"name_empty", "sweep.name", "", "", "must not be empty"},
         BadValue{"output_empty", "sweep.output", "", "", "must not be empty"}),
     [](const testing::TestParamInfo<BadValue>& p) { return p.param.label; });
+
+TEST(Config, SizeLimitsAreInclusive) {
+  const SweepConfig c = parse(
+      "[grid]\nd = 4096\nn_train = 8\nspectrum = random_exp\n"
+      "[train]\ntrajectory_points = 100000\n"
+      "[eval]\nm_test = 12207\nmc_prompts = 2147483647\nknn_k = 1000000\n");
+  EXPECT_EQ(c.d, (std::vector<int>{4096}));
+  EXPECT_EQ(c.m_test, (std::vector<int>{12207}));  // 12207 x 4096 = 49999872 <= 5e7
+  EXPECT_EQ(c.trajectory_points, 100000);
+  EXPECT_EQ(c.mc_prompts, 2147483647);
+  EXPECT_EQ(c.knn_k, 1000000);
+  // m_test = 1000000 is allowed with d = 50: exactly 5e7 entries.
+  EXPECT_EQ(parse("[grid]\nd = 50\nn_train = 8\n[eval]\nm_test = 1000000\n").m_test,
+            (std::vector<int>{1000000}));
+}
+
+TEST(Config, PromptMatrixTooLarge) {
+  // The largest d of the grid counts, whichever d is listed first.
+  EXPECT_EQ(error_of("[grid]\nd = 4, 4096\nn_train = 8\nspectrum = random_exp\n"
+                     "[eval]\nm_test = n, 12208\n"),
+            "bad.ini: [eval] m_test = 12208: the prompt matrix would be too large: m_test x d = "
+            "12208 x 4096 = 50003968 entries; the limit is 5e7");
+  const std::string range = error_of("[grid]\nd = 100\nn_train = 8\n[eval]\nm_test = 1:1e6:*10\n");
+  EXPECT_TRUE(contains(range, "bad.ini: [eval] m_test = 1:1e6:*10: the prompt matrix")) << range;
+  // The same value on the command line is reported against the command line.
+  const std::string cli = error_of("[grid]\nd = 100\nn_train = 8\n", {{"eval.m_test", "600000"}});
+  EXPECT_TRUE(contains(cli, "command line: [eval] m_test = 600000: the prompt matrix")) << cli;
+}
+
+TEST(Config, PromptOfNTrainTooLarge) {
+  // m_test = n (the default) means prompts of n_train rows.
+  EXPECT_EQ(error_of("[grid]\nd = 4\nn_train = 8, 2000000\n"),
+            "bad.ini: [eval] m_test = n: with n_train up to 2000000, test prompts of 2000000 rows "
+            "are too large; the limit is 1000000");
+  const std::string msg = error_of("[grid]\nd = 1000\nn_train = 60000\n[eval]\nm_test = 10, n\n");
+  EXPECT_TRUE(contains(msg, "bad.ini: [eval] m_test = n: with n_train up to 60000, the prompt "
+                            "matrix would be too large"))
+      << msg;
+  // An explicit m_test leaves a large n_train alone.
+  EXPECT_EQ(parse("[grid]\nd = 4\nn_train = 2000000\n[eval]\nm_test = 10\n").n_train,
+            (std::vector<int>{2000000}));
+}
+
+TEST(Config, GridWithTooManyTrainingRuns) {
+  EXPECT_EQ(error_of("[grid]\nd = 4\nn_train = 1:1000:1\nsigma = 0.001:1:0.001\n"
+                     "init_seed = 0:999:1\n"),
+            "bad.ini: [grid] n_train = 1:1000:1: the grid has 1e+09 training runs, 1e+09 rows "
+            "(about 450 GB of results); the limit is 1e8 training runs");
+}
+
+TEST(Config, GridWithTooManyRows) {
+  // 1e8 training runs and 1e10 rows are allowed; one more m_test value is not.
+  const std::string grid = "[grid]\nd = 4\nn_train = 1:10000:1\ninit_seed = 0:9999:1\n";
+  const SweepConfig c = parse(grid + "[eval]\nm_test = 1:100:1\n");
+  EXPECT_EQ(c.n_train.size() * c.init_seed.size() * c.m_test.size(), 10'000'000'000u);
+  // n_train and init_seed have 10000 values each: the first of them is named.
+  EXPECT_EQ(error_of(grid + "[eval]\nm_test = 1:101:1\n"),
+            "bad.ini: [grid] n_train = 1:10000:1: the grid has 1.01e+10 rows (about 4.5 TB of "
+            "results); the limit is 1e10 rows");
+  // Shifts multiply the rows too; the key with the most values is named.
+  EXPECT_EQ(error_of("[grid]\nd = 4\nn_train = 1:100:1\ninit_seed = 0:99999:1\n"
+                     "[eval]\nm_test = 1:1000:1\nshift = covariate_scale(1, 2)\n"),
+            "bad.ini: [grid] init_seed = 0:99999:1: the grid has 2e+10 rows (about 9.0 TB of "
+            "results); the limit is 1e10 rows");
+}
+
+TEST(Config, GridSizeDoesNotOverflow) {
+  // 1e15 runs x 1e5 conditions = 1e20 rows, beyond 2^64: counted in floating point.
+  const std::string msg =
+      error_of("[grid]\nd = 4\nn_train = 1:100000:1\nsigma = 1:100000:1\ninit_seed = 0:99999:1\n"
+               "[eval]\nm_test = 1:100000:1\n");
+  EXPECT_EQ(msg, "bad.ini: [grid] n_train = 1:100000:1: the grid has 1e+15 training runs, 1e+20 "
+                 "rows (about 45 ZB of results); the limit is 1e8 training runs");
+}
+
+TEST(Config, GridSizeNamesTheCommandLine) {
+  EXPECT_EQ(error_of(kMinimal, {{"grid.n_train", "1:1000:1"}, {"grid.init_seed", "0:999999:1"}}),
+            "command line: [grid] init_seed = 0:999999:1: the grid has 1e+09 training runs, 1e+09 "
+            "rows (about 450 GB of results); the limit is 1e8 training runs");
+}
 
 TEST(Config, UnknownKeyInKnownSection) {
   const std::string msg = error_of(std::string(kMinimal) + "colour = blue\n");
