@@ -7,15 +7,7 @@ import subprocess
 import sys
 import tempfile
 
-from sweep_runner import run_sweep
-
-failures = []
-
-
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL:", message)
+from sweep_runner import check, finish, run_sweep
 
 
 def main():
@@ -51,8 +43,7 @@ def main():
             if ok:
                 with open(path, "rb") as f:
                     check(f.read(8) == b"\x89PNG\r\n\x1a\n", f"{name} is not a PNG")
-    print(f"{len(failures)} failed" if failures else "all analysis checks passed")
-    return 1 if failures else 0
+    return finish("analysis")
 
 
 if __name__ == "__main__":

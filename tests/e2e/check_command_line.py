@@ -5,15 +5,7 @@ import os
 import sys
 import tempfile
 
-from sweep_runner import run_sweep
-
-failures = []
-
-
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL:", message)
+from sweep_runner import check, finish, run_sweep
 
 
 def main():
@@ -57,8 +49,7 @@ def main():
 
         r = run_sweep(prog, ["--config", cfg, "--bogus"])
         check(r.returncode == 2, f"unknown option: exit {r.returncode}")
-    print(f"{len(failures)} failed" if failures else "all command-line checks passed")
-    return 1 if failures else 0
+    return finish("command-line")
 
 
 if __name__ == "__main__":

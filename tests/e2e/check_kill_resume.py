@@ -14,15 +14,7 @@ import time
 import h5py
 import numpy as np
 
-from sweep_runner import MPI_ENV, run_sweep
-
-failures = []
-
-
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL:", message)
+from sweep_runner import MPI_ENV, check, finish, run_sweep
 
 
 def descendants(pid):
@@ -156,8 +148,7 @@ def main():
         r = run_sweep(prog, base + ["--output", os.path.join(tmp, "none.h5"), "--resume"])
         check(r.returncode == 2, f"resume without a journal: exit {r.returncode}")
         print(f"kill/resume trials: {args.trials}, rows lost: {lost_total}")
-    print(f"{len(failures)} failed" if failures else "all durability checks passed")
-    return 1 if failures else 0
+    return finish("durability")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from sweep_runner import run_sweep
+from sweep_runner import check, finish, run_sweep
 
 SPEC_COLUMNS = [
     "row", "train_id", "done", "status", "d", "n_train", "m_test", "spectrum", "shift", "sigma",
@@ -23,14 +23,6 @@ SPEC_COLUMNS = [
 ]
 ROOT_ATTRIBUTES = ["config", "tool_version", "git_commit", "created_utc", "updated_utc", "mpi_ranks",
                    "rows_total", "rows_done", "completed"]
-
-failures = []
-
-
-def check(condition, message):
-    if not condition:
-        failures.append(message)
-        print("FAIL:", message)
 
 
 def deterministic_bytes(results):
@@ -117,8 +109,7 @@ def main():
             for ranks, results in files.items():
                 check(deterministic_bytes(results) == reference, f"ranks={ranks}: not bitwise identical to the singleton run")
             check(len(files) == 4, "some runs failed")
-    print(f"{len(failures)} failed" if failures else "all end-to-end checks passed")
-    return 1 if failures else 0
+    return finish("end-to-end")
 
 
 if __name__ == "__main__":

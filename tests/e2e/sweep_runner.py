@@ -1,4 +1,5 @@
-"""Runs icl-sweep the way users do: alone, or under mpiexec as root in a container."""
+"""Shared by the end-to-end checks: runs icl-sweep the way users do (alone, or under mpiexec as
+root in a container) and collects failed checks."""
 import os
 import subprocess
 
@@ -18,3 +19,18 @@ def run_sweep(program, args, ranks=None, timeout=600):
     if ranks is not None:
         cmd = ["mpiexec", "--oversubscribe", "-n", str(ranks)] + cmd
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+failures = []
+
+
+def check(condition, message):
+    if not condition:
+        failures.append(message)
+        print("FAIL:", message)
+
+
+def finish(what):
+    """Prints the outcome and returns the exit status."""
+    print(f"{len(failures)} failed" if failures else f"all {what} checks passed")
+    return 1 if failures else 0
