@@ -7,4 +7,5 @@ apt-get install -y -qq --no-install-recommends \
   build-essential cmake \
   libopenmpi-dev openmpi-bin libeigen3-dev libhdf5-dev hdf5-tools libboost-program-options-dev \
   googletest libgtest-dev libbenchmark-dev \
-  python3 python3-numpy python3-h5py python3-matplotlib python3-pandas >/dev/null
+  python3 python3-numpy python3-h5py python3-matplotlib python3-pandas \
+  slurm-wlm munge >/dev/null

@@ -233,7 +233,6 @@ int lead_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mp
 }
 
 int run_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi, const CommandLine& cl) {
-  install_stop_handlers();
   if (mpi.rank() == 0) return lead_sweep(config, grid, mpi, cl);
   if (const int outcome = agree(kProceed); outcome != kProceed) return outcome;
   work(config, grid, mpi.rank());
@@ -243,6 +242,9 @@ int run_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First of all: a stop that arrives while MPI starts or the config is read must not kill
+  // the process (the default action); it stops the sweep at its first chance instead.
+  install_stop_handlers();
   MpiSession mpi(argc, argv);
   const bool root = mpi.rank() == 0;
   try {
