@@ -112,8 +112,8 @@ icl_run_sweep() {
   else
     local mpi
     mpi=$(icl_mpi_plugin)
-    # --kill-on-bad-exit=0: after a stop, the other ranks exit 3 before rank 0 has finished its
-    # checkpoint; a site default KillOnBadExit=1 would kill rank 0 in the middle of it.
+    # --kill-on-bad-exit=0: after a stop every rank exits 3; a site default KillOnBadExit=1
+    # must not turn that clean, resumable stop into a killed step.
     icl_log "srun --mpi=$mpi: $SLURM_NTASKS tasks on $SLURM_JOB_NUM_NODES node(s) ($SLURM_JOB_NODELIST)"
     ICL_SRUN_START=$SECONDS
     srun --mpi="$mpi" --kill-on-bad-exit=0 "$program" "${args[@]}" $mode &

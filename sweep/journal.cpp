@@ -1,6 +1,7 @@
 #include "journal.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,14 +77,38 @@ bool read_block(const std::vector<std::byte>& file, std::size_t& offset, const c
   return true;
 }
 
+// One writer per journal: a second icl-sweep on the same output (a job resubmitted while the
+// first still runs) would interleave records. The lock goes with the process, even on kill -9.
+void lock(int fd, const std::string& path) {
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK)
+      throw std::runtime_error("another icl-sweep is writing \"" + path + "\"");
+    fail("lock", path);
+  }
+}
+
+// The new file's directory entry must survive a node crash too, or a resume finds nothing.
+void sync_directory(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) fail("sync the directory of", path);
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) fail("sync the directory of", path);
+}
+
 }  // namespace
 
 Journal Journal::create(const std::string& path, const std::string& config) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) fail("create", path);
   Journal j(fd);
+  lock(fd, path);
+  if (::ftruncate(fd, 0) != 0) fail("truncate", path);
   write_block(fd, kHeaderMagic, sizeof kHeaderMagic, reinterpret_cast<const std::byte*>(config.data()), config.size());
   j.sync();
+  sync_directory(path);
   return j;
 }
 
@@ -91,6 +116,7 @@ Journal Journal::resume(const std::string& path, std::string& config, std::vecto
   const int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
   if (fd < 0) fail("open", path);
   Journal j(fd);
+  lock(fd, path);
   struct stat st {};
   if (::fstat(fd, &st) != 0) fail("read", path);
   std::vector<std::byte> file(static_cast<std::size_t>(st.st_size));

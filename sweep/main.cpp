@@ -87,9 +87,25 @@ std::string utc_now() {
 }
 
 // Rank 0 decides, every rank learns the outcome, so that all exit with the same status.
+// A waiting rank polls instead of spinning in MPI_Bcast: it may wait for a whole sweep's tail.
 int agree(int status) {
-  MPI_Bcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  MPI_Request request;
+  MPI_Ibcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD, &request);
+  wait_for(request);
   return status;
+}
+
+// Rank 0's text reaches every rank: only rank 0 reads the config file, so that all ranks run
+// exactly the same sweep even where the file differs, or is missing, on other nodes.
+std::string share(std::string text) {
+  auto size = static_cast<std::uint64_t>(text.size());
+  MPI_Request request;
+  MPI_Ibcast(&size, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD, &request);
+  wait_for(request);
+  text.resize(size);
+  MPI_Ibcast(text.data(), static_cast<int>(size), MPI_CHAR, 0, MPI_COMM_WORLD, &request);
+  wait_for(request);
+  return text;
 }
 
 void print_dry_run(const SweepConfig& config, const Grid& grid, int ranks) {
@@ -176,11 +192,13 @@ int lead_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mp
     }
   } catch (const std::exception& e) {
     file.reset();
-    if (!cl.resume) {  // nothing of a refused fresh start may stay behind
-      journal.reset();
-      std::filesystem::remove(journal_path);
-      std::filesystem::remove(config.output);
+    if (cl.resume) {  // the journal is intact, the file is not: a failure, not bad input
+      std::fprintf(stderr, "icl-sweep: cannot rebuild %s from its journal: %s\n", config.output.c_str(), e.what());
+      return agree(kExitFailure);
     }
+    journal.reset();  // nothing of a refused fresh start may stay behind
+    std::filesystem::remove(journal_path);
+    std::filesystem::remove(config.output);
     return refuse(std::string("cannot write the file: ") + e.what());
   }
   agree(kProceed);
@@ -220,8 +238,11 @@ int lead_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mp
   attributes.completed = end == SweepEnd::complete ? 1 : 0;
   checkpoint();
   if (end == SweepEnd::stopped) {
-    std::fprintf(stderr, "icl-sweep: stopped by signal %d after a checkpoint: %llu/%llu rows; continue with --resume\n",
-                 stop_signal(), static_cast<unsigned long long>(attributes.rows_done),
+    const int signal = stop_signal();
+    const std::string by = signal == kStopFromAnotherRank ? "a stop on another rank or a failure"
+                                                          : "signal " + std::to_string(signal);
+    std::fprintf(stderr, "icl-sweep: stopped by %s after a checkpoint: %llu/%llu rows; continue with --resume\n",
+                 by.c_str(), static_cast<unsigned long long>(attributes.rows_done),
                  static_cast<unsigned long long>(grid.rows()));
     return agree(kExitStopped);
   }
@@ -259,12 +280,17 @@ int main(int argc, char** argv) {
     if (exit_now) return kExitOk;
     if (!cl.output.empty()) cl.overrides.emplace_back("sweep.output", cl.output);
     SweepConfig config;
-    try {
-      config = load_config(cl.config, cl.overrides);
-    } catch (const ConfigError& e) {
-      if (root) std::fprintf(stderr, "icl-sweep: %s\n", e.what());
-      return kExitBadInput;
+    if (root) {
+      try {
+        config = load_config(cl.config, cl.overrides);
+      } catch (const ConfigError& e) {
+        std::fprintf(stderr, "icl-sweep: %s\n", e.what());
+        return agree(kExitBadInput);
+      }
     }
+    if (const int outcome = agree(kProceed); outcome != kProceed) return outcome;
+    const std::string ini = share(root ? config.to_ini() : std::string());
+    if (!root) config = parse_config(ini, cl.config, {});
     const Grid grid(config);
     if (cl.dry_run) {
       if (root) print_dry_run(config, grid, mpi.size());

@@ -1,7 +1,9 @@
 #pragma once
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 namespace icl {
@@ -15,6 +17,10 @@ class MpiSession {
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    if (provided < MPI_THREAD_FUNNELED) {
+      std::fprintf(stderr, "icl-sweep: this MPI library does not allow a computing thread beside MPI\n");
+      MPI_Abort(MPI_COMM_WORLD, 1);
+    }
   }
   ~MpiSession() { MPI_Finalize(); }
   MpiSession(const MpiSession&) = delete;
@@ -40,5 +46,12 @@ class Backoff {
  private:
   std::chrono::microseconds delay_{50};
 };
+
+// Completes a non-blocking request by polling with the back-off above.
+inline void wait_for(MPI_Request& request) {
+  Backoff backoff;
+  int done = 0;
+  while (MPI_Test(&request, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && !done) backoff.sleep();
+}
 
 }  // namespace icl

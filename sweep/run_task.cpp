@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <new>
 
 #include "covariance.hpp"
 #include "evaluation.hpp"
@@ -125,6 +126,8 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
       row.seconds = std::chrono::duration<double>(Clock::now() - cond_start).count() +
                     train_seconds / static_cast<double>(conditions);
     }
+  } catch (const std::bad_alloc&) {
+    throw;  // depends on the node, not on the run: not a result to keep
   } catch (const std::exception& e) {
     // The rows not yet evaluated keep status `failed` and NaN values; the sweep goes on.
     std::fprintf(stderr, "icl-sweep: training run %llu (%s) failed: %s\n",

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <deque>
+#include <exception>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -27,74 +28,91 @@ SweepEnd coordinate(const SweepConfig& config, const Grid& grid, const std::vect
   std::mutex mutex;
   std::deque<TaskResult> local_results;
   std::atomic<bool> local_busy{false}, local_done{false};
+  std::exception_ptr compute_error;
   std::thread compute([&] {
-    while (const auto id = take()) {
-      local_busy = true;
-      TaskResult result = run_task(config, grid, *id, 0, stop_requested);
-      {
-        const std::lock_guard lock(mutex);
-        local_results.push_back(std::move(result));
+    try {
+      while (const auto id = take()) {
+        local_busy = true;
+        TaskResult result = run_task(config, grid, *id, 0, stop_requested);
+        {
+          const std::lock_guard lock(mutex);
+          local_results.push_back(std::move(result));
+        }
+        local_busy = false;
       }
-      local_busy = false;
+    } catch (...) {
+      compute_error = std::current_exception();
+      request_stop(kStopFromAnotherRank);
     }
     local_done = true;
   });
-
   std::size_t delivered = 0;
-  const auto deliver = [&](TaskResult&& result) {
-    if (result.rows.size() != grid.conditions_per_run()) return;  // cancelled half-way
-    ++delivered;
-    hooks.on_result(std::move(result));
-  };
-  int workers = ranks - 1;  // not yet stopped
-  std::vector<char> busy(ranks, 0);
-  std::vector<std::byte> buffer;
-  Backoff backoff;
-  while (true) {
-    bool progressed = false;
-    int flag = 0;
-    MPI_Status status;
-    while (workers > 0 && MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status) == MPI_SUCCESS && flag) {
-      progressed = true;
-      const int source = status.MPI_SOURCE;
-      if (status.MPI_TAG == messages::kResult) {
-        int count = 0;
-        MPI_Get_count(&status, MPI_BYTE, &count);
-        buffer.resize(static_cast<std::size_t>(count));
-        MPI_Recv(buffer.data(), count, MPI_BYTE, source, messages::kResult, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-      } else {
-        MPI_Recv(nullptr, 0, MPI_BYTE, source, messages::kReady, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  // Whatever goes wrong on this thread, the computing one is wound down and joined first.
+  try {
+    const auto deliver = [&](TaskResult&& result) {
+      if (result.rows.size() != grid.conditions_per_run()) {
+        // Cancelled half-way: a stop reached that rank, so the whole sweep stops.
+        request_stop(kStopFromAnotherRank);
+        return;
       }
-      // Answer first, so that the worker computes while this rank writes.
-      if (const auto id = take()) {
-        std::uint64_t train_id = *id;
-        MPI_Send(&train_id, 1, MPI_UINT64_T, source, messages::kTask, MPI_COMM_WORLD);
-        busy[source] = 1;
-      } else {
-        MPI_Send(nullptr, 0, MPI_BYTE, source, messages::kStop, MPI_COMM_WORLD);
-        busy[source] = 0;
-        --workers;
+      ++delivered;
+      hooks.on_result(std::move(result));
+    };
+    int workers = ranks - 1;  // not yet stopped
+    std::vector<char> busy(ranks, 0);
+    std::vector<std::byte> buffer;
+    Backoff backoff;
+    while (true) {
+      bool progressed = false;
+      int flag = 0;
+      MPI_Status status;
+      while (workers > 0 && MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status) == MPI_SUCCESS && flag) {
+        progressed = true;
+        const int source = status.MPI_SOURCE;
+        if (status.MPI_TAG == messages::kResult) {
+          int count = 0;
+          MPI_Get_count(&status, MPI_BYTE, &count);
+          buffer.resize(static_cast<std::size_t>(count));
+          MPI_Recv(buffer.data(), count, MPI_BYTE, source, messages::kResult, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        } else {
+          MPI_Recv(nullptr, 0, MPI_BYTE, source, messages::kReady, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        }
+        // Answer first, so that the worker computes while this rank writes.
+        if (const auto id = take()) {
+          std::uint64_t train_id = *id;
+          MPI_Send(&train_id, 1, MPI_UINT64_T, source, messages::kTask, MPI_COMM_WORLD);
+          busy[source] = 1;
+        } else {
+          MPI_Send(nullptr, 0, MPI_BYTE, source, messages::kStop, MPI_COMM_WORLD);
+          busy[source] = 0;
+          --workers;
+        }
+        if (status.MPI_TAG == messages::kResult) deliver(messages::unpack(buffer));
       }
-      if (status.MPI_TAG == messages::kResult) deliver(messages::unpack(buffer));
+      const bool compute_finished = local_done;
+      std::deque<TaskResult> ready;
+      {
+        const std::lock_guard lock(mutex);
+        ready.swap(local_results);
+      }
+      for (auto& result : ready) deliver(std::move(result));
+      progressed = progressed || !ready.empty();
+      int busy_ranks = local_busy ? 1 : 0;
+      for (char b : busy) busy_ranks += b;
+      hooks.on_tick(busy_ranks);
+      if (workers == 0 && compute_finished && ready.empty()) break;
+      if (progressed)
+        backoff.reset();
+      else
+        backoff.sleep();
     }
-    const bool compute_finished = local_done;
-    std::deque<TaskResult> ready;
-    {
-      const std::lock_guard lock(mutex);
-      ready.swap(local_results);
-    }
-    for (auto& result : ready) deliver(std::move(result));
-    progressed = progressed || !ready.empty();
-    int busy_ranks = local_busy ? 1 : 0;
-    for (char b : busy) busy_ranks += b;
-    hooks.on_tick(busy_ranks);
-    if (workers == 0 && compute_finished && ready.empty()) break;
-    if (progressed)
-      backoff.reset();
-    else
-      backoff.sleep();
+  } catch (...) {
+    request_stop(kStopFromAnotherRank);
+    compute.join();
+    throw;
   }
   compute.join();
+  if (compute_error) std::rethrow_exception(compute_error);
   return delivered == order.size() ? SweepEnd::complete : SweepEnd::stopped;
 }
 
@@ -115,8 +133,7 @@ void work(const SweepConfig& config, const Grid& grid, int rank) {
     const std::vector<std::byte> bytes = messages::pack(run_task(config, grid, train_id, rank, stop_requested));
     MPI_Request request;
     MPI_Isend(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, 0, messages::kResult, MPI_COMM_WORLD, &request);
-    backoff.reset();
-    while (MPI_Test(&request, &flag, MPI_STATUS_IGNORE) == MPI_SUCCESS && !flag) backoff.sleep();
+    wait_for(request);
   }
 }
 

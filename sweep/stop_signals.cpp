@@ -1,14 +1,18 @@
 #include "stop_signals.hpp"
 
+#include <atomic>
 #include <csignal>
 #include <initializer_list>
 
 namespace icl {
 namespace {
 
-volatile std::sig_atomic_t g_signal = 0;
+// Written by a handler on any thread, read by the coordinating and the computing threads:
+// a lock-free atomic is both async-signal-safe and free of data races.
+std::atomic<int> g_signal{0};
+static_assert(std::atomic<int>::is_always_lock_free);
 
-extern "C" void on_stop_signal(int signal) { g_signal = signal; }
+extern "C" void on_stop_signal(int signal) { g_signal.store(signal); }
 
 }  // namespace
 
@@ -20,7 +24,12 @@ void install_stop_handlers() {
   for (int s : {SIGINT, SIGTERM, SIGUSR1}) sigaction(s, &action, nullptr);
 }
 
-bool stop_requested() { return g_signal != 0; }
-int stop_signal() { return g_signal; }
+bool stop_requested() { return g_signal.load() != 0; }
+int stop_signal() { return g_signal.load(); }
+
+void request_stop(int reason) {
+  int expected = 0;
+  g_signal.compare_exchange_strong(expected, reason);
+}
 
 }  // namespace icl

@@ -36,6 +36,18 @@ def descendants(pid):
     return found
 
 
+def rank_of(pid):
+    """The MPI rank of a process started by mpiexec, or None."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            for item in f.read().split(b"\0"):
+                if item.startswith(b"OMPI_COMM_WORLD_RANK="):
+                    return int(item.split(b"=", 1)[1])
+    except OSError:
+        pass
+    return None
+
+
 def kill_tree(proc):
     for p in descendants(proc.pid):
         try:
@@ -131,6 +143,38 @@ def main():
             r = run_sweep(prog, base + ["--output", out, "--resume"], ranks=2)
             check(r.returncode == 0 and deterministic(out)[0] == reference[0], f"{sig.name}: resume did not finish the sweep")
             print(f"{sig.name} (ranks {ranks}): exit {proc.returncode} {waited:.2f} s after the signal; resumed")
+
+        # A stop that reaches one worker rank only stops the whole sweep, cleanly.
+        out = os.path.join(tmp, "worker_signal.h5")
+        proc = start(prog, base + ["--output", out], 2)
+        time.sleep(0.4 * duration)
+        workers = [p for p in descendants(proc.pid) if rank_of(p) == 1]
+        check(len(workers) == 1, f"worker rank not found among {descendants(proc.pid)}")
+        sent = time.monotonic()
+        for p in workers:
+            os.kill(p, signal.SIGUSR1)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            kill_tree(proc)
+        waited = time.monotonic() - sent
+        check(proc.returncode == 3 and waited < 10, f"worker-only stop: exit {proc.returncode} after {waited:.1f} s")
+        r = run_sweep(prog, base + ["--output", out, "--resume"], ranks=2)
+        check(r.returncode == 0 and deterministic(out)[0] == reference[0], "worker-only stop: resume did not finish")
+        print(f"SIGUSR1 to rank 1 only: exit {proc.returncode} {waited:.2f} s after the signal; resumed")
+
+        # One writer per output: a second sweep on a running sweep's output is refused.
+        out = os.path.join(tmp, "two_writers.h5")
+        proc = start(prog, base + ["--output", out], None)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(out + ".journal") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2 * duration)
+        for mode in ("--resume", "--force"):
+            r = run_sweep(prog, base + ["--output", out, mode])
+            check(r.returncode == 2 and "another icl-sweep" in r.stderr, f"second writer {mode}: exit {r.returncode} {r.stderr!r}")
+        proc.wait(timeout=600)
+        check(proc.returncode == 0 and deterministic(out)[0] == reference[0], "the first writer was disturbed")
 
         # --resume refuses a different config, naming the key, and writes nothing.
         out = os.path.join(tmp, "differ.h5")
