@@ -14,7 +14,7 @@ namespace {
 
 using namespace icl;
 
-// The stiff case of the issue: geometric(100), d = 10, N = 80, sigma = 0.01, tol 1e-8.
+// A stiff case: geometric(100), d = 10, N = 80, sigma = 0.01, tol 1e-8 (stiffness ratio near 1e6).
 void BM_TrainStiff(benchmark::State& state) {
   const auto integrator = static_cast<Integrator>(state.range(0));
   const PopulationLoss loss = make_population_loss(make_covariance("geometric(100)", 10), 80);
