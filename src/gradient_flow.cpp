@@ -363,7 +363,6 @@ FlowResult gradient_flow(const PopulationLoss& loss, double sigma, const MatrixX
   }
   r.time = t;
   r.loss_final = now.loss;
-  r.excess_final = now.excess;
   r.rel_err = now.rel_err;
   r.balance_drift = std::abs(balance(y) - balance0);
   r.u = y[0];

@@ -38,7 +38,7 @@ struct FlowResult {
   FlowStatus status = FlowStatus::diverged;
   double time = 0.0;
   std::int64_t steps = 0;
-  double loss_final = 0.0, loss_min = 0.0, excess_final = 0.0, rel_err = 0.0, balance_drift = 0.0;
+  double loss_final = 0.0, loss_min = 0.0, rel_err = 0.0, balance_drift = 0.0;
   double u = 0.0;
   Eigen::MatrixXd U;  // standard basis
   Eigen::MatrixXd A;  // u U^T, the trained attention matrix
