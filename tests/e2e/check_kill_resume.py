@@ -48,6 +48,25 @@ def rank_of(pid):
     return None
 
 
+def wait_until_journaling(out, extra):
+    """Waits until a sweep writing `out` has its journal, then `extra` seconds more."""
+    deadline = time.monotonic() + 30
+    while not os.path.exists(out + ".journal") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(extra)
+
+
+def stop_and_time(proc, send):
+    """Calls send() to stop a running sweep; returns the seconds until it exited (30 at most)."""
+    sent = time.monotonic()
+    send()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        kill_tree(proc)
+    return time.monotonic() - sent
+
+
 def kill_tree(proc):
     for p in descendants(proc.pid):
         try:
@@ -131,13 +150,7 @@ def main():
             out = os.path.join(tmp, f"signal{int(sig)}.h5")
             proc = start(prog, base + ["--output", out], ranks)
             time.sleep(0.4 * duration)
-            sent = time.monotonic()
-            proc.send_signal(sig)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                kill_tree(proc)
-            waited = time.monotonic() - sent
+            waited = stop_and_time(proc, lambda: proc.send_signal(sig))
             check(proc.returncode == 3, f"{sig.name}: exit {proc.returncode}, stderr {proc.stderr.read()[-500:]}")
             check(waited < 10, f"{sig.name}: took {waited:.1f} s to stop")
             r = run_sweep(prog, base + ["--output", out, "--resume"], ranks=2)
@@ -150,14 +163,7 @@ def main():
         time.sleep(0.4 * duration)
         workers = [p for p in descendants(proc.pid) if rank_of(p) == 1]
         check(len(workers) == 1, f"worker rank not found among {descendants(proc.pid)}")
-        sent = time.monotonic()
-        for p in workers:
-            os.kill(p, signal.SIGUSR1)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            kill_tree(proc)
-        waited = time.monotonic() - sent
+        waited = stop_and_time(proc, lambda: [os.kill(p, signal.SIGUSR1) for p in workers])
         check(proc.returncode == 3 and waited < 10, f"worker-only stop: exit {proc.returncode} after {waited:.1f} s")
         r = run_sweep(prog, base + ["--output", out, "--resume"], ranks=2)
         check(r.returncode == 0 and deterministic(out)[0] == reference[0], "worker-only stop: resume did not finish")
@@ -166,10 +172,7 @@ def main():
         # One writer per output: a second sweep on a running sweep's output is refused.
         out = os.path.join(tmp, "two_writers.h5")
         proc = start(prog, base + ["--output", out], None)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(out + ".journal") and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.2 * duration)
+        wait_until_journaling(out, 0.2 * duration)
         for mode in ("--resume", "--force"):
             r = run_sweep(prog, base + ["--output", out, mode])
             check(r.returncode == 2 and "another icl-sweep" in r.stderr, f"second writer {mode}: exit {r.returncode} {r.stderr!r}")
@@ -179,10 +182,7 @@ def main():
         # --resume refuses a different config, naming the key, and writes nothing.
         out = os.path.join(tmp, "differ.h5")
         proc = start(prog, base + ["--output", out], None)
-        deadline = time.monotonic() + 30
-        while not os.path.exists(out + ".journal") and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.2 * duration)
+        wait_until_journaling(out, 0.2 * duration)
         kill_tree(proc)
         before = open(out + ".journal", "rb").read()
         r = run_sweep(prog, base + ["--output", out, "--resume", "--eval.knn_k", "5"])
