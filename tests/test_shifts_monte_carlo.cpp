@@ -32,9 +32,14 @@ TrainedModel setup(const std::string& spectrum, int d, int n) {
   return s;
 }
 
-ConditionRisks evaluate(const TrainedModel& s, const std::string& shift, int m, int prompts) {
+// The test distribution of the first condition `shift` expands into, with prompts of length m.
+TestDistribution distribution(const TrainedModel& s, const std::string& shift, int m) {
   Stream stream{9, text_key(shift)};
-  const TestDistribution dist = make_test_distribution(expand_shift(shift).at(0), s.cov, m, stream);
+  return make_test_distribution(expand_shift(shift).at(0), s.cov, m, stream);
+}
+
+ConditionRisks evaluate(const TrainedModel& s, const std::string& shift, int m, int prompts) {
+  const TestDistribution dist = distribution(s, shift, m);
   McSettings settings;
   settings.prompts = prompts;
   return evaluate_condition(dist, s.lsa, settings, StreamKey{1, text_key(shift), 7});
@@ -112,8 +117,7 @@ TEST(Shifts, OverlappingQueryIsInterpolatedByOlsAndOneNearestNeighbour) {
   // x_q is one of the noiseless prompt examples: min-norm OLS interpolates it (even for
   // M < d) and its nearest neighbour is itself.
   TrainedModel s = setup("isotropic", 6, 12);
-  Stream stream{1};
-  const TestDistribution dist = make_test_distribution(expand_shift("overlapping_query")[0], s.cov, 4, stream);
+  const TestDistribution dist = distribution(s, "overlapping_query", 4);
   McSettings settings;
   settings.prompts = 500;
   settings.knn_k = 1;
@@ -161,8 +165,7 @@ TEST(MonteCarlo, OlsIsExactWhenNoiselessAndRightBelowD) {
 
 TEST(MonteCarlo, RidgeShrinksTowardsZeroAsLambdaGrows) {
   const TrainedModel s = setup("isotropic", 5, 10);
-  Stream stream{1};
-  const TestDistribution dist = make_test_distribution(expand_shift("none")[0], s.cov, 10, stream);
+  const TestDistribution dist = distribution(s, "none", 10);
   McSettings settings;
   settings.prompts = 3000;
   settings.ridge_lambda = 1e6;
@@ -175,8 +178,7 @@ TEST(MonteCarlo, RidgeShrinksTowardsZeroAsLambdaGrows) {
 
 TEST(MonteCarlo, StreamsAreKeyedNotOrdered) {
   const TrainedModel s = setup("power(1)", 5, 10);
-  Stream stream{1};
-  const TestDistribution dist = make_test_distribution(expand_shift("label_noise(0.3)")[0], s.cov, 7, stream);
+  const TestDistribution dist = distribution(s, "label_noise(0.3)", 7);
   McSettings settings;
   settings.prompts = 500;
   const McRisks a = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
