@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <numeric>
 #include <sstream>
 #include <vector>
@@ -69,9 +71,8 @@ Covariance normalised(std::string_view spec, Eigen::VectorXd lambda) {
   return diagonal_covariance(std::string(spec), lambda * (d / lambda.sum()));
 }
 
-std::vector<double> read_numbers(const std::string& path, std::string_view spec) {
-  std::ifstream in(path);
-  if (!in) throw InputError("spectrum '" + std::string(spec) + "': cannot open '" + path + "'");
+std::vector<double> read_numbers(const std::string& text, const std::string& path, std::string_view spec) {
+  std::istringstream in(text);
   std::vector<double> values;
   std::string line;
   for (int line_no = 1; std::getline(in, line); ++line_no) {
@@ -91,8 +92,8 @@ std::vector<double> read_numbers(const std::string& path, std::string_view spec)
   return values;
 }
 
-Covariance from_file(std::string_view spec, const std::string& path, int d) {
-  const std::vector<double> v = read_numbers(path, spec);
+Covariance from_file(std::string_view spec, const std::string& path, const std::string& text, int d) {
+  const std::vector<double> v = read_numbers(text, path, spec);
   const std::string where = "spectrum '" + std::string(spec) + "': " + path + ": ";
   const auto n = static_cast<std::size_t>(d);
   Covariance c;
@@ -136,7 +137,44 @@ Covariance from_file(std::string_view spec, const std::string& path, int d) {
 
 }  // namespace
 
+const std::vector<CatalogueEntry>& spectrum_catalogue() {
+  static const std::vector<CatalogueEntry> entries = {
+      {"isotropic", "Lambda = I (fixed spectra but file() are normalised to trace d)"},
+      {"power(alpha)", "lambda_k proportional to k^-alpha"},
+      {"geometric(kappa)", "lambda_k proportional to kappa^(-(k-1)/(d-1)): condition number kappa >= 1, log-evenly spaced"},
+      {"spiked(k, s)", "lambda_1..lambda_k = s, the others 1 (k integer in [0, d], s > 0)"},
+      {"random_exp", "a new diagonal Lambda per prompt, entries i.i.d. Exp(1)"},
+      {"random_uniform(a, b)", "a new diagonal Lambda per prompt, entries i.i.d. Uniform(a, b), 0 <= a < b"},
+      {"random_gamma(k)", "a new diagonal Lambda per prompt, entries i.i.d. Gamma(shape k, scale 1/k) (mean 1), k > 0"},
+      {"file(PATH)", "d eigenvalues, or a d x d symmetric positive definite matrix, from a text file (whitespace or commas)"},
+  };
+  return entries;
+}
+
+std::optional<std::string> covariance_file(std::string_view spec) {
+  const Call call = parse_call(spec);
+  if (call.name != "file") return std::nullopt;
+  if (call.raw_args.empty()) throw InputError("spectrum '" + std::string(spec) + "': file() needs a path");
+  return call.raw_args;
+}
+
+std::string read_input_file(const std::string& path, std::string_view spec) {
+  std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  if (!in || std::filesystem::is_directory(path, ec))
+    throw InputError("spectrum '" + std::string(spec) + "': cannot open '" + path + "'");
+  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (in.bad()) throw InputError("spectrum '" + std::string(spec) + "': cannot read '" + path + "'");
+  return text;
+}
+
 Covariance make_covariance(std::string_view spec, int d) {
+  InputFiles files;
+  if (const auto path = covariance_file(spec)) files[*path] = read_input_file(*path, spec);
+  return make_covariance(spec, d, files);
+}
+
+Covariance make_covariance(std::string_view spec, int d, const InputFiles& files) {
   if (d < 1) throw InputError("spectrum '" + std::string(spec) + "': dimension must be >= 1");
   const Call call = parse_call(spec);
   const auto number = [&](std::size_t i) {
@@ -197,10 +235,14 @@ Covariance make_covariance(std::string_view spec, int d) {
   }
   if (call.name == "file") {
     if (call.raw_args.empty()) fail("file() needs a path");
-    return from_file(spec, call.raw_args, d);
+    const auto text = files.find(call.raw_args);
+    if (text == files.end()) fail("the contents of '" + call.raw_args + "' were not read");
+    return from_file(spec, call.raw_args, text->second, d);
   }
-  fail("unknown covariance model '" + call.name +
-       "' (isotropic, power, geometric, spiked, random_exp, random_uniform, random_gamma, file)");
+  std::string known;
+  for (const auto& entry : spectrum_catalogue())
+    known += (known.empty() ? "" : ", ") + entry.name.substr(0, entry.name.find('('));
+  fail("unknown covariance model '" + call.name + "' (" + known + ")");
   return c;
 }
 

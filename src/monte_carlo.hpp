@@ -13,7 +13,7 @@ struct RiskEstimate {
   double se = std::numeric_limits<double>::quiet_NaN();  // standard error of the mean
 };
 
-// Mean squared error of each predictor of THEORY.md section 7, all on the same prompts.
+// Mean squared error of each predictor of docs/theory.md §8, all on the same prompts.
 struct McRisks {
   RiskEstimate lsa, lsa_limit, ols, ridge, gd, avg, knn, zero;
 };

@@ -8,7 +8,7 @@ namespace icl {
 // The population loss of the reduced LSA, written in the eigenbasis V of the training
 // covariance (V = I for random diagonal laws). With At = V^T A V,
 //   L(A) = 1/2 [ sum_jk C_jk At_jk^2 - 2 sum_j D_j At_jj + trace ],
-// C_jk = E[lambda_j lambda_k gamma_k], D_j = E[lambda_j^2] (THEORY.md sections 3 and 4).
+// C_jk = E[lambda_j lambda_k gamma_k], D_j = E[lambda_j^2] (docs/theory.md §2 and §4).
 // Its minimiser is diagonal in this basis: At*_jj = D_j / C_jj.
 struct PopulationLoss {
   Eigen::MatrixXd C;

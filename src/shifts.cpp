@@ -15,26 +15,27 @@ struct ShiftName {
   const char* name;
   ShiftKind kind;
   Param param;
+  const char* meaning;  // one line, for --list-shifts and docs/theory.md §7
 };
 
 constexpr std::array<ShiftName, 17> kShifts{{
-    {"none", ShiftKind::none, Param::none},
-    {"task_mean", ShiftKind::task_mean, Param::any},
-    {"task_scale", ShiftKind::task_scale, Param::nonnegative},
-    {"label_noise", ShiftKind::label_noise, Param::nonnegative},
-    {"query_scale", ShiftKind::query_scale, Param::positive},
-    {"covariate_scale", ShiftKind::covariate_scale, Param::positive},
-    {"prompt_scale", ShiftKind::prompt_scale, Param::positive},
-    {"covariate_rotate", ShiftKind::covariate_rotate, Param::any},
-    {"covariate_flip", ShiftKind::covariate_flip, Param::none},
-    {"covariate_isotropic", ShiftKind::covariate_isotropic, Param::none},
-    {"covariate_random", ShiftKind::covariate_random, Param::positive},
-    {"half_subspace", ShiftKind::half_subspace, Param::none},
-    {"orthogonal_query", ShiftKind::orthogonal_query, Param::none},
-    {"overlapping_query", ShiftKind::overlapping_query, Param::none},
-    {"covariate_skewed", ShiftKind::covariate_skewed, Param::none},
-    {"random_quadrants", ShiftKind::random_quadrants, Param::none},
-    {"opposite_quadrants", ShiftKind::opposite_quadrants, Param::none},
+    {"none", ShiftKind::none, Param::none, "test prompts from the training distribution"},
+    {"task_mean", ShiftKind::task_mean, Param::any, "w ~ N(c 1/sqrt(d), I): the task gets a mean of norm c"},
+    {"task_scale", ShiftKind::task_scale, Param::nonnegative, "w ~ N(0, c^2 I)"},
+    {"label_noise", ShiftKind::label_noise, Param::nonnegative, "y_i = <w, x_i> + N(0, c^2) in the prompt"},
+    {"query_scale", ShiftKind::query_scale, Param::positive, "the query x_q is multiplied by c"},
+    {"covariate_scale", ShiftKind::covariate_scale, Param::positive, "every covariate, prompt and query, is multiplied by c"},
+    {"prompt_scale", ShiftKind::prompt_scale, Param::positive, "the prompt's x_i are multiplied by c, the query is not"},
+    {"covariate_rotate", ShiftKind::covariate_rotate, Param::any, "covariates rotated by angle c in the planes of eigenvector pairs (1,2), (3,4), ..."},
+    {"covariate_flip", ShiftKind::covariate_flip, Param::none, "the training spectrum reversed (largest eigenvalue becomes smallest)"},
+    {"covariate_isotropic", ShiftKind::covariate_isotropic, Param::none, "test covariance I"},
+    {"covariate_random", ShiftKind::covariate_random, Param::positive, "test covariance c diag(Exp(1)), drawn anew per prompt (Monte-Carlo only)"},
+    {"half_subspace", ShiftKind::half_subspace, Param::none, "covariates projected onto a random subspace of dimension d/2"},
+    {"orthogonal_query", ShiftKind::orthogonal_query, Param::none, "the query orthogonal to the prompt's x_i (M < d; Monte-Carlo only)"},
+    {"overlapping_query", ShiftKind::overlapping_query, Param::none, "the query is one of the prompt's x_i (Monte-Carlo only)"},
+    {"covariate_skewed", ShiftKind::covariate_skewed, Param::none, "test spectrum proportional to 1/k in the standard basis, trace d"},
+    {"random_quadrants", ShiftKind::random_quadrants, Param::none, "prompt covariates in one random orthant per prompt, query anywhere (Monte-Carlo only)"},
+    {"opposite_quadrants", ShiftKind::opposite_quadrants, Param::none, "prompt covariates in one orthant, the query in the opposite one (Monte-Carlo only)"},
 }};
 
 std::string known_names() {
@@ -44,6 +45,13 @@ std::string known_names() {
 }
 
 }  // namespace
+
+std::vector<CatalogueEntry> shift_catalogue() {
+  std::vector<CatalogueEntry> entries;
+  for (const auto& s : kShifts)
+    entries.push_back({std::string(s.name) + (s.param == Param::none ? "" : "(c)"), s.meaning});
+  return entries;
+}
 
 std::vector<Shift> expand_shift(std::string_view text) {
   const Call call = parse_call(text);

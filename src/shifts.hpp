@@ -11,7 +11,7 @@
 
 namespace icl {
 
-// The distribution shifts of THEORY.md section 6.
+// The distribution shifts of docs/theory.md §7.
 enum class ShiftKind {
   none, task_mean, task_scale, label_noise, query_scale, covariate_scale, prompt_scale,
   covariate_rotate, covariate_flip, covariate_isotropic, covariate_random, half_subspace,
@@ -23,6 +23,9 @@ struct Shift {
   double param = 0.0;
   std::string text;  // canonical one-condition form, e.g. `covariate_scale(2)`
 };
+
+// Every shift as `name` or `name(c)`, with its meaning in one line.
+std::vector<CatalogueEntry> shift_catalogue();
 
 // `covariate_scale(0.5, 2, 4)` gives three shifts, one per parameter; a shift without
 // parameters gives one. Throws InputError for unknown names, missing, extra or
@@ -49,7 +52,7 @@ struct TestDistribution {
   double w_scale = 1.0;
   double noise_sd = 0.0;
 
-  // The second moments when the closed form of THEORY.md section 5 applies (fixed test
+  // The second moments when the closed form of docs/theory.md §5 applies (fixed test
   // covariance, independent Gaussian query); empty for Monte-Carlo-only conditions.
   std::optional<TestMoments> moments() const;
   // orthogonal_query is defined only for M < d.

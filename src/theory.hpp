@@ -8,7 +8,7 @@ namespace icl {
 // Gamma = (1 + 1/N) Lambda + tr(Lambda)/N I, so that E[hat Lambda^2] = Gamma Lambda.
 Eigen::MatrixXd gamma_matrix(const Eigen::MatrixXd& lambda, int n_train);
 
-// The second moments of a test distribution with a closed form (THEORY.md section 5):
+// The second moments of a test distribution with a closed form (docs/theory.md §5):
 // prompt covariates N(0, lambda_p), query N(0, lambda_q), E[w w^T] = s_w, label noise sd.
 struct TestMoments {
   Eigen::MatrixXd lambda_p, lambda_q, s_w;
