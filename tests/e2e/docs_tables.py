@@ -1,0 +1,66 @@
+"""The tables of docs/interface.md are the program's own (--describe-keys, --describe-columns,
+--list-spectra, --list-shifts): check them, or rewrite them with --write."""
+import argparse
+import os
+import re
+import subprocess
+import sys
+
+SECTIONS = {"keys": ["--describe-keys"], "columns": ["--describe-columns"],
+            "spectra": ["--list-spectra"], "shifts": ["--list-shifts"]}
+FENCED = {"spectra", "shifts"}
+
+
+def generated(program, name):
+    text = subprocess.run([program] + SECTIONS[name], check=True, capture_output=True, text=True).stdout
+    return f"```\n{text}```\n" if name in FENCED else text
+
+
+def repository_problems(program, repo):
+    problems = []
+    sys.path.insert(0, os.path.join(repo, "analysis"))
+    import results_schema
+    version = int(subprocess.run([program, "--schema-version"], check=True, capture_output=True,
+                                 text=True).stdout)
+    if results_schema.SCHEMA_VERSION != version:
+        problems.append(f"analysis/results_schema.py reads schema {results_schema.SCHEMA_VERSION}, "
+                        f"the program writes {version}")
+    found = subprocess.run(["grep", "-rln", "../shared", "src", "sweep", "README.md", "docs"], cwd=repo,
+                           capture_output=True, text=True).stdout.split()
+    problems += [f"{path} cites a document outside the repository (../shared)" for path in found]
+    return problems
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--program", required=True)
+    p.add_argument("--doc", required=True)
+    p.add_argument("--write", action="store_true")
+    p.add_argument("--repo", help="also check the analysis' schema version and that nothing cites "
+                                  "documents outside the repository")
+    args = p.parse_args()
+    doc = open(args.doc).read()
+    stale = []
+    for name in SECTIONS:
+        pattern = re.compile(rf"(<!-- generated: {name} -->\n)(.*?)(<!-- end: {name} -->)", re.S)
+        match = pattern.search(doc)
+        if not match:
+            stale.append(f"{name}: no generated section in {args.doc}")
+            continue
+        want = generated(args.program, name)
+        if match.group(2) != want:
+            stale.append(f"{name}: {args.doc} differs from `icl-sweep {SECTIONS[name][0]}` "
+                         "(run scripts/update-docs.sh)")
+            doc = doc[:match.start(2)] + want + doc[match.end(2):]
+    if args.write:
+        open(args.doc, "w").write(doc)
+        return 0
+    if args.repo:
+        stale += repository_problems(args.program, args.repo)
+    for s in stale:
+        print(f"FAIL {s}")
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
