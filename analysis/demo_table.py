@@ -8,9 +8,12 @@ import sys
 import h5py
 import pandas as pd
 
+import results_schema
+
 
 def main(path):
     with h5py.File(path, "r") as f:
+        results_schema.check(f, path)
         df = pd.DataFrame(f["results"][:])
         completed = int(f.attrs["completed"])
     for column in ("status", "spectrum", "shift"):

@@ -36,6 +36,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+import results_schema  # noqa: E402
+
 PREDICTORS = [  # column, label, standard-error column, colour (the same in every figure)
     ("risk_lsa_theory", "LSA, closed form", None, "tab:blue"),
     ("risk_lsa_mc", "LSA, Monte-Carlo", "risk_lsa_mc_se", "tab:orange"),
@@ -56,6 +58,7 @@ def number_in(text):
 
 def load(path):
     with h5py.File(path, "r") as f:
+        results_schema.check(f, path)
         r = f["results"][:]
         traj = {k: f["trajectories"][k][:] for k in ("time", "loss", "rel_err", "excess_loss")
                 if k in f["trajectories"]}

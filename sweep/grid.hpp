@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "shifts.hpp"
 #include "sweep_config.hpp"
@@ -33,12 +34,17 @@ class Grid {
   TrainingRun run(std::uint64_t train_id) const;
   Condition condition(const TrainingRun& run, std::uint64_t index) const;
   // Rough single-core seconds for one run with all its conditions: orders the work so that
-  // the costliest runs start first, and feeds --dry-run.
+  // the costliest runs start first. O(1).
   double cost_estimate(std::uint64_t train_id) const;
+  // The sum over all runs, in O(|d| |n_train| |m_test|): --dry-run answers at once.
+  double total_cost_estimate() const;
 
  private:
-  const SweepConfig& config_;
+  double cost_of(int d, int n_train) const;
+
+  const SweepConfig& config_;  // must outlive the grid
   std::uint64_t runs_ = 0, conditions_ = 0;
+  std::vector<double> cost_;  // by (d, n_train) index
 };
 
 }  // namespace icl

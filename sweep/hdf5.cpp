@@ -1,6 +1,7 @@
 #include "hdf5.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <utility>
 
 namespace icl::h5 {
@@ -52,8 +53,8 @@ void fail_from_stack(std::string_view action, std::string_view object) {
 
 // ---- Handle
 
-Handle::Handle(hid_t id, Close close, std::string description) noexcept
-    : id_(id), close_(close), description_(std::move(description)) {}
+Handle::Handle(hid_t id, Close closer, std::string description) noexcept
+    : id_(id), close_(closer), description_(std::move(description)) {}
 
 Handle::Handle(Handle&& other) noexcept
     : id_(std::exchange(other.id_, H5I_INVALID_HID)),
@@ -72,10 +73,19 @@ Handle& Handle::operator=(Handle&& other) noexcept {
 
 Handle::~Handle() { reset(); }
 
+void Handle::close() {
+  if (id_ < 0) return;
+  const hid_t id = std::exchange(id_, H5I_INVALID_HID);
+  check(close_(id), "close", description_);
+}
+
 void Handle::reset() noexcept {
-  // Destructors must not throw, so a failed close goes unreported.
-  if (id_ >= 0) close_(id_);
-  id_ = H5I_INVALID_HID;
+  if (id_ < 0) return;
+  // A destructor cannot throw; a failed release is reported, never silent. Owners that must
+  // know (the results file) call close() instead.
+  if (close_(std::exchange(id_, H5I_INVALID_HID)) < 0)
+    std::fprintf(stderr, "icl-sweep: HDF5: failed to close %s: %s\n", description_.c_str(),
+                 innermost_error().c_str());
 }
 
 // ---- PropertyList
@@ -224,9 +234,9 @@ void Dataset::read_block(std::span<const hsize_t> start, std::span<const hsize_t
 
 // ---- Location
 
-Location::Location(hid_t id, Close close, std::string description, std::string file,
+Location::Location(hid_t id, Close closer, std::string description, std::string file,
                    std::string path)
-    : Handle(id, close, std::move(description)), file_(std::move(file)), path_(std::move(path)) {}
+    : Handle(id, closer, std::move(description)), file_(std::move(file)), path_(std::move(path)) {}
 
 std::string Location::child_path(const std::string& name) const {
   return path_.empty() ? name : path_ + "/" + name;

@@ -59,12 +59,14 @@ class Handle {
   ~Handle();
 
   hid_t id() const noexcept { return id_; }
+  // Releases the id now; throws H5Error if HDF5 reports a failure (a file's last write-back).
+  void close();
   // How error messages name the object, e.g. `the dataset "results" in "out.h5"`.
   const std::string& description() const noexcept { return description_; }
 
  protected:
   using Close = herr_t (*)(hid_t);
-  Handle(hid_t id, Close close, std::string description) noexcept;
+  Handle(hid_t id, Close closer, std::string description) noexcept;
 
  private:
   void reset() noexcept;
@@ -173,7 +175,7 @@ class Location : public Handle {
   }
 
  protected:
-  Location(hid_t id, Close close, std::string description, std::string file, std::string path);
+  Location(hid_t id, Close closer, std::string description, std::string file, std::string path);
 
  private:
   std::string child_path(const std::string& name) const;

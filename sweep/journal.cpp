@@ -11,6 +11,7 @@
 #include <string_view>
 #include <utility>
 
+#include "digest.hpp"
 #include "messages.hpp"
 
 namespace icl {
@@ -18,17 +19,6 @@ namespace {
 
 constexpr char kHeaderMagic[8] = {'I', 'C', 'L', 'J', 'R', 'N', 'L', '1'};
 constexpr char kRecordMagic[4] = {'R', 'U', 'N', '1'};
-
-std::uint64_t checksum(const std::byte* data, std::size_t size) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;  // FNV-1a, then a final mix
-  for (std::size_t i = 0; i < size; ++i) {
-    h ^= static_cast<std::uint8_t>(data[i]);
-    h *= 0x100000001b3ULL;
-  }
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdULL;
-  return h ^ (h >> 33);
-}
 
 [[noreturn]] void fail(const std::string& action, const std::string& path) {
   throw std::runtime_error("Failed to " + action + " the journal \"" + path + "\": " + std::strerror(errno));
@@ -82,7 +72,7 @@ bool read_block(const std::vector<std::byte>& file, std::size_t& offset, const c
 void lock(int fd, const std::string& path) {
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK)
-      throw std::runtime_error("another icl-sweep is writing \"" + path + "\"");
+      throw JournalLocked("another icl-sweep is writing \"" + path + "\"");
     fail("lock", path);
   }
 }
@@ -137,6 +127,26 @@ Journal Journal::resume(const std::string& path, std::string& config, std::vecto
   // Drop a torn tail so that the next append starts on a record boundary.
   if (offset < file.size() && ::ftruncate(fd, static_cast<off_t>(offset)) != 0) fail("truncate", path);
   return j;
+}
+
+std::string Journal::read_header(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("open", path);
+  std::vector<std::byte> head(sizeof kHeaderMagic + 8);
+  const ssize_t got = ::pread(fd, head.data(), head.size(), 0);
+  std::uint64_t length = 0;
+  if (got == static_cast<ssize_t>(head.size())) std::memcpy(&length, head.data() + sizeof kHeaderMagic, 8);
+  struct stat st {};
+  const bool sized = ::fstat(fd, &st) == 0 && length <= static_cast<std::uint64_t>(st.st_size);
+  std::vector<std::byte> file(sized ? head.size() + length + 8 : 0);
+  const ssize_t all = sized ? ::pread(fd, file.data(), file.size(), 0) : -1;
+  ::close(fd);
+  std::size_t offset = 0;
+  std::vector<std::byte> payload;
+  if (all != static_cast<ssize_t>(file.size()) ||
+      !read_block(file, offset, kHeaderMagic, sizeof kHeaderMagic, payload))
+    throw std::runtime_error("\"" + path + "\" is not an icl-sweep journal, or its header is damaged");
+  return std::string(reinterpret_cast<const char*>(payload.data()), payload.size());
 }
 
 void Journal::append(const TaskResult& result) {

@@ -1,25 +1,25 @@
-// icl-sweep: one program for 1..K MPI ranks (SPEC.md "Command line").
+// icl-sweep: one program for 1..K MPI ranks (docs/interface.md, "Command line").
 #include <boost/program_options.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
-#include <filesystem>
 #include <iostream>
-#include <numeric>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "describe.hpp"
 #include "grid.hpp"
-#include "journal.hpp"
 #include "mpi_session.hpp"
 #include "progress.hpp"
-#include "results_file.hpp"
+#include "result_row.hpp"
 #include "scheduler.hpp"
 #include "stop_signals.hpp"
 #include "sweep_config.hpp"
+#include "sweep_store.hpp"
+#include "version.hpp"
 
 namespace po = boost::program_options;
 using namespace icl;
@@ -27,7 +27,8 @@ using namespace icl;
 namespace {
 
 constexpr int kExitOk = 0, kExitFailure = 1, kExitBadInput = 2, kExitStopped = 3;
-constexpr int kProceed = -1;  // rank 0's first word to the others: start working
+constexpr int kProceed = -1;  // rank 0's word to the others: go on
+constexpr auto kCheckpointEvery = std::chrono::seconds(10);
 
 struct CommandLine {
   std::string config;
@@ -36,54 +37,67 @@ struct CommandLine {
   bool resume = false;
   bool dry_run = false;
   double progress = 10.0;
-  std::vector<std::pair<std::string, std::string>> overrides;
+  Overrides overrides;
 };
 
-CommandLine parse_command_line(int argc, char** argv, bool& exit_now) {
+// What the program prints and exits on before any sweep: --help, --version, the tables.
+std::optional<std::string> information(const po::variables_map& vm, const po::options_description& options) {
+  if (vm.count("help")) {
+    std::ostringstream text;
+    text << "usage: icl-sweep --config FILE [--output FILE] [--force] [--dry-run] [--progress SECONDS] "
+            "[--SECTION.KEY VALUE ...]\n"
+            "       icl-sweep --resume OUTPUT [--config FILE] [--SECTION.KEY VALUE ...]\n"
+            "Keys, columns, shifts, spectra and exit codes: docs/interface.md and docs/theory.md.\n\n"
+         << options;
+    return text.str();
+  }
+  if (vm.count("version")) return "icl-sweep " + tool_version() + " (" + git_commit() + ")\n";
+  if (vm.count("describe-keys")) return describe_keys();
+  if (vm.count("describe-columns")) return describe_columns();
+  if (vm.count("list-shifts")) return list_shifts();
+  if (vm.count("list-spectra")) return list_spectra();
+  if (vm.count("schema-version")) return std::to_string(kSchemaVersion) + "\n";
+  return std::nullopt;
+}
+
+CommandLine parse_command_line(int argc, char** argv, std::optional<std::string>& info) {
   CommandLine cl;
   po::options_description options("icl-sweep options");
   options.add_options()
       ("help,h", "print this help")
       ("version", "print the version")
-      ("config", po::value(&cl.config), "the sweep definition (INI)")
-      ("output", po::value(&cl.output), "the HDF5 results file (overrides sweep.output)")
+      ("config", po::value(&cl.config), "the sweep definition (INI); with --resume, taken from the output if omitted")
+      ("output", po::value(&cl.output), "the HDF5 results file (overrides sweep.output); also the first argument")
       ("force", po::bool_switch(&cl.force), "overwrite an existing output file")
-      ("resume", po::bool_switch(&cl.resume), "continue an interrupted sweep (same config)")
+      ("resume", po::bool_switch(&cl.resume), "continue an interrupted sweep (same config, inputs and program)")
       ("dry-run", po::bool_switch(&cl.dry_run), "print the grid size and a cost estimate; write nothing")
-      ("progress", po::value(&cl.progress)->default_value(10.0), "seconds between progress lines; 0 = off");
-  po::options_description keys("config keys (override the file)");
-  for (const auto& key : config_keys()) keys.add_options()(key.c_str(), po::value<std::string>(), "");
+      ("progress", po::value(&cl.progress)->default_value(10.0), "seconds between progress lines; 0 = off")
+      ("describe-keys", "print the config keys as a Markdown table")
+      ("describe-columns", "print the result columns as a Markdown table")
+      ("list-shifts", "print every shift, one line each")
+      ("list-spectra", "print every covariance model, one line each")
+      ("schema-version", "print the results file's schema version");
+  po::options_description keys("config keys (each overrides the file; the default in brackets)");
+  std::vector<std::string> descriptions;
+  for (const ConfigKey& key : config_key_table()) descriptions.push_back(key.meaning + " [" + key.default_text + "]");
+  for (std::size_t i = 0; i < config_keys().size(); ++i)
+    keys.add_options()(config_keys()[i].c_str(), po::value<std::string>()->value_name("V"), descriptions[i].c_str());
   options.add(keys);
+  po::positional_options_description positional;
+  positional.add("output", 1);
   po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
+  po::store(po::command_line_parser(argc, argv).options(options).positional(positional).run(), vm);
   po::notify(vm);
-  exit_now = false;
-  if (vm.count("help")) {
-    std::cout << "usage: icl-sweep --config FILE [--output FILE] [--resume | --force] [--dry-run] "
-                 "[--progress SECONDS] [--SECTION.KEY VALUE ...]\n"
-              << options << "\n";
-    exit_now = true;
-  } else if (vm.count("version")) {
-    std::cout << "icl-sweep " << ICL_VERSION << " (" << ICL_GIT_COMMIT << ")\n";
-    exit_now = true;
-  } else if (cl.config.empty()) {
-    throw po::error("--config FILE is required");
-  } else if (cl.force && cl.resume) {
-    throw po::error("--force and --resume exclude each other");
-  }
+  info = information(vm, options);
+  if (info) return cl;
+  if (cl.config.empty() && !cl.resume) throw po::error("--config FILE is required (or --resume OUTPUT)");
+  if (cl.config.empty() && cl.output.empty()) throw po::error("--resume without --config needs the OUTPUT file");
+  if (cl.force && cl.resume) throw po::error("--force and --resume exclude each other");
   if (!(cl.progress >= 0.0)) throw po::error("--progress must be >= 0");
   for (const auto& key : config_keys())
     if (vm.count(key)) cl.overrides.emplace_back(key, vm[key].as<std::string>());
+  if (!cl.output.empty()) cl.overrides.emplace_back("sweep.output", cl.output);
   return cl;
-}
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
 }
 
 // Rank 0 decides, every rank learns the outcome, so that all exit with the same status.
@@ -95,8 +109,8 @@ int agree(int status) {
   return status;
 }
 
-// Rank 0's text reaches every rank: only rank 0 reads the config file, so that all ranks run
-// exactly the same sweep even where the file differs, or is missing, on other nodes.
+// Rank 0's text reaches every rank: only rank 0 reads the config and its input files, so that
+// all ranks run exactly the same sweep even where the files differ, or are missing, elsewhere.
 std::string share(std::string text) {
   auto size = static_cast<std::uint64_t>(text.size());
   MPI_Request request;
@@ -108,9 +122,33 @@ std::string share(std::string text) {
   return text;
 }
 
+// Rank 0's effective config and input files, on every rank.
+SweepConfig share_config(const SweepConfig& config, bool root, const std::string& label) {
+  const std::string ini = share(root ? config.to_ini() : std::string());
+  const auto count = static_cast<std::size_t>(std::stoull(share(root ? std::to_string(config.inputs.size()) : "")));
+  InputFiles inputs;
+  auto it = config.inputs.begin();
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string path = share(root ? it->first : std::string());
+    inputs[path] = share(root ? it->second : std::string());
+    if (root) ++it;
+  }
+  return root ? config : parse_config(ini, label, {}, &inputs);
+}
+
+// The config of a `--resume OUTPUT` without --config: the one stored with the output.
+std::string stored_config(const std::string& output) {
+  const ExistingOutput existing = inspect_output(output);
+  if (!existing.identity)
+    throw ConfigError(output, "sweep", "output", output,
+                      existing.kind == ExistingOutput::Kind::nothing
+                          ? "nothing to resume: neither the file nor " + output + ".journal exists"
+                          : "cannot take the config from it: " + existing.why);
+  return existing.identity->config;
+}
+
 void print_dry_run(const SweepConfig& config, const Grid& grid, int ranks) {
-  double cost = 0.0;
-  for (std::uint64_t id = 0; id < grid.runs(); ++id) cost += grid.cost_estimate(id);
+  const double cost = grid.total_cost_estimate();
   std::printf("config: %s\noutput: %s\n", config.source.c_str(), config.output.c_str());
   std::printf("grid: %zu d x %zu n_train x %zu spectrum x %zu sigma x %zu init_seed = %llu training runs\n",
               config.d.size(), config.n_train.size(), config.spectrum.size(), config.sigma.size(),
@@ -121,143 +159,98 @@ void print_dry_run(const SweepConfig& config, const Grid& grid, int ranks) {
   std::printf("estimated cost: %.0f core-seconds, about %.0f s on %d ranks\n", cost, cost / ranks, ranks);
 }
 
-// Rank 0's side of a sweep: prepares the journal and the file (new, or rebuilt from the
-// journal on --resume), coordinates, writes. Returns the exit status; kExitBadInput before
-// anything is written.
-int lead_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi, const CommandLine& cl) {
-  const std::string journal_path = config.output + ".journal";
+// The policy of a start: fresh, resumed, already complete, or refused. Returns the exit status
+// when the sweep must not run (nothing written on a refusal), nullopt with `store` open when it
+// must.
+std::optional<int> open_store(const SweepConfig& config, const Grid& grid, const CommandLine& cl, int ranks,
+                              std::optional<SweepStore>& store) {
   const auto refuse = [&](const std::string& why) {
     std::fprintf(stderr, "icl-sweep: %s: [sweep] output = %s: %s\n", config.source.c_str(), config.output.c_str(),
                  why.c_str());
-    return agree(kExitBadInput);
+    return kExitBadInput;
   };
-  const std::string ini = config.to_ini();
-  std::vector<TaskResult> recovered;
-  std::optional<Journal> journal;
-  if (cl.resume) {
-    if (!std::filesystem::exists(journal_path)) {
-      if (std::filesystem::exists(config.output)) {
-        try {
-          if (ResultsFile::open(config.output).read_attributes().completed == 1) {
-            std::fprintf(stderr, "icl-sweep: %s is already complete\n", config.output.c_str());
-            return agree(kExitOk);
-          }
-        } catch (const std::exception&) {
-          // An unreadable file is not complete: refused below like any file without a journal.
-        }
-      }
-      return refuse("nothing to resume: no journal " + journal_path);
-    }
-    std::string stored;
-    try {
-      journal.emplace(Journal::resume(journal_path, stored, recovered));
-    } catch (const std::exception& e) {
-      return refuse(e.what());
-    }
-    const auto differences = config_differences(stored, ini);
-    if (!differences.empty()) {
-      std::string why = "--resume with a different config:";
-      for (const auto& d : differences) why += " " + d + ";";
-      return refuse(why);
-    }
-  } else {
-    if ((std::filesystem::exists(config.output) || std::filesystem::exists(journal_path)) && !cl.force)
+  const SweepIdentity requested = identity_of(config);
+  const ExistingOutput existing = inspect_output(config.output);
+  using Kind = ExistingOutput::Kind;
+  if (!cl.resume) {
+    if (existing.kind != Kind::nothing && !cl.force)
       return refuse("the file exists; use --resume to continue it or --force to overwrite it");
     try {
-      journal.emplace(Journal::create(journal_path, ini));
-    } catch (const std::exception& e) {
-      return refuse(std::string("cannot create the journal: ") + e.what());
+      store.emplace(SweepStore::create(config.output, requested, grid, config.flow.trajectory_points, ranks));
+    } catch (const StoreRefusal& e) {
+      return refuse(e.what());
     }
+    return std::nullopt;
   }
-
-  FileAttributes attributes;
-  attributes.config = ini;
-  attributes.tool_version = ICL_VERSION;
-  attributes.git_commit = ICL_GIT_COMMIT;
-  attributes.created_utc = attributes.updated_utc = utc_now();
-  attributes.mpi_ranks = mpi.size();
-  attributes.rows_total = grid.rows();
-  std::optional<ResultsFile> file;
-  std::vector<char> done(grid.runs(), 0);
+  if (existing.kind == Kind::nothing) return refuse("nothing to resume: no journal " + config.output + ".journal");
+  if (existing.kind == Kind::foreign) return refuse("cannot resume: " + existing.why);
+  const auto differences = identity_differences(*existing.identity, requested);
+  if (!differences.empty()) {
+    std::string why = "--resume with a different sweep:";
+    for (const auto& d : differences) why += " " + d + ";";
+    return refuse(why);
+  }
+  if (existing.kind == Kind::complete) {
+    std::fprintf(stderr, "icl-sweep: %s is already complete\n", config.output.c_str());
+    return kExitOk;
+  }
   try {
-    // The file is always rebuilt from the journal: a writer killed inside HDF5 can leave it
-    // unreadable, while the journal's intact records are exactly the finished runs.
-    file.emplace(ResultsFile::create(config.output, grid.rows(), grid.runs(), config.trajectory_points, attributes));
-    for (const TaskResult& r : recovered) {
-      if (r.train_id >= grid.runs() || done[r.train_id]) continue;
-      file->write_rows(r.train_id * grid.conditions_per_run(), r.rows);
-      file->write_trajectory(r.train_id, r.trajectory);
-      done[r.train_id] = 1;
-      attributes.rows_done += r.rows.size();
-    }
+    store.emplace(SweepStore::resume(config.output, requested, grid, config.flow.trajectory_points, ranks));
+  } catch (const JournalLocked& e) {
+    return refuse(e.what());
   } catch (const std::exception& e) {
-    file.reset();
-    if (cl.resume) {  // the journal is intact, the file is not: a failure, not bad input
-      std::fprintf(stderr, "icl-sweep: cannot rebuild %s from its journal: %s\n", config.output.c_str(), e.what());
-      return agree(kExitFailure);
-    }
-    journal.reset();  // nothing of a refused fresh start may stay behind
-    std::filesystem::remove(journal_path);
-    std::filesystem::remove(config.output);
-    return refuse(std::string("cannot write the file: ") + e.what());
+    // The journal is intact but cannot be taken up (locked, unreadable, unwritable file).
+    std::fprintf(stderr, "icl-sweep: cannot resume %s: %s\n", config.output.c_str(), e.what());
+    return kExitFailure;
   }
-  agree(kProceed);
-  recovered.clear();
+  return std::nullopt;
+}
 
+// Rank 0 after a successful start: coordinates, records, checkpoints; returns the exit status.
+int lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, double progress_seconds, SweepStore& store) {
   // Costliest first, so that no rank is left with a long run at the tail.
   std::vector<std::uint64_t> order;
-  std::vector<double> cost(grid.runs());
-  for (std::uint64_t id = 0; id < grid.runs(); ++id) {
-    if (done[id]) continue;
-    order.push_back(id);
-    cost[id] = grid.cost_estimate(id);
-  }
-  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return cost[a] > cost[b]; });
+  for (std::uint64_t id = 0; id < grid.runs(); ++id)
+    if (!store.done(id)) order.push_back(id);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](auto a, auto b) { return grid.cost_estimate(a) > grid.cost_estimate(b); });
 
-  Progress progress(grid.rows(), mpi.size(), cl.progress);
+  Progress progress(grid.rows(), ranks, progress_seconds);
   auto last_checkpoint = std::chrono::steady_clock::now();
-  const auto checkpoint = [&] {
-    journal->sync();
-    attributes.updated_utc = utc_now();
-    file->write_attributes(attributes);
-    file->flush();
-    last_checkpoint = std::chrono::steady_clock::now();
-  };
   SchedulerHooks hooks;
-  hooks.on_result = [&](TaskResult&& result) {
-    journal->append(result);  // first: the journal is what a crash leaves behind
-    file->write_rows(result.train_id * grid.conditions_per_run(), result.rows);
-    file->write_trajectory(result.train_id, result.trajectory);
-    attributes.rows_done += result.rows.size();
-  };
+  hooks.on_result = [&](TaskResult&& result) { store.record(result); };
   hooks.on_tick = [&](int busy) {
-    progress.tick(attributes.rows_done, busy);
-    if (std::chrono::steady_clock::now() - last_checkpoint > std::chrono::seconds(10)) checkpoint();
+    progress.tick(store.rows_done(), busy);
+    if (std::chrono::steady_clock::now() - last_checkpoint > kCheckpointEvery) {
+      store.checkpoint();
+      last_checkpoint = std::chrono::steady_clock::now();
+    }
   };
-  const SweepEnd end = coordinate(config, grid, order, mpi.size(), hooks);
-  attributes.completed = end == SweepEnd::complete ? 1 : 0;
-  checkpoint();
-  if (end == SweepEnd::stopped) {
+  if (coordinate(config, grid, order, ranks, hooks) == SweepEnd::stopped) {
+    store.checkpoint();
     const int signal = stop_signal();
     const std::string by = signal == kStopFromAnotherRank ? "a stop on another rank or a failure"
                                                           : "signal " + std::to_string(signal);
     std::fprintf(stderr, "icl-sweep: stopped by %s after a checkpoint: %llu/%llu rows; continue with --resume\n",
-                 by.c_str(), static_cast<unsigned long long>(attributes.rows_done),
+                 by.c_str(), static_cast<unsigned long long>(store.rows_done()),
                  static_cast<unsigned long long>(grid.rows()));
-    return agree(kExitStopped);
+    return kExitStopped;
   }
-  file.reset();  // closed and complete before the journal goes
-  journal.reset();
-  std::filesystem::remove(journal_path);
-  progress.finish(attributes.rows_done, config.output);
-  return agree(kExitOk);
+  store.finish();
+  progress.finish(store.rows_done(), config.output);
+  return kExitOk;
 }
 
+// Every rank: the two points where they agree (whether to start; how it ended) are here.
 int run_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi, const CommandLine& cl) {
-  if (mpi.rank() == 0) return lead_sweep(config, grid, mpi, cl);
-  if (const int outcome = agree(kProceed); outcome != kProceed) return outcome;
-  work(config, grid, mpi.rank());
-  return agree(kExitOk);
+  std::optional<SweepStore> store;
+  const int start = agree(mpi.rank() == 0 ? open_store(config, grid, cl, mpi.size(), store).value_or(kProceed) : 0);
+  if (start != kProceed) return start;
+  if (mpi.rank() != 0) {
+    work(config, grid, mpi.rank());
+    return agree(0);
+  }
+  return agree(lead_sweep(config, grid, mpi.size(), cl.progress, *store));
 }
 
 }  // namespace
@@ -269,28 +262,30 @@ int main(int argc, char** argv) {
   MpiSession mpi(argc, argv);
   const bool root = mpi.rank() == 0;
   try {
-    bool exit_now = false;
+    std::optional<std::string> info;
     CommandLine cl;
     try {
-      cl = parse_command_line(argc, argv, exit_now);
+      cl = parse_command_line(argc, argv, info);
     } catch (const po::error& e) {
       if (root) std::fprintf(stderr, "icl-sweep: command line: %s\n", e.what());
       return kExitBadInput;
     }
-    if (exit_now) return kExitOk;
-    if (!cl.output.empty()) cl.overrides.emplace_back("sweep.output", cl.output);
+    if (info) {
+      if (root) std::fputs(info->c_str(), stdout);
+      return kExitOk;
+    }
     SweepConfig config;
     if (root) {
       try {
-        config = load_config(cl.config, cl.overrides);
+        config = cl.config.empty() ? parse_config(stored_config(cl.output), cl.output + " (stored config)", cl.overrides)
+                                   : load_config(cl.config, cl.overrides);
       } catch (const ConfigError& e) {
         std::fprintf(stderr, "icl-sweep: %s\n", e.what());
         return agree(kExitBadInput);
       }
     }
     if (const int outcome = agree(kProceed); outcome != kProceed) return outcome;
-    const std::string ini = share(root ? config.to_ini() : std::string());
-    if (!root) config = parse_config(ini, cl.config, {});
+    config = share_config(config, root, cl.config);
     const Grid grid(config);
     if (cl.dry_run) {
       if (root) print_dry_run(config, grid, mpi.size());

@@ -21,6 +21,10 @@ TaskResult unpack(const std::vector<std::byte>& bytes) {
   std::uint64_t header[3];
   if (bytes.size() < sizeof header) throw std::runtime_error("truncated result message");
   std::memcpy(header, bytes.data(), sizeof header);
+  // Bounded before multiplying, so that a damaged count cannot wrap around.
+  const std::size_t body = bytes.size() - sizeof header;
+  if (header[1] > body / sizeof(ResultRow) || header[2] > body / sizeof(StoredSample))
+    throw std::runtime_error("result message of the wrong size");
   const std::size_t rows_bytes = header[1] * sizeof(ResultRow);
   const std::size_t samples_bytes = header[2] * sizeof(StoredSample);
   if (bytes.size() != sizeof header + rows_bytes + samples_bytes)

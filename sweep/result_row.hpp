@@ -1,35 +1,126 @@
 #pragma once
+#include <array>
+#include <cstddef>
 #include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
 
 namespace icl {
 
-// One row of /results, laid out exactly as the HDF5 compound type (SPEC.md "Output"); the
-// same bytes travel between ranks. Strings are fixed-length, NUL-padded ASCII.
+// The version of the results file's layout (the columns below, /trajectories and the root
+// attributes), stored as the root attribute `schema_version`; readers check it. Bump it with
+// every change to the list below.
+inline constexpr int kSchemaVersion = 2;
+
+// A fixed-length, NUL-padded ASCII string column of N - 1 characters at most.
+template <std::size_t N>
+using Text = char[N];
+
+// Every column of /results, declared once: (name, C++ type, meaning). This list makes the
+// row struct, the HDF5 compound type, the blank row, `icl-sweep --describe-columns` and the
+// column table of docs/interface.md. Adding a column is one line here plus the code that
+// fills it.
+#define ICL_RESULT_COLUMNS(X)                                                                        \
+  X(row, std::uint64_t, "row index in /results")                                                    \
+  X(train_id, std::uint64_t, "index of the training run (a row of /trajectories)")                   \
+  X(done, std::uint8_t, "1 once the row is written; 0 rows are still to be computed")                \
+  X(status, Text<16>, "converged, max_time, max_steps, diverged or failed (see Training status)")   \
+  X(d, std::int32_t, "dimension of the covariates")                                                  \
+  X(n_train, std::int32_t, "training prompt length N")                                              \
+  X(m_test, std::int32_t, "test prompt length M")                                                   \
+  X(spectrum, Text<128>, "training covariance model as written in the config, e.g. power(1)")       \
+  X(shift, Text<48>, "test condition, one parameter each, e.g. covariate_scale(2)")                 \
+  X(sigma, double, "initialisation scale sigma")                                                     \
+  X(init_seed, std::int32_t, "which initial direction Theta")                                        \
+  X(gf_time, double, "gradient-flow time reached")                                                   \
+  X(gf_steps, std::int64_t, "integrator steps taken")                                                \
+  X(loss_final, double, "population loss at the end of training")                                    \
+  X(loss_min, double, "the optimal population loss L*")                                              \
+  X(rel_err, double, "||A - A*||_F / ||A*||_F at the end of training")                               \
+  X(balance_drift, double, "absolute change of u^2 - ||U||_F^2 over training (0 in exact flow)")     \
+  X(risk_lsa_theory, double, "closed-form test error R(A) of the trained A; NaN without closed form") \
+  X(risk_lsa_limit, double, "closed-form test error R(A*) of the limit; NaN without closed form")     \
+  X(risk_lsa_mc, double, "Monte-Carlo test error of the trained LSA")                                \
+  X(risk_lsa_mc_se, double, "its standard error")                                                    \
+  X(risk_ols_mc, double, "minimum-norm least squares on the same prompts")                           \
+  X(risk_ols_mc_se, double, "its standard error")                                                    \
+  X(risk_ridge_mc, double, "ridge regression (eval.ridge_lambda) on the same prompts")               \
+  X(risk_ridge_mc_se, double, "its standard error")                                                  \
+  X(risk_gd_theory, double, "closed-form error of one step of gradient descent from 0")              \
+  X(risk_gd_mc, double, "Monte-Carlo error of one step of gradient descent, same prompts")           \
+  X(risk_avg_mc, double, "averaging predictor x_q^T (1/M) sum y_i x_i, same prompts")                \
+  X(risk_avg_mc_se, double, "its standard error")                                                    \
+  X(risk_knn_mc, double, "k-nearest-neighbour average (eval.knn_k), same prompts")                   \
+  X(risk_knn_mc_se, double, "its standard error")                                                    \
+  X(risk_zero, double, "E<w, x_q>^2: the zero predictor's error, the normaliser")                    \
+  X(mc_prompts, std::int32_t, "Monte-Carlo test prompts per condition")                              \
+  X(seconds, double, "wall time spent on the row (training shared over its rows)")                   \
+  X(rank, std::int32_t, "which MPI rank computed it")
+
+// One row of /results, laid out exactly as the HDF5 compound type; the same bytes travel
+// between ranks and into the journal.
 struct ResultRow {
-  std::uint64_t row;
-  std::uint64_t train_id;
-  std::uint8_t done;
-  char status[16];
-  std::int32_t d, n_train, m_test;
-  char spectrum[128];
-  char shift[48];
-  double sigma;
-  std::int32_t init_seed;
-  double gf_time;
-  std::int64_t gf_steps;
-  double loss_final, loss_min, rel_err, balance_drift;
-  double risk_lsa_theory, risk_lsa_limit;
-  double risk_lsa_mc, risk_lsa_mc_se;
-  double risk_ols_mc, risk_ols_mc_se;
-  double risk_ridge_mc, risk_ridge_mc_se;
-  double risk_gd_theory, risk_gd_mc;
-  double risk_avg_mc, risk_avg_mc_se;
-  double risk_knn_mc, risk_knn_mc_se;
-  double risk_zero;
-  std::int32_t mc_prompts;
-  double seconds;
-  std::int32_t rank;
+#define ICL_DECLARE_COLUMN(name, type, meaning) type name;
+  ICL_RESULT_COLUMNS(ICL_DECLARE_COLUMN)
+#undef ICL_DECLARE_COLUMN
 };
+
+enum class ColumnType { u8, i32, i64, u64, f64, text };
+
+// One column's description, derived from the list above.
+struct Column {
+  std::string_view name;
+  ColumnType type;
+  std::size_t offset;
+  std::size_t size;  // bytes; for text, the characters plus the NUL
+  std::string_view meaning;
+};
+
+template <class T>
+constexpr ColumnType column_type() {
+  if constexpr (std::is_same_v<T, std::uint8_t>) return ColumnType::u8;
+  else if constexpr (std::is_same_v<T, std::int32_t>) return ColumnType::i32;
+  else if constexpr (std::is_same_v<T, std::int64_t>) return ColumnType::i64;
+  else if constexpr (std::is_same_v<T, std::uint64_t>) return ColumnType::u64;
+  else if constexpr (std::is_same_v<T, double>) return ColumnType::f64;
+  else {
+    static_assert(std::is_array_v<T> && std::is_same_v<std::remove_extent_t<T>, char>,
+                  "a column is an integer, a double or a Text<N>");
+    return ColumnType::text;
+  }
+}
+
+inline constexpr auto kColumns = std::to_array<Column>({
+#define ICL_DESCRIBE_COLUMN(name, type, meaning) \
+  Column{#name, column_type<type>(), offsetof(ResultRow, name), sizeof(type), meaning},
+    ICL_RESULT_COLUMNS(ICL_DESCRIBE_COLUMN)
+#undef ICL_DESCRIBE_COLUMN
+});
+
+// The longest text a string column holds, from the struct itself.
+inline constexpr std::size_t kSpectrumChars = std::extent_v<decltype(ResultRow::spectrum)> - 1;
+inline constexpr std::size_t kShiftChars = std::extent_v<decltype(ResultRow::shift)> - 1;
+
+// "u64", "f64", "str[15]": a column's type as the docs and --describe-columns write it.
+std::string type_name(const Column& column);
+
+// A row before its run is computed: zero integers, empty strings, NaN reals, status `failed`.
+// Every field a run does not fill keeps these values.
+ResultRow blank_row();
+
+// Copies `text` into a string column, truncated to its capacity and NUL-padded.
+template <std::size_t N>
+void set_text(Text<N>& field, std::string_view text) {
+  std::size_t i = 0;
+  for (; i < N - 1 && i < text.size(); ++i) field[i] = text[i];
+  for (; i < N; ++i) field[i] = '\0';
+}
+
+// The column list as text ("name type" per line): compared when a journal is resumed, so that
+// rows written by another layout are never read back as this one.
+std::string schema_signature();
 
 // One trajectory sample as stored under /trajectories.
 struct StoredSample {

@@ -21,58 +21,29 @@ constexpr std::array<const char*, 4> kTrajectoryNames = {"time", "loss", "rel_er
 constexpr std::array<double StoredSample::*, 4> kTrajectoryMembers = {
     &StoredSample::time, &StoredSample::loss, &StoredSample::rel_err, &StoredSample::excess_loss};
 
-template <class Member>
-void insert_member(h5::Datatype& row, const char* name, std::size_t offset) {
-  if constexpr (std::is_array_v<Member>) {
-    static_assert(std::is_same_v<std::remove_extent_t<Member>, char>);
-    // SPEC.md fixes the string columns as ASCII.
-    row.insert(name, offset, h5::Datatype::fixed_string(std::extent_v<Member>, H5T_CSET_ASCII).id());
-  } else {
-    row.insert(name, offset, h5::native<Member>());
+hid_t member_type(const Column& column) {
+  switch (column.type) {
+    case ColumnType::u8: return h5::native<std::uint8_t>();
+    case ColumnType::i32: return h5::native<std::int32_t>();
+    case ColumnType::i64: return h5::native<std::int64_t>();
+    case ColumnType::u64: return h5::native<std::uint64_t>();
+    case ColumnType::f64: return h5::native<double>();
+    case ColumnType::text: break;
   }
+  return H5I_INVALID_HID;
 }
 
-// The same type serves in memory and in the file, so rows travel as raw bytes without conversion.
+// The same type serves in memory and in the file, so rows travel as raw bytes without
+// conversion. Built from the column list of result_row.hpp.
 h5::Datatype row_type() {
   h5::Datatype type = h5::Datatype::compound(sizeof(ResultRow));
-  // Stringizing the member keeps the column names identical to ResultRow's, which are SPEC's.
-#define ICL_ROW_MEMBER(m) insert_member<decltype(ResultRow::m)>(type, #m, HOFFSET(ResultRow, m))
-  ICL_ROW_MEMBER(row);
-  ICL_ROW_MEMBER(train_id);
-  ICL_ROW_MEMBER(done);
-  ICL_ROW_MEMBER(status);
-  ICL_ROW_MEMBER(d);
-  ICL_ROW_MEMBER(n_train);
-  ICL_ROW_MEMBER(m_test);
-  ICL_ROW_MEMBER(spectrum);
-  ICL_ROW_MEMBER(shift);
-  ICL_ROW_MEMBER(sigma);
-  ICL_ROW_MEMBER(init_seed);
-  ICL_ROW_MEMBER(gf_time);
-  ICL_ROW_MEMBER(gf_steps);
-  ICL_ROW_MEMBER(loss_final);
-  ICL_ROW_MEMBER(loss_min);
-  ICL_ROW_MEMBER(rel_err);
-  ICL_ROW_MEMBER(balance_drift);
-  ICL_ROW_MEMBER(risk_lsa_theory);
-  ICL_ROW_MEMBER(risk_lsa_limit);
-  ICL_ROW_MEMBER(risk_lsa_mc);
-  ICL_ROW_MEMBER(risk_lsa_mc_se);
-  ICL_ROW_MEMBER(risk_ols_mc);
-  ICL_ROW_MEMBER(risk_ols_mc_se);
-  ICL_ROW_MEMBER(risk_ridge_mc);
-  ICL_ROW_MEMBER(risk_ridge_mc_se);
-  ICL_ROW_MEMBER(risk_gd_theory);
-  ICL_ROW_MEMBER(risk_gd_mc);
-  ICL_ROW_MEMBER(risk_avg_mc);
-  ICL_ROW_MEMBER(risk_avg_mc_se);
-  ICL_ROW_MEMBER(risk_knn_mc);
-  ICL_ROW_MEMBER(risk_knn_mc_se);
-  ICL_ROW_MEMBER(risk_zero);
-  ICL_ROW_MEMBER(mc_prompts);
-  ICL_ROW_MEMBER(seconds);
-  ICL_ROW_MEMBER(rank);
-#undef ICL_ROW_MEMBER
+  for (const Column& column : kColumns) {
+    const std::string name(column.name);
+    if (column.type == ColumnType::text)  // fixed-length ASCII, as the docs promise
+      type.insert(name, column.offset, h5::Datatype::fixed_string(column.size, H5T_CSET_ASCII).id());
+    else
+      type.insert(name, column.offset, member_type(column));
+  }
   return type;
 }
 
@@ -106,7 +77,7 @@ ResultsFile ResultsFile::create(const std::string& path, std::uint64_t rows_tota
   rows_creation.set_chunk(std::array{std::min<hsize_t>(rows_total, kRowsPerChunk)});
   ResultRow zero;
   std::memset(&zero, 0, sizeof zero);  // padding too: HDF5 copies the fill value bytewise
-  rows_creation.set_fill_value(type.id(), &zero);
+  rows_creation.set_fill_value(type.id(), &zero);  // done = 0: not yet computed
   h5::Dataset results = file.create_dataset(
       "results", type.id(), h5::Dataspace::simple(std::array<hsize_t, 1>{rows_total}),
       rows_creation);
@@ -142,8 +113,8 @@ ResultsFile ResultsFile::create(const std::string& path, std::uint64_t rows_tota
   return created;
 }
 
-ResultsFile ResultsFile::open(const std::string& path) {
-  h5::File file = h5::File::open(path, H5F_ACC_RDWR, file_access());
+ResultsFile ResultsFile::open(const std::string& path, bool writable) {
+  h5::File file = h5::File::open(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, file_access());
   h5::Dataset results = file.open_dataset("results");
   const h5::Group group = file.open_group("trajectories");
   const auto trajectory = [&](std::size_t i) { return group.open_dataset(kTrajectoryNames[i]); };
@@ -177,6 +148,8 @@ void ResultsFile::write_trajectory(std::uint64_t train_id, std::span<const Store
 void ResultsFile::write_attributes(const FileAttributes& attributes) {
   h5::File& file = h_->file;
   file.set_attribute("config", attributes.config);
+  file.set_attribute("inputs", attributes.inputs);
+  file.set_attribute("schema_version", attributes.schema_version);
   file.set_attribute("tool_version", attributes.tool_version);
   file.set_attribute("git_commit", attributes.git_commit);
   file.set_attribute("created_utc", attributes.created_utc);
@@ -191,6 +164,8 @@ FileAttributes ResultsFile::read_attributes() const {
   const h5::File& file = h_->file;
   FileAttributes attributes;
   attributes.config = file.string_attribute("config");
+  attributes.inputs = file.string_attribute("inputs");
+  attributes.schema_version = file.attribute<std::int32_t>("schema_version");
   attributes.tool_version = file.string_attribute("tool_version");
   attributes.git_commit = file.string_attribute("git_commit");
   attributes.created_utc = file.string_attribute("created_utc");
@@ -209,7 +184,31 @@ std::vector<ResultRow> ResultsFile::read_rows(std::uint64_t first_row, std::uint
   return rows;
 }
 
+std::uint64_t ResultsFile::count_done() const {
+  // A compound type of the one member: HDF5 reads only that field of each row.
+  h5::Datatype done_only = h5::Datatype::compound(sizeof(std::uint8_t));
+  done_only.insert("done", 0, h5::native<std::uint8_t>());
+  const hsize_t rows = h_->results.dims().at(0);
+  constexpr hsize_t kBlock = 1 << 20;
+  std::vector<std::uint8_t> done;
+  std::uint64_t count = 0;
+  for (hsize_t first = 0; first < rows; first += kBlock) {
+    const hsize_t n = std::min(kBlock, rows - first);
+    done.resize(n);
+    h_->results.read_block(std::array<hsize_t, 1>{first}, std::array<hsize_t, 1>{n}, done_only.id(), done.data());
+    for (const std::uint8_t d : done) count += d == 1;
+  }
+  return count;
+}
+
 void ResultsFile::flush() { h_->file.flush(); }
+
+void ResultsFile::close() {
+  for (auto& dataset : h_->trajectories) dataset.close();
+  h_->results.close();
+  h_->row_type.close();
+  h_->file.close();
+}
 
 ResultsFile::ResultsFile(std::unique_ptr<Handles> handles) : h_(std::move(handles)) {}
 ResultsFile::ResultsFile(ResultsFile&&) noexcept = default;

@@ -9,9 +9,11 @@
 
 namespace icl {
 
-// Root attributes of a results file (SPEC.md "Output").
+// Root attributes of a results file (docs/interface.md, "The results file").
 struct FileAttributes {
   std::string config;  // the effective config as INI text
+  std::string inputs;  // digests of the files the config reads ("" if none)
+  std::int32_t schema_version = kSchemaVersion;
   std::string tool_version, git_commit, created_utc, updated_utc;
   std::int32_t mpi_ranks = 1;
   std::uint64_t rows_total = 0, rows_done = 0;
@@ -28,15 +30,20 @@ class ResultsFile {
   // Creates (truncating) the file with datasets of their final size, rows zero-filled.
   static ResultsFile create(const std::string& path, std::uint64_t rows_total, std::uint64_t runs,
                             int points, const FileAttributes& attributes);
-  // Opens an existing file for writing (resume).
-  static ResultsFile open(const std::string& path);
+  // Opens an existing file, for writing or only for reading.
+  static ResultsFile open(const std::string& path, bool writable = true);
 
   void write_rows(std::uint64_t first_row, std::span<const ResultRow> rows);
   void write_trajectory(std::uint64_t train_id, std::span<const StoredSample> samples);
   void write_attributes(const FileAttributes& attributes);
   FileAttributes read_attributes() const;
   std::vector<ResultRow> read_rows(std::uint64_t first_row, std::uint64_t count) const;
+  // How many rows have done = 1, reading that column alone.
+  std::uint64_t count_done() const;
   void flush();
+  // Closes every object and then the file, so that HDF5's final write-back happens here and a
+  // failure is an H5Error; the destructor only reports one.
+  void close();
 
   ResultsFile(ResultsFile&&) noexcept;
   ResultsFile& operator=(ResultsFile&&) noexcept;

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <limits>
 #include <new>
 
@@ -14,12 +13,6 @@
 
 namespace icl {
 namespace {
-
-template <std::size_t N>
-void copy_text(char (&field)[N], const std::string& text) {
-  std::memset(field, 0, N);
-  std::memcpy(field, text.data(), std::min(text.size(), N - 1));
-}
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -34,29 +27,22 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
   TaskResult result;
   result.train_id = train_id;
   result.rows.resize(conditions);
-  result.trajectory.assign(config.trajectory_points, StoredSample{kNaN, kNaN, kNaN, kNaN});
+  result.trajectory.assign(config.flow.trajectory_points, StoredSample{kNaN, kNaN, kNaN, kNaN});
   for (std::uint64_t c = 0; c < conditions; ++c) {
     ResultRow& row = result.rows[c];
-    std::memset(&row, 0, sizeof row);
+    row = blank_row();
     const Condition cond = grid.condition(run, c);
     row.row = train_id * conditions + c;
     row.train_id = train_id;
     row.d = run.d;
     row.n_train = run.n_train;
     row.m_test = cond.m;
-    copy_text(row.spectrum, run.spectrum);
-    copy_text(row.shift, cond.shift.text);
+    set_text(row.spectrum, run.spectrum);
+    set_text(row.shift, cond.shift.text);
     row.sigma = run.sigma;
     row.init_seed = run.init_seed;
-    row.mc_prompts = config.mc_prompts;
+    row.mc_prompts = config.mc.prompts;
     row.rank = rank;
-    copy_text(row.status, "failed");
-    for (double* v : {&row.gf_time, &row.loss_final, &row.loss_min, &row.rel_err, &row.balance_drift,
-                      &row.risk_lsa_theory, &row.risk_lsa_limit, &row.risk_lsa_mc, &row.risk_lsa_mc_se,
-                      &row.risk_ols_mc, &row.risk_ols_mc_se, &row.risk_ridge_mc, &row.risk_ridge_mc_se,
-                      &row.risk_gd_theory, &row.risk_gd_mc, &row.risk_avg_mc, &row.risk_avg_mc_se,
-                      &row.risk_knn_mc, &row.risk_knn_mc_se, &row.risk_zero})
-      *v = kNaN;
   }
 
   const auto abandon = [&] {
@@ -66,20 +52,13 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
   };
   try {
     if (abandon()) return result;
-    const Covariance covariance = make_covariance(run.spectrum, run.d);
+    const Covariance covariance = make_covariance(run.spectrum, run.d, config.inputs);
     const PopulationLoss loss = make_population_loss(covariance, run.n_train);
     // Theta depends on (seed, init_seed, d) only: runs that differ in spectrum, N or sigma
     // start from the same direction.
     Stream theta_stream{config.seed, text_key("theta"), static_cast<std::uint64_t>(run.init_seed),
                         static_cast<std::uint64_t>(run.d)};
-    FlowOptions options;
-    options.integrator = config.integrator;
-    options.tol = config.tol;
-    options.t_max = config.t_max;
-    options.max_steps = config.max_steps;
-    options.trajectory_points = config.trajectory_points;
-    options.rtol = config.rtol;
-    const FlowResult flow = gradient_flow(loss, run.sigma, initial_gram(run.d, theta_stream), options);
+    const FlowResult flow = gradient_flow(loss, run.sigma, initial_gram(run.d, theta_stream), config.flow);
     for (std::size_t i = 0; i < flow.trajectory.size(); ++i) {
       const TrajectorySample& s = flow.trajectory[i];
       result.trajectory[i] = StoredSample{s.time, s.loss, s.rel_err, s.excess};
@@ -87,10 +66,6 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
     const double train_seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
     const LsaPredictors lsa{flow.A, loss.optimum_matrix(), loss.one_step_eta()};
-    McSettings settings;
-    settings.prompts = config.mc_prompts;
-    settings.ridge_lambda = config.ridge_lambda;
-    settings.knn_k = config.knn_k;
     for (std::uint64_t c = 0; c < conditions; ++c) {
       if (abandon()) return result;
       const auto cond_start = Clock::now();
@@ -105,7 +80,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
       const StreamKey key{config.seed, run.key, cond.key};
       Stream fixed_draws{key.seed, key.train, key.condition, text_key("condition")};
       const TestDistribution dist = make_test_distribution(cond.shift, covariance, cond.m, fixed_draws);
-      const ConditionRisks r = evaluate_condition(dist, lsa, settings, key);
+      const ConditionRisks r = evaluate_condition(dist, lsa, config.mc, key);
       row.risk_lsa_theory = r.lsa_theory;
       row.risk_lsa_limit = r.lsa_limit;
       row.risk_lsa_mc = r.mc.lsa.mean;
@@ -121,7 +96,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
       row.risk_knn_mc = r.mc.knn.mean;
       row.risk_knn_mc_se = r.mc.knn.se;
       row.risk_zero = r.zero;
-      copy_text(row.status, std::string(to_string(flow.status)));
+      set_text(row.status, std::string(to_string(flow.status)));
       // The training time is shared out over the run's rows.
       row.seconds = std::chrono::duration<double>(Clock::now() - cond_start).count() +
                     train_seconds / static_cast<double>(conditions);

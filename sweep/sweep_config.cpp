@@ -1,13 +1,8 @@
 #include "sweep_config.hpp"
 
 #include <algorithm>
-#include <boost/program_options.hpp>
-#include <cctype>
-#include <charconv>
-#include <climits>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -16,20 +11,14 @@
 #include <sstream>
 
 #include "call_syntax.hpp"
-#include "covariance.hpp"
 #include "input_error.hpp"
+#include "result_row.hpp"
 
 namespace icl {
 namespace {
 
-namespace po = boost::program_options;
-using Overrides = std::vector<std::pair<std::string, std::string>>;
+using namespace config;
 
-// The results file stores these as fixed-length strings of this many characters plus a NUL.
-constexpr std::size_t kSpectrumChars = 127;
-constexpr std::size_t kShiftChars = 47;
-// A typo such as 0:1e9:1 would otherwise exhaust memory before anything reports it.
-constexpr std::size_t kMaxRangeValues = 1'000'000;
 // Far beyond any feasible run, and exactly representable as a double, so the bound check is exact.
 constexpr std::int64_t kMaxSteps = 1'000'000'000'000'000'000;
 // Each run builds d x d matrices (and Monte-Carlo prompts of m_test x d); beyond these sizes a
@@ -39,219 +28,13 @@ constexpr int kMaxTestPrompt = 1'000'000;
 constexpr double kMaxPromptEntries = 5e7;  // m_test x d
 constexpr int kMaxTrajectoryPoints = 100'000;
 constexpr int kMaxKnnK = 1'000'000;
-// Grids beyond these cannot be run or stored; the estimate of the file size uses kRowBytes.
+// Grids beyond these cannot be run or stored; the estimate of the file size uses the row's size.
 constexpr double kMaxRuns = 1e8;
 constexpr double kMaxRows = 1e10;
-constexpr double kRowBytes = 450.0;
+constexpr double kRowBytes = sizeof(ResultRow);
 const std::string kCommandLine = "command line";
-
-std::pair<std::string, std::string> split_key(const std::string& full) {
-  const auto dot = full.find('.');
-  if (dot == std::string::npos) return {"", full};
-  return {full.substr(0, dot), full.substr(dot + 1)};
-}
-
-// One key's text and where it came from: the config's label, or the command line.
-struct Entry {
-  std::string key;  // "section.key"
-  std::string text;
-  std::string origin;
-};
-
-[[noreturn]] void fail(const Entry& e, const std::string& value, const std::string& reason) {
-  const auto [section, key] = split_key(e.key);
-  throw ConfigError(e.origin, section, key, value, reason);
-}
-
-// The lines of an INI text as Boost's config parser reads them (comments stripped, trimmed),
-// each with the key prefix of its section ("grid." or ""). Boost's exceptions name the key
-// but not the value or the section, and messages must quote them.
-struct RawLine {
-  std::string prefix;
-  std::string content;
-};
-
-std::vector<RawLine> raw_lines(const std::string& text) {
-  std::vector<RawLine> lines;
-  std::istringstream in(text);
-  std::string prefix, line;
-  while (std::getline(in, line)) {
-    const std::string s = trim(std::string_view(line).substr(0, line.find('#')));
-    if (s.empty()) continue;
-    if (s.front() == '[' && s.back() == ']') {
-      prefix = s.substr(1, s.size() - 2);
-      if (!prefix.empty() && prefix.back() != '.') prefix += '.';
-    } else {
-      lines.push_back({prefix, s});
-    }
-  }
-  return lines;
-}
-
-// The value of the occurrence-th (0-based) `key = value` line for `full_key`, or "".
-std::string raw_value(const std::string& text, const std::string& full_key, int occurrence) {
-  for (const auto& line : raw_lines(text)) {
-    const auto eq = line.content.find('=');
-    if (eq == std::string::npos) continue;
-    if (line.prefix + trim(std::string_view(line.content).substr(0, eq)) != full_key) continue;
-    if (occurrence-- == 0) return trim(std::string_view(line.content).substr(eq + 1));
-  }
-  return {};
-}
-
-std::string raw_section(const std::string& text, const std::string& content) {
-  for (const auto& line : raw_lines(text))
-    if (line.content == content)
-      return line.prefix.empty() ? "" : line.prefix.substr(0, line.prefix.size() - 1);
-  return {};
-}
-
-std::map<std::string, Entry> read_ini(const std::string& text, const std::string& label) {
-  po::options_description description;
-  for (const auto& key : config_keys())
-    description.add_options()(key.c_str(), po::value<std::string>());
-  std::istringstream in(text);
-  po::variables_map vm;
-  try {
-    po::store(po::parse_config_file(in, description, false), vm);
-  } catch (const po::unknown_option& e) {
-    const std::string name = e.get_option_name();
-    const auto [section, key] = split_key(name);
-    throw ConfigError(label, section, key, raw_value(text, name, 0), "unknown key");
-  } catch (const po::multiple_occurrences& e) {
-    const std::string name = e.get_option_name();
-    const auto [section, key] = split_key(name);
-    throw ConfigError(label, section, key, raw_value(text, name, 1), "duplicate key");
-  } catch (const po::invalid_config_file_syntax& e) {
-    throw ConfigError(label, raw_section(text, e.tokens()), "", "", e.what());
-  } catch (const po::error& e) {
-    throw ConfigError(label, "", "", "", e.what());
-  }
-  std::map<std::string, Entry> entries;
-  for (const auto& [key, value] : vm) entries[key] = Entry{key, value.as<std::string>(), label};
-  return entries;
-}
-
-// Splits at commas outside parentheses, so `spiked(2, 10)` stays one item.
-std::vector<std::string> split_list(const Entry& e) {
-  if (trim(e.text).empty()) fail(e, "", "the list is empty");
-  std::vector<std::string> items;
-  std::string item;
-  int depth = 0;
-  for (const char c : e.text) {
-    if (c == '(') ++depth;
-    if (c == ')') --depth;
-    if (c == ',' && depth == 0) {
-      items.push_back(trim(item));
-      item.clear();
-    } else {
-      item += c;
-    }
-  }
-  items.push_back(trim(item));
-  for (const auto& i : items)
-    if (i.empty()) fail(e, trim(e.text), "empty list item");
-  return items;
-}
-
-std::string shortest(double v) {
-  char buffer[32];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, v);
-  return std::string(buffer, result.ptr);
-}
-
-double round15(double v) {
-  char buffer[32];
-  const auto end =
-      std::to_chars(buffer, buffer + sizeof buffer, v, std::chars_format::general, 15).ptr;
-  double rounded = v;
-  std::from_chars(buffer, end, rounded);
-  return rounded;
-}
-
-// `part` is a piece of `item` (a range bound or step); the message quotes the whole item.
-double number(const Entry& e, const std::string& part, const std::string& item) {
-  const std::string t = trim(part);
-  if (t.empty()) fail(e, item, "a number is missing");
-  try {
-    return parse_number(t, e.key);
-  } catch (const InputError&) {
-    fail(e, item, t == item ? "not a finite number" : "'" + t + "' is not a finite number");
-  }
-}
-
-struct Number {
-  double value;
-  std::string item;  // the list item it came from, for messages
-};
-
-// One list item: a number, `a:b:s` or `a:b:*f`.
-std::vector<Number> expand_item(const Entry& e, const std::string& item) {
-  const auto c1 = item.find(':');
-  if (c1 == std::string::npos) return {Number{number(e, item, item), item}};
-  const auto c2 = item.find(':', c1 + 1);
-  if (c2 == std::string::npos || item.find(':', c2 + 1) != std::string::npos)
-    fail(e, item, "a range is a:b:s or a:b:*f");
-  const double a = number(e, item.substr(0, c1), item);
-  const double b = number(e, item.substr(c1 + 1, c2 - c1 - 1), item);
-  const std::string step = trim(std::string_view(item).substr(c2 + 1));
-  const bool geometric = !step.empty() && step.front() == '*';
-  const double s = number(e, geometric ? step.substr(1) : step, item);
-  if (a > b) fail(e, item, "the range is empty: its start exceeds its end");
-  if (geometric && !(s > 1.0)) fail(e, item, "the factor of a:b:*f must be > 1");
-  if (geometric && !(a > 0.0)) fail(e, item, "the start of a:b:*f must be > 0");
-  if (!geometric && !(s > 0.0)) fail(e, item, "the step of a:b:s must be > 0");
-  // The tolerance keeps 0.1:0.3:0.1 at three values despite rounding; the value that lands
-  // within it is snapped to the end. Rounding to 15 digits makes 0.1:0.5:0.1 give 0.3, not
-  // 0.30000000000000004, since users select results by the values they meant.
-  const double end = b + 1e-9 * std::max(std::abs(a), std::abs(b));
-  std::vector<Number> values;
-  for (int i = 0;; ++i) {
-    const double v = geometric ? a * std::pow(s, i) : a + i * s;
-    if (!(v <= end)) break;
-    if (values.size() == kMaxRangeValues)
-      fail(e, item, "the range has more than " + std::to_string(kMaxRangeValues) + " values");
-    values.push_back(Number{std::min(round15(v), b), item});
-  }
-  return values;
-}
-
-std::vector<Number> numbers(const Entry& e) {
-  std::vector<Number> values;
-  for (const auto& item : split_list(e)) {
-    auto expanded = expand_item(e, item);
-    values.insert(values.end(), expanded.begin(), expanded.end());
-  }
-  return values;
-}
-
-Number scalar(const Entry& e) {
-  const std::string t = trim(e.text);
-  return Number{number(e, t, t), t};
-}
-
-// `why` explains the upper bound, when it is a limit of this program rather than of the type.
-std::int64_t integer(const Entry& e, const Number& n, std::int64_t lo, std::int64_t hi,
-                     const std::string& why = "") {
-  if (n.value != std::floor(n.value))
-    fail(e, n.item,
-         n.item.find(':') == std::string::npos ? "not an integer"
-                                               : "gives " + shortest(n.value) + ", not an integer");
-  if (n.value < static_cast<double>(lo)) fail(e, n.item, "must be >= " + std::to_string(lo));
-  if (n.value > static_cast<double>(hi))
-    fail(e, n.item, "must be <= " + std::to_string(hi) + (why.empty() ? "" : ": " + why));
-  return static_cast<std::int64_t>(n.value);
-}
-
-std::vector<int> int_list(const Entry& e, int lo, int hi = INT_MAX, const std::string& why = "") {
-  std::vector<int> values;
-  for (const auto& n : numbers(e)) values.push_back(static_cast<int>(integer(e, n, lo, hi, why)));
-  return values;
-}
-
-int int_scalar(const Entry& e, int lo, int hi = INT_MAX, const std::string& why = "") {
-  return static_cast<int>(integer(e, scalar(e), lo, hi, why));
-}
+// The keys whose values multiply into training runs, in the order of the message's tie-break.
+const char* const kRunAxes[] = {"grid.d", "grid.n_train", "grid.spectrum", "grid.sigma", "grid.init_seed"};
 
 // A test prompt of m rows (for `n`: the largest n_train) must fit in memory for every d.
 void check_prompt_size(const Entry& e, const std::string& item, double m, int max_d) {
@@ -289,34 +72,10 @@ std::vector<int> m_test_list(const Entry& e, const std::vector<int>& d,
   return values;
 }
 
-// "54 TB": a byte count for messages.
-std::string byte_size(double bytes) {
-  static const char* const units[] = {"bytes", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
-  std::size_t u = 0;
-  while (bytes >= 1000.0 && u + 1 < std::size(units)) {
-    bytes /= 1000.0;
-    ++u;
-  }
-  char text[64];
-  std::snprintf(text, sizeof text, bytes < 10.0 ? "%.1f %s" : "%.0f %s", bytes, units[u]);
-  return text;
-}
-
-// v to two significant digits, or as many more as it takes to show that v exceeds `limit`
-// (1.01e+10, not 1e+10, for a count just above 1e10).
-std::string estimate(double v, double limit = 0.0) {
-  char text[32];
-  for (int digits = 2; digits <= 17; ++digits) {
-    std::snprintf(text, sizeof text, "%.*g", digits, v);
-    if (!(v > limit) || std::strtod(text, nullptr) > limit) break;
-  }
-  return text;
-}
-
 // Refuses grids that cannot be run or stored, counting in floating point so that nothing
 // overflows. The message names the grid key with the most values (the first on ties), the
 // one to shorten.
-void check_grid_size(const SweepConfig& c, const std::vector<Entry>& grid_keys) {
+void check_grid_size(const SweepConfig& c, const std::map<std::string, Entry>& entries) {
   const std::size_t sizes[] = {c.d.size(), c.n_train.size(), c.spectrum.size(), c.sigma.size(),
                                c.init_seed.size()};
   double runs = 1.0;
@@ -325,7 +84,7 @@ void check_grid_size(const SweepConfig& c, const std::vector<Entry>& grid_keys) 
   if (runs <= kMaxRuns && rows <= kMaxRows) return;
   const std::size_t widest = static_cast<std::size_t>(
       std::max_element(std::begin(sizes), std::end(sizes)) - std::begin(sizes));
-  const Entry& e = grid_keys.at(widest);
+  const Entry& e = entries.at(kRunAxes[widest]);
   const std::string rows_size = " rows (about " + byte_size(rows * kRowBytes) + " of results)";
   if (runs > kMaxRuns)
     fail(e, trim(e.text),
@@ -335,39 +94,34 @@ void check_grid_size(const SweepConfig& c, const std::vector<Entry>& grid_keys) 
        "the grid has " + estimate(rows, kMaxRows) + rows_size + "; the limit is 1e10 rows");
 }
 
-std::uint64_t unsigned64(const Entry& e) {
-  const std::string t = trim(e.text);
-  const auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
-  if (t.empty() || !std::all_of(t.begin(), t.end(), digit))
-    fail(e, t, "must be an unsigned 64-bit integer");
-  std::uint64_t v = 0;
-  if (std::from_chars(t.data(), t.data() + t.size(), v).ec != std::errc())
-    fail(e, t, "exceeds the unsigned 64-bit range");
-  return v;
-}
-
-std::string text_value(const Entry& e) {
-  std::string t = trim(e.text);
-  if (t.empty()) fail(e, t, "must not be empty");
-  return t;
-}
-
-std::vector<std::string> spectra(const Entry& e, const std::vector<int>& dimensions) {
+// The spectra as written; the contents of the files they name join `c.inputs` (read here
+// unless given). Each is built for every d by validate_spectra, once the grid's size is known.
+std::vector<std::string> spectra(const Entry& e, SweepConfig& c) {
   std::vector<std::string> items = split_list(e);
   for (const auto& item : items) {
     if (item.size() > kSpectrumChars)
       fail(e, item, "longer than " + std::to_string(kSpectrumChars) + " characters");
-    for (const int d : dimensions) {
-      try {
-        make_covariance(item, d);
-      } catch (const InputError& x) {
-        fail(e, item, x.what());
-      }
+    try {
+      if (const auto path = covariance_file(item); path && !c.inputs.count(*path))
+        c.inputs[*path] = read_input_file(*path, item);
+    } catch (const InputError& x) {
+      fail(e, item, x.what());
     }
   }
   return items;
 }
 
+void validate_spectra(const SweepConfig& c, const Entry& e) {
+  for (const auto& item : c.spectrum) {
+    for (const int d : c.d) {
+      try {
+        make_covariance(item, d, c.inputs);
+      } catch (const InputError& x) {
+        fail(e, item, x.what());
+      }
+    }
+  }
+}
 std::vector<Shift> shifts(const Entry& e) {
   std::vector<Shift> all;
   for (const auto& item : split_list(e)) {
@@ -387,49 +141,178 @@ std::vector<Shift> shifts(const Entry& e) {
   return all;
 }
 
-template <class T, class Format>
-std::string join(const std::vector<T>& values, Format format) {
-  std::string out;
-  for (const auto& v : values) out += (out.empty() ? "" : ", ") + format(v);
-  return out;
+
+// Formatting for to_ini(): what it writes reads back as the same value.
+std::string ints(const std::vector<int>& v) {
+  return join(v, [](int x) { return std::to_string(x); });
+}
+std::string reals(const std::vector<double>& v) { return join(v, shortest); }
+std::string texts(const std::vector<std::string>& v) {
+  return join(v, [](const std::string& x) { return x; });
+}
+double positive(const Entry& e) {
+  const Number n = scalar(e);
+  if (!(n.value > 0.0)) fail(e, n.item, "must be > 0");
+  return n.value;
 }
 
-// Messages are printed as one line, and library reasons may quote file contents.
-std::string one_line(std::string s) {
-  std::replace_if(s.begin(), s.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
-  return s;
-}
+enum class Need { value, required, derived };
 
-std::string error_message(const std::string& file, const std::string& section,
-                          const std::string& key, const std::string& value,
-                          const std::string& reason) {
-  std::string m = file + ": ";
-  if (!section.empty()) m += "[" + section + "] ";
-  if (!key.empty()) m += key + " = " + value + ": ";
-  return one_line(m + reason);
+// One row of the key table: the single place where a key is declared. `parse` validates the
+// entry's text into the config (keys are parsed in the table's order, so a parser may use the
+// keys above it); `format` writes the value back as text. A key's default is `format` applied
+// to a default-constructed SweepConfig, unless it is required or derived from other keys.
+struct KeySpec {
+  const char* name;
+  const char* meaning;
+  Need need;
+  bool list;
+  void (*parse)(const Entry&, SweepConfig&);
+  std::string (*format)(const SweepConfig&);
+  std::string (*derive)(const SweepConfig&);  // Need::derived: the default's text
+  const char* derived_note;                    // Need::derived: the default, for the docs
+};
+
+const KeySpec kKeys[] = {
+    {"sweep.name", "the sweep's name", Need::derived, false,
+     [](const Entry& e, SweepConfig& c) { c.name = text_value(e); },
+     [](const SweepConfig& c) { return c.name; },
+     [](const SweepConfig& c) {
+       const std::string stem = std::filesystem::path(c.source).stem().string();
+       return stem.empty() ? std::string("demo") : stem;
+     },
+     "the config file's name without its extension"},
+    {"sweep.seed", "root of every random stream (unsigned 64-bit)", Need::value, false,
+     [](const Entry& e, SweepConfig& c) { c.seed = unsigned64(e); },
+     [](const SweepConfig& c) { return std::to_string(c.seed); }, nullptr, nullptr},
+    {"sweep.output", "the HDF5 results file; its journal is OUTPUT.journal", Need::derived, false,
+     [](const Entry& e, SweepConfig& c) { c.output = text_value(e); },
+     [](const SweepConfig& c) { return c.output; },
+     [](const SweepConfig& c) { return c.name + ".h5"; }, "NAME.h5"},
+
+    {"grid.d", "dimensions d >= 1 (at most 4096)", Need::required, true,
+     [](const Entry& e, SweepConfig& c) {
+       c.d = int_list(e, 1, kMaxDimension, "d x d matrices of this size are too large");
+     },
+     [](const SweepConfig& c) { return ints(c.d); }, nullptr, nullptr},
+    {"grid.n_train", "training prompt lengths N >= 1", Need::required, true,
+     [](const Entry& e, SweepConfig& c) { c.n_train = int_list(e, 1); },
+     [](const SweepConfig& c) { return ints(c.n_train); }, nullptr, nullptr},
+    {"grid.spectrum", "training covariance models (icl-sweep --list-spectra)", Need::value, true,
+     [](const Entry& e, SweepConfig& c) { c.spectrum = spectra(e, c); },
+     [](const SweepConfig& c) { return texts(c.spectrum); }, nullptr, nullptr},
+    {"grid.sigma", "initialisation scales sigma > 0", Need::value, true,
+     [](const Entry& e, SweepConfig& c) {
+       c.sigma.clear();
+       for (const auto& n : numbers(e)) {
+         if (!(n.value > 0.0)) fail(e, n.item, "must be > 0");
+         c.sigma.push_back(n.value);
+       }
+     },
+     [](const SweepConfig& c) { return reals(c.sigma); }, nullptr, nullptr},
+    {"grid.init_seed", "initial directions Theta, integers >= 0", Need::value, true,
+     [](const Entry& e, SweepConfig& c) { c.init_seed = int_list(e, 0); },
+     [](const SweepConfig& c) { return ints(c.init_seed); }, nullptr, nullptr},
+
+    {"train.method", "how the model is trained: population (gradient flow of the population loss)",
+     Need::value, false,
+     [](const Entry& e, SweepConfig& c) {
+       c.method = text_value(e);
+       if (c.method != "population") fail(e, c.method, "the only method is population");
+     },
+     [](const SweepConfig& c) { return c.method; }, nullptr, nullptr},
+    {"train.integrator", "euler, rk45 or rosenbrock (stiff spectra need rosenbrock)", Need::value, false,
+     [](const Entry& e, SweepConfig& c) {
+       try {
+         c.flow.integrator = parse_integrator(trim(e.text));
+       } catch (const InputError& x) {
+         fail(e, trim(e.text), x.what());
+       }
+     },
+     [](const SweepConfig& c) { return std::string(to_string(c.flow.integrator)); }, nullptr, nullptr},
+    {"train.tol", "stop when ||A - A*||_F / ||A*||_F <= tol", Need::value, false,
+     [](const Entry& e, SweepConfig& c) {
+       c.flow.tol = scalar(e).value;
+       if (!(c.flow.tol >= 0.0)) fail(e, trim(e.text), "must be >= 0");
+     },
+     [](const SweepConfig& c) { return shortest(c.flow.tol); }, nullptr, nullptr},
+    {"train.t_max", "gradient-flow time limit (status max_time)", Need::value, false,
+     [](const Entry& e, SweepConfig& c) { c.flow.t_max = positive(e); },
+     [](const SweepConfig& c) { return shortest(c.flow.t_max); }, nullptr, nullptr},
+    {"train.trajectory_points", "samples of the loss curve kept per training run (>= 2)", Need::value, false,
+     [](const Entry& e, SweepConfig& c) {
+       c.flow.trajectory_points =
+           int_scalar(e, 2, kMaxTrajectoryPoints, "each training run stores this many samples");
+     },
+     [](const SweepConfig& c) { return std::to_string(c.flow.trajectory_points); }, nullptr, nullptr},
+    {"train.max_steps", "integrator step limit (status max_steps)", Need::value, false,
+     [](const Entry& e, SweepConfig& c) { c.flow.max_steps = integer(e, scalar(e), 1, kMaxSteps); },
+     [](const SweepConfig& c) { return std::to_string(c.flow.max_steps); }, nullptr, nullptr},
+    {"train.rtol", "local relative error of the adaptive integrators, in (0, 1)", Need::value, false,
+     [](const Entry& e, SweepConfig& c) {
+       c.flow.rtol = scalar(e).value;
+       if (!(c.flow.rtol > 0.0 && c.flow.rtol < 1.0)) fail(e, trim(e.text), "must be > 0 and < 1");
+     },
+     [](const SweepConfig& c) { return shortest(c.flow.rtol); }, nullptr, nullptr},
+
+    {"eval.m_test", "test prompt lengths M; `n` means the run's n_train", Need::value, true,
+     [](const Entry& e, SweepConfig& c) { c.m_test = m_test_list(e, c.d, c.n_train); },
+     [](const SweepConfig& c) {
+       return join(c.m_test, [](int m) { return m == 0 ? std::string("n") : std::to_string(m); });
+     },
+     nullptr, nullptr},
+    {"eval.shift", "test conditions (icl-sweep --list-shifts); name(a, b) expands to one each", Need::value, true,
+     [](const Entry& e, SweepConfig& c) { c.shift = shifts(e); },
+     [](const SweepConfig& c) { return join(c.shift, [](const Shift& s) { return s.text; }); }, nullptr,
+     nullptr},
+    {"eval.mc_prompts", "Monte-Carlo test prompts per condition; 0 = closed forms only", Need::value, false,
+     [](const Entry& e, SweepConfig& c) {
+       c.mc.prompts = int_scalar(e, 0, INT_MAX, "the results file stores it as a 32-bit integer");
+     },
+     [](const SweepConfig& c) { return std::to_string(c.mc.prompts); }, nullptr, nullptr},
+    {"eval.ridge_lambda", "lambda > 0 of the ridge baseline", Need::value, false,
+     [](const Entry& e, SweepConfig& c) { c.mc.ridge_lambda = positive(e); },
+     [](const SweepConfig& c) { return shortest(c.mc.ridge_lambda); }, nullptr, nullptr},
+    {"eval.knn_k", "k of the nearest-neighbour baseline", Need::value, false,
+     [](const Entry& e, SweepConfig& c) {
+       c.mc.knn_k = int_scalar(e, 1, kMaxKnnK, "the nearest-neighbour baseline keeps k training points per query");
+     },
+     [](const SweepConfig& c) { return std::to_string(c.mc.knn_k); }, nullptr, nullptr},
+};
+
+std::string default_text(const KeySpec& k) {
+  switch (k.need) {
+    case Need::required: return "required";
+    case Need::derived: return k.derived_note;
+    case Need::value: break;
+  }
+  return k.format(SweepConfig{});
 }
 
 }  // namespace
 
-ConfigError::ConfigError(const std::string& file, const std::string& section,
-                         const std::string& key, const std::string& value,
-                         const std::string& reason)
-    : std::runtime_error(error_message(file, section, key, value, reason)) {}
+const std::vector<ConfigKey>& config_key_table() {
+  static const std::vector<ConfigKey> table = [] {
+    std::vector<ConfigKey> t;
+    for (const KeySpec& k : kKeys) t.push_back({k.name, k.meaning, default_text(k), k.list, k.need == Need::value});
+    return t;
+  }();
+  return table;
+}
 
 const std::vector<std::string>& config_keys() {
-  static const std::vector<std::string> keys = {
-      "sweep.name",         "sweep.seed",         "sweep.output",       "grid.d",
-      "grid.n_train",       "grid.spectrum",      "grid.sigma",         "grid.init_seed",
-      "train.method",       "train.integrator",   "train.tol",          "train.t_max",
-      "train.trajectory_points", "train.max_steps", "train.rtol",       "eval.m_test",
-      "eval.shift",         "eval.mc_prompts",    "eval.ridge_lambda",  "eval.knn_k"};
+  static const std::vector<std::string> keys = [] {
+    std::vector<std::string> names;
+    for (const KeySpec& k : kKeys) names.emplace_back(k.name);
+    return names;
+  }();
   return keys;
 }
 
-SweepConfig parse_config(const std::string& text, const std::string& name,
-                         const Overrides& overrides) {
+SweepConfig parse_config(const std::string& text, const std::string& name, const Overrides& overrides,
+                         const InputFiles* inputs) {
   const std::string label = name.empty() ? "embedded config" : name;
-  std::map<std::string, Entry> entries = read_ini(text, label);
+  std::map<std::string, Entry> entries = read_ini(text, label, config_keys());
   const auto& keys = config_keys();
   for (const auto& [key, value] : overrides) {
     Entry e{key, trim(value), kCommandLine};
@@ -439,70 +322,23 @@ SweepConfig parse_config(const std::string& text, const std::string& name,
       fail(e, e.text, "a value cannot contain '#' or a line break");
     entries[key] = std::move(e);
   }
-  const auto entry = [&](const std::string& key, const std::string& fallback) {
-    const auto it = entries.find(key);
-    return it != entries.end() ? it->second : Entry{key, fallback, label};
-  };
-  const auto required = [&](const std::string& key) {
-    const auto it = entries.find(key);
-    if (it == entries.end()) fail(Entry{key, "", label}, "", "required key is missing");
-    return it->second;
-  };
 
   SweepConfig c;
   c.source = name;
-  std::string stem = std::filesystem::path(name).stem().string();
-  c.name = text_value(entry("sweep.name", stem.empty() ? "demo" : stem));
-  c.seed = unsigned64(entry("sweep.seed", "1"));
-  c.output = text_value(entry("sweep.output", c.name + ".h5"));
-
-  // In this order check_grid_size names the first of the keys with the most values.
-  const std::vector<Entry> grid_keys = {required("grid.d"), required("grid.n_train"),
-                                        entry("grid.spectrum", "isotropic"),
-                                        entry("grid.sigma", "0.01"), entry("grid.init_seed", "0")};
-  c.d = int_list(grid_keys[0], 1, kMaxDimension, "d x d matrices of this size are too large");
-  c.n_train = int_list(grid_keys[1], 1);
-  c.spectrum = spectra(grid_keys[2], c.d);
-  const Entry& sigma = grid_keys[3];
-  for (const auto& n : numbers(sigma)) {
-    if (!(n.value > 0.0)) fail(sigma, n.item, "must be > 0");
-    c.sigma.push_back(n.value);
+  if (inputs) c.inputs = *inputs;
+  for (const KeySpec& k : kKeys) {
+    auto it = entries.find(k.name);
+    if (it == entries.end()) {
+      if (k.need == Need::required) fail(Entry{k.name, "", label}, "", "required key is missing");
+      // A default is parsed like a written value, so that derived defaults are checked too.
+      const std::string fallback = k.need == Need::derived ? k.derive(c) : k.format(c);
+      it = entries.emplace(k.name, Entry{k.name, fallback, label}).first;
+    }
+    k.parse(it->second, c);
   }
-  c.init_seed = int_list(grid_keys[4], 0);
-
-  const Entry method = entry("train.method", "population");
-  c.method = text_value(method);
-  if (c.method != "population") fail(method, c.method, "the only method is population");
-  const Entry integrator = entry("train.integrator", "rosenbrock");
-  try {
-    c.integrator = parse_integrator(trim(integrator.text));
-  } catch (const InputError& x) {
-    fail(integrator, trim(integrator.text), x.what());
-  }
-  const Entry tol = entry("train.tol", "1e-8");
-  c.tol = scalar(tol).value;
-  if (!(c.tol >= 0.0)) fail(tol, trim(tol.text), "must be >= 0");
-  const Entry t_max = entry("train.t_max", "1e9");
-  c.t_max = scalar(t_max).value;
-  if (!(c.t_max > 0.0)) fail(t_max, trim(t_max.text), "must be > 0");
-  c.trajectory_points = int_scalar(entry("train.trajectory_points", "64"), 2, kMaxTrajectoryPoints,
-                                   "each training run stores this many samples");
-  const Entry max_steps = entry("train.max_steps", "100000000");
-  c.max_steps = integer(max_steps, scalar(max_steps), 1, kMaxSteps);
-  const Entry rtol = entry("train.rtol", "1e-7");
-  c.rtol = scalar(rtol).value;
-  if (!(c.rtol > 0.0 && c.rtol < 1.0)) fail(rtol, trim(rtol.text), "must be > 0 and < 1");
-
-  c.m_test = m_test_list(entry("eval.m_test", "n"), c.d, c.n_train);
-  c.shift = shifts(entry("eval.shift", "none"));
-  c.mc_prompts = int_scalar(entry("eval.mc_prompts", "10000"), 0, INT_MAX,
-                            "the results file stores it as a 32-bit integer");
-  const Entry ridge = entry("eval.ridge_lambda", "0.1");
-  c.ridge_lambda = scalar(ridge).value;
-  if (!(c.ridge_lambda > 0.0)) fail(ridge, trim(ridge.text), "must be > 0");
-  c.knn_k = int_scalar(entry("eval.knn_k", "3"), 1, kMaxKnnK,
-                      "the nearest-neighbour baseline keeps k training points per query");
-  check_grid_size(c, grid_keys);
+  // Counting first: a grid too large to run is refused before any per-value work.
+  check_grid_size(c, entries);
+  validate_spectra(c, entries.at("grid.spectrum"));
   return c;
 }
 
@@ -518,39 +354,18 @@ SweepConfig load_config(const std::string& path, const Overrides& overrides) {
 }
 
 std::string SweepConfig::to_ini() const {
-  const auto integer_text = [](auto v) { return std::to_string(v); };
-  std::string s;
-  s += "[sweep]\n";
-  s += "name = " + name + "\n";
-  s += "seed = " + std::to_string(seed) + "\n";
-  s += "output = " + output + "\n";
-  s += "\n[grid]\n";
-  s += "d = " + join(d, integer_text) + "\n";
-  s += "n_train = " + join(n_train, integer_text) + "\n";
-  s += "spectrum = " + join(spectrum, [](const std::string& v) { return v; }) + "\n";
-  s += "sigma = " + join(sigma, shortest) + "\n";
-  s += "init_seed = " + join(init_seed, integer_text) + "\n";
-  s += "\n[train]\n";
-  s += "method = " + method + "\n";
-  s += "integrator = " + std::string(to_string(integrator)) + "\n";
-  s += "tol = " + shortest(tol) + "\n";
-  s += "t_max = " + shortest(t_max) + "\n";
-  s += "trajectory_points = " + std::to_string(trajectory_points) + "\n";
-  s += "max_steps = " + std::to_string(max_steps) + "\n";
-  s += "rtol = " + shortest(rtol) + "\n";
-  s += "\n[eval]\n";
-  const auto m_text = [](int m) { return m == 0 ? std::string("n") : std::to_string(m); };
-  s += "m_test = " + join(m_test, m_text) + "\n";
-  s += "shift = " + join(shift, [](const Shift& v) { return v.text; }) + "\n";
-  s += "mc_prompts = " + std::to_string(mc_prompts) + "\n";
-  s += "ridge_lambda = " + shortest(ridge_lambda) + "\n";
-  s += "knn_k = " + std::to_string(knn_k) + "\n";
+  std::string s, section;
+  for (const KeySpec& k : kKeys) {
+    const auto [sec, key] = split_key(k.name);
+    if (sec != section) {
+      s += (section.empty() ? "[" : "\n[") + sec + "]\n";
+      section = sec;
+    }
+    s += key + " = " + k.format(*this) + "\n";
+  }
   return s;
 }
 
-}  // namespace icl
-
-namespace icl {
 namespace {
 
 std::map<std::string, std::string> ini_values(const std::string& text) {

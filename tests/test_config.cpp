@@ -75,12 +75,12 @@ void expect_same(const SweepConfig& a, const SweepConfig& b) {
   EXPECT_EQ(a.sigma, b.sigma);
   EXPECT_EQ(a.init_seed, b.init_seed);
   EXPECT_EQ(a.method, b.method);
-  EXPECT_EQ(a.integrator, b.integrator);
-  EXPECT_EQ(a.tol, b.tol);
-  EXPECT_EQ(a.t_max, b.t_max);
-  EXPECT_EQ(a.trajectory_points, b.trajectory_points);
-  EXPECT_EQ(a.max_steps, b.max_steps);
-  EXPECT_EQ(a.rtol, b.rtol);
+  EXPECT_EQ(a.flow.integrator, b.flow.integrator);
+  EXPECT_EQ(a.flow.tol, b.flow.tol);
+  EXPECT_EQ(a.flow.t_max, b.flow.t_max);
+  EXPECT_EQ(a.flow.trajectory_points, b.flow.trajectory_points);
+  EXPECT_EQ(a.flow.max_steps, b.flow.max_steps);
+  EXPECT_EQ(a.flow.rtol, b.flow.rtol);
   EXPECT_EQ(a.m_test, b.m_test);
   ASSERT_EQ(a.shift.size(), b.shift.size());
   for (std::size_t i = 0; i < a.shift.size(); ++i) {
@@ -88,9 +88,9 @@ void expect_same(const SweepConfig& a, const SweepConfig& b) {
     EXPECT_EQ(a.shift[i].param, b.shift[i].param);
     EXPECT_EQ(a.shift[i].text, b.shift[i].text);
   }
-  EXPECT_EQ(a.mc_prompts, b.mc_prompts);
-  EXPECT_EQ(a.ridge_lambda, b.ridge_lambda);
-  EXPECT_EQ(a.knn_k, b.knn_k);
+  EXPECT_EQ(a.mc.prompts, b.mc.prompts);
+  EXPECT_EQ(a.mc.ridge_lambda, b.mc.ridge_lambda);
+  EXPECT_EQ(a.mc.knn_k, b.mc.knn_k);
 }
 
 // The message of the ConfigError that parsing throws; fails the test if there is none.
@@ -121,20 +121,20 @@ TEST(Config, FullConfig) {
   EXPECT_EQ(c.sigma, (std::vector<double>{0.01, 0.1}));
   EXPECT_EQ(c.init_seed, (std::vector<int>{0, 1, 2}));
   EXPECT_EQ(c.method, "population");
-  EXPECT_EQ(c.integrator, icl::Integrator::rk45);
-  EXPECT_EQ(c.tol, 1e-6);
-  EXPECT_EQ(c.t_max, 1e7);
-  EXPECT_EQ(c.trajectory_points, 32);
-  EXPECT_EQ(c.max_steps, 5000);
-  EXPECT_EQ(c.rtol, 1e-9);
+  EXPECT_EQ(c.flow.integrator, icl::Integrator::rk45);
+  EXPECT_EQ(c.flow.tol, 1e-6);
+  EXPECT_EQ(c.flow.t_max, 1e7);
+  EXPECT_EQ(c.flow.trajectory_points, 32);
+  EXPECT_EQ(c.flow.max_steps, 5000);
+  EXPECT_EQ(c.flow.rtol, 1e-9);
   EXPECT_EQ(c.m_test, (std::vector<int>{0, 32}));
   EXPECT_EQ(shift_texts(c), (std::vector<std::string>{"none", "covariate_scale(0.5)",
                                                       "covariate_scale(2)", "covariate_scale(4)"}));
   EXPECT_EQ(c.shift[2].kind, icl::ShiftKind::covariate_scale);
   EXPECT_EQ(c.shift[2].param, 2.0);
-  EXPECT_EQ(c.mc_prompts, 0);
-  EXPECT_EQ(c.ridge_lambda, 0.5);
-  EXPECT_EQ(c.knn_k, 5);
+  EXPECT_EQ(c.mc.prompts, 0);
+  EXPECT_EQ(c.mc.ridge_lambda, 0.5);
+  EXPECT_EQ(c.mc.knn_k, 5);
 }
 
 TEST(Config, MinimalConfigTakesDefaults) {
@@ -148,17 +148,17 @@ TEST(Config, MinimalConfigTakesDefaults) {
   EXPECT_EQ(c.sigma, (std::vector<double>{0.01}));
   EXPECT_EQ(c.init_seed, (std::vector<int>{0}));
   EXPECT_EQ(c.method, "population");
-  EXPECT_EQ(c.integrator, icl::Integrator::rosenbrock);
-  EXPECT_EQ(c.tol, 1e-8);
-  EXPECT_EQ(c.t_max, 1e9);
-  EXPECT_EQ(c.trajectory_points, 64);
-  EXPECT_EQ(c.max_steps, 100'000'000);
-  EXPECT_EQ(c.rtol, 1e-7);
+  EXPECT_EQ(c.flow.integrator, icl::Integrator::rosenbrock);
+  EXPECT_EQ(c.flow.tol, 1e-8);
+  EXPECT_EQ(c.flow.t_max, 1e9);
+  EXPECT_EQ(c.flow.trajectory_points, 64);
+  EXPECT_EQ(c.flow.max_steps, 100'000'000);
+  EXPECT_EQ(c.flow.rtol, 1e-7);
   EXPECT_EQ(c.m_test, (std::vector<int>{0}));
   EXPECT_EQ(shift_texts(c), (std::vector<std::string>{"none"}));
-  EXPECT_EQ(c.mc_prompts, 10000);
-  EXPECT_EQ(c.ridge_lambda, 0.1);
-  EXPECT_EQ(c.knn_k, 3);
+  EXPECT_EQ(c.mc.prompts, 10000);
+  EXPECT_EQ(c.mc.ridge_lambda, 0.1);
+  EXPECT_EQ(c.mc.knn_k, 3);
 }
 
 TEST(Config, NameDefaultsToTheFileStemOrDemo) {
@@ -211,13 +211,13 @@ TEST(Config, DuplicateListItemsAreKept) {
 }
 
 TEST(Config, IntegratorsAndNumberForms) {
-  EXPECT_EQ(parse(std::string(kMinimal) + "[train]\nintegrator = euler\n").integrator,
+  EXPECT_EQ(parse(std::string(kMinimal) + "[train]\nintegrator = euler\n").flow.integrator,
             icl::Integrator::euler);
-  EXPECT_EQ(parse(std::string(kMinimal) + "[train]\nintegrator = rosenbrock\n").integrator,
+  EXPECT_EQ(parse(std::string(kMinimal) + "[train]\nintegrator = rosenbrock\n").flow.integrator,
             icl::Integrator::rosenbrock);
   const SweepConfig c = parse("[grid]\nd = 1e1\nn_train = 20\n[train]\nmax_steps = 1e12\n");
   EXPECT_EQ(c.d, (std::vector<int>{10}));
-  EXPECT_EQ(c.max_steps, 1'000'000'000'000);
+  EXPECT_EQ(c.flow.max_steps, 1'000'000'000'000);
 }
 
 TEST(Config, OverridesTakePrecedence) {
@@ -226,7 +226,7 @@ TEST(Config, OverridesTakePrecedence) {
                                       {"sweep.name", "other"},
                                       {"grid.spectrum", "power(2), spiked(1, 3)"}});
   EXPECT_EQ(c.d, (std::vector<int>{8, 16}));
-  EXPECT_EQ(c.knn_k, 7);
+  EXPECT_EQ(c.mc.knn_k, 7);
   EXPECT_EQ(c.name, "other");
   EXPECT_EQ(c.output, "out/full.h5");  // given in the file, so not derived from the name
   EXPECT_EQ(c.spectrum, (std::vector<std::string>{"power(2)", "spiked(1, 3)"}));
@@ -275,7 +275,7 @@ TEST(Config, LoadsFileAndSpectrumFile) {
   EXPECT_EQ(c.source, path);
   EXPECT_EQ(c.name, "icl_config_load");
   EXPECT_EQ(c.spectrum, (std::vector<std::string>{"file(" + eigenvalues + ")"}));
-  EXPECT_EQ(c.mc_prompts, 100);
+  EXPECT_EQ(c.mc.prompts, 100);
 
   // The file's four eigenvalues do not fit d = 3.
   const std::string msg =
@@ -420,9 +420,9 @@ TEST(Config, SizeLimitsAreInclusive) {
       "[eval]\nm_test = 12207\nmc_prompts = 2147483647\nknn_k = 1000000\n");
   EXPECT_EQ(c.d, (std::vector<int>{4096}));
   EXPECT_EQ(c.m_test, (std::vector<int>{12207}));  // 12207 x 4096 = 49999872 <= 5e7
-  EXPECT_EQ(c.trajectory_points, 100000);
-  EXPECT_EQ(c.mc_prompts, 2147483647);
-  EXPECT_EQ(c.knn_k, 1000000);
+  EXPECT_EQ(c.flow.trajectory_points, 100000);
+  EXPECT_EQ(c.mc.prompts, 2147483647);
+  EXPECT_EQ(c.mc.knn_k, 1000000);
   // m_test = 1000000 is allowed with d = 50: exactly 5e7 entries.
   EXPECT_EQ(parse("[grid]\nd = 50\nn_train = 8\n[eval]\nm_test = 1000000\n").m_test,
             (std::vector<int>{1000000}));
@@ -459,7 +459,7 @@ TEST(Config, GridWithTooManyTrainingRuns) {
   EXPECT_EQ(error_of("[grid]\nd = 4\nn_train = 1:1000:1\nsigma = 0.001:1:0.001\n"
                      "init_seed = 0:999:1\n"),
             "bad.ini: [grid] n_train = 1:1000:1: the grid has 1e+09 training runs, 1e+09 rows "
-            "(about 450 GB of results); the limit is 1e8 training runs");
+            "(about 432 GB of results); the limit is 1e8 training runs");
 }
 
 TEST(Config, GridWithTooManyRows) {
@@ -469,12 +469,12 @@ TEST(Config, GridWithTooManyRows) {
   EXPECT_EQ(c.n_train.size() * c.init_seed.size() * c.m_test.size(), 10'000'000'000u);
   // n_train and init_seed have 10000 values each: the first of them is named.
   EXPECT_EQ(error_of(grid + "[eval]\nm_test = 1:101:1\n"),
-            "bad.ini: [grid] n_train = 1:10000:1: the grid has 1.01e+10 rows (about 4.5 TB of "
+            "bad.ini: [grid] n_train = 1:10000:1: the grid has 1.01e+10 rows (about 4.4 TB of "
             "results); the limit is 1e10 rows");
   // Shifts multiply the rows too; the key with the most values is named.
   EXPECT_EQ(error_of("[grid]\nd = 4\nn_train = 1:100:1\ninit_seed = 0:99999:1\n"
                      "[eval]\nm_test = 1:1000:1\nshift = covariate_scale(1, 2)\n"),
-            "bad.ini: [grid] init_seed = 0:99999:1: the grid has 2e+10 rows (about 9.0 TB of "
+            "bad.ini: [grid] init_seed = 0:99999:1: the grid has 2e+10 rows (about 8.6 TB of "
             "results); the limit is 1e10 rows");
 }
 
@@ -484,13 +484,13 @@ TEST(Config, GridSizeDoesNotOverflow) {
       error_of("[grid]\nd = 4\nn_train = 1:100000:1\nsigma = 1:100000:1\ninit_seed = 0:99999:1\n"
                "[eval]\nm_test = 1:100000:1\n");
   EXPECT_EQ(msg, "bad.ini: [grid] n_train = 1:100000:1: the grid has 1e+15 training runs, 1e+20 "
-                 "rows (about 45 ZB of results); the limit is 1e8 training runs");
+                 "rows (about 43 ZB of results); the limit is 1e8 training runs");
 }
 
 TEST(Config, GridSizeNamesTheCommandLine) {
   EXPECT_EQ(error_of(kMinimal, {{"grid.n_train", "1:1000:1"}, {"grid.init_seed", "0:999999:1"}}),
             "command line: [grid] init_seed = 0:999999:1: the grid has 1e+09 training runs, 1e+09 "
-            "rows (about 450 GB of results); the limit is 1e8 training runs");
+            "rows (about 432 GB of results); the limit is 1e8 training runs");
 }
 
 TEST(Config, UnknownKeyInKnownSection) {
@@ -545,3 +545,50 @@ TEST(Config, EveryKeyIsListedOnce) {
 }
 
 }  // namespace
+
+// Every declared key round-trips through to_ini(): a config with every key set away from its
+// default reads back as the same text, and every key appears in it once.
+TEST(Config, EveryKeyRoundTripsThroughToIni) {
+  const std::map<std::string, std::string> values = {
+      {"sweep.name", "round"},        {"sweep.seed", "18446744073709551615"},
+      {"sweep.output", "x/y.h5"},     {"grid.d", "2, 3:7:2"},
+      {"grid.n_train", "5, 1:4:*2"},  {"grid.spectrum", "power(1), spiked(1, 3), random_gamma(2)"},
+      {"grid.sigma", "0.1:0.3:0.1"},  {"grid.init_seed", "4, 2"},
+      {"train.method", "population"}, {"train.integrator", "rk45"},
+      {"train.tol", "1e-6"},          {"train.t_max", "12.5"},
+      {"train.trajectory_points", "7"}, {"train.max_steps", "1000"},
+      {"train.rtol", "1e-5"},         {"eval.m_test", "n, 3, 9"},
+      {"eval.shift", "none, covariate_scale(0.5, 2), half_subspace"},
+      {"eval.mc_prompts", "17"},      {"eval.ridge_lambda", "0.25"},
+      {"eval.knn_k", "4"}};
+  for (const auto& key : icl::config_keys()) EXPECT_TRUE(values.count(key)) << key << " has no test value";
+  Overrides overrides(values.begin(), values.end());
+  const SweepConfig c = parse_config("", "round.ini", overrides);
+  const std::string ini = c.to_ini();
+  const SweepConfig back = parse_config(ini, "stored", {});
+  EXPECT_EQ(back.to_ini(), ini);
+  EXPECT_TRUE(icl::config_differences(ini, back.to_ini()).empty());
+  for (const auto& key : icl::config_keys()) {
+    const std::string line = key.substr(key.find('.') + 1) + " = ";
+    EXPECT_NE(ini.find('\n' + line), std::string::npos) << key;
+  }
+  // Values, not only text: a few that differ from the defaults.
+  EXPECT_EQ(back.seed, 18446744073709551615ULL);
+  EXPECT_EQ(back.flow.integrator, icl::Integrator::rk45);
+  EXPECT_EQ(back.flow.max_steps, 1000);
+  EXPECT_EQ(back.mc.knn_k, 4);
+  EXPECT_EQ(back.shift.size(), 4u);
+  EXPECT_EQ(back.n_train, (std::vector<int>{5, 1, 2, 4}));
+}
+
+// --describe-keys and --help take their defaults from the struct's initialisers.
+TEST(Config, TableDefaultsAreTheStructDefaults) {
+  const SweepConfig defaults = parse(kMinimal);
+  for (const auto& key : icl::config_key_table()) {
+    if (!key.literal_default) continue;
+    const std::string line = key.name.substr(key.name.find('.') + 1) + " = " + key.default_text + '\n';
+    EXPECT_NE(defaults.to_ini().find('\n' + line), std::string::npos) << key.name << " [" << key.default_text << "]";
+  }
+  EXPECT_EQ(defaults.flow.tol, icl::FlowOptions{}.tol);
+  EXPECT_EQ(defaults.mc.prompts, icl::McSettings{}.prompts);
+}

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hdf5.hpp"
+#include "digest.hpp"
 #include "results_file.hpp"
 
 namespace {
@@ -93,6 +94,8 @@ FileAttributes make_attributes(std::size_t config_bytes) {
 
 void expect_same(const FileAttributes& got, const FileAttributes& want) {
   EXPECT_EQ(got.config, want.config);
+  EXPECT_EQ(got.inputs, want.inputs);
+  EXPECT_EQ(got.schema_version, want.schema_version);
   EXPECT_EQ(got.tool_version, want.tool_version);
   EXPECT_EQ(got.git_commit, want.git_commit);
   EXPECT_EQ(got.created_utc, want.created_utc);
@@ -249,3 +252,65 @@ TEST_F(ResultsFile, OpeningAMissingFileNamesThePath) {
 }
 
 }  // namespace
+
+// The schema: every declared column is a member of the file's compound type, at its offset, with
+// its declared class and size; string widths come from the struct.
+TEST_F(ResultsFile, EveryDeclaredColumnIsInTheFileWithItsType) {
+  const std::string file = path("schema.h5");
+  icl::ResultsFile::create(file, 3, 1, 2, make_attributes(10)).close();
+  const icl::h5::File f = icl::h5::File::open(file, H5F_ACC_RDONLY, icl::h5::PropertyList::file_access());
+  const icl::h5::Dataset results = f.open_dataset("results");
+  const hid_t type = H5Dget_type(results.id());
+  ASSERT_GE(type, 0);
+  EXPECT_EQ(H5Tget_nmembers(type), static_cast<int>(icl::kColumns.size()));
+  EXPECT_EQ(H5Tget_size(type), sizeof(ResultRow));
+  for (const icl::Column& c : icl::kColumns) {
+    const std::string name(c.name);
+    const int index = H5Tget_member_index(type, name.c_str());
+    ASSERT_GE(index, 0) << name;
+    EXPECT_EQ(H5Tget_member_offset(type, static_cast<unsigned>(index)), c.offset) << name;
+    const hid_t member = H5Tget_member_type(type, static_cast<unsigned>(index));
+    EXPECT_EQ(H5Tget_size(member), c.size) << name;
+    const H5T_class_t want = c.type == icl::ColumnType::text  ? H5T_STRING
+                             : c.type == icl::ColumnType::f64 ? H5T_FLOAT
+                                                              : H5T_INTEGER;
+    EXPECT_EQ(H5Tget_class(member), want) << name;
+    if (want == H5T_INTEGER) {
+      const bool is_signed = c.type == icl::ColumnType::i32 || c.type == icl::ColumnType::i64;
+      EXPECT_EQ(H5Tget_sign(member), is_signed ? H5T_SGN_2 : H5T_SGN_NONE) << name;
+    }
+    H5Tclose(member);
+  }
+  H5Tclose(type);
+  EXPECT_EQ(icl::kSpectrumChars, sizeof(ResultRow::spectrum) - 1);
+  EXPECT_EQ(icl::kShiftChars, sizeof(ResultRow::shift) - 1);
+  EXPECT_EQ(icl::ResultsFile::open(file, false).read_attributes().schema_version, icl::kSchemaVersion);
+}
+
+// The blank row: NaN in every real column, zero elsewhere, status `failed`.
+TEST(ResultRowSchema, BlankRowIsNaNZeroAndFailed) {
+  const ResultRow row = icl::blank_row();
+  const auto* bytes = reinterpret_cast<const unsigned char*>(&row);
+  for (const icl::Column& c : icl::kColumns) {
+    if (c.type == icl::ColumnType::f64) {
+      double v = 0.0;
+      std::memcpy(&v, bytes + c.offset, sizeof v);
+      EXPECT_TRUE(std::isnan(v)) << c.name;
+    } else if (c.name != "status") {
+      EXPECT_TRUE(std::all_of(bytes + c.offset, bytes + c.offset + c.size, [](unsigned char b) { return b == 0; }))
+          << c.name;
+    }
+  }
+  EXPECT_STREQ(row.status, "failed");
+}
+
+// The column list is pinned to its schema version: a change to the columns must bump
+// kSchemaVersion (readers and resumes compare the version, not the list), then update the pin.
+TEST(ResultRowSchema, ColumnListIsPinnedToItsVersion) {
+  const std::string signature = icl::schema_signature();
+  const std::uint64_t digest = icl::checksum(reinterpret_cast<const std::byte*>(signature.data()), signature.size());
+  EXPECT_EQ(icl::kSchemaVersion, 2) << "update the pin below with the new version's digest";
+  EXPECT_EQ(digest, 0xeda792f4421884c8ULL) << "the columns changed: bump kSchemaVersion in result_row.hpp, then pin 0x" << std::hex
+                            << digest << "\n"
+                            << signature;
+}

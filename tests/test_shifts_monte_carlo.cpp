@@ -1,4 +1,4 @@
-// Every shift of THEORY.md section 6: parsing, closed form against Monte-Carlo, and the
+// Every shift of docs/theory.md §7: parsing, closed form against Monte-Carlo, and the
 // Monte-Carlo-only conditions; baselines on the same prompts; determinism of the streams.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// Closed forms of THEORY.md sections 3-5 against independent computations and Monte-Carlo.
+// Closed forms of docs/theory.md §2-§5 against independent computations and Monte-Carlo.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,4 +1,4 @@
-"""End-to-end: every config in tests/bad_configs is refused the way SPEC.md asks of bad input:
+"""End-to-end: every config in tests/bad_configs is refused the way docs/interface.md promises for bad input:
 exit status 2, exactly one message line on stderr that names the config file and contains each
 `# expect: <substring>` of the file, and nothing written (no output file, no journal).
 

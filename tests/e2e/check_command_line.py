@@ -1,4 +1,4 @@
-"""End-to-end: the command line of SPEC.md: bad input exits 2 with one message and writes
+"""End-to-end: the command line of docs/interface.md: bad input exits 2 with one message and writes
 nothing, an existing output is kept without --force, --dry-run writes nothing, overrides apply."""
 import argparse
 import os

@@ -1,5 +1,5 @@
 """End-to-end: the same sweep on 1, 2 and 3 ranks (and without mpiexec) gives complete files with
-SPEC.md's schema, values that agree with the closed forms, and every column but `seconds` and
+the schema of docs/interface.md, values that agree with the closed forms, and every column but `seconds` and
 `rank` bitwise identical."""
 import argparse
 import math
@@ -13,7 +13,7 @@ import pandas as pd
 
 from sweep_runner import check, finish, run_sweep
 
-SPEC_COLUMNS = [
+COLUMNS = [
     "row", "train_id", "done", "status", "d", "n_train", "m_test", "spectrum", "shift", "sigma",
     "init_seed", "gf_time", "gf_steps", "loss_final", "loss_min", "rel_err", "balance_drift",
     "risk_lsa_theory", "risk_lsa_limit", "risk_lsa_mc", "risk_lsa_mc_se", "risk_ols_mc",
@@ -34,7 +34,7 @@ def check_file(path, ranks):
     with h5py.File(path, "r") as f:
         results = f["results"][:]
         df = pd.DataFrame(results)
-        check(list(df.columns) == SPEC_COLUMNS, f"{path}: columns {list(df.columns)}")
+        check(list(df.columns) == COLUMNS, f"{path}: columns {list(df.columns)}")
         for a in ROOT_ATTRIBUTES:
             check(a in f.attrs, f"{path}: root attribute {a} missing")
         check(int(f.attrs["completed"]) == 1, f"{path}: completed != 1")

@@ -1,0 +1,179 @@
+#include "sweep_store.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <utility>
+
+#include "version.hpp"
+
+namespace icl {
+namespace {
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+std::string journal_path(const std::string& output) { return output + ".journal"; }
+
+// HDF5's close writes the file back but does not sync it; the journal may go only once the
+// file is on disk.
+void sync_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    const std::string why = std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error("Failed to sync \"" + path + "\": " + why);
+  }
+  ::close(fd);
+}
+
+FileAttributes initial_attributes(const SweepIdentity& identity, const Grid& grid, int ranks) {
+  FileAttributes a;
+  a.config = identity.config;
+  a.inputs = identity.inputs;
+  a.schema_version = identity.schema;
+  a.tool_version = tool_version();
+  a.git_commit = git_commit();
+  a.created_utc = a.updated_utc = utc_now();
+  a.mpi_ranks = ranks;
+  a.rows_total = grid.rows();
+  return a;
+}
+
+SweepIdentity identity_of_file(const FileAttributes& a) {
+  return SweepIdentity{a.config, a.inputs, "icl-sweep " + a.tool_version + " (" + a.git_commit + ")",
+                       a.schema_version};
+}
+
+}  // namespace
+
+ExistingOutput inspect_output(const std::string& output) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  ExistingOutput e;
+  if (fs::exists(journal_path(output), ec)) {
+    e.kind = ExistingOutput::Kind::unfinished;
+    try {
+      e.identity = SweepIdentity::parse(Journal::read_header(journal_path(output)));
+    } catch (const std::exception& x) {
+      e.kind = ExistingOutput::Kind::foreign;
+      e.why = x.what();
+    }
+    return e;
+  }
+  if (!fs::exists(output, ec)) return e;
+  e.kind = ExistingOutput::Kind::foreign;
+  try {
+    const FileAttributes a = ResultsFile::open(output, false).read_attributes();
+    if (a.completed != 1) {
+      e.why = "it is not complete and has no journal " + journal_path(output) + " to resume from";
+      return e;
+    }
+    e.kind = ExistingOutput::Kind::complete;
+    e.identity = identity_of_file(a);
+  } catch (const std::exception& x) {
+    e.why = std::string("it is not an icl-sweep results file of this schema: ") + x.what();
+  }
+  return e;
+}
+
+SweepStore::SweepStore(std::string output, Journal journal, ResultsFile file, FileAttributes attributes,
+                       std::uint64_t runs, std::uint64_t conditions)
+    : output_(std::move(output)),
+      journal_(std::move(journal)),
+      file_(std::move(file)),
+      attributes_(std::move(attributes)),
+      conditions_(conditions),
+      done_(runs, 0) {}
+
+SweepStore::SweepStore(SweepStore&&) noexcept = default;
+SweepStore& SweepStore::operator=(SweepStore&&) noexcept = default;
+SweepStore::~SweepStore() = default;
+
+SweepStore SweepStore::create(const std::string& output, const SweepIdentity& identity, const Grid& grid,
+                              int trajectory_points, int ranks) {
+  const FileAttributes attributes = initial_attributes(identity, grid, ranks);
+  std::optional<Journal> journal;
+  try {
+    journal.emplace(Journal::create(journal_path(output), identity.text()));
+  } catch (const std::exception& e) {
+    throw StoreRefusal(std::string("cannot create the journal: ") + e.what());
+  }
+  try {
+    ResultsFile file = ResultsFile::create(output, grid.rows(), grid.runs(), trajectory_points, attributes);
+    return SweepStore(output, std::move(*journal), std::move(file), attributes, grid.runs(),
+                      grid.conditions_per_run());
+  } catch (const std::exception& e) {
+    // Nothing of a refused fresh start may stay behind.
+    journal.reset();
+    std::error_code ec;
+    std::filesystem::remove(journal_path(output), ec);
+    std::filesystem::remove(output, ec);
+    throw StoreRefusal(std::string("cannot write the file: ") + e.what());
+  }
+}
+
+SweepStore SweepStore::resume(const std::string& output, const SweepIdentity& identity, const Grid& grid,
+                              int trajectory_points, int ranks) {
+  std::string stored;
+  std::vector<TaskResult> records;
+  Journal journal = Journal::resume(journal_path(output), stored, records);
+  if (!identity_differences(SweepIdentity::parse(stored), identity).empty())
+    throw std::runtime_error("the journal " + journal_path(output) + " belongs to another sweep");
+  FileAttributes attributes = initial_attributes(identity, grid, ranks);
+  ResultsFile file = ResultsFile::create(output, grid.rows(), grid.runs(), trajectory_points, attributes);
+  SweepStore store(output, std::move(journal), std::move(file), std::move(attributes), grid.runs(),
+                   grid.conditions_per_run());
+  for (const TaskResult& r : records)
+    if (r.train_id < grid.runs() && !store.done(r.train_id)) store.put(r);
+  return store;
+}
+
+void SweepStore::put(const TaskResult& result) {
+  file_->write_rows(result.train_id * conditions_, result.rows);
+  file_->write_trajectory(result.train_id, result.trajectory);
+  done_[result.train_id] = 1;
+  attributes_.rows_done += result.rows.size();
+}
+
+void SweepStore::record(const TaskResult& result) {
+  journal_.append(result);  // first: the journal is what a crash leaves behind
+  put(result);
+}
+
+void SweepStore::checkpoint() {
+  journal_.sync();
+  attributes_.updated_utc = utc_now();
+  file_->write_attributes(attributes_);
+  file_->flush();
+}
+
+void SweepStore::finish() {
+  attributes_.completed = 1;
+  checkpoint();
+  file_->close();
+  file_.reset();
+  sync_file(output_);
+  // Reopened as a reader would: the file must be intact and complete before the journal goes.
+  const ResultsFile reread = ResultsFile::open(output_, false);
+  const FileAttributes a = reread.read_attributes();
+  const std::uint64_t done = reread.count_done();
+  if (a.completed != 1 || a.schema_version != kSchemaVersion || a.rows_done != a.rows_total ||
+      done != a.rows_total)
+    throw std::runtime_error("\"" + output_ + "\" did not read back complete (" + std::to_string(done) + " of " +
+                             std::to_string(a.rows_total) + " rows done); its journal is kept");
+  std::filesystem::remove(journal_path(output_));
+}
+
+}  // namespace icl

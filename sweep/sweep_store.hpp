@@ -1,0 +1,77 @@
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "grid.hpp"
+#include "journal.hpp"
+#include "results_file.hpp"
+#include "run_task.hpp"
+#include "sweep_identity.hpp"
+
+namespace icl {
+
+// What an output path holds before a sweep starts.
+struct ExistingOutput {
+  enum class Kind {
+    nothing,     // neither the file nor its journal: a fresh start
+    unfinished,  // a journal: the sweep can be resumed from it
+    complete,    // a results file marked complete, no journal
+    foreign,     // a file that is neither: not resumable, never overwritten without --force
+  } kind = Kind::nothing;
+  std::optional<SweepIdentity> identity;  // unfinished and complete
+  std::string why;                         // foreign: what is wrong with it
+};
+ExistingOutput inspect_output(const std::string& output);
+
+// Refusals that are the user's input (an unusable output path): exit 2, nothing left behind.
+struct StoreRefusal : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Owns a sweep's journal and results file through their life: a finished run is recorded in
+// the journal first (what a crash leaves behind), then in the file; a checkpoint makes both
+// durable; finish() completes the file and removes the journal only once the file has been
+// closed without error and reopened intact.
+class SweepStore {
+ public:
+  // A fresh start: creates (truncating) the journal and the file. On failure removes what it
+  // created and throws StoreRefusal.
+  static SweepStore create(const std::string& output, const SweepIdentity& identity, const Grid& grid,
+                           int trajectory_points, int ranks);
+  // Continues from the journal: rebuilds the file from its intact records (a writer killed
+  // inside HDF5 can leave the file unreadable; the journal's records are exactly the finished
+  // runs). Throws std::runtime_error if the journal's identity is not `identity`.
+  static SweepStore resume(const std::string& output, const SweepIdentity& identity, const Grid& grid,
+                           int trajectory_points, int ranks);
+
+  bool done(std::uint64_t train_id) const { return done_[train_id] != 0; }
+  std::uint64_t rows_done() const { return attributes_.rows_done; }
+  std::uint64_t rows_total() const { return attributes_.rows_total; }
+
+  void record(const TaskResult& result);
+  void checkpoint();  // journal fdatasync, attributes, HDF5 flush; throws on any failure
+  // Marks the file complete, closes it, syncs it to disk, reopens and checks it (schema, every
+  // row done), and only then removes the journal. Throws on any failure, journal kept.
+  void finish();
+
+  SweepStore(SweepStore&&) noexcept;
+  SweepStore& operator=(SweepStore&&) noexcept;
+  ~SweepStore();
+
+ private:
+  SweepStore(std::string output, Journal journal, ResultsFile file, FileAttributes attributes,
+             std::uint64_t runs, std::uint64_t conditions);
+  void put(const TaskResult& result);
+
+  std::string output_;
+  Journal journal_;
+  std::optional<ResultsFile> file_;
+  FileAttributes attributes_;
+  std::uint64_t conditions_ = 0;
+  std::vector<char> done_;
+};
+
+}  // namespace icl

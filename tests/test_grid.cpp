@@ -1,0 +1,156 @@
+// The grid: its sizes, the order of runs and conditions, the keys the random streams hang off,
+// and the cost estimate.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "grid.hpp"
+#include "sweep_config.hpp"
+
+namespace {
+
+using icl::Condition;
+using icl::Grid;
+using icl::SweepConfig;
+using icl::TrainingRun;
+
+// 2 x 2 x 2 x 1 x 2 runs; m_test {n, 32} x three shifts = 6 conditions per run.
+std::string ini(const std::string& d = "2, 4", const std::string& seed = "1") {
+  return "[sweep]\nseed = " + seed + "\n[grid]\nd = " + d +
+         "\nn_train = 8, 16\nspectrum = isotropic, power(1)\nsigma = 0.1\ninit_seed = 0, 3\n"
+         "[eval]\nm_test = n, 32\nshift = none, covariate_scale(0.5, 2)\n";
+}
+
+SweepConfig parse(const std::string& text) { return icl::parse_config(text, "test.ini", {}); }
+
+bool same_params(const TrainingRun& a, const TrainingRun& b) {
+  return a.d == b.d && a.n_train == b.n_train && a.spectrum == b.spectrum && a.sigma == b.sigma &&
+         a.init_seed == b.init_seed;
+}
+
+TEST(Grid, Sizes) {
+  const SweepConfig config = parse(ini());
+  const Grid grid(config);
+  EXPECT_EQ(grid.runs(), 16u);
+  EXPECT_EQ(grid.conditions_per_run(), 6u);
+  EXPECT_EQ(grid.rows(), 96u);
+
+  const SweepConfig wider = parse(ini("2, 3, 4"));
+  EXPECT_EQ(Grid(wider).runs(), 24u);
+  EXPECT_EQ(Grid(wider).rows(), 144u);
+}
+
+TEST(Grid, RunOrderIsLexicographicWithInitSeedFastest) {
+  const SweepConfig config = parse(ini());
+  const Grid grid(config);
+  std::uint64_t id = 0;
+  for (const int d : {2, 4})
+    for (const int n : {8, 16})
+      for (const std::string spectrum : {"isotropic", "power(1)"})
+        for (const double sigma : {0.1})
+          for (const int seed : {0, 3}) {
+            SCOPED_TRACE("train_id " + std::to_string(id));
+            const TrainingRun r = grid.run(id++);
+            EXPECT_EQ(r.d, d);
+            EXPECT_EQ(r.n_train, n);
+            EXPECT_EQ(r.spectrum, spectrum);
+            EXPECT_EQ(r.sigma, sigma);
+            EXPECT_EQ(r.init_seed, seed);
+          }
+  EXPECT_EQ(id, grid.runs());
+}
+
+TEST(Grid, ConditionOrderHasShiftFastestAndResolvesN) {
+  const SweepConfig config = parse(ini());
+  const Grid grid(config);
+  const std::vector<std::string> shifts = {"none", "covariate_scale(0.5)", "covariate_scale(2)"};
+  for (const std::uint64_t id : {std::uint64_t{0}, std::uint64_t{5}, std::uint64_t{15}}) {
+    const TrainingRun run = grid.run(id);
+    std::uint64_t index = 0;
+    for (const int m : {run.n_train, 32})
+      for (const auto& shift : shifts) {
+        SCOPED_TRACE("train_id " + std::to_string(id) + ", condition " + std::to_string(index));
+        const Condition c = grid.condition(run, index++);
+        EXPECT_EQ(c.m, m);
+        EXPECT_EQ(c.shift.text, shift);
+      }
+    EXPECT_EQ(index, grid.conditions_per_run());
+  }
+  // `n` is the run's own n_train: 8 for run 0, 16 for run 4.
+  EXPECT_EQ(grid.condition(grid.run(0), 0).m, 8);
+  EXPECT_EQ(grid.condition(grid.run(4), 0).m, 16);
+  EXPECT_EQ(grid.condition(grid.run(4), 2).shift.kind, icl::ShiftKind::covariate_scale);
+  EXPECT_EQ(grid.condition(grid.run(4), 2).shift.param, 2.0);
+}
+
+TEST(Grid, RunKeysAreDistinctAndDependOnlyOnParameters) {
+  const SweepConfig config = parse(ini());
+  const Grid grid(config);
+  std::set<std::uint64_t> keys;
+  for (std::uint64_t id = 0; id < grid.runs(); ++id) keys.insert(grid.run(id).key);
+  EXPECT_EQ(keys.size(), grid.runs());
+
+  // An extra d (and another sweep seed) moves the runs to other train_ids, not other keys.
+  const SweepConfig wider_config = parse(ini("2, 3, 4", "99"));
+  const Grid wider(wider_config);
+  int matched = 0, moved = 0;
+  for (std::uint64_t id = 0; id < grid.runs(); ++id) {
+    const TrainingRun r = grid.run(id);
+    for (std::uint64_t w = 0; w < wider.runs(); ++w) {
+      const TrainingRun s = wider.run(w);
+      if (same_params(r, s)) {
+        EXPECT_EQ(s.key, r.key) << "train_id " << id << " vs " << w;
+        ++matched;
+        moved += w != id;
+      } else {
+        EXPECT_NE(s.key, r.key) << "train_id " << id << " vs " << w;
+      }
+    }
+  }
+  EXPECT_EQ(matched, 16);
+  EXPECT_EQ(moved, 8);  // the d = 4 runs sit 8 places later
+}
+
+TEST(Grid, ConditionKeysDependOnlyOnMAndShift) {
+  const SweepConfig config = parse(ini());
+  const Grid grid(config);
+  // The same (m, shift) under two different runs: d, n_train, spectrum, init_seed all differ.
+  const TrainingRun a = grid.run(0), b = grid.run(15);
+  ASSERT_NE(a.n_train, b.n_train);
+  for (std::uint64_t c = 3; c < 6; ++c)  // m = 32
+    EXPECT_EQ(grid.condition(a, c).key, grid.condition(b, c).key);
+  // `n` gives each run its own m, hence its own keys.
+  for (std::uint64_t c = 0; c < 3; ++c) EXPECT_NE(grid.condition(a, c).key, grid.condition(b, c).key);
+  std::set<std::uint64_t> keys;
+  for (std::uint64_t c = 0; c < 6; ++c) keys.insert(grid.condition(a, c).key);
+  EXPECT_EQ(keys.size(), 6u);
+
+  // m = 8 written out equals `n` resolved to 8; the shift's text, not its position, counts.
+  const SweepConfig other_config =
+      parse("[grid]\nd = 7\nn_train = 30\n[eval]\nm_test = 8\nshift = covariate_scale(2), none\n");
+  const Grid other(other_config);
+  const TrainingRun o = other.run(0);
+  EXPECT_EQ(other.condition(o, 1).key, grid.condition(a, 0).key);  // (8, none)
+  EXPECT_EQ(other.condition(o, 0).key, grid.condition(a, 2).key);  // (8, covariate_scale(2))
+}
+
+TEST(Grid, CostEstimateIsPositiveAndGrowsWithD) {
+  const SweepConfig config = parse(ini());
+  const Grid grid(config);
+  for (std::uint64_t id = 0; id < grid.runs(); ++id) EXPECT_GT(grid.cost_estimate(id), 0.0) << id;
+  // Runs 0..7 have d = 2, runs 8..15 the same parameters with d = 4.
+  for (std::uint64_t id = 0; id < 8; ++id) {
+    ASSERT_TRUE(grid.run(id).d == 2 && grid.run(id + 8).d == 4);
+    EXPECT_GT(grid.cost_estimate(id + 8), grid.cost_estimate(id)) << id;
+  }
+  // And across a wider range of d, with everything else fixed.
+  const SweepConfig wide_config = parse("[grid]\nd = 5, 20, 80\nn_train = 40\n");
+  const Grid wide(wide_config);
+  EXPECT_LT(wide.cost_estimate(0), wide.cost_estimate(1));
+  EXPECT_LT(wide.cost_estimate(1), wide.cost_estimate(2));
+}
+
+}  // namespace
