@@ -22,8 +22,8 @@ def main(path):
     print(f"{path}: {len(df)} rows, {len(runs)} training runs, completed = {completed}")
     print(f"training: {dict(runs['status'].value_counts())}; max rel_err {runs['rel_err'].max():.2e}; "
           f"max (loss - L*)/L* {((runs['loss_final'] - runs['loss_min']) / runs['loss_min']).max():.2e}")
-    df["lsa_theory"] = df["risk_lsa_theory"] / df["risk_zero"]
-    df["lsa_mc"] = df["risk_lsa_mc"] / df["risk_zero"]
+    df["lsa_theory"] = df["risk_model_theory"] / df["risk_zero"]
+    df["lsa_mc"] = df["risk_model_mc"] / df["risk_zero"]
     df["ols_mc"] = df["risk_ols_mc"] / df["risk_zero"]
     # Medians: with label noise and M close to d, least squares' error has no finite mean.
     fixed = df[~df["spectrum"].str.startswith("random_")]

@@ -39,8 +39,8 @@ import numpy as np  # noqa: E402
 import results_schema  # noqa: E402
 
 PREDICTORS = [  # column, label, standard-error column, colour (the same in every figure)
-    ("risk_lsa_theory", "LSA, closed form", None, "tab:blue"),
-    ("risk_lsa_mc", "LSA, Monte-Carlo", "risk_lsa_mc_se", "tab:orange"),
+    ("risk_model_theory", "LSA, closed form", None, "tab:blue"),
+    ("risk_model_mc", "LSA, Monte-Carlo", "risk_model_mc_se", "tab:orange"),
     ("risk_ols_mc", "OLS (min-norm)", "risk_ols_mc_se", "tab:green"),
     ("risk_ridge_mc", "ridge", "risk_ridge_mc_se", "tab:red"),
     ("risk_gd_mc", "one-step GD", None, "tab:purple"),
@@ -63,18 +63,18 @@ def load(path):
         traj = {k: f["trajectories"][k][:] for k in ("time", "loss", "rel_err", "excess_loss")
                 if k in f["trajectories"]}
     cols = {name: r[name] for name in r.dtype.names}
-    for name in ("status", "spectrum", "shift"):
+    for name in ("status", "spectrum", "shift", "model"):
         cols[name] = np.array([v.decode("ascii") for v in cols[name]])
     cols["shift_param"] = np.array([number_in(s) for s in cols["shift"]])
     cols["kappa"] = np.array([number_in(s) if s.startswith("geometric") else
                               (1.0 if s == "isotropic" else np.nan) for s in cols["spectrum"]])
     cols["d_over_n"] = cols["d"] / cols["n_train"]
     zero = cols["risk_zero"]
-    mc = cols["risk_lsa_mc"] / zero
-    cols["lsa_norm"] = np.where(np.isfinite(mc), mc, cols["risk_lsa_theory"] / zero)
-    cols["lsa_theory_norm"] = cols["risk_lsa_theory"] / zero
+    mc = cols["risk_model_mc"] / zero
+    cols["lsa_norm"] = np.where(np.isfinite(mc), mc, cols["risk_model_theory"] / zero)
+    cols["lsa_theory_norm"] = cols["risk_model_theory"] / zero
     cols["ols_norm"] = cols["risk_ols_mc"] / zero
-    cols["lsa_over_ols"] = cols["risk_lsa_mc"] / cols["risk_ols_mc"]
+    cols["lsa_over_ols"] = cols["risk_model_mc"] / cols["risk_ols_mc"]
     cols["log_rel_err"] = np.log10(cols["rel_err"])
     cols["converged"] = (cols["status"] == "converged").astype(float)
     return cols, traj
@@ -96,16 +96,17 @@ def nanmean(values):
 
 
 def write_summary(cols, outdir):
-    header = ["spectrum", "shift", "rows", "runs", "converged", "median_rel_err"] + \
+    header = ["model", "spectrum", "shift", "rows", "runs", "converged", "median_rel_err"] + \
              [c.replace("risk_", "") + "_norm" for c, _, _, _ in PREDICTORS]
     rows = []
-    for spectrum in unique_in_order(cols["spectrum"]):
-        for shift in unique_in_order(cols["shift"]):
-            sel = (cols["spectrum"] == spectrum) & (cols["shift"] == shift)
+    for model, spectrum, shift in [(m, sp, sh) for m in unique_in_order(cols["model"])
+                                   for sp in unique_in_order(cols["spectrum"])
+                                   for sh in unique_in_order(cols["shift"])]:
+            sel = (cols["model"] == model) & (cols["spectrum"] == spectrum) & (cols["shift"] == shift)
             if not sel.any():
                 continue
             runs = np.unique(cols["train_id"][sel])
-            row = [spectrum, shift, int(sel.sum()), len(runs), f"{cols['converged'][sel].mean():.3f}",
+            row = [model, spectrum, shift, int(sel.sum()), len(runs), f"{cols['converged'][sel].mean():.3f}",
                    f"{np.median(cols['rel_err'][sel]):.3e}"]
             row += [f"{nanmean(cols[c][sel] / cols['risk_zero'][sel]):.6g}" for c, _, _, _ in PREDICTORS]
             rows.append(row)
@@ -179,7 +180,7 @@ def plot_error_vs_m(cols, outdir):
                 ys = np.array(ys)
                 if not np.isfinite(ys).any():
                     continue
-                if se_column == "risk_lsa_mc_se":
+                if se_column == "risk_model_mc_se":
                     ax.errorbar(ms, np.maximum(ys, FLOOR), yerr=es, fmt="o", ms=2.5, lw=0.8, color=colour, label=label)
                 else:
                     ax.plot(ms, np.maximum(ys, FLOOR), lw=1.3, color=colour, label=label)

@@ -5,11 +5,13 @@
 namespace icl {
 
 ConditionRisks evaluate_condition(const TestDistribution& dist, const LsaPredictors& lsa,
-                                  const McSettings& settings, const StreamKey& key) {
+                                  const McSettings& settings, const StreamKey& key,
+                                  const BlockPredictor* model, const Eigen::MatrixXd& a_eff) {
   ConditionRisks r;
-  r.mc = monte_carlo(dist, lsa, settings, key);
+  r.mc = monte_carlo(dist, lsa, settings, key, model);
   if (const auto moments = dist.moments()) {
-    r.lsa_theory = risk(lsa.trained, *moments);
+    if (lsa.trained.size() > 0) r.model_theory = risk(lsa.trained, *moments);
+    if (a_eff.size() > 0) r.a_eff_theory = risk(a_eff, *moments);
     r.lsa_limit = risk(lsa.limit, *moments);
     r.gd_theory = risk(lsa.gd_eta * Eigen::MatrixXd::Identity(dist.d, dist.d), *moments);
     r.zero = risk_zero(*moments);

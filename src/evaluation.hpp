@@ -7,7 +7,8 @@ namespace icl {
 // Everything a result row reports about one condition: closed forms where they exist (NaN
 // otherwise) and the Monte-Carlo estimates.
 struct ConditionRisks {
-  double lsa_theory = std::numeric_limits<double>::quiet_NaN();
+  double model_theory = std::numeric_limits<double>::quiet_NaN();  // R(lsa.trained), if the model is that linear form
+  double a_eff_theory = std::numeric_limits<double>::quiet_NaN();  // R(A_eff), if an effective A was given
   double lsa_limit = std::numeric_limits<double>::quiet_NaN();
   double gd_theory = std::numeric_limits<double>::quiet_NaN();
   // E<w, x_q>^2: closed form when there is one, else the Monte-Carlo mean.
@@ -15,7 +16,11 @@ struct ConditionRisks {
   McRisks mc;
 };
 
+// `model`: the trained model when it is not lsa.trained (see monte_carlo); `a_eff`: a trained
+// layer's effective A (docs/theory.md §11), or empty.
 ConditionRisks evaluate_condition(const TestDistribution& dist, const LsaPredictors& lsa,
-                                  const McSettings& settings, const StreamKey& key);
+                                  const McSettings& settings, const StreamKey& key,
+                                  const BlockPredictor* model = nullptr,
+                                  const Eigen::MatrixXd& a_eff = Eigen::MatrixXd());
 
 }  // namespace icl

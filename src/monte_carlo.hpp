@@ -1,6 +1,7 @@
 #pragma once
 #include <Eigen/Dense>
 #include <cstdint>
+#include <functional>
 #include <limits>
 
 #include "random_stream.hpp"
@@ -13,9 +14,10 @@ struct RiskEstimate {
   double se = std::numeric_limits<double>::quiet_NaN();  // standard error of the mean
 };
 
-// Mean squared error of each predictor of docs/theory.md §8, all on the same prompts.
+// Mean squared error of each predictor of docs/theory.md §8, all on the same prompts. `model`
+// is the trained model: the linear predictor `LsaPredictors::trained`, or a BlockPredictor.
 struct McRisks {
-  RiskEstimate lsa, lsa_limit, ols, ridge, gd, avg, knn, zero;
+  RiskEstimate model, lsa_limit, ols, ridge, gd, avg, knn, zero;
 };
 
 struct McSettings {
@@ -26,15 +28,30 @@ struct McSettings {
 
 // The linear predictors x_q^T A (1/M) sum y_i x_i under evaluation.
 struct LsaPredictors {
-  Eigen::MatrixXd trained;  // the A reached by gradient flow
+  Eigen::MatrixXd trained;  // the trained model's A when the model is exactly this linear form; else empty
   Eigen::MatrixXd limit;    // A*
   double gd_eta = 0.0;      // one-step GD: A = eta I
 };
 
+// A block of test prompts, row-major: x[b][i][j] = x[(b m + i) d + j], y[b][i] = y[b m + i],
+// the query q[b][j] = q[b d + j].
+struct PromptBlock {
+  int count = 0, m = 0, d = 0;
+  const double* x = nullptr;
+  const double* y = nullptr;
+  const double* q = nullptr;
+};
+// A trained model's prediction of each query's label; writes block.count values.
+using BlockPredictor = std::function<void(const PromptBlock& block, double* predictions)>;
+// Prompts per call of a BlockPredictor.
+inline constexpr int kPromptBlock = 256;
+
 // Prompt i draws from Stream{key.seed, key.train, key.condition, i}: the estimate does not
-// depend on how prompts are scheduled. Conditions that are not defined (orthogonal_query
-// with M >= d) give NaN.
+// depend on how prompts are scheduled, nor on the model evaluated. Conditions that are not
+// defined (orthogonal_query with M >= d) give NaN. With `model`, it is the trained model
+// (lsa.trained is then ignored); without, lsa.trained.
 McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
-                    const McSettings& settings, const StreamKey& key);
+                    const McSettings& settings, const StreamKey& key,
+                    const BlockPredictor* model = nullptr);
 
 }  // namespace icl

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "covariance.hpp"
+#include "model_spec.hpp"
 #include "result_row.hpp"
 #include "shifts.hpp"
 #include "sweep_config.hpp"
@@ -43,5 +44,6 @@ std::string describe_columns() {
 
 std::string list_shifts() { return catalogue(shift_catalogue()); }
 std::string list_spectra() { return catalogue(spectrum_catalogue()); }
+std::string list_models() { return catalogue(model_catalogue()); }
 
 }  // namespace icl

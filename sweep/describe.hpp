@@ -10,5 +10,6 @@ std::string describe_keys();     // Markdown: | key | meaning | default |
 std::string describe_columns();  // Markdown: | column | type | meaning |
 std::string list_shifts();       // one line each: name, meaning
 std::string list_spectra();      // one line each: name, meaning
+std::string list_models();       // one line each: name, meaning
 
 }  // namespace icl

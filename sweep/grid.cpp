@@ -10,15 +10,14 @@ namespace icl {
 
 Grid::Grid(const SweepConfig& config) : config_(config) {
   runs_ = config.d.size() * config.n_train.size() * config.spectrum.size() * config.sigma.size() *
-          config.init_seed.size();
+          config.init_seed.size() * config.model.size() * config.lr.size() * config.steps.size();
   conditions_ = config.m_test.size() * config.shift.size();
-  // A run's cost depends on (d, n_train) only: one entry each, in run order.
   for (const int d : config.d)
-    for (const int n : config.n_train) cost_.push_back(cost_of(d, n));
+    for (const int n : config.n_train) evaluation_.push_back(evaluation_cost(d, n));
 }
 
 TrainingRun Grid::run(std::uint64_t train_id) const {
-  // Mixed radix, init_seed fastest.
+  // Mixed radix, steps fastest.
   TrainingRun r;
   std::uint64_t i = train_id;
   const auto digit = [&i](std::size_t radix) {
@@ -26,6 +25,9 @@ TrainingRun Grid::run(std::uint64_t train_id) const {
     i /= radix;
     return v;
   };
+  r.steps = config_.steps[digit(config_.steps.size())];
+  r.lr = config_.lr[digit(config_.lr.size())];
+  r.model = config_.model[digit(config_.model.size())];
   r.init_seed = config_.init_seed[digit(config_.init_seed.size())];
   r.sigma = config_.sigma[digit(config_.sigma.size())];
   r.spectrum = config_.spectrum[digit(config_.spectrum.size())];
@@ -35,6 +37,8 @@ TrainingRun Grid::run(std::uint64_t train_id) const {
   std::snprintf(text, sizeof text, "d=%d;n=%d;sigma=%.17g;init_seed=%d;spectrum=", r.d, r.n_train,
                 r.sigma, r.init_seed);
   r.key = text_key(std::string(text) + r.spectrum);
+  std::snprintf(text, sizeof text, ";lr=%.17g;steps=%lld;model=", r.lr, static_cast<long long>(r.steps));
+  r.train_key = text_key("point=" + std::to_string(r.key) + text + r.model.text);
   return r;
 }
 
@@ -49,39 +53,96 @@ Condition Grid::condition(const TrainingRun& run, std::uint64_t index) const {
 
 namespace {
 
-// Rough single-core seconds. Training: about a thousand Rosenbrock steps of O(d^2) work,
+// Rough single-core seconds. Flow training: about a thousand Rosenbrock steps of O(d^2) work,
 // 2 us each at d = 10.
-double training_cost(double d) { return 2e-3 * std::max(1.0, d * d / 100.0); }
+double flow_cost(double d) { return 2e-3 * std::max(1.0, d * d / 100.0); }
 
-// One condition: per prompt a Gram, two Cholesky factorisations, the products and (m + 2) d
-// normals, constants fitted to the core's benchmark (7 us at d = 20, M = 40); plus the closed
-// forms' O(d^3).
+// One condition's baselines: per prompt a Gram, two Cholesky factorisations, the products and
+// (m + 2) d normals, constants fitted to the core's benchmark (7 us at d = 20, M = 40); plus
+// the closed forms' O(d^3).
 double condition_cost(double m, double d, int prompts) {
   const double n = std::min(m, d);
   const double prompt = 0.25e-9 * (m * n * n + n * n * n + 8.0 * m * d + 4.0 * d * d) + 3e-9 * (m + 2.0) * d;
   return prompts * prompt + 1e-6 * d * d * d;
 }
 
+// A sampled model's forward pass on one prompt of `points` points, in seconds: LSA layers are
+// O(points d^2) per layer, GPT-2 about 2 flops per parameter and token plus attention. Constants
+// fitted to build/bench/models_bench on the 2-core build machine (lsa: 0.105 ms per step of 64
+// prompts at d = 5, N = 20; gpt2(3, 2, 64): 46 ms).
+double forward_cost(const ModelSpec& m, double d, double points) {
+  if (m.kind != ModelSpec::Kind::gpt2) return m.layers * points * (d + 1) * (d + 1) * 4e-10;
+  const double w = m.width, tokens = 2.0 * points;
+  const double parameters = 12.0 * m.layers * w * w;
+  return (2.0 * parameters * tokens + 4.0 * m.layers * tokens * tokens * w) / 5.7e10;
+}
+
 }  // namespace
 
-double Grid::cost_of(int d, int n_train) const {
-  double seconds = training_cost(d);
+int Grid::max_test_m(const TrainingRun& run) const {
+  int longest = 0;
+  for (const int m : config_.m_test) longest = std::max(longest, m == 0 ? run.n_train : m);
+  return longest;
+}
+
+double Grid::evaluation_cost(int d, int n_train) const {
+  double seconds = 0.0;
   for (const int m : config_.m_test)
     seconds += static_cast<double>(config_.shift.size()) * condition_cost(m == 0 ? n_train : m, d, config_.mc.prompts);
   return seconds;
 }
 
-double Grid::cost_estimate(std::uint64_t train_id) const {
-  // Mixed radix as in run(): d is the slowest digit, n_train the next.
-  const std::uint64_t per_n = runs_ / (config_.d.size() * config_.n_train.size());
-  const std::uint64_t dn = train_id / per_n;
-  return cost_[dn];
+double Grid::cost_of(const TrainingRun& run) const {
+  const std::size_t dn = static_cast<std::size_t>(
+      (std::find(config_.d.begin(), config_.d.end(), run.d) - config_.d.begin()) * config_.n_train.size() +
+      (std::find(config_.n_train.begin(), config_.n_train.end(), run.n_train) - config_.n_train.begin()));
+  double seconds = evaluation_[dn];
+  if (!run.model.sampled()) return seconds + flow_cost(run.d);
+  // Training: forward and backward (3 forwards) per prompt, plus about 50 us of overhead per
+  // step; evaluation: one forward per test prompt.
+  const double per_step = 3.0 * config_.train.batch * forward_cost(run.model, run.d, run.n_train + 1.0) + 5e-5;
+  seconds += static_cast<double>(run.steps) * per_step;
+  for (const int m : config_.m_test)
+    seconds += static_cast<double>(config_.shift.size()) * config_.mc.prompts *
+               forward_cost(run.model, run.d, (m == 0 ? run.n_train : m) + 1.0);
+  return seconds;
 }
 
-double Grid::total_cost_estimate() const {
-  const double per_n = static_cast<double>(runs_ / (config_.d.size() * config_.n_train.size()));
+double Grid::cost_estimate(std::uint64_t train_id) const { return cost_of(run(train_id)); }
+
+double Grid::longest_run_estimate() const {
+  double longest = 0.0;
+  TrainingRun r;
+  for (const int d : config_.d)
+    for (const int n : config_.n_train)
+      for (const ModelSpec& m : config_.model)
+        for (const std::int64_t steps : config_.steps) {
+          r.d = d;
+          r.n_train = n;
+          r.model = m;
+          r.steps = steps;
+          longest = std::max(longest, cost_of(r));
+        }
+  return longest;
+}
+
+double Grid::total_cost_estimate(const ModelSpec* model) const {
+  // Every factor but (d, n_train, model, steps) only repeats runs of the same cost.
+  const double repeats = static_cast<double>(config_.spectrum.size() * config_.sigma.size() *
+                                             config_.init_seed.size() * config_.lr.size());
   double total = 0.0;
-  for (const double c : cost_) total += per_n * c;
+  TrainingRun r;
+  for (const int d : config_.d)
+    for (const int n : config_.n_train)
+      for (const ModelSpec& m : config_.model)
+        for (const std::int64_t steps : config_.steps) {
+          if (model && m.text != model->text) continue;
+          r.d = d;
+          r.n_train = n;
+          r.model = m;
+          r.steps = steps;
+          total += repeats * cost_of(r);
+        }
   return total;
 }
 

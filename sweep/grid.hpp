@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "model_spec.hpp"
 #include "shifts.hpp"
 #include "sweep_config.hpp"
 
@@ -13,7 +14,14 @@ struct TrainingRun {
   std::string spectrum;
   double sigma = 0.0;
   int init_seed = 0;
-  std::uint64_t key = 0;  // text_key of the parameters: the run's random streams hang off it
+  ModelSpec model;
+  double lr = 0.0;
+  std::int64_t steps = 0;
+  // text_key of the grid point (d, n_train, sigma, init_seed, spectrum): the test prompts hang
+  // off it, so every model and hyperparameter at one point sees the same prompts.
+  std::uint64_t key = 0;
+  // text_key of the point, the model and its hyperparameters: the training prompts hang off it.
+  std::uint64_t train_key = 0;
 };
 
 struct Condition {
@@ -23,8 +31,8 @@ struct Condition {
 };
 
 // The sweep's rows without materialising them: training runs in the lexicographic order of
-// (d, n_train, spectrum, sigma, init_seed) as listed, each followed by its conditions in the
-// order (m_test, shift). Row r belongs to run r / conditions_per_run().
+// (d, n_train, spectrum, sigma, init_seed, model, lr, steps) as listed, each followed by its
+// conditions in the order (m_test, shift). Row r belongs to run r / conditions_per_run().
 class Grid {
  public:
   explicit Grid(const SweepConfig& config);
@@ -33,18 +41,22 @@ class Grid {
   std::uint64_t rows() const { return runs_ * conditions_; }
   TrainingRun run(std::uint64_t train_id) const;
   Condition condition(const TrainingRun& run, std::uint64_t index) const;
+  int max_test_m(const TrainingRun& run) const;  // the longest test prompt of the run
   // Rough single-core seconds for one run with all its conditions: orders the work so that
   // the costliest runs start first. O(1).
   double cost_estimate(std::uint64_t train_id) const;
   // The sum over all runs, in O(|d| |n_train| |m_test|): --dry-run answers at once.
-  double total_cost_estimate() const;
+  // With `model`, the runs of that model only.
+  double total_cost_estimate(const ModelSpec* model = nullptr) const;
+  double longest_run_estimate() const;  // the costliest single run: a lower bound on the wall time
 
  private:
-  double cost_of(int d, int n_train) const;
+  double evaluation_cost(int d, int n_train) const;
+  double cost_of(const TrainingRun& run) const;
 
   const SweepConfig& config_;  // must outlive the grid
   std::uint64_t runs_ = 0, conditions_ = 0;
-  std::vector<double> cost_;  // by (d, n_train) index
+  std::vector<double> evaluation_;  // by (d, n_train) index: Monte-Carlo baselines and closed forms
 };
 
 }  // namespace icl

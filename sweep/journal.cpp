@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "digest.hpp"
+#include "file_sync.hpp"
 #include "messages.hpp"
 
 namespace icl {
@@ -75,17 +76,11 @@ void lock(int fd, const std::string& path) {
       throw JournalLocked("another icl-sweep is writing \"" + path + "\"");
     fail("lock", path);
   }
-}
-
-// The new file's directory entry must survive a node crash too, or a resume finds nothing.
-void sync_directory(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) fail("sync the directory of", path);
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) fail("sync the directory of", path);
+  // The lock is on the inode: one that a finishing sweep has just unlinked is not the journal.
+  struct stat held {}, named {};
+  if (::fstat(fd, &held) != 0 || ::stat(path.c_str(), &named) != 0 || held.st_ino != named.st_ino ||
+      held.st_dev != named.st_dev)
+    throw JournalLocked("\"" + path + "\" was replaced or removed by another icl-sweep");
 }
 
 }  // namespace
@@ -98,7 +93,8 @@ Journal Journal::create(const std::string& path, const std::string& config) {
   if (::ftruncate(fd, 0) != 0) fail("truncate", path);
   write_block(fd, kHeaderMagic, sizeof kHeaderMagic, reinterpret_cast<const std::byte*>(config.data()), config.size());
   j.sync();
-  sync_directory(path);
+  // The new file's directory entry must survive a node crash too, or a resume finds nothing.
+  sync_directory_of(path);
   return j;
 }
 
@@ -132,6 +128,7 @@ Journal Journal::resume(const std::string& path, std::string& config, std::vecto
 std::string Journal::read_header(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail("open", path);
+  const Journal owner(fd);  // closes it on every path
   std::vector<std::byte> head(sizeof kHeaderMagic + 8);
   const ssize_t got = ::pread(fd, head.data(), head.size(), 0);
   std::uint64_t length = 0;
@@ -140,7 +137,6 @@ std::string Journal::read_header(const std::string& path) {
   const bool sized = ::fstat(fd, &st) == 0 && length <= static_cast<std::uint64_t>(st.st_size);
   std::vector<std::byte> file(sized ? head.size() + length + 8 : 0);
   const ssize_t all = sized ? ::pread(fd, file.data(), file.size(), 0) : -1;
-  ::close(fd);
   std::size_t offset = 0;
   std::vector<std::byte> payload;
   if (all != static_cast<ssize_t>(file.size()) ||

@@ -56,6 +56,7 @@ std::optional<std::string> information(const po::variables_map& vm, const po::op
   if (vm.count("describe-columns")) return describe_columns();
   if (vm.count("list-shifts")) return list_shifts();
   if (vm.count("list-spectra")) return list_spectra();
+  if (vm.count("list-models")) return list_models();
   if (vm.count("schema-version")) return std::to_string(kSchemaVersion) + "\n";
   return std::nullopt;
 }
@@ -76,6 +77,7 @@ CommandLine parse_command_line(int argc, char** argv, std::optional<std::string>
       ("describe-columns", "print the result columns as a Markdown table")
       ("list-shifts", "print every shift, one line each")
       ("list-spectra", "print every covariance model, one line each")
+      ("list-models", "print every model, one line each")
       ("schema-version", "print the results file's schema version");
   po::options_description keys("config keys (each overrides the file; the default in brackets)");
   std::vector<std::string> descriptions;
@@ -150,13 +152,19 @@ std::string stored_config(const std::string& output) {
 void print_dry_run(const SweepConfig& config, const Grid& grid, int ranks) {
   const double cost = grid.total_cost_estimate();
   std::printf("config: %s\noutput: %s\n", config.source.c_str(), config.output.c_str());
-  std::printf("grid: %zu d x %zu n_train x %zu spectrum x %zu sigma x %zu init_seed = %llu training runs\n",
+  std::printf("grid: %zu d x %zu n_train x %zu spectrum x %zu sigma x %zu init_seed x %zu model x %zu lr x %zu steps"
+              " = %llu training runs\n",
               config.d.size(), config.n_train.size(), config.spectrum.size(), config.sigma.size(),
-              config.init_seed.size(), static_cast<unsigned long long>(grid.runs()));
+              config.init_seed.size(), config.model.size(), config.lr.size(), config.steps.size(),
+              static_cast<unsigned long long>(grid.runs()));
   std::printf("conditions per run: %zu m_test x %zu shifts = %llu\n", config.m_test.size(),
               config.shift.size(), static_cast<unsigned long long>(grid.conditions_per_run()));
   std::printf("rows: %llu\n", static_cast<unsigned long long>(grid.rows()));
-  std::printf("estimated cost: %.0f core-seconds, about %.0f s on %d ranks\n", cost, cost / ranks, ranks);
+  const double longest = grid.longest_run_estimate();
+  std::printf("estimated cost: %.0f core-seconds, about %.0f s on %d ranks (the longest run alone: %.0f s)\n", cost,
+              std::max(cost / ranks, longest), ranks, longest);
+  for (const ModelSpec& model : config.model)
+    std::printf("  %s: %.0f core-seconds\n", model.text.c_str(), grid.total_cost_estimate(&model));
 }
 
 // The policy of a start: fresh, resumed, already complete, or refused. Returns the exit status

@@ -12,7 +12,7 @@ namespace icl {
 // The version of the results file's layout (the columns below, /trajectories and the root
 // attributes), stored as the root attribute `schema_version`; readers check it. Bump it with
 // every change to the list below.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // A fixed-length, NUL-padded ASCII string column of N - 1 characters at most.
 template <std::size_t N>
@@ -26,7 +26,7 @@ using Text = char[N];
   X(row, std::uint64_t, "row index in /results")                                                    \
   X(train_id, std::uint64_t, "index of the training run (a row of /trajectories)")                   \
   X(done, std::uint8_t, "1 once the row is written; 0 rows are still to be computed")                \
-  X(status, Text<16>, "converged, max_time, max_steps, diverged or failed (see Training status)")   \
+  X(status, Text<16>, "converged, max_time, max_steps, trained, diverged or failed (Training status)") \
   X(d, std::int32_t, "dimension of the covariates")                                                  \
   X(n_train, std::int32_t, "training prompt length N")                                              \
   X(m_test, std::int32_t, "test prompt length M")                                                   \
@@ -34,16 +34,24 @@ using Text = char[N];
   X(shift, Text<48>, "test condition, one parameter each, e.g. covariate_scale(2)")                 \
   X(sigma, double, "initialisation scale sigma")                                                     \
   X(init_seed, std::int32_t, "which initial direction Theta")                                        \
-  X(gf_time, double, "gradient-flow time reached")                                                   \
-  X(gf_steps, std::int64_t, "integrator steps taken")                                                \
-  X(loss_final, double, "population loss at the end of training")                                    \
+  X(model, Text<48>, "the model trained, as written in grid.model, e.g. gpt2(3, 2, 64)")              \
+  X(lr, double, "train.lr of the run (sampled models; flow ignores it)")                              \
+  X(steps, std::int64_t, "train.steps of the run (sampled models; flow ignores it)")                  \
+  X(gf_time, double, "flow: gradient-flow time reached")                                             \
+  X(gf_steps, std::int64_t, "flow: integrator steps taken")                                          \
+  X(train_steps, std::int64_t, "sampled models: optimizer steps taken")                              \
+  X(train_loss_final, double, "sampled models: training loss, mean over the last steps")             \
+  X(train_seconds, double, "wall time of the run's training")                                        \
+  X(loss_final, double, "population loss of the trained A (flow) or A_eff (one LSA layer)")           \
   X(loss_min, double, "the optimal population loss L*")                                              \
-  X(rel_err, double, "||A - A*||_F / ||A*||_F at the end of training")                               \
-  X(balance_drift, double, "absolute change of u^2 - ||U||_F^2 over training (0 in exact flow)")     \
-  X(risk_lsa_theory, double, "closed-form test error R(A) of the trained A; NaN without closed form") \
-  X(risk_lsa_limit, double, "closed-form test error R(A*) of the limit; NaN without closed form")     \
-  X(risk_lsa_mc, double, "Monte-Carlo test error of the trained LSA")                                \
-  X(risk_lsa_mc_se, double, "its standard error")                                                    \
+  X(rel_err, double, "||A - A*||_F / ||A*||_F of the trained A or A_eff")                            \
+  X(offblock_norm, double, "one LSA layer: norm of the entries the reduced model keeps at zero")      \
+  X(balance_drift, double, "flow: absolute change of u^2 - ||U||_F^2 over training (0 exactly)")     \
+  X(risk_model_theory, double, "closed-form test error of the trained model where it is x_q^T A h")  \
+  X(risk_model_mc, double, "Monte-Carlo test error of the trained model")                            \
+  X(risk_model_mc_se, double, "its standard error")                                                  \
+  X(risk_a_eff_theory, double, "one LSA layer: closed-form test error R(A_eff)")                      \
+  X(risk_lsa_limit, double, "closed-form test error R(A*) of the LSA's limit; NaN without closed form") \
   X(risk_ols_mc, double, "minimum-norm least squares on the same prompts")                           \
   X(risk_ols_mc_se, double, "its standard error")                                                    \
   X(risk_ridge_mc, double, "ridge regression (eval.ridge_lambda) on the same prompts")               \
@@ -102,6 +110,7 @@ inline constexpr auto kColumns = std::to_array<Column>({
 // The longest text a string column holds, from the struct itself.
 inline constexpr std::size_t kSpectrumChars = std::extent_v<decltype(ResultRow::spectrum)> - 1;
 inline constexpr std::size_t kShiftChars = std::extent_v<decltype(ResultRow::shift)> - 1;
+inline constexpr std::size_t kModelChars = std::extent_v<decltype(ResultRow::model)> - 1;
 
 // "u64", "f64", "str[15]": a column's type as the docs and --describe-columns write it.
 std::string type_name(const Column& column);

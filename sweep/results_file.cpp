@@ -150,6 +150,7 @@ void ResultsFile::write_attributes(const FileAttributes& attributes) {
   file.set_attribute("config", attributes.config);
   file.set_attribute("inputs", attributes.inputs);
   file.set_attribute("schema_version", attributes.schema_version);
+  file.set_attribute("program", attributes.program);
   file.set_attribute("tool_version", attributes.tool_version);
   file.set_attribute("git_commit", attributes.git_commit);
   file.set_attribute("created_utc", attributes.created_utc);
@@ -166,6 +167,7 @@ FileAttributes ResultsFile::read_attributes() const {
   attributes.config = file.string_attribute("config");
   attributes.inputs = file.string_attribute("inputs");
   attributes.schema_version = file.attribute<std::int32_t>("schema_version");
+  attributes.program = file.string_attribute("program");
   attributes.tool_version = file.string_attribute("tool_version");
   attributes.git_commit = file.string_attribute("git_commit");
   attributes.created_utc = file.string_attribute("created_utc");

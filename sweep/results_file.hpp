@@ -14,6 +14,7 @@ struct FileAttributes {
   std::string config;  // the effective config as INI text
   std::string inputs;  // digests of the files the config reads ("" if none)
   std::int32_t schema_version = kSchemaVersion;
+  std::string program;  // the build that computed the rows: version, commit, digest of the sources
   std::string tool_version, git_commit, created_utc, updated_utc;
   std::int32_t mpi_ranks = 1;
   std::uint64_t rows_total = 0, rows_done = 0;

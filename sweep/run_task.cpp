@@ -10,11 +10,101 @@
 #include "gradient_flow.hpp"
 #include "population_loss.hpp"
 #include "random_stream.hpp"
+#include "sampled_training.hpp"
 
 namespace icl {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// What a training run gives every one of its rows, whichever the model.
+struct Trained {
+  std::string status = "failed";
+  double gf_time = kNaN, loss_final = kNaN, loss_min = kNaN, rel_err = kNaN, offblock_norm = kNaN;
+  double balance_drift = kNaN, train_loss_final = kNaN;
+  std::int64_t gf_steps = 0, train_steps = 0;
+  LsaPredictors lsa;          // trained: the model's A when it is exactly x_q^T A h
+  BlockPredictor predictor;   // the model, when it is not
+  Eigen::MatrixXd a_eff;      // one LSA layer's effective A
+
+  void fill(ResultRow& row) const {
+    set_text(row.status, status);
+    row.gf_time = gf_time;
+    row.gf_steps = gf_steps;
+    row.train_steps = train_steps;
+    row.train_loss_final = train_loss_final;
+    row.loss_final = loss_final;
+    row.loss_min = loss_min;
+    row.rel_err = rel_err;
+    row.offblock_norm = offblock_norm;
+    row.balance_drift = balance_drift;
+  }
+};
+
+Trained train_flow(const SweepConfig& config, const TrainingRun& run, const PopulationLoss& loss, TaskResult& result) {
+  // Theta depends on (seed, init_seed, d) only: runs that differ in spectrum, N or sigma
+  // start from the same direction.
+  Stream theta_stream{config.seed, text_key("theta"), static_cast<std::uint64_t>(run.init_seed),
+                      static_cast<std::uint64_t>(run.d)};
+  const FlowResult flow = gradient_flow(loss, run.sigma, initial_gram(run.d, theta_stream), config.flow);
+  for (std::size_t i = 0; i < flow.trajectory.size(); ++i) {
+    const TrajectorySample& s = flow.trajectory[i];
+    result.trajectory[i] = StoredSample{s.time, s.loss, s.rel_err, s.excess};
+  }
+  Trained t;
+  t.status = std::string(to_string(flow.status));
+  t.gf_time = flow.time;
+  t.gf_steps = flow.steps;
+  t.loss_final = flow.loss_final;
+  t.loss_min = flow.loss_min;
+  t.rel_err = flow.rel_err;
+  t.offblock_norm = 0.0;  // the reduced model has none
+  t.balance_drift = flow.balance_drift;
+  t.lsa = LsaPredictors{flow.A, loss.optimum_matrix(), loss.one_step_eta()};
+  t.a_eff = flow.A;
+  return t;
+}
+
+Trained train_model(const SweepConfig& config, const Grid& grid, const TrainingRun& run, const Covariance& covariance,
+                    const PopulationLoss& loss, TaskResult& result, bool (*cancelled)()) {
+  SampledSetup setup;
+  setup.model = run.model;
+  setup.options = config.train;
+  setup.options.lr = run.lr;
+  setup.options.steps = run.steps;
+  setup.covariance = &covariance;
+  setup.loss = &loss;
+  setup.d = run.d;
+  setup.n_train = run.n_train;
+  setup.sigma = run.sigma;
+  setup.max_test_m = grid.max_test_m(run);
+  setup.trajectory_points = config.flow.trajectory_points;
+  setup.seed = config.seed;
+  setup.train_key = run.train_key;
+  setup.init_seed = run.init_seed;
+  SampledOutcome out = train_sampled(setup, cancelled);
+  for (std::size_t i = 0; i < out.trajectory.size(); ++i) {
+    const TrainingSample& s = out.trajectory[i];
+    result.trajectory[i] = StoredSample{s.step, s.loss, s.rel_err, s.excess};
+  }
+  Trained t;
+  t.status = out.status;
+  t.train_steps = out.steps;
+  t.train_loss_final = out.loss_final;
+  t.loss_min = loss.minimum();
+  t.lsa = LsaPredictors{Eigen::MatrixXd(), loss.optimum_matrix(), loss.one_step_eta()};
+  t.predictor = std::move(out.predictor);
+  if (out.a_eff.size() > 0) {
+    const Eigen::MatrixXd optimum = loss.optimum_matrix();
+    t.a_eff = out.a_eff;
+    t.offblock_norm = out.offblock_norm;
+    t.rel_err = (out.a_eff - optimum).norm() / optimum.norm();
+    t.loss_final = loss.minimum() + loss.excess(loss.basis.transpose() * out.a_eff * loss.basis);
+    // Exactly x_q^T A_eff h only when the other blocks vanish.
+    if (out.offblock_norm == 0.0) t.lsa.trained = out.a_eff;
+  }
+  return t;
+}
 
 }  // namespace
 
@@ -41,6 +131,9 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
     set_text(row.shift, cond.shift.text);
     row.sigma = run.sigma;
     row.init_seed = run.init_seed;
+    set_text(row.model, run.model.text);
+    row.lr = run.lr;
+    row.steps = run.steps;
     row.mc_prompts = config.mc.prompts;
     row.rank = rank;
   }
@@ -54,37 +147,30 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
     if (abandon()) return result;
     const Covariance covariance = make_covariance(run.spectrum, run.d, config.inputs);
     const PopulationLoss loss = make_population_loss(covariance, run.n_train);
-    // Theta depends on (seed, init_seed, d) only: runs that differ in spectrum, N or sigma
-    // start from the same direction.
-    Stream theta_stream{config.seed, text_key("theta"), static_cast<std::uint64_t>(run.init_seed),
-                        static_cast<std::uint64_t>(run.d)};
-    const FlowResult flow = gradient_flow(loss, run.sigma, initial_gram(run.d, theta_stream), config.flow);
-    for (std::size_t i = 0; i < flow.trajectory.size(); ++i) {
-      const TrajectorySample& s = flow.trajectory[i];
-      result.trajectory[i] = StoredSample{s.time, s.loss, s.rel_err, s.excess};
+    const Trained trained = run.model.sampled() ? train_model(config, grid, run, covariance, loss, result, cancelled)
+                                                : train_flow(config, run, loss, result);
+    if (trained.status == "failed") {  // cancelled during training
+      result.rows.clear();
+      return result;
     }
     const double train_seconds = std::chrono::duration<double>(Clock::now() - start).count();
-
-    const LsaPredictors lsa{flow.A, loss.optimum_matrix(), loss.one_step_eta()};
+    const BlockPredictor* model = trained.predictor ? &trained.predictor : nullptr;
     for (std::uint64_t c = 0; c < conditions; ++c) {
       if (abandon()) return result;
       const auto cond_start = Clock::now();
       ResultRow& row = result.rows[c];
       const Condition cond = grid.condition(run, c);
-      row.gf_time = flow.time;
-      row.gf_steps = flow.steps;
-      row.loss_final = flow.loss_final;
-      row.loss_min = flow.loss_min;
-      row.rel_err = flow.rel_err;
-      row.balance_drift = flow.balance_drift;
+      trained.fill(row);
+      row.train_seconds = train_seconds;
       const StreamKey key{config.seed, run.key, cond.key};
       Stream fixed_draws{key.seed, key.train, key.condition, text_key("condition")};
       const TestDistribution dist = make_test_distribution(cond.shift, covariance, cond.m, fixed_draws);
-      const ConditionRisks r = evaluate_condition(dist, lsa, config.mc, key);
-      row.risk_lsa_theory = r.lsa_theory;
+      const ConditionRisks r = evaluate_condition(dist, trained.lsa, config.mc, key, model, trained.a_eff);
+      row.risk_model_theory = r.model_theory;
+      row.risk_model_mc = r.mc.model.mean;
+      row.risk_model_mc_se = r.mc.model.se;
+      row.risk_a_eff_theory = r.a_eff_theory;
       row.risk_lsa_limit = r.lsa_limit;
-      row.risk_lsa_mc = r.mc.lsa.mean;
-      row.risk_lsa_mc_se = r.mc.lsa.se;
       row.risk_ols_mc = r.mc.ols.mean;
       row.risk_ols_mc_se = r.mc.ols.se;
       row.risk_ridge_mc = r.mc.ridge.mean;
@@ -96,7 +182,6 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
       row.risk_knn_mc = r.mc.knn.mean;
       row.risk_knn_mc_se = r.mc.knn.se;
       row.risk_zero = r.zero;
-      set_text(row.status, std::string(to_string(flow.status)));
       // The training time is shared out over the run's rows.
       row.seconds = std::chrono::duration<double>(Clock::now() - cond_start).count() +
                     train_seconds / static_cast<double>(conditions);

@@ -13,6 +13,7 @@
 #include "call_syntax.hpp"
 #include "input_error.hpp"
 #include "result_row.hpp"
+#include "sampled_training.hpp"
 
 namespace icl {
 namespace {
@@ -34,7 +35,11 @@ constexpr double kMaxRows = 1e10;
 constexpr double kRowBytes = sizeof(ResultRow);
 const std::string kCommandLine = "command line";
 // The keys whose values multiply into training runs, in the order of the message's tie-break.
-const char* const kRunAxes[] = {"grid.d", "grid.n_train", "grid.spectrum", "grid.sigma", "grid.init_seed"};
+const char* const kRunAxes[] = {"grid.d",     "grid.n_train", "grid.spectrum", "grid.sigma",
+                                "grid.init_seed", "grid.model", "train.lr",     "train.steps"};
+constexpr int kMaxBatch = 1'000'000;
+constexpr std::int64_t kMaxTrainSteps = 1'000'000'000'000;
+constexpr int kMaxThreads = 1024;
 
 // A test prompt of m rows (for `n`: the largest n_train) must fit in memory for every d.
 void check_prompt_size(const Entry& e, const std::string& item, double m, int max_d) {
@@ -76,8 +81,8 @@ std::vector<int> m_test_list(const Entry& e, const std::vector<int>& d,
 // overflows. The message names the grid key with the most values (the first on ties), the
 // one to shorten.
 void check_grid_size(const SweepConfig& c, const std::map<std::string, Entry>& entries) {
-  const std::size_t sizes[] = {c.d.size(), c.n_train.size(), c.spectrum.size(), c.sigma.size(),
-                               c.init_seed.size()};
+  const std::size_t sizes[] = {c.d.size(),         c.n_train.size(), c.spectrum.size(), c.sigma.size(),
+                               c.init_seed.size(), c.model.size(),   c.lr.size(),       c.steps.size()};
   double runs = 1.0;
   for (const std::size_t n : sizes) runs *= static_cast<double>(n);
   const double rows = runs * static_cast<double>(c.m_test.size()) * static_cast<double>(c.shift.size());
@@ -156,6 +161,16 @@ double positive(const Entry& e) {
   return n.value;
 }
 
+// Runs `parse` on the entry's text; an InputError becomes the key's ConfigError.
+template <class F>
+auto checked(const Entry& e, F parse) {
+  try {
+    return parse(trim(e.text));
+  } catch (const InputError& x) {
+    fail(e, trim(e.text), x.what());
+  }
+}
+
 enum class Need { value, required, derived };
 
 // One row of the key table: the single place where a key is declared. `parse` validates the
@@ -214,6 +229,22 @@ const KeySpec kKeys[] = {
      [](const Entry& e, SweepConfig& c) { c.init_seed = int_list(e, 0); },
      [](const SweepConfig& c) { return ints(c.init_seed); }, nullptr, nullptr},
 
+    {"grid.model", "models to train at every grid point (icl-sweep --list-models)", Need::value, true,
+     [](const Entry& e, SweepConfig& c) {
+       c.model.clear();
+       for (const auto& item : split_list(e)) {
+         try {
+           c.model.push_back(parse_model(item));
+         } catch (const InputError& x) {
+           fail(e, item, x.what());
+         }
+         if (c.model.back().text.size() > kModelChars)
+           fail(e, item, "longer than " + std::to_string(kModelChars) + " characters");
+       }
+     },
+     [](const SweepConfig& c) { return join(c.model, [](const ModelSpec& m) { return m.text; }); }, nullptr,
+     nullptr},
+
     {"train.method", "how the model is trained: population (gradient flow of the population loss)",
      Need::value, false,
      [](const Entry& e, SweepConfig& c) {
@@ -254,6 +285,55 @@ const KeySpec kKeys[] = {
        if (!(c.flow.rtol > 0.0 && c.flow.rtol < 1.0)) fail(e, trim(e.text), "must be > 0 and < 1");
      },
      [](const SweepConfig& c) { return shortest(c.flow.rtol); }, nullptr, nullptr},
+
+    {"train.lr", "learning rates of the sampled models (a grid axis; ignored by flow)", Need::value, true,
+     [](const Entry& e, SweepConfig& c) {
+       c.lr.clear();
+       for (const auto& n : numbers(e)) {
+         if (!(n.value > 0.0 && n.value < 1e3)) fail(e, n.item, "must be > 0 and < 1000");
+         c.lr.push_back(n.value);
+       }
+     },
+     [](const SweepConfig& c) { return reals(c.lr); }, nullptr, nullptr},
+    {"train.steps", "optimizer steps of the sampled models (a grid axis; ignored by flow)", Need::value, true,
+     [](const Entry& e, SweepConfig& c) {
+       c.steps.clear();
+       for (const auto& n : numbers(e)) c.steps.push_back(integer(e, n, 1, kMaxTrainSteps));
+     },
+     [](const SweepConfig& c) {
+       return join(c.steps, [](std::int64_t v) { return std::to_string(v); });
+     },
+     nullptr, nullptr},
+    {"train.batch", "prompts per optimizer step", Need::value, false,
+     [](const Entry& e, SweepConfig& c) { c.train.batch = int_scalar(e, 1, kMaxBatch, "a batch is held in memory"); },
+     [](const SweepConfig& c) { return std::to_string(c.train.batch); }, nullptr, nullptr},
+    {"train.optimizer", "adam, adamw or sgd", Need::value, false,
+     [](const Entry& e, SweepConfig& c) { c.train.optimizer = checked(e, [](const std::string& t) { return parse_optimizer(t); }); },
+     [](const SweepConfig& c) { return std::string(to_string(c.train.optimizer)); }, nullptr, nullptr},
+    {"train.lr_schedule", "constant, cosine (decay to 0) or warmup (10% linear warm-up, then cosine)", Need::value, false,
+     [](const Entry& e, SweepConfig& c) { c.train.schedule = checked(e, [](const std::string& t) { return parse_schedule(t); }); },
+     [](const SweepConfig& c) { return std::string(to_string(c.train.schedule)); }, nullptr, nullptr},
+    {"train.init", "paper (sigma, Theta for LSA models; N(0, 0.02^2) for gpt2) or gaussian(scale)", Need::value, false,
+     [](const Entry& e, SweepConfig& c) {
+       checked(e, [&](const std::string& t) { parse_init(t, c.train); return 0; });
+     },
+     [](const SweepConfig& c) { return init_text(c.train); }, nullptr, nullptr},
+    {"train.curriculum", "none, or garg(every): dimensions from 5 and points from 11 growing every `every` steps",
+     Need::value, false,
+     [](const Entry& e, SweepConfig& c) {
+       checked(e, [&](const std::string& t) { parse_curriculum(t, c.train); return 0; });
+     },
+     [](const SweepConfig& c) { return curriculum_text(c.train); }, nullptr, nullptr},
+    {"train.threads", "intra-op threads of one rank's training (one rank per core: 1)", Need::value, false,
+     [](const Entry& e, SweepConfig& c) { c.train.threads = int_scalar(e, 1, kMaxThreads); },
+     [](const SweepConfig& c) { return std::to_string(c.train.threads); }, nullptr, nullptr},
+    {"train.device", "where the sampled models train: cpu, or cuda[:N] with a CUDA build of libtorch", Need::value, false,
+     [](const Entry& e, SweepConfig& c) {
+       std::string why;
+       c.train.device = text_value(e);
+       if (!device_available(c.train.device, why)) fail(e, c.train.device, why);
+     },
+     [](const SweepConfig& c) { return c.train.device; }, nullptr, nullptr},
 
     {"eval.m_test", "test prompt lengths M; `n` means the run's n_train", Need::value, true,
      [](const Entry& e, SweepConfig& c) { c.m_test = m_test_list(e, c.d, c.n_train); },

@@ -7,8 +7,10 @@
 #include "config_values.hpp"
 #include "covariance.hpp"
 #include "gradient_flow.hpp"
+#include "model_spec.hpp"
 #include "monte_carlo.hpp"
 #include "shifts.hpp"
+#include "train_options.hpp"
 
 namespace icl {
 
@@ -27,9 +29,13 @@ struct SweepConfig {
   std::vector<std::string> spectrum = {"isotropic"};  // as written, e.g. "power(1)"
   std::vector<double> sigma = {0.01};
   std::vector<int> init_seed = {0};
+  std::vector<ModelSpec> model = {parse_model("flow")};
   // [train]
   std::string method = "population";
   FlowOptions flow;
+  TrainOptions train;  // sampled models; its lr and steps are the defaults of the lists below
+  std::vector<double> lr = {TrainOptions{}.lr};             // a grid axis
+  std::vector<std::int64_t> steps = {TrainOptions{}.steps};  // a grid axis
   // [eval]
   std::vector<int> m_test = {0};  // 0 stands for `n` (the training run's n_train)
   std::vector<Shift> shift = expand_shift("none");  // expanded: one entry per condition

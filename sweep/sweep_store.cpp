@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "file_sync.hpp"
 #include "version.hpp"
 
 namespace icl {
@@ -26,16 +27,24 @@ std::string utc_now() {
 
 std::string journal_path(const std::string& output) { return output + ".journal"; }
 
-// HDF5's close writes the file back but does not sync it; the journal may go only once the
-// file is on disk.
-void sync_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || ::fsync(fd) != 0) {
-    const std::string why = std::strerror(errno);
-    if (fd >= 0) ::close(fd);
-    throw std::runtime_error("Failed to sync \"" + path + "\": " + why);
+// A results file is built under a temporary name beside the output and renamed over it only
+// once complete: a refused or failed start never leaves a truncated output behind.
+std::string temporary_path(const std::string& output) { return output + ".building-" + std::to_string(::getpid()); }
+
+ResultsFile build_file(const std::string& output, const Grid& grid, int trajectory_points,
+                       const FileAttributes& attributes, const std::vector<TaskResult>& records,
+                       std::vector<char>& done, std::uint64_t& rows_done, std::string& built_at) {
+  built_at = temporary_path(output);
+  ResultsFile file = ResultsFile::create(built_at, grid.rows(), grid.runs(), trajectory_points, attributes);
+  for (const TaskResult& r : records) {
+    if (r.train_id >= grid.runs() || done[r.train_id]) continue;
+    file.write_rows(r.train_id * grid.conditions_per_run(), r.rows);
+    file.write_trajectory(r.train_id, r.trajectory);
+    done[r.train_id] = 1;
+    rows_done += r.rows.size();
   }
-  ::close(fd);
+  file.flush();
+  return file;
 }
 
 FileAttributes initial_attributes(const SweepIdentity& identity, const Grid& grid, int ranks) {
@@ -43,6 +52,7 @@ FileAttributes initial_attributes(const SweepIdentity& identity, const Grid& gri
   a.config = identity.config;
   a.inputs = identity.inputs;
   a.schema_version = identity.schema;
+  a.program = identity.program;
   a.tool_version = tool_version();
   a.git_commit = git_commit();
   a.created_utc = a.updated_utc = utc_now();
@@ -52,8 +62,7 @@ FileAttributes initial_attributes(const SweepIdentity& identity, const Grid& gri
 }
 
 SweepIdentity identity_of_file(const FileAttributes& a) {
-  return SweepIdentity{a.config, a.inputs, "icl-sweep " + a.tool_version + " (" + a.git_commit + ")",
-                       a.schema_version};
+  return SweepIdentity{a.config, a.inputs, a.program, a.schema_version};
 }
 
 }  // namespace
@@ -103,23 +112,30 @@ SweepStore::~SweepStore() = default;
 
 SweepStore SweepStore::create(const std::string& output, const SweepIdentity& identity, const Grid& grid,
                               int trajectory_points, int ranks) {
-  const FileAttributes attributes = initial_attributes(identity, grid, ranks);
+  FileAttributes attributes = initial_attributes(identity, grid, ranks);
+  std::error_code ec;
+  const bool journal_existed = std::filesystem::exists(journal_path(output), ec);
   std::optional<Journal> journal;
   try {
     journal.emplace(Journal::create(journal_path(output), identity.text()));
   } catch (const std::exception& e) {
+    if (!journal_existed && dynamic_cast<const JournalLocked*>(&e) == nullptr)
+      std::filesystem::remove(journal_path(output), ec);  // created here: nothing may stay behind
     throw StoreRefusal(std::string("cannot create the journal: ") + e.what());
   }
+  std::string built_at;
   try {
-    ResultsFile file = ResultsFile::create(output, grid.rows(), grid.runs(), trajectory_points, attributes);
+    std::vector<char> done(grid.runs(), 0);
+    ResultsFile file = build_file(output, grid, trajectory_points, attributes, {}, done, attributes.rows_done, built_at);
+    std::filesystem::rename(built_at, output);
+    sync_directory_of(output);
     return SweepStore(output, std::move(*journal), std::move(file), attributes, grid.runs(),
                       grid.conditions_per_run());
   } catch (const std::exception& e) {
-    // Nothing of a refused fresh start may stay behind.
+    // Nothing of a refused fresh start may stay behind; an output it was to replace stays.
     journal.reset();
-    std::error_code ec;
     std::filesystem::remove(journal_path(output), ec);
-    std::filesystem::remove(output, ec);
+    std::filesystem::remove(built_at, ec);
     throw StoreRefusal(std::string("cannot write the file: ") + e.what());
   }
 }
@@ -132,12 +148,22 @@ SweepStore SweepStore::resume(const std::string& output, const SweepIdentity& id
   if (!identity_differences(SweepIdentity::parse(stored), identity).empty())
     throw std::runtime_error("the journal " + journal_path(output) + " belongs to another sweep");
   FileAttributes attributes = initial_attributes(identity, grid, ranks);
-  ResultsFile file = ResultsFile::create(output, grid.rows(), grid.runs(), trajectory_points, attributes);
-  SweepStore store(output, std::move(journal), std::move(file), std::move(attributes), grid.runs(),
-                   grid.conditions_per_run());
-  for (const TaskResult& r : records)
-    if (r.train_id < grid.runs() && !store.done(r.train_id)) store.put(r);
-  return store;
+  std::vector<char> done(grid.runs(), 0);
+  std::string built_at;
+  try {
+    ResultsFile file = build_file(output, grid, trajectory_points, attributes, records, done, attributes.rows_done,
+                                  built_at);
+    std::filesystem::rename(built_at, output);
+    sync_directory_of(output);
+    SweepStore store(output, std::move(journal), std::move(file), std::move(attributes), grid.runs(),
+                     grid.conditions_per_run());
+    store.done_ = std::move(done);
+    return store;
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove(built_at, ec);
+    throw;
+  }
 }
 
 void SweepStore::put(const TaskResult& result) {
@@ -165,6 +191,7 @@ void SweepStore::finish() {
   file_->close();
   file_.reset();
   sync_file(output_);
+  sync_directory_of(output_);
   // Reopened as a reader would: the file must be intact and complete before the journal goes.
   const ResultsFile reread = ResultsFile::open(output_, false);
   const FileAttributes a = reread.read_attributes();

@@ -1,9 +1,13 @@
 #include "version.hpp"
 
+#include "build_identity.hpp"  // generated at build time: ICL_GIT_COMMIT, ICL_SOURCE_DIGEST
+
 namespace icl {
 
 std::string tool_version() { return ICL_VERSION; }
 std::string git_commit() { return ICL_GIT_COMMIT; }
-std::string program_identity() { return "icl-sweep " + tool_version() + " (" + git_commit() + ")"; }
+std::string program_identity() {
+  return "icl-sweep " + tool_version() + " (" + git_commit() + ", sources " + ICL_SOURCE_DIGEST + ")";
+}
 
 }  // namespace icl

@@ -59,10 +59,10 @@ ResultRow make_row(std::uint64_t r) {
   row.loss_min = 0.5 / (1.0 + x);
   row.rel_err = 1e-9 * x;
   row.balance_drift = -1e-12 * x;
-  row.risk_lsa_theory = std::numeric_limits<double>::quiet_NaN();
+  row.risk_model_theory = std::numeric_limits<double>::quiet_NaN();
   row.risk_lsa_limit = 2.0 + x;
-  row.risk_lsa_mc = 3.0 + x;
-  row.risk_lsa_mc_se = 0.01;
+  row.risk_model_mc = 3.0 + x;
+  row.risk_model_mc_se = 0.01;
   row.risk_ols_mc = 4.0 + x;
   row.risk_ols_mc_se = 0.02;
   row.risk_ridge_mc = 5.0 + x;
@@ -96,6 +96,7 @@ void expect_same(const FileAttributes& got, const FileAttributes& want) {
   EXPECT_EQ(got.config, want.config);
   EXPECT_EQ(got.inputs, want.inputs);
   EXPECT_EQ(got.schema_version, want.schema_version);
+  EXPECT_EQ(got.program, want.program);
   EXPECT_EQ(got.tool_version, want.tool_version);
   EXPECT_EQ(got.git_commit, want.git_commit);
   EXPECT_EQ(got.created_utc, want.created_utc);
@@ -309,8 +310,8 @@ TEST(ResultRowSchema, BlankRowIsNaNZeroAndFailed) {
 TEST(ResultRowSchema, ColumnListIsPinnedToItsVersion) {
   const std::string signature = icl::schema_signature();
   const std::uint64_t digest = icl::checksum(reinterpret_cast<const std::byte*>(signature.data()), signature.size());
-  EXPECT_EQ(icl::kSchemaVersion, 2) << "update the pin below with the new version's digest";
-  EXPECT_EQ(digest, 0xeda792f4421884c8ULL) << "the columns changed: bump kSchemaVersion in result_row.hpp, then pin 0x" << std::hex
+  EXPECT_EQ(icl::kSchemaVersion, 3) << "update the pin below with the new version's digest";
+  EXPECT_EQ(digest, 0xc032e6897d9b7439ULL) << "the columns changed: bump kSchemaVersion in result_row.hpp, then pin 0x" << std::hex
                             << digest << "\n"
                             << signature;
 }

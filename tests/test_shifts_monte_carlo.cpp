@@ -52,12 +52,12 @@ class ClosedFormShift : public ::testing::TestWithParam<const char*> {};
 TEST_P(ClosedFormShift, TheoryMatchesMonteCarlo) {
   const TrainedModel s = setup("power(1)", 6, 12);
   const ConditionRisks r = evaluate(s, GetParam(), 9, 30000);
-  ASSERT_TRUE(std::isfinite(r.lsa_theory));
-  EXPECT_NEAR(r.mc.lsa.mean, r.lsa_theory, 4.5 * r.mc.lsa.se);
+  ASSERT_TRUE(std::isfinite(r.model_theory));
+  EXPECT_NEAR(r.mc.model.mean, r.model_theory, 4.5 * r.mc.model.se);
   EXPECT_NEAR(r.mc.lsa_limit.mean, r.lsa_limit, 4.5 * r.mc.lsa_limit.se);
   EXPECT_NEAR(r.mc.gd.mean, r.gd_theory, 4.5 * r.mc.gd.se);
   EXPECT_NEAR(r.mc.zero.mean, r.zero, 4.5 * r.mc.zero.se);
-  EXPECT_GT(r.mc.lsa.se, 0.0);
+  EXPECT_GT(r.mc.model.se, 0.0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shifts, ClosedFormShift,
@@ -88,10 +88,10 @@ TEST(Shifts, MonteCarloOnlyConditionsHaveNoTheory) {
   for (const char* shift : {"orthogonal_query", "overlapping_query", "random_quadrants",
                             "opposite_quadrants", "covariate_random(4)"}) {
     const ConditionRisks r = evaluate(s, shift, 4, 2000);
-    EXPECT_TRUE(std::isnan(r.lsa_theory)) << shift;
+    EXPECT_TRUE(std::isnan(r.model_theory)) << shift;
     EXPECT_TRUE(std::isnan(r.lsa_limit)) << shift;
     EXPECT_TRUE(std::isnan(r.gd_theory)) << shift;
-    EXPECT_TRUE(std::isfinite(r.mc.lsa.mean)) << shift;
+    EXPECT_TRUE(std::isfinite(r.mc.model.mean)) << shift;
     EXPECT_TRUE(std::isfinite(r.mc.knn.mean)) << shift;
     EXPECT_DOUBLE_EQ(r.zero, r.mc.zero.mean) << shift;
   }
@@ -100,7 +100,7 @@ TEST(Shifts, MonteCarloOnlyConditionsHaveNoTheory) {
 TEST(Shifts, OrthogonalQueryIsUndefinedWhenPromptsSpanTheSpace) {
   const TrainedModel s = setup("isotropic", 4, 8);
   const ConditionRisks r = evaluate(s, "orthogonal_query", 4, 100);
-  EXPECT_TRUE(std::isnan(r.mc.lsa.mean));
+  EXPECT_TRUE(std::isnan(r.mc.model.mean));
   EXPECT_TRUE(std::isnan(r.mc.ols.mean));
   EXPECT_TRUE(std::isnan(r.zero));
 }
@@ -124,7 +124,7 @@ TEST(Shifts, OverlappingQueryIsInterpolatedByOlsAndOneNearestNeighbour) {
   const McRisks r = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
   EXPECT_LT(r.ols.mean, 1e-20);
   EXPECT_LT(r.knn.mean, 1e-25);  // y_j and <w, x_q> differ only by rounding
-  EXPECT_GT(r.lsa.mean, 0.1);
+  EXPECT_GT(r.model.mean, 0.1);
 }
 
 TEST(Shifts, RandomCovarianceNormaliserIsScaledTrace) {
@@ -184,9 +184,9 @@ TEST(MonteCarlo, StreamsAreKeyedNotOrdered) {
   const McRisks a = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
   const McRisks other = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 4});
   const McRisks b = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
-  EXPECT_EQ(a.lsa.mean, b.lsa.mean);  // bitwise
+  EXPECT_EQ(a.model.mean, b.model.mean);  // bitwise
   EXPECT_EQ(a.knn.se, b.knn.se);
-  EXPECT_NE(a.lsa.mean, other.lsa.mean);
+  EXPECT_NE(a.model.mean, other.model.mean);
 }
 
 TEST(Shifts, ExpansionAndValidation) {

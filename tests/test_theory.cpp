@@ -139,7 +139,7 @@ TEST(Theory, RiskFormulaMatchesMonteCarloForGeneralMoments) {
   settings.prompts = 40000;
   const McRisks mc = monte_carlo(dist, lsa, settings, StreamKey{1, 2, 3});
   const TestMoments t = *dist.moments();
-  EXPECT_NEAR(mc.lsa.mean, risk(lsa.trained, t), 4.5 * mc.lsa.se);
+  EXPECT_NEAR(mc.model.mean, risk(lsa.trained, t), 4.5 * mc.model.se);
   EXPECT_NEAR(mc.lsa_limit.mean, risk(lsa.limit, t), 4.5 * mc.lsa_limit.se);
   EXPECT_NEAR(mc.gd.mean, risk(0.4 * MatrixXd::Identity(d, d), t), 4.5 * mc.gd.se);
   EXPECT_NEAR(mc.avg.mean, risk(MatrixXd::Identity(d, d), t), 4.5 * mc.avg.se);

@@ -32,7 +32,7 @@ def main():
         check({r["spectrum"] for r in rows} == {"isotropic", "power(1)", "random_exp"}, "summary spectra")
         check(all(r["converged"] == "1.000" for r in rows), "summary: not every run converged")
         none_iso = [r for r in rows if r["spectrum"] == "isotropic" and r["shift"] == "none"]
-        check(len(none_iso) == 1 and 0 < float(none_iso[0]["lsa_theory_norm"]) < 1, "summary: isotropic none row")
+        check(len(none_iso) == 1 and 0 < float(none_iso[0]["model_theory_norm"]) < 1, "summary: isotropic none row")
         check("isotropic" in r.stdout and "covariate_scale(2)" in r.stdout, "summary not printed")
         expected = ["convergence.png", "phase_d_sigma.png", "phase_shift_spectrum.png", "error_vs_m_none.png",
                     "error_vs_m_covariate_scale_2.png", "error_vs_m_orthogonal_query.png"]

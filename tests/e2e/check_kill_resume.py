@@ -14,7 +14,7 @@ import time
 import h5py
 import numpy as np
 
-from sweep_runner import MPI_ENV, check, finish, run_sweep
+from sweep_runner import TIMING_COLUMNS, MPI_ENV, check, finish, run_sweep
 
 
 def descendants(pid):
@@ -90,7 +90,7 @@ def start(program, args, ranks):
 def deterministic(path):
     with h5py.File(path, "r") as f:
         r = f["results"][:]
-        cols = {c: r[c].tobytes() for c in r.dtype.names if c not in ("seconds", "rank")}
+        cols = {c: r[c].tobytes() for c in r.dtype.names if c not in TIMING_COLUMNS}
         traj = {k: f["trajectories"][k][:].tobytes() for k in f["trajectories"]}
         return cols, traj, int(f.attrs["completed"]), int((r["done"] == 1).sum())
 

@@ -4,6 +4,7 @@ the schema of docs/interface.md, values that agree with the closed forms, and ev
 import argparse
 import math
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -11,23 +12,16 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from sweep_runner import check, finish, run_sweep
+from sweep_runner import TIMING_COLUMNS, check, finish, run_sweep
 
-COLUMNS = [
-    "row", "train_id", "done", "status", "d", "n_train", "m_test", "spectrum", "shift", "sigma",
-    "init_seed", "gf_time", "gf_steps", "loss_final", "loss_min", "rel_err", "balance_drift",
-    "risk_lsa_theory", "risk_lsa_limit", "risk_lsa_mc", "risk_lsa_mc_se", "risk_ols_mc",
-    "risk_ols_mc_se", "risk_ridge_mc", "risk_ridge_mc_se", "risk_gd_theory", "risk_gd_mc",
-    "risk_avg_mc", "risk_avg_mc_se", "risk_knn_mc", "risk_knn_mc_se", "risk_zero", "mc_prompts",
-    "seconds", "rank",
-]
-ROOT_ATTRIBUTES = ["config", "tool_version", "git_commit", "created_utc", "updated_utc", "mpi_ranks",
+COLUMNS = []  # the program's own list (--describe-columns), read in main()
+ROOT_ATTRIBUTES = ["config", "inputs", "schema_version", "tool_version", "git_commit", "created_utc", "updated_utc", "mpi_ranks",
                    "rows_total", "rows_done", "completed"]
 
 
 def deterministic_bytes(results):
     # Column by column: a multi-field view would keep the dropped fields' bytes.
-    return b"".join(results[c].tobytes() for c in results.dtype.names if c not in ("seconds", "rank"))
+    return b"".join(results[c].tobytes() for c in results.dtype.names if c not in TIMING_COLUMNS)
 
 
 def check_file(path, ranks):
@@ -70,19 +64,19 @@ def check_values(results):
     for _, r in iso.iterrows():
         exact = r["d"] * (r["d"] + 1) / (r["n_train"] + r["d"] + 1)
         check(abs(r["risk_lsa_limit"] - exact) < 1e-12 * exact, f"isotropic limit {r['risk_lsa_limit']} vs {exact}")
-        check(abs(r["risk_lsa_theory"] - exact) < 1e-6 * exact, "trained risk far from the limit")
+        check(abs(r["risk_model_theory"] - exact) < 1e-6 * exact, "trained risk far from the limit")
     # Closed form against Monte-Carlo wherever both exist (z-tests at 5 standard errors).
-    closed = df[np.isfinite(df["risk_lsa_theory"])]
+    closed = df[np.isfinite(df["risk_model_theory"])]
     check(len(closed) > 40, "too few closed-form rows")
-    z = (closed["risk_lsa_mc"] - closed["risk_lsa_theory"]) / closed["risk_lsa_mc_se"]
+    z = (closed["risk_model_mc"] - closed["risk_model_theory"]) / closed["risk_model_mc_se"]
     check((z.abs() < 5).all(), f"MC vs theory z-scores up to {z.abs().max():.2f} at rows {list(closed[z.abs() >= 5]['row'])}")
     # Monte-Carlo-only conditions have no theory.
     mc_only = df[df["shift"].isin(["orthogonal_query", "random_quadrants"]) | (df["spectrum"] == "random_exp")]
-    check(mc_only["risk_lsa_theory"].isna().all(), "theory present for Monte-Carlo-only rows")
+    check(mc_only["risk_model_theory"].isna().all(), "theory present for Monte-Carlo-only rows")
     # orthogonal_query is defined for M < d only.
     oq = df[df["shift"] == "orthogonal_query"]
-    check(oq[oq["m_test"] >= oq["d"]]["risk_lsa_mc"].isna().all(), "orthogonal_query with M >= d not NaN")
-    check(oq[oq["m_test"] < oq["d"]]["risk_lsa_mc"].notna().all(), "orthogonal_query with M < d NaN")
+    check(oq[oq["m_test"] >= oq["d"]]["risk_model_mc"].isna().all(), "orthogonal_query with M >= d not NaN")
+    check(oq[oq["m_test"] < oq["d"]]["risk_model_mc"].notna().all(), "orthogonal_query with M < d NaN")
     # OLS interpolates noiseless prompts with M >= d.
     exact_ols = df[(df["m_test"] >= df["d"]) & (df["shift"] == "none")]
     check((exact_ols["risk_ols_mc"] < 1e-18).all(), "OLS not exact")
@@ -93,6 +87,8 @@ def main():
     p.add_argument("--program", required=True)
     p.add_argument("--config", required=True)
     args = p.parse_args()
+    described = subprocess.run([args.program, "--describe-columns"], capture_output=True, text=True, check=True)
+    COLUMNS.extend(line.split("|")[1].strip().strip("`") for line in described.stdout.splitlines()[2:])
     with tempfile.TemporaryDirectory() as tmp:
         files = {}
         for ranks in (None, 1, 2, 3):

@@ -14,7 +14,7 @@ import time
 import h5py
 import numpy as np
 
-from sweep_runner import MPI_ENV, check, finish, run_sweep
+from sweep_runner import TIMING_COLUMNS, MPI_ENV, check, finish, run_sweep
 
 CONFIG = """[sweep]
 name = identity
@@ -45,7 +45,7 @@ def columns(program):
 def table(path):
     with h5py.File(path, "r") as f:
         r = f["results"][:]
-        return {n: r[n] for n in r.dtype.names if n not in ("seconds", "rank")}
+        return {n: r[n] for n in r.dtype.names if n not in TIMING_COLUMNS}
 
 
 def same(a, b):

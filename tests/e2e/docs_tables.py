@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 SECTIONS = {"keys": ["--describe-keys"], "columns": ["--describe-columns"],
-            "spectra": ["--list-spectra"], "shifts": ["--list-shifts"]}
-FENCED = {"spectra", "shifts"}
+            "spectra": ["--list-spectra"], "shifts": ["--list-shifts"], "models": ["--list-models"]}
+FENCED = {"spectra", "shifts", "models"}
 
 
 def generated(program, name):

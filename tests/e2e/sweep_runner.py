@@ -21,6 +21,10 @@ def run_sweep(program, args, ranks=None, timeout=600):
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+# Columns that depend on the machine and the schedule, not on the sweep (docs/interface.md,
+# Determinism): every other column is bitwise reproducible.
+TIMING_COLUMNS = ("seconds", "train_seconds", "rank")
+
 failures = []
 
 

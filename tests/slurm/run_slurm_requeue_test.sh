@@ -220,7 +220,7 @@ import h5py
 def load(path):
     with h5py.File(path, "r") as f:
         r = f["results"][:]
-        cols = {c: r[c].tobytes() for c in r.dtype.names if c not in ("seconds", "rank")}
+        cols = {c: r[c].tobytes() for c in r.dtype.names if c not in ("seconds", "train_seconds", "rank")}
         traj = {k: f["trajectories"][k][:].tobytes() for k in f["trajectories"]}
         return cols, traj, int(f.attrs["completed"]), int((r["done"] == 1).sum()), len(r)
 

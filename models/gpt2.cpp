@@ -1,0 +1,128 @@
+// GPT-2 on in-context regression prompts (docs/theory.md §11): Garg et al.'s tokens x_1, y_1,
+// x_2, y_2, ... with y_i padded to d, a linear read-in to the width, learned positions,
+// pre-LayerNorm blocks (causal multi-head attention, GELU MLP of 4 x width), a final LayerNorm,
+// a linear read-out to one number; predictions at the x positions. Single precision.
+#include <cmath>
+
+#include "torch_model.hpp"
+
+namespace icl::models {
+namespace {
+
+struct BlockImpl : torch::nn::Module {
+  BlockImpl(int width, int heads)
+      : ln1(register_module("ln1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})))),
+        attention(register_module("attention", torch::nn::MultiheadAttention(width, heads))),
+        ln2(register_module("ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})))),
+        up(register_module("up", torch::nn::Linear(width, 4 * width))),
+        down(register_module("down", torch::nn::Linear(4 * width, width))) {}
+
+  // x: (T, B, width); mask: (T, T), -inf above the diagonal.
+  torch::Tensor forward(torch::Tensor x, const torch::Tensor& mask) {
+    const torch::Tensor h = ln1(x);
+    x = x + std::get<0>(attention->forward(h, h, h, /*key_padding_mask=*/torch::Tensor(), /*need_weights=*/false, mask));
+    return x + down(torch::gelu(up(ln2(x))));
+  }
+
+  torch::nn::LayerNorm ln1;
+  torch::nn::MultiheadAttention attention;
+  torch::nn::LayerNorm ln2;
+  torch::nn::Linear up, down;
+};
+TORCH_MODULE(Block);
+
+struct Gpt2Impl : torch::nn::Module {
+  Gpt2Impl(int d, int layers, int heads, int width, int positions)
+      : read_in(register_module("read_in", torch::nn::Linear(d, width))),
+        position(register_module("position", torch::nn::Embedding(positions, width))),
+        ln_f(register_module("ln_f", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})))),
+        read_out(register_module("read_out", torch::nn::Linear(width, 1))) {
+    for (int l = 0; l < layers; ++l) blocks.push_back(register_module("block" + std::to_string(l), Block(width, heads)));
+  }
+
+  // tokens: (B, T, d) -> (B, T) outputs.
+  torch::Tensor forward(const torch::Tensor& tokens) {
+    const auto t = tokens.size(1);
+    torch::Tensor x = read_in(tokens) + position(torch::arange(t, torch::TensorOptions().dtype(torch::kLong).device(tokens.device())));
+    x = x.transpose(0, 1);  // (T, B, width): this libtorch's attention has no batch_first
+    const torch::Tensor mask =
+        torch::triu(torch::full({t, t}, -std::numeric_limits<float>::infinity(), tokens.options()), 1);
+    for (auto& block : blocks) x = block->forward(x, mask);
+    return read_out(ln_f(x)).squeeze(-1).transpose(0, 1);
+  }
+
+  torch::nn::Linear read_in;
+  torch::nn::Embedding position;
+  std::vector<Block> blocks;
+  torch::nn::LayerNorm ln_f;
+  torch::nn::Linear read_out;
+};
+TORCH_MODULE(Gpt2);
+
+// (B, P, d) points and (B, P) labels -> (B, 2P, d) tokens x_1, (y_1, 0..0), x_2, ...
+torch::Tensor interleave(const torch::Tensor& x, const torch::Tensor& y) {
+  torch::Tensor y_tokens = torch::zeros_like(x);
+  y_tokens.select(2, 0).copy_(y);
+  return torch::stack({x, y_tokens}, 2).flatten(1, 2);
+}
+
+class Gpt2Model : public TorchModel {
+ public:
+  Gpt2Model(const SampledSetup& s, torch::Device device)
+      : device_(device),
+        net_(s.d, s.model.layers, s.model.heads, s.model.width, 2 * (std::max(s.n_train, s.max_test_m) + 1)) {
+    net_->to(device, torch::kFloat32);
+    torch::NoGradGuard no_grad;
+    // GPT-2's initialisation (N(0, 0.02^2) weights, zero biases, unit LayerNorm gains), or
+    // gaussian(scale) for every weight matrix; drawn from the run's stream.
+    const double scale = s.options.init == "paper" ? 0.02 : s.options.init_scale;
+    std::vector<torch::Tensor> weights;
+    for (auto& item : net_->named_parameters()) {
+      torch::Tensor& p = item.value();
+      if (p.dim() >= 2)
+        weights.push_back(p);
+      else if (item.key().find("ln") != std::string::npos && item.key().ends_with("weight"))
+        p.fill_(1.0);
+      else
+        p.zero_();
+    }
+    Stream stream{s.seed, s.train_key, text_key("init")};
+    fill_gaussian(weights, scale, stream);
+  }
+
+  std::vector<torch::Tensor> parameters() override { return net_->parameters(); }
+
+  // Squared error averaged over every x position of every prompt (Garg et al.).
+  double loss_and_grad(const TrainingBatch& batch) override {
+    const auto x = to_tensor(batch.x.data(), {batch.batch, batch.points, batch.d}, torch::kFloat32, device_);
+    const auto y = to_tensor(batch.y.data(), {batch.batch, batch.points}, torch::kFloat32, device_);
+    net_->zero_grad();
+    const torch::Tensor tokens = interleave(x, y).narrow(1, 0, 2 * batch.points - 1);
+    const torch::Tensor predictions = net_->forward(tokens).slice(1, 0, 2 * batch.points - 1, 2);
+    const torch::Tensor loss = (predictions - y).square().mean();
+    loss.backward();
+    return loss.item<double>();
+  }
+
+  void predict(const PromptBlock& block, double* out) override {
+    torch::NoGradGuard no_grad;
+    const auto x = to_tensor(block.x, {block.count, block.m, block.d}, torch::kFloat32, device_);
+    const auto y = to_tensor(block.y, {block.count, block.m}, torch::kFloat32, device_);
+    const auto q = to_tensor(block.q, {block.count, 1, block.d}, torch::kFloat32, device_);
+    const torch::Tensor tokens = torch::cat({interleave(x, y), q}, 1);
+    const torch::Tensor y_hat = net_->forward(tokens).select(1, -1).to(torch::kCPU, torch::kFloat64).contiguous();
+    std::copy_n(y_hat.data_ptr<double>(), block.count, out);
+  }
+
+ private:
+  torch::Device device_;
+  Gpt2 net_;
+};
+
+}  // namespace
+
+std::unique_ptr<TorchModel> make_gpt2(const SampledSetup& setup, torch::Device device) {
+  return std::make_unique<Gpt2Model>(setup, device);
+}
+
+}  // namespace icl::models

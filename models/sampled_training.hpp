@@ -1,0 +1,59 @@
+#pragma once
+#include <Eigen/Dense>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "covariance.hpp"
+#include "model_spec.hpp"
+#include "monte_carlo.hpp"
+#include "population_loss.hpp"
+#include "random_stream.hpp"
+#include "train_options.hpp"
+
+// Training of the sampled models (lsa, linear_transformer, gpt2) with libtorch. This header is
+// free of torch, so that the sweep engine does not compile against it; the implementation in
+// models/ is the only code that does.
+namespace icl {
+
+// One training run of a sampled model.
+struct SampledSetup {
+  ModelSpec model;
+  TrainOptions options;          // lr and steps are the run's values
+  const Covariance* covariance;  // the training distribution
+  const PopulationLoss* loss;    // for A_eff's population loss and A* (LSA models)
+  int d = 0, n_train = 0;
+  double sigma = 0.01;           // the paper's initialisation scale
+  int max_test_m = 0;            // the longest test prompt: GPT-2's positions must cover it
+  int trajectory_points = 64;
+  // Training prompts of step t draw from Stream{seed, train_key, text_key("train-batch"), t}; the
+  // initialisation from Stream{seed, train_key, text_key("init")} (the paper's Theta from the
+  // flow's own stream, Stream{seed, text_key("theta"), init_seed, d}).
+  std::uint64_t seed = 0, train_key = 0;
+  int init_seed = 0;
+};
+
+struct TrainingSample {
+  double step, loss, rel_err, excess;  // rel_err and excess of A_eff; NaN for other models
+};
+
+struct SampledOutcome {
+  std::string status = "failed";  // trained, diverged, failed
+  std::int64_t steps = 0;          // optimizer steps taken
+  double loss_final = std::numeric_limits<double>::quiet_NaN();  // mean training loss over the last steps
+  double seconds = 0.0;
+  std::vector<TrainingSample> trajectory;  // trajectory_points samples, log-spaced in steps, NaN-padded
+  // LSA models only (one layer): y_hat = x_q^T A_eff h when the off-block entries vanish.
+  Eigen::MatrixXd a_eff;
+  double offblock_norm = std::numeric_limits<double>::quiet_NaN();
+  BlockPredictor predictor;  // the trained model on test prompts
+};
+
+// Trains one model; never throws for a numerical failure (status diverged). Returns with status
+// `failed` and no predictor when `cancelled` answers true (checked every step).
+SampledOutcome train_sampled(const SampledSetup& setup, bool (*cancelled)() = nullptr);
+
+// Whether libtorch can run on `device` ("cpu", "cuda", "cuda:1"); `why` says why not.
+bool device_available(const std::string& device, std::string& why);
+
+}  // namespace icl

@@ -1,0 +1,44 @@
+#pragma once
+// The sampled models in libtorch (internal to models/): each one computes its training loss and
+// the gradient of every parameter on a batch of prompts, and predicts queries of test prompts.
+#include <torch/torch.h>
+
+#include <memory>
+#include <vector>
+
+#include "monte_carlo.hpp"
+#include "sampled_training.hpp"
+#include "training_prompts.hpp"
+
+namespace icl::models {
+
+class TorchModel {
+ public:
+  virtual ~TorchModel() = default;
+  virtual std::vector<torch::Tensor> parameters() = 0;
+  // The training loss on `batch` (its prompts' last point is the query), with the gradient of
+  // every parameter left in its .grad().
+  virtual double loss_and_grad(const TrainingBatch& batch) = 0;
+  // The prediction of each query's label (no gradient).
+  virtual void predict(const PromptBlock& block, double* out) = 0;
+  // One LSA layer: its effective A (y_hat = x_q^T A h when the off-block entries vanish) and the
+  // norm of those entries. False for the other models.
+  virtual bool effective(Eigen::MatrixXd& /*a_eff*/, double& /*offblock*/) { return false; }
+};
+
+// The full LSA layer (docs/theory.md §1) with analytic gradients; double precision.
+std::unique_ptr<TorchModel> make_lsa(const SampledSetup& setup, torch::Device device);
+// L residual LSA layers with the query masked as a key (docs/theory.md §11); autograd; double.
+std::unique_ptr<TorchModel> make_linear_transformer(const SampledSetup& setup, torch::Device device);
+// GPT-2 on Garg et al.'s tokens (docs/theory.md §11); autograd; single precision.
+std::unique_ptr<TorchModel> make_gpt2(const SampledSetup& setup, torch::Device device);
+
+// Helpers shared by the models.
+torch::Tensor to_tensor(const double* data, std::vector<std::int64_t> shape, torch::Dtype dtype, torch::Device device);
+// Fills every tensor, in order, with N(0, scale^2) draws of `stream` (deterministic, unlike
+// torch's own generator across thread counts).
+void fill_gaussian(const std::vector<torch::Tensor>& tensors, double scale, Stream& stream);
+// The paper's W^PV = sigma [[0,0],[0,1]], W^KQ = sigma [[Theta Theta^T, 0],[0,0]].
+void paper_init(torch::Tensor& w_pv, torch::Tensor& w_kq, double sigma, const Eigen::MatrixXd& gram);
+
+}  // namespace icl::models

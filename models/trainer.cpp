@@ -1,0 +1,168 @@
+// The training loop of the sampled models: fresh prompts every step from the run's stream, an
+// optimizer and a learning-rate schedule, a curriculum, log-spaced samples of the loss curve.
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "torch_model.hpp"
+
+// OpenBLAS keeps its own thread pool beside torch's; where it is the BLAS, one rank per core
+// must not start more (weak: absent with the reference BLAS).
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+
+namespace icl {
+namespace models {
+
+torch::Tensor to_tensor(const double* data, std::vector<std::int64_t> shape, torch::Dtype dtype, torch::Device device) {
+  // from_blob does not own the data: the copy to the dtype and device does.
+  return torch::from_blob(const_cast<double*>(data), shape, torch::kFloat64).to(device, dtype, false, true);
+}
+
+void fill_gaussian(const std::vector<torch::Tensor>& tensors, double scale, Stream& stream) {
+  torch::NoGradGuard no_grad;
+  for (const torch::Tensor& t : tensors) {
+    std::vector<double> values(static_cast<std::size_t>(t.numel()));
+    for (double& v : values) v = scale * stream.normal();
+    t.copy_(torch::from_blob(values.data(), t.sizes(), torch::kFloat64).to(t.dtype()));
+  }
+}
+
+void paper_init(torch::Tensor& w_pv, torch::Tensor& w_kq, double sigma, const Eigen::MatrixXd& gram) {
+  torch::NoGradGuard no_grad;
+  const int d = static_cast<int>(gram.rows());
+  w_pv.zero_();
+  w_kq.zero_();
+  w_pv.index_put_({d, d}, sigma);
+  const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> g = sigma * gram;
+  w_kq.narrow(0, 0, d).narrow(1, 0, d).copy_(torch::from_blob(const_cast<double*>(g.data()), {d, d}, torch::kFloat64));
+}
+
+namespace {
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o, std::vector<torch::Tensor> params) {
+  switch (o.optimizer) {
+    case TrainOptions::Optimizer::adam:
+      return std::make_unique<torch::optim::Adam>(params, torch::optim::AdamOptions(o.lr));
+    case TrainOptions::Optimizer::adamw:
+      return std::make_unique<torch::optim::AdamW>(params, torch::optim::AdamWOptions(o.lr));
+    case TrainOptions::Optimizer::sgd:
+      return std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(o.lr));
+  }
+  return nullptr;
+}
+
+// Garg et al.'s curriculum: active dimensions from min(5, d) up by one, prompt points from
+// min(11, N + 1) up by two, every `every` steps; none: all of them from the start.
+struct Curriculum {
+  int d, points;
+  std::int64_t every;
+  int dims_at(std::int64_t step) const {
+    if (every == 0) return d;
+    return static_cast<int>(std::min<std::int64_t>(d, std::min(5, d) + step / every));
+  }
+  int points_at(std::int64_t step) const {
+    if (every == 0) return points;
+    return static_cast<int>(std::min<std::int64_t>(points, std::min(11, points) + 2 * (step / every)));
+  }
+};
+
+// Which steps the loss curve keeps: 0, then log-spaced up to the last step.
+std::vector<std::int64_t> sample_steps(std::int64_t steps, int points) {
+  std::vector<std::int64_t> at{0};
+  for (int k = 1; k < points; ++k) {
+    const double t = std::exp(std::log(static_cast<double>(steps)) * k / (points - 1));
+    const auto s = std::min<std::int64_t>(steps - 1, static_cast<std::int64_t>(std::llround(t)) - 1);
+    if (s > at.back()) at.push_back(s);
+  }
+  return at;
+}
+
+}  // namespace
+}  // namespace models
+
+bool device_available(const std::string& device, std::string& why) {
+  try {
+    const torch::Device dev(device);
+    if (dev.is_cuda() && !torch::cuda::is_available()) {
+      why = "this libtorch has no CUDA device (a CPU build, or no GPU visible)";
+      return false;
+    }
+    if (!dev.is_cpu() && !dev.is_cuda()) {
+      why = "only cpu and cuda devices are supported";
+      return false;
+    }
+    return true;
+  } catch (const std::exception& e) {
+    why = std::string("not a device name (cpu, cuda, cuda:N)");
+    return false;
+  }
+}
+
+SampledOutcome train_sampled(const SampledSetup& s, bool (*cancelled)()) {
+  using namespace models;
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  torch::set_num_threads(s.options.threads);
+  if (openblas_set_num_threads) openblas_set_num_threads(s.options.threads);
+  const torch::Device device(s.options.device);
+
+  std::shared_ptr<TorchModel> model;
+  switch (s.model.kind) {
+    case ModelSpec::Kind::lsa: model = make_lsa(s, device); break;
+    case ModelSpec::Kind::linear_transformer: model = make_linear_transformer(s, device); break;
+    case ModelSpec::Kind::gpt2: model = make_gpt2(s, device); break;
+    case ModelSpec::Kind::flow: throw std::invalid_argument("train_sampled: flow is not a sampled model");
+  }
+  const auto optimizer = make_optimizer(s.options, model->parameters());
+
+  SampledOutcome out;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const auto keep = sample_steps(s.options.steps, s.trajectory_points);
+  out.trajectory.assign(static_cast<std::size_t>(s.trajectory_points), TrainingSample{nan, nan, nan, nan});
+  const Eigen::MatrixXd optimum = s.loss->optimum_matrix();
+  const auto sample = [&](std::size_t k, std::int64_t step, double loss) {
+    TrainingSample& t = out.trajectory[k];
+    t.step = static_cast<double>(step);
+    t.loss = loss;
+    Eigen::MatrixXd a_eff;
+    double offblock = 0.0;
+    if (model->effective(a_eff, offblock)) {
+      t.rel_err = (a_eff - optimum).norm() / optimum.norm();
+      t.excess = s.loss->excess(s.loss->basis.transpose() * a_eff * s.loss->basis);
+    }
+  };
+
+  const Curriculum curriculum{s.d, s.n_train + 1, s.options.curriculum_every};
+  const std::int64_t tail = std::max<std::int64_t>(1, std::min<std::int64_t>(100, s.options.steps / 10));
+  double tail_sum = 0.0;
+  TrainingBatch batch;
+  std::size_t next_sample = 0;
+  out.status = "trained";
+  for (std::int64_t step = 0; step < s.options.steps; ++step) {
+    if (cancelled && cancelled()) {
+      out.status = "failed";
+      return out;
+    }
+    Stream stream{s.seed, s.train_key, text_key("train-batch"), static_cast<std::uint64_t>(step)};
+    sample_training_batch(*s.covariance, s.options.batch, curriculum.points_at(step), curriculum.dims_at(step), stream,
+                          batch);
+    const double loss = model->loss_and_grad(batch);
+    if (!std::isfinite(loss)) {
+      out.status = "diverged";
+      out.steps = step;
+      break;
+    }
+    if (next_sample < keep.size() && keep[next_sample] == step) sample(next_sample++, step, loss);
+    if (step >= s.options.steps - tail) tail_sum += loss;
+    for (auto& group : optimizer->param_groups()) group.options().set_lr(scheduled_lr(s.options, step));
+    optimizer->step();
+    out.steps = step + 1;
+  }
+  if (out.status == "trained") out.loss_final = tail_sum / static_cast<double>(std::min(tail, s.options.steps));
+  if (model->effective(out.a_eff, out.offblock_norm) && !out.a_eff.allFinite()) out.status = "diverged";
+  out.predictor = [model](const PromptBlock& block, double* predictions) { model->predict(block, predictions); };
+  out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return out;
+}
+
+}  // namespace icl

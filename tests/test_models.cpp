@@ -1,0 +1,210 @@
+// The sampled models (models/): the LSA layer against the core's closed forms, its exact and its
+// expected gradients, training to the optimum, GPT-2 learning, determinism.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "covariance.hpp"
+#include "gradient_flow.hpp"
+#include "population_loss.hpp"
+#include "theory.hpp"
+#include "torch_model.hpp"
+#include "training_prompts.hpp"
+
+namespace {
+
+using Eigen::MatrixXd;
+using Eigen::VectorXd;
+using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+struct Fixture {
+  Fixture(const std::string& spectrum, int d, int n, const std::string& model = "lsa")
+      : covariance(icl::make_covariance(spectrum, d)), loss(icl::make_population_loss(covariance, n)) {
+    setup.model = icl::parse_model(model);
+    setup.covariance = &covariance;
+    setup.loss = &loss;
+    setup.d = d;
+    setup.n_train = n;
+    setup.sigma = 0.3;
+    setup.max_test_m = n;
+    setup.trajectory_points = 16;
+    setup.seed = 11;
+    setup.train_key = 12;
+    setup.init_seed = 2;
+  }
+  icl::Covariance covariance;
+  icl::PopulationLoss loss;
+  icl::SampledSetup setup;
+};
+
+RowMatrix matrix_of(const torch::Tensor& t) {
+  const torch::Tensor c = t.detach().to(torch::kFloat64).contiguous();
+  return Eigen::Map<const RowMatrix>(c.data_ptr<double>(), c.size(0), c.size(1));
+}
+
+// The paper's initialisation makes the layer x_q^T A h with A = sigma^2 (Theta Theta^T)^T.
+TEST(Models, LsaForwardIsTheCoresLinearPredictorAtThePaperInitialisation) {
+  Fixture f("power(1)", 4, 7);
+  auto model = icl::models::make_lsa(f.setup, torch::kCPU);
+  icl::Stream theta{f.setup.seed, icl::text_key("theta"), 2, 4};
+  const MatrixXd a = f.setup.sigma * f.setup.sigma * icl::initial_gram(4, theta).transpose();
+  MatrixXd a_eff;
+  double offblock = -1.0;
+  ASSERT_TRUE(model->effective(a_eff, offblock));
+  EXPECT_EQ(offblock, 0.0);
+  EXPECT_LT((a_eff - a).norm(), 1e-15 * a.norm());
+
+  icl::Stream s{1, 2, 3};
+  icl::TrainingBatch batch;
+  icl::sample_training_batch(f.covariance, 8, 9, 4, s, batch);  // 8 prompts of M = 9 and a query
+  const int m = 8;
+  std::vector<double> x, y, q;
+  for (int b = 0; b < batch.batch; ++b) {
+    for (int i = 0; i < m; ++i) {
+      for (int j = 0; j < 4; ++j) x.push_back(batch.x[(b * 9 + i) * 4 + j]);
+      y.push_back(batch.y[b * 9 + i]);
+    }
+    for (int j = 0; j < 4; ++j) q.push_back(batch.x[(b * 9 + m) * 4 + j]);
+  }
+  std::vector<double> predictions(8);
+  model->predict(icl::PromptBlock{8, m, 4, x.data(), y.data(), q.data()}, predictions.data());
+  for (int b = 0; b < 8; ++b) {
+    const RowMatrix X = Eigen::Map<const RowMatrix>(x.data() + b * m * 4, m, 4);
+    const VectorXd h = X.transpose() * Eigen::Map<const VectorXd>(y.data() + b * m, m) / m;
+    const double want = Eigen::Map<const VectorXd>(q.data() + b * 4, 4).dot(a * h);
+    EXPECT_NEAR(predictions[b], want, 1e-12 * (1.0 + std::abs(want))) << "prompt " << b;
+  }
+}
+
+// The analytic gradients of the layer equal autograd's on the same loss, for a generic layer.
+TEST(Models, LsaGradientsAreExact) {
+  Fixture f("isotropic", 3, 5);
+  f.setup.options.init = "gaussian";
+  f.setup.options.init_scale = 0.5;
+  auto model = icl::models::make_lsa(f.setup, torch::kCPU);
+  icl::Stream s{4, 5, 6};
+  icl::TrainingBatch batch;
+  icl::sample_training_batch(f.covariance, 16, 6, 3, s, batch);
+  model->loss_and_grad(batch);
+  const auto params = model->parameters();
+  const torch::Tensor pv = params[0].detach().clone().requires_grad_(true);
+  const torch::Tensor kq = params[1].detach().clone().requires_grad_(true);
+  const auto x = torch::from_blob(batch.x.data(), {16, 6, 3}, torch::kFloat64);
+  auto y = torch::from_blob(batch.y.data(), {16, 6}, torch::kFloat64).clone();
+  const torch::Tensor target = y.select(1, 5).clone();
+  y.select(1, 5).zero_();
+  const torch::Tensor e = torch::cat({x, y.unsqueeze(-1)}, -1).transpose(1, 2);  // B x (d+1) x (n+1)
+  const torch::Tensor f_e = e + torch::matmul(torch::matmul(pv, e), torch::matmul(torch::matmul(e.transpose(1, 2), kq), e)) / 5.0;
+  const torch::Tensor loss = 0.5 * (f_e.select(1, 3).select(1, 5) - target).square().mean();
+  loss.backward();
+  EXPECT_LT((matrix_of(params[0].grad()) - matrix_of(pv.grad())).norm(), 1e-13 * matrix_of(pv.grad()).norm());
+  EXPECT_LT((matrix_of(params[1].grad()) - matrix_of(kq.grad())).norm(), 1e-13 * matrix_of(kq.grad()).norm());
+}
+
+// Averaged over many batches, the sampled gradient is the population gradient (docs/theory.md
+// §2): with A = p_y W11^T, dL/dW11 = p_y G^T and dL/dp_y = tr(G^T W11^T), G = Lambda A Gamma Lambda - Lambda^2.
+TEST(Models, ExpectedSampledGradientIsThePopulationGradient) {
+  constexpr int d = 3, n = 6, batches = 3000;
+  Fixture f("power(1)", d, n);
+  auto model = icl::models::make_lsa(f.setup, torch::kCPU);
+  MatrixXd a;
+  double offblock = 0.0;
+  model->effective(a, offblock);
+  const MatrixXd lambda = f.covariance.matrix();
+  const MatrixXd g = lambda * a * icl::gamma_matrix(lambda, n) * lambda - lambda * lambda;
+  const RowMatrix pv0 = matrix_of(model->parameters()[0]);
+  const RowMatrix kq0 = matrix_of(model->parameters()[1]);
+  const double p_y = pv0(d, d);
+  MatrixXd want_w = p_y * g.transpose();
+  const double want_p = (g.transpose() * kq0.topLeftCorner(d, d).transpose()).trace();
+
+  MatrixXd sum = MatrixXd::Zero(d, d), sum_sq = MatrixXd::Zero(d, d);
+  double sum_p = 0.0, sum_p_sq = 0.0;
+  icl::TrainingBatch batch;
+  for (int k = 0; k < batches; ++k) {
+    icl::Stream s{7, 8, static_cast<std::uint64_t>(k)};
+    icl::sample_training_batch(f.covariance, 64, n + 1, d, s, batch);
+    model->loss_and_grad(batch);
+    const MatrixXd gw = matrix_of(model->parameters()[1].grad()).topLeftCorner(d, d);
+    const double gp = matrix_of(model->parameters()[0].grad())(d, d);
+    sum += gw;
+    sum_sq += gw.cwiseProduct(gw);
+    sum_p += gp;
+    sum_p_sq += gp * gp;
+  }
+  const MatrixXd mean = sum / batches;
+  const MatrixXd se = ((sum_sq / batches - mean.cwiseProduct(mean)) / (batches - 1)).cwiseSqrt();
+  for (int i = 0; i < d; ++i)
+    for (int j = 0; j < d; ++j)
+      EXPECT_LT(std::abs(mean(i, j) - want_w(i, j)), 5.0 * se(i, j))
+          << "dL/dW11(" << i << "," << j << "): " << mean(i, j) << " vs " << want_w(i, j) << " +- " << se(i, j);
+  const double mean_p = sum_p / batches;
+  const double se_p = std::sqrt((sum_p_sq / batches - mean_p * mean_p) / (batches - 1));
+  EXPECT_LT(std::abs(mean_p - want_p), 5.0 * se_p) << mean_p << " vs " << want_p << " +- " << se_p;
+}
+
+icl::SampledOutcome train(Fixture& f, std::int64_t steps, double lr) {
+  f.setup.options.steps = steps;
+  f.setup.options.lr = lr;
+  f.setup.options.schedule = icl::TrainOptions::Schedule::cosine;
+  return icl::train_sampled(f.setup);
+}
+
+// The model's Monte-Carlo error on held-out prompts of the training distribution.
+icl::RiskEstimate held_out(const Fixture& f, const icl::SampledOutcome& out, int prompts) {
+  icl::Stream fixed{1};
+  const icl::TestDistribution dist =
+      icl::make_test_distribution(icl::expand_shift("none")[0], f.covariance, f.setup.n_train, fixed);
+  const icl::LsaPredictors lsa{MatrixXd(), f.loss.optimum_matrix(), f.loss.one_step_eta()};
+  icl::McSettings settings;
+  settings.prompts = prompts;
+  return icl::monte_carlo(dist, lsa, settings, icl::StreamKey{99, 98, 97}, &out.predictor).model;
+}
+
+TEST(Models, SampledLsaFromThePaperInitialisationReachesTheOptimum) {
+  Fixture f("power(1)", 3, 10);
+  const icl::SampledOutcome out = train(f, 3000, 0.01);
+  ASSERT_EQ(out.status, "trained");
+  const MatrixXd optimum = f.loss.optimum_matrix();
+  const double rel_err = (out.a_eff - optimum).norm() / optimum.norm();
+  std::printf("paper initialisation: rel_err(A_eff, A*) = %.4f, off-block norm %.2e, %.2f s\n", rel_err,
+              out.offblock_norm, out.seconds);
+  EXPECT_LT(rel_err, 0.05);
+}
+
+TEST(Models, SampledLsaFromAGaussianInitialisationComesWithinTenPercentOfTheOptimum) {
+  Fixture f("power(1)", 3, 10);
+  f.setup.options.init = "gaussian";
+  f.setup.options.init_scale = 0.3;
+  const icl::SampledOutcome out = train(f, 4000, 0.01);
+  ASSERT_EQ(out.status, "trained");
+  const icl::RiskEstimate r = held_out(f, out, 20000);
+  icl::Stream fixed{1};
+  const auto moments = icl::make_test_distribution(icl::expand_shift("none")[0], f.covariance, 10, fixed).moments();
+  const double optimum = icl::risk(f.loss.optimum_matrix(), *moments);
+  std::printf("gaussian initialisation: held-out error %.4f +- %.4f, optimum %.4f, off-block %.2e\n", r.mean, r.se,
+              optimum, out.offblock_norm);
+  EXPECT_LT(r.mean - 2.0 * r.se, 1.10 * optimum);
+}
+
+TEST(Models, SmallGpt2LearnsInContextRegression) {
+  Fixture f("isotropic", 2, 8, "gpt2(2, 2, 32)");
+  f.setup.options.optimizer = icl::TrainOptions::Optimizer::adam;
+  const icl::SampledOutcome out = train(f, 3000, 3e-3);
+  ASSERT_EQ(out.status, "trained");
+  const icl::RiskEstimate r = held_out(f, out, 4000);
+  const double zero = 2.0;  // E<w, x_q>^2 = d
+  std::printf("gpt2(2, 2, 32), d = 2, N = 8: held-out error %.4f +- %.4f (zero predictor %.1f), loss %.3f, %.1f s\n",
+              r.mean, r.se, zero, out.loss_final, out.seconds);
+  EXPECT_LT(r.mean + 2.0 * r.se, 0.5 * zero);
+}
+
+TEST(Models, TrainingIsDeterministic) {
+  Fixture f("random_exp", 3, 6, "gpt2(1, 1, 8)");
+  const icl::SampledOutcome a = train(f, 30, 1e-3);
+  const icl::SampledOutcome b = train(f, 30, 1e-3);
+  EXPECT_EQ(a.loss_final, b.loss_final);
+  EXPECT_EQ(held_out(f, a, 300).mean, held_out(f, b, 300).mean);
+}
+
+}  // namespace
