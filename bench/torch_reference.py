@@ -3,10 +3,16 @@ researcher would (autograd, torch.optim.Adam, the same sizes and thread count): 
 the C++ trainer's throughput is compared with.
     /usr/bin/python3 bench/torch_reference.py [--model lsa|gpt2] [--steps S] [--threads 1]"""
 import argparse
+import os
 import statistics
+import sys
 import time
 
-import torch
+# OpenBLAS starts one thread per core unless told before it loads: the comparison is per thread.
+if __name__ == "__main__":
+    threads = sys.argv[sys.argv.index("--threads") + 1] if "--threads" in sys.argv else "1"
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", threads)
+import torch  # noqa: E402
 
 D, N, BATCH = 5, 20, 64
 

@@ -106,12 +106,8 @@ class Gpt2Model : public TorchModel {
 
   void predict(const PromptBlock& block, double* out) override {
     torch::NoGradGuard no_grad;
-    const auto x = to_tensor(block.x, {block.count, block.m, block.d}, torch::kFloat32, device_);
-    const auto y = to_tensor(block.y, {block.count, block.m}, torch::kFloat32, device_);
-    const auto q = to_tensor(block.q, {block.count, 1, block.d}, torch::kFloat32, device_);
-    const torch::Tensor tokens = torch::cat({interleave(x, y), q}, 1);
-    const torch::Tensor y_hat = net_->forward(tokens).select(1, -1).to(torch::kCPU, torch::kFloat64).contiguous();
-    std::copy_n(y_hat.data_ptr<double>(), block.count, out);
+    const BlockTensors t = block_tensors(block, torch::kFloat32, device_);
+    copy_out(net_->forward(torch::cat({interleave(t.x, t.y), t.q}, 1)).select(1, -1), out);
   }
 
  private:

@@ -16,6 +16,12 @@ torch::Tensor tokens(const torch::Tensor& x, const torch::Tensor& y) {
   return z;
 }
 
+// A test block's tokens: the prompt's points, then the query with label 0.
+torch::Tensor query_tokens(const PromptBlock& block, torch::Device device) {
+  const BlockTensors t = block_tensors(block, torch::kFloat64, device);
+  return tokens(torch::cat({t.x, t.q}, 1), torch::cat({t.y, torch::zeros({block.count, 1}, t.y.options())}, 1));
+}
+
 // The paper's Theta Theta^T for layer `layer` (layer 0: the flow's own stream, so that lsa,
 // linear_transformer(1) and flow start from the same direction).
 Eigen::MatrixXd gram_of(const SampledSetup& s, int layer) {
@@ -81,16 +87,11 @@ class Lsa : public TorchModel {
 
   void predict(const PromptBlock& block, double* out) override {
     torch::NoGradGuard no_grad;
-    // The prompt's points and the query as the last token, its label 0.
-    const auto x = to_tensor(block.x, {block.count, block.m, block.d}, torch::kFloat64, device_);
-    const auto y = to_tensor(block.y, {block.count, block.m}, torch::kFloat64, device_);
-    const auto q = to_tensor(block.q, {block.count, 1, block.d}, torch::kFloat64, device_);
-    const torch::Tensor z = tokens(torch::cat({x, q}, 1), torch::cat({y, torch::zeros({block.count, 1}, y.options())}, 1));
+    const torch::Tensor z = query_tokens(block, device_);
     const torch::Tensor e_q = z.select(1, -1);
     const torch::Tensor a = torch::matmul(z, w_pv_.select(0, d_));
     const torch::Tensor c = torch::bmm(z, torch::matmul(e_q, w_kq_.t()).unsqueeze(-1)).squeeze(-1);
-    const torch::Tensor y_hat = ((a * c).sum(1) / static_cast<double>(block.m)).to(torch::kCPU).contiguous();
-    std::copy_n(y_hat.data_ptr<double>(), block.count, out);
+    copy_out((a * c).sum(1) / static_cast<double>(block.m), out);
   }
 
   bool effective(Eigen::MatrixXd& a_eff, double& offblock) override {
@@ -160,12 +161,7 @@ class LinearTransformer : public TorchModel {
 
   void predict(const PromptBlock& block, double* out) override {
     torch::NoGradGuard no_grad;
-    const auto x = to_tensor(block.x, {block.count, block.m, block.d}, torch::kFloat64, device_);
-    const auto y = to_tensor(block.y, {block.count, block.m}, torch::kFloat64, device_);
-    const auto q = to_tensor(block.q, {block.count, 1, block.d}, torch::kFloat64, device_);
-    const torch::Tensor z = tokens(torch::cat({x, q}, 1), torch::cat({y, torch::zeros({block.count, 1}, y.options())}, 1));
-    const torch::Tensor y_hat = forward(z, block.m).to(torch::kCPU).contiguous();
-    std::copy_n(y_hat.data_ptr<double>(), block.count, out);
+    copy_out(forward(query_tokens(block, device_), block.m), out);
   }
 
   bool effective(Eigen::MatrixXd& a_eff, double& offblock) override {

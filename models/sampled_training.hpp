@@ -1,6 +1,8 @@
 #pragma once
 #include <Eigen/Dense>
 #include <cstdint>
+#include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,16 @@ struct SampledSetup {
   // flow's own stream, Stream{seed, text_key("theta"), init_seed, d}).
   std::uint64_t seed = 0, train_key = 0;
   int init_seed = 0;
+  // Checkpoints: every options.checkpoint_seconds, and when cancelled, the whole training state
+  // (model, optimizer, step, loss curve so far) goes to `save` as bytes; training started with
+  // `resume_from` (such bytes) continues from there and ends bitwise as an uninterrupted run.
+  std::function<void(const std::string& state)> save;
+  std::string resume_from;
+};
+
+// `resume_from` is not a training state of this run (another run, another layout).
+struct CheckpointMismatch : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 
 struct TrainingSample {
@@ -40,6 +52,7 @@ struct TrainingSample {
 struct SampledOutcome {
   std::string status = "failed";  // trained, diverged, failed
   std::int64_t steps = 0;          // optimizer steps taken
+  std::int64_t resumed_at = -1;    // the step a checkpoint continued from; -1 when trained from the start
   double loss_final = std::numeric_limits<double>::quiet_NaN();  // mean training loss over the last steps
   double seconds = 0.0;
   std::vector<TrainingSample> trajectory;  // trajectory_points samples, log-spaced in steps, NaN-padded
@@ -50,7 +63,8 @@ struct SampledOutcome {
 };
 
 // Trains one model; never throws for a numerical failure (status diverged). Returns with status
-// `failed` and no predictor when `cancelled` answers true (checked every step).
+// `failed` and no predictor when `cancelled` answers true (checked every step), after a last
+// checkpoint. Throws std::runtime_error when `resume_from` is not a state of this run.
 SampledOutcome train_sampled(const SampledSetup& setup, bool (*cancelled)() = nullptr);
 
 // Whether libtorch can run on `device` ("cpu", "cuda", "cuda:1"); `why` says why not.

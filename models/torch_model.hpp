@@ -35,6 +35,13 @@ std::unique_ptr<TorchModel> make_gpt2(const SampledSetup& setup, torch::Device d
 
 // Helpers shared by the models.
 torch::Tensor to_tensor(const double* data, std::vector<std::int64_t> shape, torch::Dtype dtype, torch::Device device);
+// A block of test prompts as tensors: x (count, m, d), y (count, m), q (count, 1, d).
+struct BlockTensors {
+  torch::Tensor x, y, q;
+};
+BlockTensors block_tensors(const PromptBlock& block, torch::Dtype dtype, torch::Device device);
+// Copies `count` predictions of a (count) tensor out.
+void copy_out(const torch::Tensor& predictions, double* out);
 // Fills every tensor, in order, with N(0, scale^2) draws of `stream` (deterministic, unlike
 // torch's own generator across thread counts).
 void fill_gaussian(const std::vector<torch::Tensor>& tensors, double scale, Stream& stream);

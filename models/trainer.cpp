@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <sstream>
 
 #include "torch_model.hpp"
 
@@ -16,6 +17,17 @@ namespace models {
 torch::Tensor to_tensor(const double* data, std::vector<std::int64_t> shape, torch::Dtype dtype, torch::Device device) {
   // from_blob does not own the data: the copy to the dtype and device does.
   return torch::from_blob(const_cast<double*>(data), shape, torch::kFloat64).to(device, dtype, false, true);
+}
+
+BlockTensors block_tensors(const PromptBlock& block, torch::Dtype dtype, torch::Device device) {
+  return {to_tensor(block.x, {block.count, block.m, block.d}, dtype, device),
+          to_tensor(block.y, {block.count, block.m}, dtype, device),
+          to_tensor(block.q, {block.count, 1, block.d}, dtype, device)};
+}
+
+void copy_out(const torch::Tensor& predictions, double* out) {
+  const torch::Tensor values = predictions.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  std::copy_n(values.data_ptr<double>(), values.numel(), out);
 }
 
 void fill_gaussian(const std::vector<torch::Tensor>& tensors, double scale, Stream& stream) {
@@ -77,6 +89,72 @@ std::vector<std::int64_t> sample_steps(std::int64_t steps, int points) {
   return at;
 }
 
+// The training state between steps, as libtorch's archive: what a resumed run needs to continue
+// bitwise (the prompts of a step depend on the step alone).
+struct State {
+  std::int64_t step = 0;       // the next step to take
+  std::size_t next_sample = 0;
+  double tail_sum = 0.0;
+};
+
+std::string save_state(TorchModel& model, torch::optim::Optimizer& optimizer, const State& state,
+                       const std::vector<TrainingSample>& trajectory, std::uint64_t train_key) {
+  torch::serialize::OutputArchive archive;
+  const auto params = model.parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) archive.write("parameter" + std::to_string(i), params[i].detach());
+  torch::serialize::OutputArchive optimizer_archive;
+  optimizer.save(optimizer_archive);
+  archive.write("optimizer", optimizer_archive);
+  const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
+  archive.write("train_key", torch::tensor({static_cast<std::int64_t>(train_key)}, i64));
+  archive.write("step", torch::tensor({state.step, static_cast<std::int64_t>(state.next_sample)}, i64));
+  archive.write("tail_sum", torch::tensor({state.tail_sum}, torch::TensorOptions().dtype(torch::kFloat64)));
+  std::vector<double> samples;
+  for (const auto& t : trajectory) samples.insert(samples.end(), {t.step, t.loss, t.rel_err, t.excess});
+  archive.write("trajectory", torch::from_blob(samples.data(), {static_cast<std::int64_t>(samples.size())},
+                                               torch::kFloat64).clone());
+  std::ostringstream out;
+  archive.save_to(out);
+  return out.str();
+}
+
+State load_state(const std::string& bytes, TorchModel& model, torch::optim::Optimizer& optimizer,
+                 std::vector<TrainingSample>& trajectory, std::uint64_t train_key) {
+  torch::serialize::InputArchive archive;
+  std::istringstream in(bytes);
+  archive.load_from(in);
+  // A fresh tensor per read: reading into a defined tensor keeps that tensor's type.
+  const auto read = [&](const std::string& key) {
+    torch::Tensor t;
+    archive.read(key, t);
+    return t;
+  };
+  torch::Tensor t = read("train_key");
+  if (t.numel() != 1 || static_cast<std::uint64_t>(t[0].item<std::int64_t>()) != train_key)
+    throw std::runtime_error("the checkpoint belongs to another training run");
+  torch::NoGradGuard no_grad;
+  auto params = model.parameters();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    params[i].copy_(read("parameter" + std::to_string(i)));
+  }
+  torch::serialize::InputArchive optimizer_archive;
+  archive.read("optimizer", optimizer_archive);
+  optimizer.load(optimizer_archive);
+  State state;
+  t = read("step");
+  state.step = t[0].item<std::int64_t>();
+  state.next_sample = static_cast<std::size_t>(t[1].item<std::int64_t>());
+  t = read("tail_sum");
+  state.tail_sum = t[0].item<double>();
+  t = read("trajectory").contiguous();
+  const double* v = t.data_ptr<double>();
+  if (static_cast<std::size_t>(t.numel()) != 4 * trajectory.size())
+    throw std::runtime_error("the checkpoint's loss curve has another length");
+  for (std::size_t k = 0; k < trajectory.size(); ++k)
+    trajectory[k] = TrainingSample{v[4 * k], v[4 * k + 1], v[4 * k + 2], v[4 * k + 3]};
+  return state;
+}
+
 }  // namespace
 }  // namespace models
 
@@ -134,15 +212,33 @@ SampledOutcome train_sampled(const SampledSetup& s, bool (*cancelled)()) {
 
   const Curriculum curriculum{s.d, s.n_train + 1, s.options.curriculum_every};
   const std::int64_t tail = std::max<std::int64_t>(1, std::min<std::int64_t>(100, s.options.steps / 10));
-  double tail_sum = 0.0;
+  State state;
+  if (!s.resume_from.empty()) {
+    try {
+      state = load_state(s.resume_from, *model, *optimizer, out.trajectory, s.train_key);
+      out.resumed_at = state.step;
+    } catch (const std::exception& e) {
+      throw CheckpointMismatch(std::string("cannot continue from the checkpoint: ") + e.what());
+    }
+  }
+  auto last_save = Clock::now();
+  const auto checkpoint = [&] {
+    if (!s.save) return;
+    s.save(save_state(*model, *optimizer, state, out.trajectory, s.train_key));
+    last_save = Clock::now();
+  };
   TrainingBatch batch;
-  std::size_t next_sample = 0;
   out.status = "trained";
-  for (std::int64_t step = 0; step < s.options.steps; ++step) {
+  out.steps = state.step;
+  for (; state.step < s.options.steps; ++state.step) {
+    const std::int64_t step = state.step;
     if (cancelled && cancelled()) {
+      checkpoint();  // a stop loses no training
       out.status = "failed";
       return out;
     }
+    if (s.save && std::chrono::duration<double>(Clock::now() - last_save).count() >= s.options.checkpoint_seconds)
+      checkpoint();
     Stream stream{s.seed, s.train_key, text_key("train-batch"), static_cast<std::uint64_t>(step)};
     sample_training_batch(*s.covariance, s.options.batch, curriculum.points_at(step), curriculum.dims_at(step), stream,
                           batch);
@@ -152,12 +248,13 @@ SampledOutcome train_sampled(const SampledSetup& s, bool (*cancelled)()) {
       out.steps = step;
       break;
     }
-    if (next_sample < keep.size() && keep[next_sample] == step) sample(next_sample++, step, loss);
-    if (step >= s.options.steps - tail) tail_sum += loss;
+    if (state.next_sample < keep.size() && keep[state.next_sample] == step) sample(state.next_sample++, step, loss);
+    if (step >= s.options.steps - tail) state.tail_sum += loss;
     for (auto& group : optimizer->param_groups()) group.options().set_lr(scheduled_lr(s.options, step));
     optimizer->step();
     out.steps = step + 1;
   }
+  const double tail_sum = state.tail_sum;
   if (out.status == "trained") out.loss_final = tail_sum / static_cast<double>(std::min(tail, s.options.steps));
   if (model->effective(out.a_eff, out.offblock_norm) && !out.a_eff.allFinite()) out.status = "diverged";
   out.predictor = [model](const PromptBlock& block, double* predictions) { model->predict(block, predictions); };

@@ -110,8 +110,9 @@ double Grid::cost_of(const TrainingRun& run) const {
 
 double Grid::cost_estimate(std::uint64_t train_id) const { return cost_of(run(train_id)); }
 
-double Grid::longest_run_estimate() const {
-  double longest = 0.0;
+// Runs of one (d, n_train, model, steps) cost the same; every other axis repeats them.
+template <class Visit>
+void Grid::for_each_cost_class(Visit visit) const {
   TrainingRun r;
   for (const int d : config_.d)
     for (const int n : config_.n_train)
@@ -121,28 +122,23 @@ double Grid::longest_run_estimate() const {
           r.n_train = n;
           r.model = m;
           r.steps = steps;
-          longest = std::max(longest, cost_of(r));
+          visit(r, cost_of(r));
         }
+}
+
+double Grid::longest_run_estimate() const {
+  double longest = 0.0;
+  for_each_cost_class([&](const TrainingRun&, double cost) { longest = std::max(longest, cost); });
   return longest;
 }
 
 double Grid::total_cost_estimate(const ModelSpec* model) const {
-  // Every factor but (d, n_train, model, steps) only repeats runs of the same cost.
   const double repeats = static_cast<double>(config_.spectrum.size() * config_.sigma.size() *
                                              config_.init_seed.size() * config_.lr.size());
   double total = 0.0;
-  TrainingRun r;
-  for (const int d : config_.d)
-    for (const int n : config_.n_train)
-      for (const ModelSpec& m : config_.model)
-        for (const std::int64_t steps : config_.steps) {
-          if (model && m.text != model->text) continue;
-          r.d = d;
-          r.n_train = n;
-          r.model = m;
-          r.steps = steps;
-          total += repeats * cost_of(r);
-        }
+  for_each_cost_class([&](const TrainingRun& r, double cost) {
+    if (!model || r.model.text == model->text) total += repeats * cost;
+  });
   return total;
 }
 

@@ -53,6 +53,8 @@ class Grid {
  private:
   double evaluation_cost(int d, int n_train) const;
   double cost_of(const TrainingRun& run) const;
+  template <class Visit>
+  void for_each_cost_class(Visit visit) const;
 
   const SweepConfig& config_;  // must outlive the grid
   std::uint64_t runs_ = 0, conditions_ = 0;

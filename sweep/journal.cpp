@@ -11,7 +11,7 @@
 #include <string_view>
 #include <utility>
 
-#include "digest.hpp"
+#include "framing.hpp"
 #include "file_sync.hpp"
 #include "messages.hpp"
 
@@ -38,34 +38,15 @@ void write_all(int fd, const void* data, std::size_t size) {
   }
 }
 
-// One framed block: magic, u64 length, payload, u64 checksum, written with a single write so
-// that a torn block can only be the last one.
+// One framed block, written with a single write so that a torn block can only be the last one.
 void write_block(int fd, const char* magic, std::size_t magic_size, const std::byte* payload, std::size_t size) {
-  std::vector<std::byte> block(magic_size + 16 + size);
-  const std::uint64_t length = size;
-  const std::uint64_t sum = checksum(payload, size);
-  std::memcpy(block.data(), magic, magic_size);
-  std::memcpy(block.data() + magic_size, &length, 8);
-  if (size > 0) std::memcpy(block.data() + magic_size + 8, payload, size);
-  std::memcpy(block.data() + magic_size + 8 + size, &sum, 8);
+  const std::vector<std::byte> block = frame(std::string_view(magic, magic_size), payload, size);
   write_all(fd, block.data(), block.size());
 }
 
-// Reads one framed block at `offset` of `file`; false if it is torn or corrupt.
 bool read_block(const std::vector<std::byte>& file, std::size_t& offset, const char* magic, std::size_t magic_size,
                 std::vector<std::byte>& payload) {
-  if (file.size() - offset < magic_size + 16) return false;
-  if (std::memcmp(file.data() + offset, magic, magic_size) != 0) return false;
-  std::uint64_t length = 0;
-  std::memcpy(&length, file.data() + offset + magic_size, 8);
-  if (length > file.size() - offset - magic_size - 16) return false;
-  const std::byte* data = file.data() + offset + magic_size + 8;
-  std::uint64_t sum = 0;
-  std::memcpy(&sum, data + length, 8);
-  if (sum != checksum(data, length)) return false;
-  payload.assign(data, data + length);
-  offset += magic_size + 16 + length;
-  return true;
+  return unframe(file, offset, std::string_view(magic, magic_size), payload);
 }
 
 // One writer per journal: a second icl-sweep on the same output (a job resubmitted while the

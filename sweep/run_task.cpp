@@ -3,6 +3,9 @@
 #include <chrono>
 #include <cstdio>
 #include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <new>
 
 #include "covariance.hpp"
@@ -10,6 +13,7 @@
 #include "gradient_flow.hpp"
 #include "population_loss.hpp"
 #include "random_stream.hpp"
+#include "run_checkpoint.hpp"
 #include "sampled_training.hpp"
 
 namespace icl {
@@ -65,8 +69,19 @@ Trained train_flow(const SweepConfig& config, const TrainingRun& run, const Popu
   return t;
 }
 
-Trained train_model(const SweepConfig& config, const Grid& grid, const TrainingRun& run, const Covariance& covariance,
-                    const PopulationLoss& loss, TaskResult& result, bool (*cancelled)()) {
+// One per sweep and process: the identity digest reads the config's input files.
+const RunCheckpoints& checkpoints_of(const SweepConfig& config) {
+  static std::mutex mutex;
+  static std::map<const SweepConfig*, std::unique_ptr<RunCheckpoints>> made;
+  const std::lock_guard lock(mutex);
+  auto& slot = made[&config];
+  if (!slot) slot = std::make_unique<RunCheckpoints>(config.output, identity_of(config));
+  return *slot;
+}
+
+Trained train_model(const SweepConfig& config, const Grid& grid, std::uint64_t train_id, const TrainingRun& run,
+                    const Covariance& covariance, const PopulationLoss& loss, TaskResult& result,
+                    bool (*cancelled)()) {
   SampledSetup setup;
   setup.model = run.model;
   setup.options = config.train;
@@ -82,7 +97,21 @@ Trained train_model(const SweepConfig& config, const Grid& grid, const TrainingR
   setup.seed = config.seed;
   setup.train_key = run.train_key;
   setup.init_seed = run.init_seed;
-  SampledOutcome out = train_sampled(setup, cancelled);
+  const RunCheckpoints& checkpoints = checkpoints_of(config);
+  setup.save = [&](const std::string& state) { checkpoints.save(train_id, state); };
+  setup.resume_from = checkpoints.load(train_id);
+  SampledOutcome out;
+  try {
+    out = train_sampled(setup, cancelled);
+  } catch (const CheckpointMismatch& e) {
+    std::fprintf(stderr, "icl-sweep: training run %llu: %s; it starts again\n",
+                 static_cast<unsigned long long>(train_id), e.what());
+    setup.resume_from.clear();
+    out = train_sampled(setup, cancelled);
+  }
+  if (out.resumed_at >= 0)
+    std::fprintf(stderr, "icl-sweep: training run %llu continued from its checkpoint at step %lld\n",
+                 static_cast<unsigned long long>(train_id), static_cast<long long>(out.resumed_at));
   for (std::size_t i = 0; i < out.trajectory.size(); ++i) {
     const TrainingSample& s = out.trajectory[i];
     result.trajectory[i] = StoredSample{s.step, s.loss, s.rel_err, s.excess};
@@ -147,7 +176,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
     if (abandon()) return result;
     const Covariance covariance = make_covariance(run.spectrum, run.d, config.inputs);
     const PopulationLoss loss = make_population_loss(covariance, run.n_train);
-    const Trained trained = run.model.sampled() ? train_model(config, grid, run, covariance, loss, result, cancelled)
+    const Trained trained = run.model.sampled() ? train_model(config, grid, train_id, run, covariance, loss, result, cancelled)
                                                 : train_flow(config, run, loss, result);
     if (trained.status == "failed") {  // cancelled during training
       result.rows.clear();

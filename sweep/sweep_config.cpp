@@ -335,6 +335,14 @@ const KeySpec kKeys[] = {
      },
      [](const SweepConfig& c) { return c.train.device; }, nullptr, nullptr},
 
+    {"train.checkpoint_seconds", "seconds between checkpoints of a sampled run's training state (> 0)", Need::value,
+     false,
+     [](const Entry& e, SweepConfig& c) {
+       c.train.checkpoint_seconds = positive(e);
+       if (c.train.checkpoint_seconds > 1e9) fail(e, trim(e.text), "must be <= 1e9");
+     },
+     [](const SweepConfig& c) { return shortest(c.train.checkpoint_seconds); }, nullptr, nullptr},
+
     {"eval.m_test", "test prompt lengths M; `n` means the run's n_train", Need::value, true,
      [](const Entry& e, SweepConfig& c) { c.m_test = m_test_list(e, c.d, c.n_train); },
      [](const SweepConfig& c) {

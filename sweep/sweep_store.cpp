@@ -129,8 +129,11 @@ SweepStore SweepStore::create(const std::string& output, const SweepIdentity& id
     ResultsFile file = build_file(output, grid, trajectory_points, attributes, {}, done, attributes.rows_done, built_at);
     std::filesystem::rename(built_at, output);
     sync_directory_of(output);
-    return SweepStore(output, std::move(*journal), std::move(file), attributes, grid.runs(),
-                      grid.conditions_per_run());
+    SweepStore store(output, std::move(*journal), std::move(file), attributes, grid.runs(),
+                     grid.conditions_per_run());
+    store.checkpoints_.emplace(output, identity);
+    store.checkpoints_->remove_all();  // a fresh start: earlier training states are not this sweep's
+    return store;
   } catch (const std::exception& e) {
     // Nothing of a refused fresh start may stay behind; an output it was to replace stays.
     journal.reset();
@@ -158,6 +161,7 @@ SweepStore SweepStore::resume(const std::string& output, const SweepIdentity& id
     SweepStore store(output, std::move(journal), std::move(file), std::move(attributes), grid.runs(),
                      grid.conditions_per_run());
     store.done_ = std::move(done);
+    store.checkpoints_.emplace(output, identity);
     return store;
   } catch (...) {
     std::error_code ec;
@@ -176,10 +180,14 @@ void SweepStore::put(const TaskResult& result) {
 void SweepStore::record(const TaskResult& result) {
   journal_.append(result);  // first: the journal is what a crash leaves behind
   put(result);
+  finished_.push_back(result.train_id);  // its training state goes once the journal is on disk
 }
 
 void SweepStore::checkpoint() {
   journal_.sync();
+  if (checkpoints_)
+    for (const std::uint64_t id : finished_) checkpoints_->remove(id);
+  finished_.clear();
   attributes_.updated_utc = utc_now();
   file_->write_attributes(attributes_);
   file_->flush();
@@ -201,6 +209,7 @@ void SweepStore::finish() {
     throw std::runtime_error("\"" + output_ + "\" did not read back complete (" + std::to_string(done) + " of " +
                              std::to_string(a.rows_total) + " rows done); its journal is kept");
   std::filesystem::remove(journal_path(output_));
+  if (checkpoints_) checkpoints_->remove_all();
 }
 
 }  // namespace icl

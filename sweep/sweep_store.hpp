@@ -8,6 +8,7 @@
 #include "grid.hpp"
 #include "journal.hpp"
 #include "results_file.hpp"
+#include "run_checkpoint.hpp"
 #include "run_task.hpp"
 #include "sweep_identity.hpp"
 
@@ -72,6 +73,8 @@ class SweepStore {
   FileAttributes attributes_;
   std::uint64_t conditions_ = 0;
   std::vector<char> done_;
+  std::optional<RunCheckpoints> checkpoints_;
+  std::vector<std::uint64_t> finished_;  // runs journalled since the last sync
 };
 
 }  // namespace icl

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 
 #include "covariance.hpp"
 #include "gradient_flow.hpp"
@@ -205,6 +206,30 @@ TEST(Models, TrainingIsDeterministic) {
   const icl::SampledOutcome b = train(f, 30, 1e-3);
   EXPECT_EQ(a.loss_final, b.loss_final);
   EXPECT_EQ(held_out(f, a, 300).mean, held_out(f, b, 300).mean);
+}
+
+// A run continued from a checkpoint taken in the middle of its training ends bitwise as the
+// uninterrupted run: model, optimizer state, loss curve and final loss.
+TEST(Models, TrainingResumedFromACheckpointEndsBitwiseAsAnUninterruptedRun) {
+  for (const char* model : {"lsa", "gpt2(1, 2, 8)"}) {
+    Fixture f("random_exp", 3, 6, model);
+    f.setup.options.checkpoint_seconds = 1e-9;  // a checkpoint before every step
+    std::vector<std::string> states;
+    f.setup.save = [&](const std::string& state) { states.push_back(state); };
+    const icl::SampledOutcome whole = train(f, 40, 1e-2);
+    ASSERT_EQ(states.size(), 40u) << model;
+    f.setup.save = nullptr;
+    f.setup.resume_from = states[17];  // taken before step 17
+    const icl::SampledOutcome resumed = train(f, 40, 1e-2);
+    EXPECT_EQ(resumed.loss_final, whole.loss_final) << model;
+    EXPECT_EQ(resumed.steps, whole.steps) << model;
+    for (std::size_t k = 0; k < whole.trajectory.size(); ++k)
+      EXPECT_EQ(std::memcmp(&resumed.trajectory[k], &whole.trajectory[k], sizeof(icl::TrainingSample)), 0)
+          << model << " sample " << k;
+    EXPECT_EQ(held_out(f, resumed, 256).mean, held_out(f, whole, 256).mean) << model;
+    f.setup.train_key = 13;  // another run's state is refused
+    EXPECT_THROW(icl::train_sampled(f.setup), icl::CheckpointMismatch) << model;
+  }
 }
 
 }  // namespace

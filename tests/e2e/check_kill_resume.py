@@ -169,15 +169,18 @@ def main():
         check(r.returncode == 0 and deterministic(out)[0] == reference[0], "worker-only stop: resume did not finish")
         print(f"SIGUSR1 to rank 1 only: exit {proc.returncode} {waited:.2f} s after the signal; resumed")
 
-        # One writer per output: a second sweep on a running sweep's output is refused.
+        # One writer per output: a second sweep on a running sweep's output is refused. The first
+        # is made long enough (many prompts) to be running still whatever the machine's load.
         out = os.path.join(tmp, "two_writers.h5")
-        proc = start(prog, base + ["--output", out], None)
+        long_run = base + ["--output", out, "--eval.mc_prompts", "400000"]
+        proc = start(prog, long_run, None)
         wait_until_journaling(out, 0.2 * duration)
         for mode in ("--resume", "--force"):
-            r = run_sweep(prog, base + ["--output", out, mode])
+            r = run_sweep(prog, long_run + [mode])
             check(r.returncode == 2 and "another icl-sweep" in r.stderr, f"second writer {mode}: exit {r.returncode} {r.stderr!r}")
-        proc.wait(timeout=600)
-        check(proc.returncode == 0 and deterministic(out)[0] == reference[0], "the first writer was disturbed")
+        check(proc.poll() is None, "the first writer ended before the second was tried")
+        stop_and_time(proc, lambda: proc.send_signal(signal.SIGINT))
+        check(proc.returncode == 3, f"the first writer was disturbed: exit {proc.returncode}")
 
         # --resume refuses a different config, naming the key, and writes nothing.
         out = os.path.join(tmp, "differ.h5")

@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from sweep_runner import MPI_ENV, TIMING_COLUMNS, check, finish, run_sweep
+from sweep_runner import result_columns, same_columns, MPI_ENV, TIMING_COLUMNS, check, finish, run_sweep
 
 CONFIG = """[sweep]
 name = models
@@ -34,21 +34,24 @@ m_test = n, 9
 shift = none, covariate_scale(2)
 mc_prompts = 600
 """
+LONG_CONFIG = """[sweep]
+name = long
+seed = 9
+[grid]
+d = 3
+n_train = 8
+model = gpt2(2, 2, 16)
+[train]
+steps = 1500
+lr = 0.002
+batch = 32
+checkpoint_seconds = 0.25
+trajectory_points = 16
+[eval]
+mc_prompts = 300
+"""
 BASELINES = ["risk_ols_mc", "risk_ridge_mc", "risk_gd_mc", "risk_avg_mc", "risk_knn_mc", "risk_zero",
              "risk_lsa_limit"]
-
-
-def table(path):
-    with h5py.File(path, "r") as f:
-        r = f["results"][:]
-        out = {n: r[n] for n in r.dtype.names if n not in TIMING_COLUMNS}
-        for name in ("time", "loss", "rel_err", "excess_loss"):
-            out["trajectory_" + name] = f["trajectories"][name][:]
-        return out
-
-
-def same(a, b):
-    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k], equal_nan=a[k].dtype.kind == "f") for k in a)
 
 
 def main():
@@ -64,7 +67,7 @@ def main():
         check(r.returncode == 0, f"1 rank: exit {r.returncode} {r.stderr}")
         r = run_sweep(prog, ["--config", cfg, "--output", two, "--progress", "0"], ranks=2)
         check(r.returncode == 0, f"2 ranks: exit {r.returncode} {r.stderr}")
-        check(same(table(one), table(two)), "1 and 2 ranks differ")
+        check(same_columns(result_columns(one, trajectories=True), result_columns(two, trajectories=True)), "1 and 2 ranks differ")
 
         df = pd.DataFrame(h5py.File(one, "r")["results"][:])
         for c in ("model", "status", "spectrum", "shift"):
@@ -105,7 +108,32 @@ def main():
         if proc.returncode == 3:
             r = run_sweep(prog, ["--resume", resumed, "--progress", "0"])
             check(r.returncode == 0, f"resume: exit {r.returncode} {r.stderr}")
-        check(same(table(resumed), table(one)), "stopped and resumed sweep differs from the clean run")
+        check(same_columns(result_columns(resumed, trajectories=True), result_columns(one, trajectories=True)), "stopped and resumed sweep differs from the clean run")
+        # A long GPT-2 run killed (SIGKILL) in the middle of its training continues from its last
+        # checkpoint and ends bitwise as an uninterrupted run.
+        long_cfg = os.path.join(tmp, "long.ini")
+        with open(long_cfg, "w") as f:
+            f.write(LONG_CONFIG)
+        clean, killed = os.path.join(tmp, "long_clean.h5"), os.path.join(tmp, "long_killed.h5")
+        r = run_sweep(prog, ["--config", long_cfg, "--output", clean, "--progress", "0"])
+        check(r.returncode == 0, f"long run: exit {r.returncode} {r.stderr}")
+        proc = subprocess.Popen([prog, "--config", long_cfg, "--output", killed, "--progress", "0"], env=env,
+                                stderr=subprocess.DEVNULL)
+        checkpoint = killed + ".checkpoints/run-0"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and not os.path.exists(checkpoint):
+            time.sleep(0.02)
+        time.sleep(0.7)  # another checkpoint or two
+        proc.kill()
+        proc.wait()
+        check(proc.returncode == -signal.SIGKILL, f"the long run ended before the kill: {proc.returncode}")
+        r = run_sweep(prog, ["--resume", killed, "--progress", "0"])
+        check(r.returncode == 0, f"resume after the kill: exit {r.returncode} {r.stderr}")
+        check("continued from its checkpoint at step" in r.stderr, f"the resume did not use the checkpoint: {r.stderr!r}")
+        check(same_columns(result_columns(killed, trajectories=True), result_columns(clean, trajectories=True)),
+              "killed in training and resumed differs from the uninterrupted run")
+        check(not os.path.exists(killed + ".checkpoints"), "checkpoints left after the sweep completed")
+        print("killed in training, resumed:", [l for l in r.stderr.splitlines() if "checkpoint" in l])
     return finish("models")
 
 

@@ -14,7 +14,7 @@ import time
 import h5py
 import numpy as np
 
-from sweep_runner import TIMING_COLUMNS, MPI_ENV, check, finish, run_sweep
+from sweep_runner import result_columns, same_columns, TIMING_COLUMNS, MPI_ENV, check, finish, run_sweep
 
 CONFIG = """[sweep]
 name = identity
@@ -40,16 +40,6 @@ def columns(program):
     out = subprocess.run([program, "--describe-columns"], capture_output=True, text=True, check=True).stdout
     rows = [line.split("|") for line in out.splitlines()[2:]]
     return [(r[1].strip().strip("`"), r[2].strip()) for r in rows]
-
-
-def table(path):
-    with h5py.File(path, "r") as f:
-        r = f["results"][:]
-        return {n: r[n] for n in r.dtype.names if n not in TIMING_COLUMNS}
-
-
-def same(a, b):
-    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k], equal_nan=a[k].dtype.kind == "f") for k in a)
 
 
 def main():
@@ -110,7 +100,7 @@ def main():
         r = run_sweep(prog, ["--resume", out, "--progress", "0"], ranks=2)
         check(r.returncode == 0, f"--resume OUTPUT without --config: exit {r.returncode} {r.stderr}")
         check(not os.path.exists(out + ".journal"), "the journal outlived a complete sweep")
-        check(same(table(out), table(clean)), "stopped and resumed sweep differs from the clean run")
+        check(same_columns(result_columns(out), result_columns(clean)), "stopped and resumed sweep differs from the clean run")
 
         before = open(out, "rb").read()
         r = run_sweep(prog, ["--config", cfg, "--output", out, "--resume", "--eval.knn_k", "5"])

@@ -38,3 +38,21 @@ def finish(what):
     """Prints the outcome and returns the exit status."""
     print(f"{len(failures)} failed" if failures else f"all {what} checks passed")
     return 1 if failures else 0
+
+
+def result_columns(path, trajectories=False):
+    """Every column of /results but the timing ones (and with trajectories=True the trajectories)."""
+    import h5py  # the runner itself needs no h5py
+    with h5py.File(path, "r") as f:
+        r = f["results"][:]
+        out = {n: r[n] for n in r.dtype.names if n not in TIMING_COLUMNS}
+        if trajectories:
+            for name in f["trajectories"]:
+                out["trajectory_" + name] = f["trajectories"][name][:]
+        return out
+
+
+def same_columns(a, b):
+    """Bitwise equality, NaN equal to NaN."""
+    import numpy as np
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k], equal_nan=a[k].dtype.kind == "f") for k in a)
