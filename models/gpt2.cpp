@@ -1,7 +1,7 @@
 // GPT-2 on in-context regression prompts (docs/theory.md §11): Garg et al.'s tokens x_1, y_1,
 // x_2, y_2, ... with y_i padded to d, a linear read-in to the width, learned positions,
 // pre-LayerNorm blocks (causal multi-head attention, GELU MLP of 4 x width), a final LayerNorm,
-// a linear read-out to one number; predictions at the x positions. Single precision.
+// a linear read-out to one number; predictions at the x positions. Single precision, batch first.
 #include <cmath>
 
 #include "torch_model.hpp"
@@ -9,23 +9,53 @@
 namespace icl::models {
 namespace {
 
+// torch::linear is ATen's fused kernel (addmm over the flattened batch); the C++ API's
+// torch::nn::Linear::forward in this libtorch multiplies and adds separately for 3-d inputs.
+torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x) {
+  return torch::linear(x, layer->weight, layer->bias);
+}
+
+// Causal multi-head self-attention, batch first, the same computation as PyTorch's
+// MultiheadAttention (packed input projection, scaled dot products, softmax, output projection).
+struct AttentionImpl : torch::nn::Module {
+  AttentionImpl(int width, int heads)
+      : heads(heads),
+        in_proj(register_module("in_proj", torch::nn::Linear(width, 3 * width))),
+        out_proj(register_module("out_proj", torch::nn::Linear(width, width))) {}
+
+  // x: (B, T, width); mask: (T, T), -inf above the diagonal.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask) {
+    const auto b = x.size(0), t = x.size(1), width = x.size(2), head = width / heads;
+    const auto split = [&](const torch::Tensor& part) {
+      return part.reshape({b, t, heads, head}).transpose(1, 2).reshape({b * heads, t, head});
+    };
+    const std::vector<torch::Tensor> qkv = linear(in_proj, x).chunk(3, -1);
+    const torch::Tensor scores =
+        torch::baddbmm(mask, split(qkv[0]), split(qkv[1]).transpose(1, 2), 1.0, 1.0 / std::sqrt(double(head)));
+    const torch::Tensor mixed = torch::bmm(torch::softmax(scores, -1), split(qkv[2]));
+    return linear(out_proj, mixed.reshape({b, heads, t, head}).transpose(1, 2).reshape({b, t, width}));
+  }
+
+  std::int64_t heads;
+  torch::nn::Linear in_proj, out_proj;
+};
+TORCH_MODULE(Attention);
+
 struct BlockImpl : torch::nn::Module {
   BlockImpl(int width, int heads)
       : ln1(register_module("ln1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})))),
-        attention(register_module("attention", torch::nn::MultiheadAttention(width, heads))),
+        attention(register_module("attention", Attention(width, heads))),
         ln2(register_module("ln2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({width})))),
         up(register_module("up", torch::nn::Linear(width, 4 * width))),
         down(register_module("down", torch::nn::Linear(4 * width, width))) {}
 
-  // x: (T, B, width); mask: (T, T), -inf above the diagonal.
   torch::Tensor forward(torch::Tensor x, const torch::Tensor& mask) {
-    const torch::Tensor h = ln1(x);
-    x = x + std::get<0>(attention->forward(h, h, h, /*key_padding_mask=*/torch::Tensor(), /*need_weights=*/false, mask));
-    return x + down(torch::gelu(up(ln2(x))));
+    x = x + attention->forward(ln1(x), mask);
+    return x + linear(down, torch::gelu(linear(up, ln2(x))));
   }
 
   torch::nn::LayerNorm ln1;
-  torch::nn::MultiheadAttention attention;
+  Attention attention;
   torch::nn::LayerNorm ln2;
   torch::nn::Linear up, down;
 };
@@ -43,12 +73,12 @@ struct Gpt2Impl : torch::nn::Module {
   // tokens: (B, T, d) -> (B, T) outputs.
   torch::Tensor forward(const torch::Tensor& tokens) {
     const auto t = tokens.size(1);
-    torch::Tensor x = read_in(tokens) + position(torch::arange(t, torch::TensorOptions().dtype(torch::kLong).device(tokens.device())));
-    x = x.transpose(0, 1);  // (T, B, width): this libtorch's attention has no batch_first
+    torch::Tensor x =
+        linear(read_in, tokens) + position(torch::arange(t, torch::TensorOptions().dtype(torch::kLong).device(tokens.device())));
     const torch::Tensor mask =
         torch::triu(torch::full({t, t}, -std::numeric_limits<float>::infinity(), tokens.options()), 1);
     for (auto& block : blocks) x = block->forward(x, mask);
-    return read_out(ln_f(x)).squeeze(-1).transpose(0, 1);
+    return linear(read_out, ln_f(x)).squeeze(-1);
   }
 
   torch::nn::Linear read_in;
@@ -96,7 +126,7 @@ class Gpt2Model : public TorchModel {
   double loss_and_grad(const TrainingBatch& batch) override {
     const auto x = to_tensor(batch.x.data(), {batch.batch, batch.points, batch.d}, torch::kFloat32, device_);
     const auto y = to_tensor(batch.y.data(), {batch.batch, batch.points}, torch::kFloat32, device_);
-    net_->zero_grad();
+    net_->zero_grad(/*set_to_none=*/true);  // backward writes the gradients instead of adding to zeros
     const torch::Tensor tokens = interleave(x, y).narrow(1, 0, 2 * batch.points - 1);
     const torch::Tensor predictions = net_->forward(tokens).slice(1, 0, 2 * batch.points - 1, 2);
     const torch::Tensor loss = (predictions - y).square().mean();

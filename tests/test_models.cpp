@@ -191,7 +191,7 @@ TEST(Models, SampledLsaFromAGaussianInitialisationComesWithinTenPercentOfTheOpti
 TEST(Models, SmallGpt2LearnsInContextRegression) {
   Fixture f("isotropic", 2, 8, "gpt2(2, 2, 32)");
   f.setup.options.optimizer = icl::TrainOptions::Optimizer::adam;
-  const icl::SampledOutcome out = train(f, 3000, 3e-3);
+  const icl::SampledOutcome out = train(f, 5000, 3e-3);
   ASSERT_EQ(out.status, "trained");
   const icl::RiskEstimate r = held_out(f, out, 4000);
   const double zero = 2.0;  // E<w, x_q>^2 = d
