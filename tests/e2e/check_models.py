@@ -94,6 +94,13 @@ def main():
         flow = df[df["model"] == "flow"]
         check(np.array_equal(flow["risk_model_theory"], flow["risk_a_eff_theory"], equal_nan=True), "flow: A_eff is A")
 
+        # The model figures draw from such a file.
+        figures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "analysis", "model_figures.py")
+        for kind in ("--paper", "--training", "--depth"):
+            png = os.path.join(tmp, kind[2:] + ".png")
+            r = subprocess.run([sys.executable, figures, one, png, kind], capture_output=True, text=True)
+            check(r.returncode == 0 and os.path.getsize(png) > 10000, f"model_figures {kind}: {r.returncode} {r.stderr[-500:]}")
+
         # Stopped by SIGINT once the journal holds some runs, then resumed: equal to the clean run.
         env = dict(os.environ, **MPI_ENV)
         proc = subprocess.Popen([prog, "--config", cfg, "--output", resumed, "--progress", "0"], env=env,

@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""Figures comparing the trained models of an icl-sweep results file (grid.model).
+
+    /usr/bin/python3 analysis/model_figures.py RESULTS.h5 OUT.png --paper [--n N]
+        the paper's layout: normalised error R/R0 against the test prompt length M, one panel per
+        test condition (shift), one row per training covariance; curves for every model, the LSA's
+        limit A*, least squares and zero (R/R0 = 1); at N = --n (default: the largest)
+    /usr/bin/python3 analysis/model_figures.py RESULTS.h5 OUT.png --training
+        sampled training against the population flow: L - L* and rel_err of A (flow) or A_eff
+        (sampled LSA models) along training, flow time and optimizer steps side by side
+    /usr/bin/python3 analysis/model_figures.py RESULTS.h5 OUT.png --depth
+        error of linear_transformer(L) against the number of layers L, per shift, at M = N
+Uses only h5py, numpy and matplotlib.
+"""
+import argparse
+import warnings
+import re
+import sys
+
+import h5py
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+import results_schema  # noqa: E402
+
+FLOOR = 1e-3
+warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+STYLE = {"flow": ("LSA, population flow", "tab:blue"), "lsa": ("LSA, sampled training", "tab:orange")}
+
+
+def load(path):
+    with h5py.File(path, "r") as f:
+        results_schema.check(f, path)
+        r = f["results"][:]
+        traj = {k: f["trajectories"][k][:] for k in ("time", "loss", "rel_err", "excess_loss")}
+    cols = {name: r[name] for name in r.dtype.names}
+    for name in ("status", "spectrum", "shift", "model"):
+        cols[name] = np.array([v.decode("ascii") for v in cols[name]])
+    return cols, traj
+
+
+def ordered(values):
+    return list(dict.fromkeys(values))
+
+
+OTHERS = ["tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
+
+
+def label(model, _seen={}):
+    if model in STYLE:
+        return STYLE[model]
+    colour = _seen.setdefault(model, OTHERS[len(_seen) % len(OTHERS)])
+    return model, colour
+
+
+def paper(cols, out, n):
+    n = n or int(cols["n_train"].max())
+    spectra, shifts = ordered(cols["spectrum"]), ordered(cols["shift"])
+    fig, axes = plt.subplots(len(spectra), len(shifts), figsize=(3.6 * len(shifts), 3.0 * len(spectra)),
+                             squeeze=False, sharex=True)
+    for i, spectrum in enumerate(spectra):
+        for j, shift in enumerate(shifts):
+            ax = axes[i][j]
+            sel = (cols["spectrum"] == spectrum) & (cols["shift"] == shift) & (cols["n_train"] == n)
+            models = ordered(cols["model"][sel])
+            for k, model in enumerate(models):
+                s = sel & (cols["model"] == model)
+                m = np.unique(cols["m_test"][s])
+                y = [np.nanmean(cols["risk_model_mc"][s & (cols["m_test"] == v)] / cols["risk_zero"][s & (cols["m_test"] == v)]) for v in m]
+                text, colour = label(model)
+                ax.plot(m, np.maximum(y, FLOOR), marker="o", ms=2.5, label=text, color=colour)
+            s = sel & (cols["model"] == models[0]) if models else sel
+            m = np.unique(cols["m_test"][s])
+            ratio = lambda c: [np.nanmean(cols[c][s & (cols["m_test"] == v)] / cols["risk_zero"][s & (cols["m_test"] == v)]) for v in m]
+            if np.isfinite(ratio("risk_lsa_limit")).any():
+                ax.plot(m, ratio("risk_lsa_limit"), ls="--", color="black", label="LSA limit A* (closed form)")
+            ax.plot(m, np.maximum(ratio("risk_ols_mc"), FLOOR), color="tab:green", label="least squares")
+            ax.axhline(1.0, color="grey", lw=0.8, label="zero predictor")
+            ax.axvline(n, color="grey", lw=0.5, ls=":")
+            ax.set_yscale("log")
+            ax.set_title(f"trained on {spectrum}\ntested: {shift}", fontsize=8)
+            if i == len(spectra) - 1:
+                ax.set_xlabel("test prompt length M")
+            if j == 0:
+                ax.set_ylabel("R / R0")
+    axes[0][0].legend(fontsize=6)
+    fig.suptitle(f"d = {int(cols['d'].max())}, N = {n} (dotted: M = N)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+
+
+def training(cols, traj, out):
+    fig, axes = plt.subplots(2, 2, figsize=(9, 6), squeeze=False)
+    for model in ordered(cols["model"]):
+        if model not in ("flow", "lsa") and not model.startswith("linear_transformer(1)"):
+            continue
+        runs = np.unique(cols["train_id"][cols["model"] == model])
+        column = 0 if model == "flow" else 1
+        text, colour = label(model)
+        for k, run in enumerate(runs):
+            t, excess, rel = traj["time"][run], traj["excess_loss"][run], traj["rel_err"][run]
+            ok = np.isfinite(t) & (t > 0)
+            axes[0][column].loglog(t[ok], np.maximum(excess[ok], 1e-12), color=colour, alpha=0.5,
+                                   label=text if k == 0 else None)
+            axes[1][column].loglog(t[ok], rel[ok], color=colour, alpha=0.5)
+    axes[0][0].set_title("population flow: against flow time", fontsize=9)
+    axes[0][1].set_title("sampled training: against optimizer steps", fontsize=9)
+    for ax in axes[1]:
+        ax.set_xlabel("flow time" if ax is axes[1][0] else "step")
+    axes[0][0].set_ylabel("L(A) - L*")
+    axes[1][0].set_ylabel("||A - A*|| / ||A*||")
+    for ax in axes[0]:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+
+
+def depth(cols, out):
+    layers = {m: int(re.search(r"\((\d+)\)", m).group(1)) for m in ordered(cols["model"])
+              if m.startswith("linear_transformer(")}
+    if not layers:
+        sys.exit("no linear_transformer(L) models in the file")
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    at_n = cols["m_test"] == cols["n_train"]
+    ls = sorted(layers.items(), key=lambda kv: kv[1])
+    for spectrum in ordered(cols["spectrum"]):
+        for k, shift in enumerate(ordered(cols["shift"])):
+            sel = at_n & (cols["spectrum"] == spectrum) & (cols["shift"] == shift)
+            y = [np.nanmedian(cols["risk_model_mc"][sel & (cols["model"] == m)] / cols["risk_zero"][sel & (cols["model"] == m)])
+                 for m, _ in ls]
+            ax.plot([l for _, l in ls], y, marker="o", ls="-" if k == 0 else "--", label=f"{spectrum}, {shift}")
+    ax.set_yscale("log")
+    ax.set_xlabel("layers L")
+    ax.set_ylabel("R / R0 at M = N")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("results")
+    p.add_argument("out")
+    kind = p.add_mutually_exclusive_group(required=True)
+    kind.add_argument("--paper", action="store_true")
+    kind.add_argument("--training", action="store_true")
+    kind.add_argument("--depth", action="store_true")
+    p.add_argument("--n", type=int, default=None)
+    a = p.parse_args(argv)
+    cols, traj = load(a.results)
+    if a.paper:
+        paper(cols, a.out, a.n)
+    elif a.training:
+        training(cols, traj, a.out)
+    else:
+        depth(cols, a.out)
+    print(a.out)
+
+
+if __name__ == "__main__":
+    main()
