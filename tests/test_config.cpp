@@ -534,7 +534,7 @@ TEST(Config, OverrideThatIniCannotStore) {
 
 TEST(Config, EveryKeyIsListedOnce) {
   const auto& keys = icl::config_keys();
-  EXPECT_EQ(keys.size(), 30u);
+  EXPECT_EQ(keys.size(), 31u);
   for (const auto& key : keys) {
     EXPECT_EQ(std::count(keys.begin(), keys.end(), key), 1) << key;
     std::string line = key.substr(key.find('.') + 1);
@@ -565,7 +565,7 @@ TEST(Config, EveryKeyRoundTripsThroughToIni) {
       {"train.batch", "8"},           {"train.optimizer", "adamw"},
       {"train.lr_schedule", "cosine"}, {"train.init", "gaussian(0.5)"},
       {"train.curriculum", "garg(50)"}, {"train.threads", "2"},
-      {"train.device", "cpu"}};
+      {"train.device", "cpu"},          {"train.checkpoint_seconds", "12.5"}};
   for (const auto& key : icl::config_keys()) EXPECT_TRUE(values.count(key)) << key << " has no test value";
   Overrides overrides(values.begin(), values.end());
   const SweepConfig c = parse_config("", "round.ini", overrides);

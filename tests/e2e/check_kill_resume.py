@@ -172,7 +172,7 @@ def main():
         # One writer per output: a second sweep on a running sweep's output is refused. The first
         # is made long enough (many prompts) to be running still whatever the machine's load.
         out = os.path.join(tmp, "two_writers.h5")
-        long_run = base + ["--output", out, "--eval.mc_prompts", "400000"]
+        long_run = [("400000" if a == "60000" else a) for a in base] + ["--output", out]
         proc = start(prog, long_run, None)
         wait_until_journaling(out, 0.2 * duration)
         for mode in ("--resume", "--force"):
