@@ -7,9 +7,7 @@
 
 #include "torch_model.hpp"
 
-// OpenBLAS keeps its own thread pool beside torch's; where it is the BLAS, one rank per core
-// must not start more (weak: absent with the reference BLAS).
-extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+#include <dlfcn.h>
 
 namespace icl {
 namespace models {
@@ -50,6 +48,19 @@ void paper_init(torch::Tensor& w_pv, torch::Tensor& w_kq, double sigma, const Ei
 }
 
 namespace {
+
+// OpenBLAS keeps a thread pool of its own beside torch's, one thread per core unless told; one
+// rank per core must not start more, and small GEMMs run slower across threads anyway. Debian
+// can load it twice (as libblas.so.3 through the alternatives, and as libopenblas.so.0), so every
+// loaded copy is told; the reference BLAS has no such function and is left alone.
+void limit_blas_threads(int threads) {
+  for (const char* library : {"libblas.so.3", "libopenblas.so.0", "libopenblasp.so.0"}) {
+    void* handle = ::dlopen(library, RTLD_LAZY | RTLD_NOLOAD);
+    if (handle == nullptr) continue;
+    if (void* set = ::dlsym(handle, "openblas_set_num_threads")) reinterpret_cast<void (*)(int)>(set)(threads);
+    ::dlclose(handle);
+  }
+}
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o, std::vector<torch::Tensor> params) {
   switch (o.optimizer) {
@@ -181,7 +192,7 @@ SampledOutcome train_sampled(const SampledSetup& s, bool (*cancelled)()) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   torch::set_num_threads(s.options.threads);
-  if (openblas_set_num_threads) openblas_set_num_threads(s.options.threads);
+  limit_blas_threads(s.options.threads);
   const torch::Device device(s.options.device);
 
   std::shared_ptr<TorchModel> model;
