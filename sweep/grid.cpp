@@ -12,8 +12,7 @@ Grid::Grid(const SweepConfig& config) : config_(config) {
   runs_ = config.d.size() * config.n_train.size() * config.spectrum.size() * config.sigma.size() *
           config.init_seed.size() * config.model.size() * config.lr.size() * config.steps.size();
   conditions_ = config.m_test.size() * config.shift.size();
-  for (const int d : config.d)
-    for (const int n : config.n_train) evaluation_.push_back(evaluation_cost(d, n));
+  tabulate_costs();
 }
 
 TrainingRun Grid::run(std::uint64_t train_id) const {
@@ -85,61 +84,58 @@ int Grid::max_test_m(const TrainingRun& run) const {
   return longest;
 }
 
-double Grid::evaluation_cost(int d, int n_train) const {
-  double seconds = 0.0;
-  for (const int m : config_.m_test)
-    seconds += static_cast<double>(config_.shift.size()) * condition_cost(m == 0 ? n_train : m, d, config_.mc.prompts);
-  return seconds;
-}
-
-double Grid::cost_of(const TrainingRun& run) const {
-  const std::size_t dn = static_cast<std::size_t>(
-      (std::find(config_.d.begin(), config_.d.end(), run.d) - config_.d.begin()) * config_.n_train.size() +
-      (std::find(config_.n_train.begin(), config_.n_train.end(), run.n_train) - config_.n_train.begin()));
-  double seconds = evaluation_[dn];
-  if (!run.model.sampled()) return seconds + flow_cost(run.d);
-  // Training: forward and backward (3 forwards) per prompt, plus about 50 us of overhead per
-  // step; evaluation: one forward per test prompt.
-  const double per_step = 3.0 * config_.train.batch * forward_cost(run.model, run.d, run.n_train + 1.0) + 5e-5;
-  seconds += static_cast<double>(run.steps) * per_step;
-  for (const int m : config_.m_test)
-    seconds += static_cast<double>(config_.shift.size()) * config_.mc.prompts *
-               forward_cost(run.model, run.d, (m == 0 ? run.n_train : m) + 1.0);
-  return seconds;
-}
-
-double Grid::cost_estimate(std::uint64_t train_id) const { return cost_of(run(train_id)); }
-
-// Runs of one (d, n_train, model, steps) cost the same; every other axis repeats them.
-template <class Visit>
-void Grid::for_each_cost_class(Visit visit) const {
-  TrainingRun r;
+// A run's cost is fixed_ + steps x per_step_ of its (d, n_train, model) class: the Monte-Carlo
+// baselines and closed forms, the training (flow) or the model's evaluation (sampled), and the
+// cost of one optimizer step (sampled models only).
+void Grid::tabulate_costs() {
+  const double shifts = static_cast<double>(config_.shift.size());
   for (const int d : config_.d)
     for (const int n : config_.n_train)
-      for (const ModelSpec& m : config_.model)
-        for (const std::int64_t steps : config_.steps) {
-          r.d = d;
-          r.n_train = n;
-          r.model = m;
-          r.steps = steps;
-          visit(r, cost_of(r));
+      for (const ModelSpec& model : config_.model) {
+        double fixed = 0.0, per_step = 0.0;
+        for (const int m : config_.m_test) {
+          const double length = m == 0 ? n : m;
+          fixed += shifts * condition_cost(length, d, config_.mc.prompts);
+          if (model.sampled()) fixed += shifts * config_.mc.prompts * forward_cost(model, d, length + 1.0);
         }
+        if (model.sampled())  // forward and backward (3 forwards) per prompt, about 50 us of overhead
+          per_step = 3.0 * config_.train.batch * forward_cost(model, d, n + 1.0) + 5e-5;
+        else
+          fixed += flow_cost(d);
+        fixed_.push_back(fixed);
+        per_step_.push_back(per_step);
+      }
+}
+
+double Grid::cost_estimate(std::uint64_t train_id) const {
+  // Mixed radix as in run(), without building the run: steps fastest, d slowest.
+  std::uint64_t i = train_id;
+  const std::uint64_t steps = i % config_.steps.size();
+  i /= config_.steps.size() * config_.lr.size();
+  const std::uint64_t model = i % config_.model.size();
+  i /= config_.model.size() * config_.init_seed.size() * config_.sigma.size() * config_.spectrum.size();
+  const std::size_t c = static_cast<std::size_t>(i * config_.model.size() + model);  // (d, n_train) index = i
+  return fixed_[c] + static_cast<double>(config_.steps[steps]) * per_step_[c];
+}
+
+double Grid::total_cost_estimate(const ModelSpec* only) const {
+  // Every axis but (d, n_train, model, steps) repeats runs of the same cost.
+  const double repeats = static_cast<double>(config_.spectrum.size() * config_.sigma.size() *
+                                             config_.init_seed.size() * config_.lr.size());
+  double all_steps = 0.0;
+  for (const std::int64_t steps : config_.steps) all_steps += static_cast<double>(steps);
+  double total = 0.0;
+  for (std::size_t c = 0; c < fixed_.size(); ++c)
+    if (!only || config_.model[c % config_.model.size()].text == only->text)
+      total += repeats * (fixed_[c] * static_cast<double>(config_.steps.size()) + per_step_[c] * all_steps);
+  return total;
 }
 
 double Grid::longest_run_estimate() const {
+  const double most_steps = static_cast<double>(*std::max_element(config_.steps.begin(), config_.steps.end()));
   double longest = 0.0;
-  for_each_cost_class([&](const TrainingRun&, double cost) { longest = std::max(longest, cost); });
+  for (std::size_t c = 0; c < fixed_.size(); ++c) longest = std::max(longest, fixed_[c] + most_steps * per_step_[c]);
   return longest;
-}
-
-double Grid::total_cost_estimate(const ModelSpec* model) const {
-  const double repeats = static_cast<double>(config_.spectrum.size() * config_.sigma.size() *
-                                             config_.init_seed.size() * config_.lr.size());
-  double total = 0.0;
-  for_each_cost_class([&](const TrainingRun& r, double cost) {
-    if (!model || r.model.text == model->text) total += repeats * cost;
-  });
-  return total;
 }
 
 }  // namespace icl

@@ -51,14 +51,12 @@ class Grid {
   double longest_run_estimate() const;  // the costliest single run: a lower bound on the wall time
 
  private:
-  double evaluation_cost(int d, int n_train) const;
-  double cost_of(const TrainingRun& run) const;
-  template <class Visit>
-  void for_each_cost_class(Visit visit) const;
+  void tabulate_costs();
 
   const SweepConfig& config_;  // must outlive the grid
   std::uint64_t runs_ = 0, conditions_ = 0;
-  std::vector<double> evaluation_;  // by (d, n_train) index: Monte-Carlo baselines and closed forms
+  // By (d, n_train, model) class, in run order: a run costs fixed_ + steps x per_step_.
+  std::vector<double> fixed_, per_step_;
 };
 
 }  // namespace icl

@@ -220,8 +220,9 @@ int lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, double pr
   std::vector<std::uint64_t> order;
   for (std::uint64_t id = 0; id < grid.runs(); ++id)
     if (!store.done(id)) order.push_back(id);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](auto a, auto b) { return grid.cost_estimate(a) > grid.cost_estimate(b); });
+  std::vector<double> cost(grid.runs());
+  for (const std::uint64_t id : order) cost[id] = grid.cost_estimate(id);
+  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return cost[a] > cost[b]; });
 
   Progress progress(grid.rows(), ranks, progress_seconds);
   auto last_checkpoint = std::chrono::steady_clock::now();

@@ -153,4 +153,25 @@ TEST(Grid, CostEstimateIsPositiveAndGrowsWithD) {
   EXPECT_LT(wide.cost_estimate(1), wide.cost_estimate(2));
 }
 
+// The per-run estimates (decoded from the run index) add up to the factorised total of
+// --dry-run, per model too, and a GPT-2 run costs more with more steps.
+TEST(Grid, CostEstimatesAddUpToTheTotal) {
+  const SweepConfig config = parse("[grid]\nd = 3, 5\nn_train = 8, 16\nspectrum = isotropic, power(1)\n"
+                                   "model = flow, lsa, gpt2(1, 2, 8)\n[train]\nlr = 0.1, 0.01\nsteps = 10, 300\n"
+                                   "[eval]\nm_test = n, 4\nshift = none, covariate_scale(2)\n");
+  const Grid grid(config);
+  double sum = 0.0, gpt2 = 0.0, longest = 0.0;
+  for (std::uint64_t id = 0; id < grid.runs(); ++id) {
+    const double cost = grid.cost_estimate(id);
+    sum += cost;
+    longest = std::max(longest, cost);
+    if (grid.run(id).model.text == "gpt2(1, 2, 8)") gpt2 += cost;
+    if (grid.run(id).model.sampled() && grid.run(id).steps == 10)
+      EXPECT_LT(cost, grid.cost_estimate(id + 1)) << id;  // the same run with 300 steps
+  }
+  EXPECT_NEAR(grid.total_cost_estimate(), sum, 1e-12 * sum);
+  EXPECT_NEAR(grid.total_cost_estimate(&config.model[2]), gpt2, 1e-12 * gpt2);
+  EXPECT_EQ(grid.longest_run_estimate(), longest);
+}
+
 }  // namespace
