@@ -11,7 +11,8 @@ ConditionRisks evaluate_condition(const TestDistribution& dist, const LsaPredict
   r.mc = monte_carlo(dist, lsa, settings, key, model);
   if (const auto moments = dist.moments()) {
     if (lsa.trained.size() > 0) r.model_theory = risk(lsa.trained, *moments);
-    if (a_eff.size() > 0) r.a_eff_theory = risk(a_eff, *moments);
+    // A model that is exactly x_q^T A h has A_eff = A: its closed form is not computed twice.
+    r.a_eff_theory = a_eff.size() > 0 ? risk(a_eff, *moments) : r.model_theory;
     r.lsa_limit = risk(lsa.limit, *moments);
     r.gd_theory = risk(lsa.gd_eta * Eigen::MatrixXd::Identity(dist.d, dist.d), *moments);
     r.zero = risk_zero(*moments);

@@ -8,7 +8,7 @@ namespace icl {
 // otherwise) and the Monte-Carlo estimates.
 struct ConditionRisks {
   double model_theory = std::numeric_limits<double>::quiet_NaN();  // R(lsa.trained), if the model is that linear form
-  double a_eff_theory = std::numeric_limits<double>::quiet_NaN();  // R(A_eff), if an effective A was given
+  double a_eff_theory = std::numeric_limits<double>::quiet_NaN();  // R(A_eff); R(lsa.trained) without a_eff
   double lsa_limit = std::numeric_limits<double>::quiet_NaN();
   double gd_theory = std::numeric_limits<double>::quiet_NaN();
   // E<w, x_q>^2: closed form when there is one, else the Monte-Carlo mean.
@@ -16,8 +16,8 @@ struct ConditionRisks {
   McRisks mc;
 };
 
-// `model`: the trained model when it is not lsa.trained (see monte_carlo); `a_eff`: a trained
-// layer's effective A (docs/theory.md §11), or empty.
+// `model`: the trained model when it is not lsa.trained (see monte_carlo); `a_eff`: the effective
+// A of a trained layer that is not exactly x_q^T A h (docs/theory.md §11), else empty.
 ConditionRisks evaluate_condition(const TestDistribution& dist, const LsaPredictors& lsa,
                                   const McSettings& settings, const StreamKey& key,
                                   const BlockPredictor* model = nullptr,

@@ -18,8 +18,8 @@
 namespace icl {
 namespace {
 
-constexpr char kHeaderMagic[8] = {'I', 'C', 'L', 'J', 'R', 'N', 'L', '1'};
-constexpr char kRecordMagic[4] = {'R', 'U', 'N', '1'};
+constexpr std::string_view kHeaderMagic = "ICLJRNL1";
+constexpr std::string_view kRecordMagic = "RUN1";
 
 [[noreturn]] void fail(const std::string& action, const std::string& path) {
   throw std::runtime_error("Failed to " + action + " the journal \"" + path + "\": " + std::strerror(errno));
@@ -39,14 +39,9 @@ void write_all(int fd, const void* data, std::size_t size) {
 }
 
 // One framed block, written with a single write so that a torn block can only be the last one.
-void write_block(int fd, const char* magic, std::size_t magic_size, const std::byte* payload, std::size_t size) {
-  const std::vector<std::byte> block = frame(std::string_view(magic, magic_size), payload, size);
+void write_block(int fd, std::string_view magic, const std::byte* payload, std::size_t size) {
+  const std::vector<std::byte> block = frame(magic, payload, size);
   write_all(fd, block.data(), block.size());
-}
-
-bool read_block(const std::vector<std::byte>& file, std::size_t& offset, const char* magic, std::size_t magic_size,
-                std::vector<std::byte>& payload) {
-  return unframe(file, offset, std::string_view(magic, magic_size), payload);
 }
 
 // One writer per journal: a second icl-sweep on the same output (a job resubmitted while the
@@ -72,7 +67,7 @@ Journal Journal::create(const std::string& path, const std::string& config) {
   Journal j(fd);
   lock(fd, path);
   if (::ftruncate(fd, 0) != 0) fail("truncate", path);
-  write_block(fd, kHeaderMagic, sizeof kHeaderMagic, reinterpret_cast<const std::byte*>(config.data()), config.size());
+  write_block(fd, kHeaderMagic, reinterpret_cast<const std::byte*>(config.data()), config.size());
   j.sync();
   // The new file's directory entry must survive a node crash too, or a resume finds nothing.
   sync_directory_of(path);
@@ -96,11 +91,11 @@ Journal Journal::resume(const std::string& path, std::string& config, std::vecto
   }
   std::size_t offset = 0;
   std::vector<std::byte> payload;
-  if (!read_block(file, offset, kHeaderMagic, sizeof kHeaderMagic, payload))
+  if (!unframe(file, offset, kHeaderMagic, payload))
     throw std::runtime_error("\"" + path + "\" is not an icl-sweep journal, or its header is damaged");
   config.assign(reinterpret_cast<const char*>(payload.data()), payload.size());
   records.clear();
-  while (read_block(file, offset, kRecordMagic, sizeof kRecordMagic, payload)) records.push_back(messages::unpack(payload));
+  while (unframe(file, offset, kRecordMagic, payload)) records.push_back(messages::unpack(payload));
   // Drop a torn tail so that the next append starts on a record boundary.
   if (offset < file.size() && ::ftruncate(fd, static_cast<off_t>(offset)) != 0) fail("truncate", path);
   return j;
@@ -110,10 +105,10 @@ std::string Journal::read_header(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail("open", path);
   const Journal owner(fd);  // closes it on every path
-  std::vector<std::byte> head(sizeof kHeaderMagic + 8);
+  std::vector<std::byte> head(kHeaderMagic.size() + 8);
   const ssize_t got = ::pread(fd, head.data(), head.size(), 0);
   std::uint64_t length = 0;
-  if (got == static_cast<ssize_t>(head.size())) std::memcpy(&length, head.data() + sizeof kHeaderMagic, 8);
+  if (got == static_cast<ssize_t>(head.size())) std::memcpy(&length, head.data() + kHeaderMagic.size(), 8);
   struct stat st {};
   const bool sized = ::fstat(fd, &st) == 0 && length <= static_cast<std::uint64_t>(st.st_size);
   std::vector<std::byte> file(sized ? head.size() + length + 8 : 0);
@@ -121,14 +116,14 @@ std::string Journal::read_header(const std::string& path) {
   std::size_t offset = 0;
   std::vector<std::byte> payload;
   if (all != static_cast<ssize_t>(file.size()) ||
-      !read_block(file, offset, kHeaderMagic, sizeof kHeaderMagic, payload))
+      !unframe(file, offset, kHeaderMagic, payload))
     throw std::runtime_error("\"" + path + "\" is not an icl-sweep journal, or its header is damaged");
   return std::string(reinterpret_cast<const char*>(payload.data()), payload.size());
 }
 
 void Journal::append(const TaskResult& result) {
   const std::vector<std::byte> payload = messages::pack(result);
-  write_block(fd_, kRecordMagic, sizeof kRecordMagic, payload.data(), payload.size());
+  write_block(fd_, kRecordMagic, payload.data(), payload.size());
 }
 
 void Journal::sync() {

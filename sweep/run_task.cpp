@@ -29,7 +29,7 @@ struct Trained {
   std::int64_t gf_steps = 0, train_steps = 0;
   LsaPredictors lsa;          // trained: the model's A when it is exactly x_q^T A h
   BlockPredictor predictor;   // the model, when it is not
-  Eigen::MatrixXd a_eff;      // one LSA layer's effective A
+  Eigen::MatrixXd a_eff;      // one LSA layer's effective A, when the layer is not exactly lsa.trained
 
   void fill(ResultRow& row) const {
     set_text(row.status, status);
@@ -64,8 +64,7 @@ Trained train_flow(const SweepConfig& config, const TrainingRun& run, const Popu
   t.rel_err = flow.rel_err;
   t.offblock_norm = 0.0;  // the reduced model has none
   t.balance_drift = flow.balance_drift;
-  t.lsa = LsaPredictors{flow.A, loss.optimum_matrix(), loss.one_step_eta()};
-  t.a_eff = flow.A;
+  t.lsa = LsaPredictors{flow.A, loss.optimum_matrix(), loss.one_step_eta()};  // A_eff is A
   return t;
 }
 
@@ -124,13 +123,12 @@ Trained train_model(const SweepConfig& config, const Grid& grid, std::uint64_t t
   t.lsa = LsaPredictors{Eigen::MatrixXd(), loss.optimum_matrix(), loss.one_step_eta()};
   t.predictor = std::move(out.predictor);
   if (out.a_eff.size() > 0) {
-    const Eigen::MatrixXd optimum = loss.optimum_matrix();
-    t.a_eff = out.a_eff;
+    const Eigen::MatrixXd& optimum = t.lsa.limit;
     t.offblock_norm = out.offblock_norm;
     t.rel_err = (out.a_eff - optimum).norm() / optimum.norm();
     t.loss_final = loss.minimum() + loss.excess(loss.basis.transpose() * out.a_eff * loss.basis);
     // Exactly x_q^T A_eff h only when the other blocks vanish.
-    if (out.offblock_norm == 0.0) t.lsa.trained = out.a_eff;
+    (out.offblock_norm == 0.0 ? t.lsa.trained : t.a_eff) = std::move(out.a_eff);
   }
   return t;
 }

@@ -31,21 +31,6 @@ std::string journal_path(const std::string& output) { return output + ".journal"
 // once complete: a refused or failed start never leaves a truncated output behind.
 std::string temporary_path(const std::string& output) { return output + ".building-" + std::to_string(::getpid()); }
 
-ResultsFile build_file(const std::string& output, const Grid& grid, int trajectory_points,
-                       const FileAttributes& attributes, const std::vector<TaskResult>& records,
-                       std::vector<char>& done, std::uint64_t& rows_done, std::string& built_at) {
-  built_at = temporary_path(output);
-  ResultsFile file = ResultsFile::create(built_at, grid.rows(), grid.runs(), trajectory_points, attributes);
-  for (const TaskResult& r : records) {
-    if (r.train_id >= grid.runs() || done[r.train_id]) continue;
-    file.write_rows(r.train_id * grid.conditions_per_run(), r.rows);
-    file.write_trajectory(r.train_id, r.trajectory);
-    done[r.train_id] = 1;
-    rows_done += r.rows.size();
-  }
-  file.flush();
-  return file;
-}
 
 FileAttributes initial_attributes(const SweepIdentity& identity, const Grid& grid, int ranks) {
   FileAttributes a;
@@ -110,9 +95,31 @@ SweepStore::SweepStore(SweepStore&&) noexcept = default;
 SweepStore& SweepStore::operator=(SweepStore&&) noexcept = default;
 SweepStore::~SweepStore() = default;
 
+SweepStore SweepStore::assemble(const std::string& output, Journal journal, const SweepIdentity& identity,
+                                const Grid& grid, int trajectory_points, int ranks,
+                                const std::vector<TaskResult>& records) {
+  const std::string built_at = temporary_path(output);
+  try {
+    const FileAttributes attributes = initial_attributes(identity, grid, ranks);
+    SweepStore store(output, std::move(journal),
+                     ResultsFile::create(built_at, grid.rows(), grid.runs(), trajectory_points, attributes), attributes,
+                     grid.runs(), grid.conditions_per_run());
+    for (const TaskResult& r : records)
+      if (r.train_id < grid.runs() && !store.done(r.train_id)) store.put(r);
+    store.file_->flush();
+    std::filesystem::rename(built_at, output);
+    sync_directory_of(output);
+    store.checkpoints_.emplace(output, identity);
+    return store;
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove(built_at, ec);
+    throw;
+  }
+}
+
 SweepStore SweepStore::create(const std::string& output, const SweepIdentity& identity, const Grid& grid,
                               int trajectory_points, int ranks) {
-  FileAttributes attributes = initial_attributes(identity, grid, ranks);
   std::error_code ec;
   const bool journal_existed = std::filesystem::exists(journal_path(output), ec);
   std::optional<Journal> journal;
@@ -123,22 +130,14 @@ SweepStore SweepStore::create(const std::string& output, const SweepIdentity& id
       std::filesystem::remove(journal_path(output), ec);  // created here: nothing may stay behind
     throw StoreRefusal(std::string("cannot create the journal: ") + e.what());
   }
-  std::string built_at;
   try {
-    std::vector<char> done(grid.runs(), 0);
-    ResultsFile file = build_file(output, grid, trajectory_points, attributes, {}, done, attributes.rows_done, built_at);
-    std::filesystem::rename(built_at, output);
-    sync_directory_of(output);
-    SweepStore store(output, std::move(*journal), std::move(file), attributes, grid.runs(),
-                     grid.conditions_per_run());
-    store.checkpoints_.emplace(output, identity);
+    SweepStore store = assemble(output, std::move(*journal), identity, grid, trajectory_points, ranks, {});
     store.checkpoints_->remove_all();  // a fresh start: earlier training states are not this sweep's
     return store;
   } catch (const std::exception& e) {
     // Nothing of a refused fresh start may stay behind; an output it was to replace stays.
     journal.reset();
     std::filesystem::remove(journal_path(output), ec);
-    std::filesystem::remove(built_at, ec);
     throw StoreRefusal(std::string("cannot write the file: ") + e.what());
   }
 }
@@ -150,24 +149,7 @@ SweepStore SweepStore::resume(const std::string& output, const SweepIdentity& id
   Journal journal = Journal::resume(journal_path(output), stored, records);
   if (!identity_differences(SweepIdentity::parse(stored), identity).empty())
     throw std::runtime_error("the journal " + journal_path(output) + " belongs to another sweep");
-  FileAttributes attributes = initial_attributes(identity, grid, ranks);
-  std::vector<char> done(grid.runs(), 0);
-  std::string built_at;
-  try {
-    ResultsFile file = build_file(output, grid, trajectory_points, attributes, records, done, attributes.rows_done,
-                                  built_at);
-    std::filesystem::rename(built_at, output);
-    sync_directory_of(output);
-    SweepStore store(output, std::move(journal), std::move(file), std::move(attributes), grid.runs(),
-                     grid.conditions_per_run());
-    store.done_ = std::move(done);
-    store.checkpoints_.emplace(output, identity);
-    return store;
-  } catch (...) {
-    std::error_code ec;
-    std::filesystem::remove(built_at, ec);
-    throw;
-  }
+  return assemble(output, std::move(journal), identity, grid, trajectory_points, ranks, records);
 }
 
 void SweepStore::put(const TaskResult& result) {

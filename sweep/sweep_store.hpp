@@ -65,6 +65,9 @@ class SweepStore {
  private:
   SweepStore(std::string output, Journal journal, ResultsFile file, FileAttributes attributes,
              std::uint64_t runs, std::uint64_t conditions);
+  // Builds the file under a temporary name (holding `records`), renames it over the output.
+  static SweepStore assemble(const std::string& output, Journal journal, const SweepIdentity& identity,
+                             const Grid& grid, int trajectory_points, int ranks, const std::vector<TaskResult>& records);
   void put(const TaskResult& result);
 
   std::string output_;
