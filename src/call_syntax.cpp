@@ -52,6 +52,11 @@ Call parse_call(std::string_view text) {
   return call;
 }
 
+void expect_arguments(const Call& call, std::size_t n, const std::string& where) {
+  if (call.args.size() != n)
+    throw InputError(where + ": " + call.name + " takes " + std::to_string(n) + (n == 1 ? " argument" : " arguments"));
+}
+
 double parse_number(std::string_view text, std::string_view what) {
   const std::string t = trim(text);
   double value = 0.0;

@@ -17,6 +17,9 @@ struct Call {
 // or an empty argument.
 Call parse_call(std::string_view text);
 
+// Throws InputError "<where>: <name> takes n argument(s)" unless the call has n arguments.
+void expect_arguments(const Call& call, std::size_t n, const std::string& where);
+
 // Strict conversion of one argument: the whole text must be a finite number.
 double parse_number(std::string_view text, std::string_view what);
 

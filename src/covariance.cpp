@@ -60,9 +60,7 @@ Eigen::VectorXd skewed_spectrum(int d) {
 namespace {
 
 void expect_args(const Call& call, std::size_t n, std::string_view spec) {
-  if (call.args.size() != n)
-    throw InputError("spectrum '" + std::string(spec) + "': " + call.name + " takes " +
-                     std::to_string(n) + (n == 1 ? " argument" : " arguments"));
+  expect_arguments(call, n, "spectrum '" + std::string(spec) + "'");
 }
 
 Covariance normalised(std::string_view spec, Eigen::VectorXd lambda) {

@@ -36,11 +36,7 @@ const std::vector<CatalogueEntry>& model_catalogue() {
 
 ModelSpec parse_model(std::string_view text) {
   const Call call = parse_call(text);
-  const auto expect = [&](std::size_t n) {
-    if (call.args.size() != n)
-      throw InputError("model '" + std::string(text) + "': " + call.name + " takes " + std::to_string(n) +
-                       (n == 1 ? " argument" : " arguments"));
-  };
+  const auto expect = [&](std::size_t n) { expect_arguments(call, n, "model '" + std::string(text) + "'"); };
   ModelSpec m;
   if (call.name == "flow") {
     expect(0);

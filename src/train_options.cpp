@@ -1,6 +1,8 @@
 #include "train_options.hpp"
 
 #include <algorithm>
+#include <array>
+#include <utility>
 #include <charconv>
 #include <cmath>
 #include <numbers>
@@ -17,41 +19,40 @@ std::string shortest(double v) {
   return std::string(buffer, end);
 }
 
+// The names of an enumeration, in one place each: parsing, printing and the message's list.
+template <class E>
+using Names = std::array<std::pair<std::string_view, E>, 3>;
+constexpr Names<TrainOptions::Optimizer> kOptimizers{{{"adam", TrainOptions::Optimizer::adam},
+                                                     {"adamw", TrainOptions::Optimizer::adamw},
+                                                     {"sgd", TrainOptions::Optimizer::sgd}}};
+constexpr Names<TrainOptions::Schedule> kSchedules{{{"constant", TrainOptions::Schedule::constant},
+                                                    {"cosine", TrainOptions::Schedule::cosine},
+                                                    {"warmup", TrainOptions::Schedule::warmup}}};
+
+template <class E>
+E parse_name(const Names<E>& names, std::string_view text, const std::string& what) {
+  const std::string name = trim(text);
+  std::string known;
+  for (const auto& [n, value] : names) {
+    if (n == name) return value;
+    known += (known.empty() ? "" : ", ") + std::string(n);
+  }
+  throw InputError("unknown " + what + " '" + name + "' (" + known + ")");
+}
+
+template <class E>
+std::string_view name_of(const Names<E>& names, E value) {
+  for (const auto& [n, v] : names)
+    if (v == value) return n;
+  return "?";
+}
+
 }  // namespace
 
-TrainOptions::Optimizer parse_optimizer(std::string_view name) {
-  const std::string n = trim(name);
-  if (n == "adam") return TrainOptions::Optimizer::adam;
-  if (n == "adamw") return TrainOptions::Optimizer::adamw;
-  if (n == "sgd") return TrainOptions::Optimizer::sgd;
-  throw InputError("unknown optimizer '" + n + "' (adam, adamw, sgd)");
-}
-
-TrainOptions::Schedule parse_schedule(std::string_view name) {
-  const std::string n = trim(name);
-  if (n == "constant") return TrainOptions::Schedule::constant;
-  if (n == "cosine") return TrainOptions::Schedule::cosine;
-  if (n == "warmup") return TrainOptions::Schedule::warmup;
-  throw InputError("unknown schedule '" + n + "' (constant, cosine, warmup)");
-}
-
-std::string_view to_string(TrainOptions::Optimizer optimizer) {
-  switch (optimizer) {
-    case TrainOptions::Optimizer::adam: return "adam";
-    case TrainOptions::Optimizer::adamw: return "adamw";
-    case TrainOptions::Optimizer::sgd: return "sgd";
-  }
-  return "?";
-}
-
-std::string_view to_string(TrainOptions::Schedule schedule) {
-  switch (schedule) {
-    case TrainOptions::Schedule::constant: return "constant";
-    case TrainOptions::Schedule::cosine: return "cosine";
-    case TrainOptions::Schedule::warmup: return "warmup";
-  }
-  return "?";
-}
+TrainOptions::Optimizer parse_optimizer(std::string_view name) { return parse_name(kOptimizers, name, "optimizer"); }
+TrainOptions::Schedule parse_schedule(std::string_view name) { return parse_name(kSchedules, name, "schedule"); }
+std::string_view to_string(TrainOptions::Optimizer optimizer) { return name_of(kOptimizers, optimizer); }
+std::string_view to_string(TrainOptions::Schedule schedule) { return name_of(kSchedules, schedule); }
 
 void parse_init(std::string_view text, TrainOptions& options) {
   const Call call = parse_call(text);
