@@ -3,6 +3,7 @@
 // pre-LayerNorm blocks (causal multi-head attention, GELU MLP of 4 x width), a final LayerNorm,
 // a linear read-out to one number; predictions at the x positions. Single precision, batch first.
 #include <cmath>
+#include <optional>
 
 #include "torch_model.hpp"
 
@@ -15,25 +16,46 @@ torch::Tensor linear(const torch::nn::Linear& layer, const torch::Tensor& x) {
   return torch::linear(x, layer->weight, layer->bias);
 }
 
+// The positions whose outputs a forward pass needs: start, start + step, ... Only the last block
+// is narrowed to them (its keys and values still come from every position), so the outputs there
+// are exactly the full model's; the outputs elsewhere feed nothing.
+struct Rows {
+  std::int64_t start, step;
+};
+
+torch::Tensor take(const torch::Tensor& x, Rows rows, int dim = 1) { return x.slice(dim, rows.start, x.size(dim), rows.step); }
+
 // Causal multi-head self-attention, batch first, the same computation as PyTorch's
-// MultiheadAttention (packed input projection, scaled dot products, softmax, output projection).
+// MultiheadAttention (packed input projection, scaled dot products, softmax, output projection),
+// with queries at every position or at `rows` alone.
 struct AttentionImpl : torch::nn::Module {
   AttentionImpl(int width, int heads)
       : heads(heads),
         in_proj(register_module("in_proj", torch::nn::Linear(width, 3 * width))),
         out_proj(register_module("out_proj", torch::nn::Linear(width, width))) {}
 
-  // x: (B, T, width); mask: (T, T), -inf above the diagonal.
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask) {
-    const auto b = x.size(0), t = x.size(1), width = x.size(2), head = width / heads;
+  // h: (B, T, width); mask: (T, T), -inf above the diagonal -> (B, T or |rows|, width).
+  torch::Tensor forward(const torch::Tensor& h, const torch::Tensor& mask, std::optional<Rows> rows) {
+    const auto b = h.size(0), width = h.size(2), head = width / heads;
     const auto split = [&](const torch::Tensor& part) {
-      return part.reshape({b, t, heads, head}).transpose(1, 2).reshape({b * heads, t, head});
+      return part.reshape({b, part.size(1), heads, head}).transpose(1, 2).reshape({b * heads, part.size(1), head});
     };
-    const std::vector<torch::Tensor> qkv = linear(in_proj, x).chunk(3, -1);
+    torch::Tensor q, k, v, scores_mask = mask;
+    if (!rows) {
+      const std::vector<torch::Tensor> qkv = linear(in_proj, h).chunk(3, -1);
+      q = qkv[0], k = qkv[1], v = qkv[2];
+    } else {
+      const torch::Tensor &w = in_proj->weight, &bias = in_proj->bias;
+      q = torch::linear(take(h, *rows), w.narrow(0, 0, width), bias.narrow(0, 0, width));
+      const std::vector<torch::Tensor> kv = torch::linear(h, w.narrow(0, width, 2 * width), bias.narrow(0, width, 2 * width)).chunk(2, -1);
+      k = kv[0], v = kv[1];
+      scores_mask = take(mask, *rows, 0);
+    }
+    const auto tq = q.size(1);
     const torch::Tensor scores =
-        torch::baddbmm(mask, split(qkv[0]), split(qkv[1]).transpose(1, 2), 1.0, 1.0 / std::sqrt(double(head)));
-    const torch::Tensor mixed = torch::bmm(torch::softmax(scores, -1), split(qkv[2]));
-    return linear(out_proj, mixed.reshape({b, heads, t, head}).transpose(1, 2).reshape({b, t, width}));
+        torch::baddbmm(scores_mask, split(q), split(k).transpose(1, 2), 1.0, 1.0 / std::sqrt(double(head)));
+    const torch::Tensor mixed = torch::bmm(torch::softmax(scores, -1), split(v));
+    return linear(out_proj, mixed.reshape({b, heads, tq, head}).transpose(1, 2).reshape({b, tq, width}));
   }
 
   std::int64_t heads;
@@ -49,8 +71,9 @@ struct BlockImpl : torch::nn::Module {
         up(register_module("up", torch::nn::Linear(width, 4 * width))),
         down(register_module("down", torch::nn::Linear(4 * width, width))) {}
 
-  torch::Tensor forward(torch::Tensor x, const torch::Tensor& mask) {
-    x = x + attention->forward(ln1(x), mask);
+  torch::Tensor forward(torch::Tensor x, const torch::Tensor& mask, std::optional<Rows> rows = std::nullopt) {
+    const torch::Tensor h = ln1(x);
+    x = (rows ? take(x, *rows) : x) + attention->forward(h, mask, rows);
     return x + linear(down, torch::gelu(linear(up, ln2(x))));
   }
 
@@ -70,14 +93,15 @@ struct Gpt2Impl : torch::nn::Module {
     for (int l = 0; l < layers; ++l) blocks.push_back(register_module("block" + std::to_string(l), Block(width, heads)));
   }
 
-  // tokens: (B, T, d) -> (B, T) outputs.
-  torch::Tensor forward(const torch::Tensor& tokens) {
+  // tokens: (B, T, d) -> (B, |rows|) outputs at the positions `rows`.
+  torch::Tensor forward(const torch::Tensor& tokens, Rows rows) {
     const auto t = tokens.size(1);
     torch::Tensor x =
         linear(read_in, tokens) + position(torch::arange(t, torch::TensorOptions().dtype(torch::kLong).device(tokens.device())));
     const torch::Tensor mask =
         torch::triu(torch::full({t, t}, -std::numeric_limits<float>::infinity(), tokens.options()), 1);
-    for (auto& block : blocks) x = block->forward(x, mask);
+    for (std::size_t l = 0; l < blocks.size(); ++l)
+      x = blocks[l]->forward(x, mask, l + 1 == blocks.size() ? std::optional<Rows>(rows) : std::nullopt);
     return linear(read_out, ln_f(x)).squeeze(-1);
   }
 
@@ -128,7 +152,7 @@ class Gpt2Model : public TorchModel {
     const auto y = to_tensor(batch.y.data(), {batch.batch, batch.points}, torch::kFloat32, device_);
     net_->zero_grad(/*set_to_none=*/true);  // backward writes the gradients instead of adding to zeros
     const torch::Tensor tokens = interleave(x, y).narrow(1, 0, 2 * batch.points - 1);
-    const torch::Tensor predictions = net_->forward(tokens).slice(1, 0, 2 * batch.points - 1, 2);
+    const torch::Tensor predictions = net_->forward(tokens, Rows{0, 2});
     const torch::Tensor loss = (predictions - y).square().mean();
     loss.backward();
     return loss.item<double>();
@@ -137,7 +161,8 @@ class Gpt2Model : public TorchModel {
   void predict(const PromptBlock& block, double* out) override {
     torch::NoGradGuard no_grad;
     const BlockTensors t = block_tensors(block, torch::kFloat32, device_);
-    copy_out(net_->forward(torch::cat({interleave(t.x, t.y), t.q}, 1)).select(1, -1), out);
+    const torch::Tensor tokens = torch::cat({interleave(t.x, t.y), t.q}, 1);
+    copy_out(net_->forward(tokens, Rows{tokens.size(1) - 1, 1}).select(1, 0), out);
   }
 
  private:
