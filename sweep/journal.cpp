@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
@@ -74,11 +75,10 @@ Journal Journal::create(const std::string& path, const std::string& config) {
   return j;
 }
 
-Journal Journal::resume(const std::string& path, std::string& config, std::vector<TaskResult>& records) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
-  if (fd < 0) fail("open", path);
-  Journal j(fd);
-  lock(fd, path);
+namespace {
+
+// The whole file, read through `fd`.
+std::vector<std::byte> read_file(int fd, const std::string& path) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) fail("read", path);
   std::vector<std::byte> file(static_cast<std::size_t>(st.st_size));
@@ -89,16 +89,86 @@ Journal Journal::resume(const std::string& path, std::string& config, std::vecto
     if (n <= 0) fail("read", path);
     got += static_cast<std::size_t>(n);
   }
+  return file;
+}
+
+// The offset of the first intact record at or after `from`, or file.size().
+std::size_t next_record(const std::vector<std::byte>& file, std::size_t from) {
+  std::vector<std::byte> payload;
+  for (std::size_t at = from; at < file.size(); ++at) {
+    const void* hit = ::memmem(file.data() + at, file.size() - at, kRecordMagic.data(), kRecordMagic.size());
+    if (hit == nullptr) break;
+    at = static_cast<std::size_t>(static_cast<const std::byte*>(hit) - file.data());
+    std::size_t probe = at;
+    if (unframe(file, probe, kRecordMagic, payload)) return at;
+  }
+  return file.size();
+}
+
+}  // namespace
+
+std::vector<std::string> damaged_journals(const std::string& path) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (int k = 0;; ++k) {
+    std::string name = path + ".damaged";
+    if (k > 0) name += '.' + std::to_string(k);
+    if (!std::filesystem::exists(name, ec)) return names;
+    names.push_back(name);
+  }
+}
+
+Journal Journal::write_clean_copy(const std::string& path, const JournalRecovery& found) {
+  const std::string temporary = path + ".rewrite";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) fail("rewrite", temporary);
+  Journal copy(fd);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) fail("lock", temporary);
+  write_block(fd, kHeaderMagic, reinterpret_cast<const std::byte*>(found.config.data()), found.config.size());
+  for (const TaskResult& r : found.records) copy.append(r);
+  copy.sync();
+  return copy;
+}
+
+Journal Journal::resume(const std::string& path, JournalRecovery& found) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
+  if (fd < 0) fail("open", path);
+  Journal j(fd);
+  lock(fd, path);
+  const std::vector<std::byte> file = read_file(fd, path);
   std::size_t offset = 0;
   std::vector<std::byte> payload;
   if (!unframe(file, offset, kHeaderMagic, payload))
     throw std::runtime_error("\"" + path + "\" is not an icl-sweep journal, or its header is damaged");
-  config.assign(reinterpret_cast<const char*>(payload.data()), payload.size());
-  records.clear();
-  while (unframe(file, offset, kRecordMagic, payload)) records.push_back(messages::unpack(payload));
-  // Drop a torn tail so that the next append starts on a record boundary.
-  if (offset < file.size() && ::ftruncate(fd, static_cast<off_t>(offset)) != 0) fail("truncate", path);
-  return j;
+  found = JournalRecovery{};
+  found.config.assign(reinterpret_cast<const char*>(payload.data()), payload.size());
+  while (offset < file.size()) {
+    if (unframe(file, offset, kRecordMagic, payload)) {
+      found.records.push_back(messages::unpack(payload));
+      continue;
+    }
+    const std::size_t next = next_record(file, offset + 1);
+    found.gaps.push_back({offset, next - offset, next == file.size()});
+    offset = next;
+  }
+  if (found.gaps.empty()) return j;
+  if (found.gaps.size() == 1 && found.gaps.front().at_end) {
+    // A torn tail (a crash mid-append): cut it so that the next append starts on a boundary.
+    if (::ftruncate(fd, static_cast<off_t>(found.gaps.front().offset)) != 0) fail("truncate", path);
+    return j;
+  }
+  // Damage before intact records: the intact ones go into a clean journal, renamed over this
+  // one; the original stays beside it, under a name of its own, until the sweep completes.
+  Journal clean = write_clean_copy(path, found);
+  found.kept_aside = path + ".damaged";
+  for (int k = 1; ::link(path.c_str(), found.kept_aside.c_str()) != 0; ++k) {
+    if (errno != EEXIST) fail("keep a copy of", path);
+    found.kept_aside = path + ".damaged";
+    found.kept_aside += '.' + std::to_string(k);
+  }
+  if (::rename((path + ".rewrite").c_str(), path.c_str()) != 0) fail("replace", path);
+  sync_directory_of(path);
+  return clean;
 }
 
 std::string Journal::read_header(const std::string& path) {

@@ -203,7 +203,9 @@ std::optional<int> open_store(const SweepConfig& config, const Grid& grid, const
     return kExitOk;
   }
   try {
-    store.emplace(SweepStore::resume(config.output, requested, grid, config.flow.trajectory_points, ranks));
+    std::vector<std::string> notes;
+    store.emplace(SweepStore::resume(config.output, requested, grid, config.flow.trajectory_points, ranks, notes));
+    for (const std::string& note : notes) std::fprintf(stderr, "icl-sweep: %s\n", note.c_str());
   } catch (const JournalLocked& e) {
     return refuse(e.what());
   } catch (const std::exception& e) {

@@ -143,13 +143,21 @@ SweepStore SweepStore::create(const std::string& output, const SweepIdentity& id
 }
 
 SweepStore SweepStore::resume(const std::string& output, const SweepIdentity& identity, const Grid& grid,
-                              int trajectory_points, int ranks) {
-  std::string stored;
-  std::vector<TaskResult> records;
-  Journal journal = Journal::resume(journal_path(output), stored, records);
-  if (!identity_differences(SweepIdentity::parse(stored), identity).empty())
+                              int trajectory_points, int ranks, std::vector<std::string>& notes) {
+  JournalRecovery found;
+  Journal journal = Journal::resume(journal_path(output), found);
+  if (!identity_differences(SweepIdentity::parse(found.config), identity).empty())
     throw std::runtime_error("the journal " + journal_path(output) + " belongs to another sweep");
-  return assemble(output, std::move(journal), identity, grid, trajectory_points, ranks, records);
+  for (const JournalRecovery::Gap& gap : found.gaps)
+    notes.push_back(journal_path(output) + ": " + std::to_string(gap.length) + " bytes at byte " +
+                    std::to_string(gap.offset) + " are no intact record (" +
+                    (gap.at_end ? "a record torn by a crash during its write" : "damaged") +
+                    "); the runs they held are computed again");
+  if (!found.kept_aside.empty())
+    notes.push_back(journal_path(output) + ": all " + std::to_string(found.records.size()) +
+                    " intact records are kept; the original journal is kept as " + found.kept_aside +
+                    " until the sweep completes");
+  return assemble(output, std::move(journal), identity, grid, trajectory_points, ranks, found.records);
 }
 
 void SweepStore::put(const TaskResult& result) {
@@ -191,6 +199,7 @@ void SweepStore::finish() {
     throw std::runtime_error("\"" + output_ + "\" did not read back complete (" + std::to_string(done) + " of " +
                              std::to_string(a.rows_total) + " rows done); its journal is kept");
   std::filesystem::remove(journal_path(output_));
+  for (const std::string& kept : damaged_journals(journal_path(output_))) std::filesystem::remove(kept);
   if (checkpoints_) checkpoints_->remove_all();
 }
 

@@ -44,9 +44,10 @@ class SweepStore {
                            int trajectory_points, int ranks);
   // Continues from the journal: rebuilds the file from its intact records (a writer killed
   // inside HDF5 can leave the file unreadable; the journal's records are exactly the finished
-  // runs). Throws std::runtime_error if the journal's identity is not `identity`.
+  // runs; after damage, every intact record). What was not intact is said in `notes`, one line
+  // each. Throws std::runtime_error if the journal's identity is not `identity`.
   static SweepStore resume(const std::string& output, const SweepIdentity& identity, const Grid& grid,
-                           int trajectory_points, int ranks);
+                           int trajectory_points, int ranks, std::vector<std::string>& notes);
 
   bool done(std::uint64_t train_id) const { return done_[train_id] != 0; }
   std::uint64_t rows_done() const { return attributes_.rows_done; }

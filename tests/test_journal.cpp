@@ -1,5 +1,6 @@
-// The journal: records survive a reopen bitwise, a torn tail is dropped and cut, a corrupt
-// record ends the readable part, a damaged header is refused, and one writer holds the lock.
+// The journal: records survive a reopen bitwise, a torn tail is dropped and cut, a damaged
+// record loses that record alone (the original kept aside), random damage of every kind keeps
+// every intact record, a damaged header is refused, and one writer holds the lock.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -9,6 +10,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -83,7 +86,10 @@ class JournalTest : public ::testing::Test {
                                           std::to_string(::getpid()) + ".jrnl")).string();
     for (std::uint64_t id = 0; id < 4; ++id) records_.push_back(make_result(id, id == 2 ? 0 : 3));
   }
-  void TearDown() override { fs::remove(path_); }
+  void TearDown() override {
+    fs::remove(path_);
+    for (const std::string& kept : icl::damaged_journals(path_)) fs::remove(kept);
+  }
 
   // A journal holding kConfig and records_, closed again.
   void write_all() {
@@ -91,12 +97,12 @@ class JournalTest : public ::testing::Test {
     for (const auto& r : records_) j.append(r);
     j.sync();
   }
-  std::vector<TaskResult> resume() {
-    std::string config;
-    std::vector<TaskResult> got;
-    Journal j = Journal::resume(path_, config, got);
-    EXPECT_EQ(config, kConfig);
-    return got;
+  std::vector<TaskResult> resume(icl::JournalRecovery* report = nullptr) {
+    icl::JournalRecovery found;
+    Journal j = Journal::resume(path_, found);
+    EXPECT_EQ(found.config, kConfig);
+    if (report != nullptr) *report = found;
+    return found.records;
   }
   void flip_byte(std::uintmax_t offset) {
     std::fstream f(path_, std::ios::in | std::ios::out | std::ios::binary);
@@ -131,9 +137,8 @@ TEST_F(JournalTest, TornTailDropsOnlyTheLastRecordAndIsCut) {
     expect_same(first, resume());
     EXPECT_EQ(fs::file_size(path_), full - last);  // the torn bytes are gone
     {
-      std::string config;
-      std::vector<TaskResult> got;
-      Journal j = Journal::resume(path_, config, got);
+      icl::JournalRecovery found;
+      Journal j = Journal::resume(path_, found);
       j.append(records_.back());
     }
     expect_same(records_, resume());
@@ -141,37 +146,137 @@ TEST_F(JournalTest, TornTailDropsOnlyTheLastRecordAndIsCut) {
   }
 }
 
-TEST_F(JournalTest, BadChecksumStopsResumeThere) {
+TEST_F(JournalTest, DamagedRecordLosesItselfAloneAndTheOriginalIsKeptAside) {
   write_all();
+  const std::string original = [&] {
+    std::ifstream in(path_, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
   // A byte in the payload of the second record (index 1): its checksum no longer matches.
   const std::uintmax_t second = header_bytes() + record_bytes(records_[0]);
   flip_byte(second + 4 + 8 + 40);
-  // Today: the records before it come back, and the journal is cut at the bad record, so the
-  // intact records after it are lost as well.
-  expect_same({records_[0]}, resume());
-  EXPECT_EQ(fs::file_size(path_), second);
+  icl::JournalRecovery found;
+  expect_same({records_[0], records_[2], records_[3]}, resume(&found));
+  ASSERT_EQ(found.gaps.size(), 1u);
+  EXPECT_EQ(found.gaps[0].offset, second);
+  EXPECT_EQ(found.gaps[0].length, record_bytes(records_[1]));
+  EXPECT_FALSE(found.gaps[0].at_end);
+  // The original, damage and all, is kept aside; the journal holds the intact records alone.
+  ASSERT_EQ(found.kept_aside, path_ + ".damaged");
+  std::ifstream kept(found.kept_aside, std::ios::binary);
+  std::string kept_bytes(std::istreambuf_iterator<char>(kept), {});
+  kept_bytes[second + 4 + 8 + 40] ^= 0x5a;
+  EXPECT_EQ(kept_bytes, original);
+  EXPECT_EQ(fs::file_size(path_), fs::file_size(found.kept_aside) - record_bytes(records_[1]));
+  expect_same({records_[0], records_[2], records_[3]}, resume(&found));
+  EXPECT_TRUE(found.gaps.empty());
+  EXPECT_TRUE(found.kept_aside.empty());
+  // Damaged again: the first copy stays, the second takes the next name.
+  flip_byte(header_bytes() + 4 + 8 + 40);
+  expect_same({records_[2], records_[3]}, resume(&found));
+  EXPECT_EQ(found.kept_aside, path_ + ".damaged.1");
+  EXPECT_EQ(icl::damaged_journals(path_).size(), 2u);
+}
+
+// Random damage of every kind (flipped bytes, cuts, inserted garbage, false record magics) in a
+// journal of many records: every record whose bytes are untouched comes back, in order, and the
+// journal resumed again is clean.
+TEST_F(JournalTest, FuzzedJournalKeepsEveryIntactRecord) {
+  records_.clear();
+  for (std::uint64_t id = 0; id < 60; ++id) records_.push_back(make_result(id, id % 4));
+  std::vector<std::pair<std::size_t, std::size_t>> spans;  // each record's bytes [begin, end)
+  std::size_t at = header_bytes();
+  for (const auto& r : records_) {
+    spans.emplace_back(at, at + record_bytes(r));
+    at += record_bytes(r);
+  }
+  std::mt19937_64 rng(20261125);
+  int kept_total = 0, lost_total = 0;
+  for (int trial = 0; trial < 200; ++trial) {
+    write_all();
+    std::string bytes = [&] {
+      std::ifstream in(path_, std::ios::binary);
+      return std::string(std::istreambuf_iterator<char>(in), {});
+    }();
+    // Mutations are applied from the end backwards, so that earlier offsets stay valid.
+    std::set<std::size_t, std::greater<>> where;
+    const int mutations = 1 + static_cast<int>(rng() % 4);
+    while (static_cast<int>(where.size()) < mutations)
+      where.insert(header_bytes() + rng() % (bytes.size() - header_bytes()));
+    std::vector<char> broken(records_.size(), 0);
+    const auto breaks = [&](std::size_t offset, bool from_here_on) {
+      for (std::size_t i = 0; i < spans.size(); ++i)
+        if ((offset >= spans[i].first && offset < spans[i].second) || (from_here_on && spans[i].first >= offset))
+          broken[i] = 1;
+    };
+    std::string what;
+    for (const std::size_t offset : where) {
+      switch (rng() % 4) {
+        case 0:  // a flipped byte
+          bytes[offset] = static_cast<char>(bytes[offset] ^ (1 + rng() % 255));
+          breaks(offset, false);
+          what += " flip@" + std::to_string(offset);
+          break;
+        case 1: {  // a cut: everything from here on is gone
+          bytes.resize(offset);
+          breaks(offset, true);
+          what += " cut@" + std::to_string(offset);
+          break;
+        }
+        case 2: {  // inserted garbage, breaking the record it lands in (not one it precedes)
+          std::string garbage(1 + rng() % 64, '\0');
+          for (char& c : garbage) c = static_cast<char>(rng());
+          bytes.insert(offset, garbage);
+          for (std::size_t i = 0; i < spans.size(); ++i)
+            if (offset > spans[i].first && offset < spans[i].second) broken[i] = 1;
+          what += " insert@" + std::to_string(offset);
+          break;
+        }
+        default: {  // a false record magic with a plausible length
+          const std::string fake = std::string("RUN1") + std::string("\x40\0\0\0\0\0\0\0", 8);
+          bytes.insert(offset, fake);
+          for (std::size_t i = 0; i < spans.size(); ++i)
+            if (offset > spans[i].first && offset < spans[i].second) broken[i] = 1;
+          what += " magic@" + std::to_string(offset);
+        }
+      }
+    }
+    std::ofstream(path_, std::ios::binary | std::ios::trunc) << bytes;
+    std::vector<TaskResult> want;
+    for (std::size_t i = 0; i < records_.size(); ++i)
+      if (!broken[i]) want.push_back(records_[i]);
+    SCOPED_TRACE("trial " + std::to_string(trial) + ":" + what);
+    expect_same(want, resume());
+    icl::JournalRecovery again;
+    expect_same(want, resume(&again));
+    EXPECT_TRUE(again.gaps.empty());
+    kept_total += static_cast<int>(want.size());
+    lost_total += static_cast<int>(records_.size() - want.size());
+    for (const std::string& kept : icl::damaged_journals(path_)) fs::remove(kept);
+    if (HasFailure()) break;
+  }
+  std::printf("200 fuzzed journals of 60 records: %d intact records kept, %d damaged ones dropped\n", kept_total,
+              lost_total);
 }
 
 TEST_F(JournalTest, DamagedHeaderThrows) {
   write_all();
   flip_byte(8 + 8 + 5);  // inside the config text
-  std::string config;
-  std::vector<TaskResult> got;
-  EXPECT_THROW(Journal::resume(path_, config, got), std::runtime_error);
+  icl::JournalRecovery found;
+  EXPECT_THROW(Journal::resume(path_, found), std::runtime_error);
 
   write_all();
   flip_byte(0);  // the magic
-  EXPECT_THROW(Journal::resume(path_, config, got), std::runtime_error);
+  EXPECT_THROW(Journal::resume(path_, found), std::runtime_error);
 
   std::ofstream(path_, std::ios::trunc) << "not a journal";
-  EXPECT_THROW(Journal::resume(path_, config, got), std::runtime_error);
+  EXPECT_THROW(Journal::resume(path_, found), std::runtime_error);
   fs::remove(path_);
-  EXPECT_THROW(Journal::resume(path_, config, got), std::runtime_error);  // missing
+  EXPECT_THROW(Journal::resume(path_, found), std::runtime_error);  // missing
 }
 
 TEST_F(JournalTest, SecondWriterIsRefusedWhileTheFirstIsOpen) {
-  std::string config;
-  std::vector<TaskResult> got;
+  icl::JournalRecovery got;
   {
     Journal first = Journal::create(path_, kConfig);
     first.append(records_[0]);
@@ -179,7 +284,7 @@ TEST_F(JournalTest, SecondWriterIsRefusedWhileTheFirstIsOpen) {
     moved.append(records_[1]);
     for (int attempt = 0; attempt < 2; ++attempt) {
       try {
-        if (attempt == 0) Journal::resume(path_, config, got);
+        if (attempt == 0) Journal::resume(path_, got);
         else Journal::create(path_, "[grid]\nd = 1\n");
         ADD_FAILURE() << "attempt " << attempt << " did not throw";
       } catch (const std::runtime_error& e) {
