@@ -88,22 +88,22 @@ icl_run_sweep() {
     return 2
   fi
 
-  # Fresh start only when neither the output nor its journal exists. A journal means an
-  # unfinished sweep: resume it. An output without a journal is complete (icl-sweep --resume
-  # then says so and exits 0) or not ours (it refuses, exit 2); it is never overwritten, unless
-  # ICL_FORCE=1 on the job's first run.
+  # --resume-or-start: a fresh start when neither the output nor its journal exists; an
+  # unfinished sweep (a journal) is resumed; a complete output is left alone (exit 0); an output
+  # that is not this sweep's is refused (exit 2). Never overwritten, unless ICL_FORCE=1 on the
+  # job's first run.
   if [ "$ICL_FORCE" = 1 ] && [ "${SLURM_RESTART_COUNT:-0}" -eq 0 ]; then
     mode=--force
     icl_log "fresh start, overwriting $output (ICL_FORCE=1)"
-  elif [ -e "$output.journal" ]; then
-    mode=--resume
-    icl_log "resuming $output from $output.journal"
-  elif [ -e "$output" ]; then
-    mode=--resume
-    icl_log "$output exists without a journal: checking that it is complete"
   else
-    mode=
-    icl_log "fresh start: $config -> $output"
+    mode=--resume-or-start
+    if [ -e "$output.journal" ]; then
+      icl_log "resuming $output from $output.journal"
+    elif [ -e "$output" ]; then
+      icl_log "$output exists without a journal: checking that it is complete"
+    else
+      icl_log "fresh start: $config -> $output"
+    fi
   fi
 
   if [ "$ICL_STOP_REQUESTED" = 1 ]; then

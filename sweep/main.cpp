@@ -35,6 +35,7 @@ struct CommandLine {
   std::string output;
   bool force = false;
   bool resume = false;
+  bool resume_or_start = false;
   bool dry_run = false;
   double progress = 10.0;
   Overrides overrides;
@@ -44,8 +45,8 @@ struct CommandLine {
 std::optional<std::string> information(const po::variables_map& vm, const po::options_description& options) {
   if (vm.count("help")) {
     std::ostringstream text;
-    text << "usage: icl-sweep --config FILE [--output FILE] [--force] [--dry-run] [--progress SECONDS] "
-            "[--SECTION.KEY VALUE ...]\n"
+    text << "usage: icl-sweep --config FILE [--output FILE] [--force | --resume-or-start] [--dry-run] "
+            "[--progress SECONDS] [--SECTION.KEY VALUE ...]\n"
             "       icl-sweep --resume OUTPUT [--config FILE] [--SECTION.KEY VALUE ...]\n"
             "Keys, columns, shifts, spectra and exit codes: docs/interface.md and docs/theory.md.\n\n"
          << options;
@@ -71,6 +72,8 @@ CommandLine parse_command_line(int argc, char** argv, std::optional<std::string>
       ("output", po::value(&cl.output), "the HDF5 results file (overrides sweep.output); also the first argument")
       ("force", po::bool_switch(&cl.force), "overwrite an existing output file")
       ("resume", po::bool_switch(&cl.resume), "continue an interrupted sweep (same config, inputs and program)")
+      ("resume-or-start", po::bool_switch(&cl.resume_or_start),
+       "continue the sweep if OUTPUT or its journal exists (as --resume), else start it: one command for both")
       ("dry-run", po::bool_switch(&cl.dry_run), "print the grid size and a cost estimate; write nothing")
       ("progress", po::value(&cl.progress)->default_value(10.0), "seconds between progress lines; 0 = off")
       ("describe-keys", "print the config keys as a Markdown table")
@@ -94,7 +97,9 @@ CommandLine parse_command_line(int argc, char** argv, std::optional<std::string>
   if (info) return cl;
   if (cl.config.empty() && !cl.resume) throw po::error("--config FILE is required (or --resume OUTPUT)");
   if (cl.config.empty() && cl.output.empty()) throw po::error("--resume without --config needs the OUTPUT file");
-  if (cl.force && cl.resume) throw po::error("--force and --resume exclude each other");
+  if (cl.force + cl.resume + cl.resume_or_start > 1)
+    throw po::error("--force, --resume and --resume-or-start exclude each other");
+  if (cl.resume_or_start && cl.config.empty()) throw po::error("--resume-or-start needs --config FILE (to start)");
   if (!(cl.progress >= 0.0)) throw po::error("--progress must be >= 0");
   for (const auto& key : config_keys())
     if (vm.count(key)) cl.overrides.emplace_back(key, vm[key].as<std::string>());
@@ -180,7 +185,7 @@ std::optional<int> open_store(const SweepConfig& config, const Grid& grid, const
   const SweepIdentity requested = identity_of(config);
   const ExistingOutput existing = inspect_output(config.output);
   using Kind = ExistingOutput::Kind;
-  if (!cl.resume) {
+  if (!cl.resume && !(cl.resume_or_start && existing.kind != Kind::nothing)) {
     if (existing.kind != Kind::nothing && !cl.force)
       return refuse("the file exists; use --resume to continue it or --force to overwrite it");
     try {

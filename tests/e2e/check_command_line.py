@@ -47,6 +47,29 @@ def main():
                              "--force", "--progress", "0"])
         check(r.returncode == 0, f"--force: exit {r.returncode} {r.stderr}")
 
+        # --resume-or-start: starts where nothing is, finds a complete file complete, resumes an
+        # unfinished sweep, refuses (and keeps) anything else.
+        small = ["--config", cfg, "--grid.d", "3", "--eval.mc_prompts", "50", "--progress", "0"]
+        ros = os.path.join(tmp, "ros.h5")
+        r = run_sweep(prog, small + ["--output", ros, "--resume-or-start"])
+        check(r.returncode == 0 and os.path.exists(ros), f"--resume-or-start, nothing there: exit {r.returncode} {r.stderr}")
+        first = open(ros, "rb").read()
+        r = run_sweep(prog, small + ["--output", ros, "--resume-or-start"])
+        check(r.returncode == 0 and "already complete" in r.stderr, f"--resume-or-start, complete: {r.returncode} {r.stderr!r}")
+        check(open(ros, "rb").read() == first, "--resume-or-start changed a complete file")
+        r = run_sweep(prog, small + ["--output", ros, "--resume-or-start", "--eval.knn_k", "5"])
+        check(r.returncode == 2 and "eval.knn_k" in r.stderr, f"--resume-or-start, other sweep: {r.returncode} {r.stderr!r}")
+        check(open(ros, "rb").read() == first, "--resume-or-start changed another sweep's file")
+        foreign = os.path.join(tmp, "foreign.h5")
+        open(foreign, "w").write("not ours")
+        r = run_sweep(prog, small + ["--output", foreign, "--resume-or-start"])
+        check(r.returncode == 2 and open(foreign).read() == "not ours", f"--resume-or-start, foreign file: {r.returncode}")
+        for bad in (["--resume-or-start", "--force"], ["--resume-or-start", "--resume"]):
+            r = run_sweep(prog, small + ["--output", ros] + bad)
+            check(r.returncode == 2 and "exclude each other" in r.stderr, f"{bad}: exit {r.returncode} {r.stderr!r}")
+        r = run_sweep(prog, ["--resume-or-start", ros])
+        check(r.returncode == 2 and "--config" in r.stderr, f"--resume-or-start without --config: {r.returncode} {r.stderr!r}")
+
         r = run_sweep(prog, ["--config", cfg, "--bogus"])
         check(r.returncode == 2, f"unknown option: exit {r.returncode}")
     return finish("command-line")

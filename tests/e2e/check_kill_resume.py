@@ -153,8 +153,10 @@ def main():
             waited = stop_and_time(proc, lambda: proc.send_signal(sig))
             check(proc.returncode == 3, f"{sig.name}: exit {proc.returncode}, stderr {proc.stderr.read()[-500:]}")
             check(waited < 10, f"{sig.name}: took {waited:.1f} s to stop")
-            r = run_sweep(prog, base + ["--output", out, "--resume"], ranks=2)
-            check(r.returncode == 0 and deterministic(out)[0] == reference[0], f"{sig.name}: resume did not finish the sweep")
+            # The one command that starts or continues continues here.
+            mode = "--resume-or-start" if sig == signal.SIGINT else "--resume"
+            r = run_sweep(prog, base + ["--output", out, mode], ranks=2)
+            check(r.returncode == 0 and deterministic(out)[0] == reference[0], f"{sig.name}: {mode} did not finish the sweep")
             print(f"{sig.name} (ranks {ranks}): exit {proc.returncode} {waited:.2f} s after the signal; resumed")
 
         # A damaged journal loses only the damaged records: stopped mid-sweep, its journal gets a
