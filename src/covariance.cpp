@@ -63,10 +63,43 @@ void expect_args(const Call& call, std::size_t n, std::string_view spec) {
   expect_arguments(call, n, "spectrum '" + std::string(spec) + "'");
 }
 
-Covariance normalised(std::string_view spec, Eigen::VectorXd lambda) {
+// Whether a construction needs the eigenvectors (a d x d matrix) or only checks the spectrum.
+enum class Vectors { build, skip };
+
+Covariance normalised(std::string_view spec, Eigen::VectorXd lambda, Vectors vectors) {
   const int d = static_cast<int>(lambda.size());
   std::sort(lambda.begin(), lambda.end(), std::greater<>());
-  return diagonal_covariance(std::string(spec), lambda * (d / lambda.sum()));
+  if (vectors == Vectors::build) return diagonal_covariance(std::string(spec), lambda * (d / lambda.sum()));
+  Covariance c;
+  c.name = std::string(spec);
+  c.d = d;
+  c.eigenvalues = lambda * (d / lambda.sum());
+  return c;
+}
+
+// Every fixed spectrum must be one that double precision can train on and evaluate: finite,
+// positive eigenvalues within [kMinEigenvalue, kMaxEigenvalue] (so that the products of up to
+// four of them in the closed forms stay far from overflow and underflow), and a condition
+// number of at most kMaxCondition (beyond it the smallest directions' terms lose every
+// significant digit beside the largest ones').
+constexpr double kMinEigenvalue = 1e-50, kMaxEigenvalue = 1e50, kMaxCondition = 1e12;
+
+void check_range(std::string_view spec, const Eigen::VectorXd& lambda) {
+  const auto fail = [&](const std::string& why) { throw InputError("spectrum '" + std::string(spec) + "': " + why); };
+  const double condition = lambda.maxCoeff() / lambda.minCoeff();
+  if (condition > kMaxCondition) {
+    std::ostringstream why;
+    why << "the condition number is " << condition << ", above " << kMaxCondition
+        << ": double precision cannot resolve the smallest directions beside the largest";
+    fail(why.str());
+  }
+  for (Eigen::Index k = 0; k < lambda.size(); ++k)
+    if (!std::isfinite(lambda[k]) || !(lambda[k] >= kMinEigenvalue) || !(lambda[k] <= kMaxEigenvalue)) {
+      std::ostringstream why;
+      why << "eigenvalue " << k + 1 << " is " << lambda[k] << " (after normalisation to trace d where that applies),"
+          << " outside [" << kMinEigenvalue << ", " << kMaxEigenvalue << "]: too large or too small for double precision";
+      fail(why.str());
+    }
 }
 
 std::vector<double> read_numbers(const std::string& text, const std::string& path, std::string_view spec) {
@@ -75,6 +108,15 @@ std::vector<double> read_numbers(const std::string& text, const std::string& pat
   std::string line;
   for (int line_no = 1; std::getline(in, line); ++line_no) {
     if (const auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+    // Commas separate fields: an empty one ("1,,2", a trailing comma) is a missing number.
+    if (line.find(',') != std::string::npos) {
+      std::istringstream fields(line + ',');  // so that a trailing empty field is seen
+      std::string field;
+      for (int k = 1; std::getline(fields, field, ','); ++k)
+        if (field.find_first_not_of(" \t\r") == std::string::npos)
+          throw InputError("spectrum '" + std::string(spec) + "': " + path + " line " + std::to_string(line_no) +
+                           ": field " + std::to_string(k) + " is empty");
+    }
     std::replace(line.begin(), line.end(), ',', ' ');
     std::istringstream tokens(line);
     std::string token;
@@ -90,7 +132,8 @@ std::vector<double> read_numbers(const std::string& text, const std::string& pat
   return values;
 }
 
-Covariance from_file(std::string_view spec, const std::string& path, const std::string& text, int d) {
+Covariance from_file(std::string_view spec, const std::string& path, const std::string& text, int d,
+                     Vectors vectors) {
   const std::vector<double> v = read_numbers(text, path, spec);
   const std::string where = "spectrum '" + std::string(spec) + "': " + path + ": ";
   const auto n = static_cast<std::size_t>(d);
@@ -107,10 +150,10 @@ Covariance from_file(std::string_view spec, const std::string& path, const std::
     std::iota(order.begin(), order.end(), 0);
     std::stable_sort(order.begin(), order.end(), [&](int i, int j) { return lambda[i] > lambda[j]; });
     c.eigenvalues.resize(d);
-    c.eigenvectors = Eigen::MatrixXd::Zero(d, d);
+    if (vectors == Vectors::build) c.eigenvectors = Eigen::MatrixXd::Zero(d, d);
     for (int k = 0; k < d; ++k) {
       c.eigenvalues[k] = lambda[order[k]];
-      c.eigenvectors(order[k], k) = 1.0;
+      if (vectors == Vectors::build) c.eigenvectors(order[k], k) = 1.0;
     }
     return c;
   }
@@ -120,6 +163,9 @@ Covariance from_file(std::string_view spec, const std::string& path, const std::
                      std::to_string(d) + "x" + std::to_string(d) + " matrix");
   const Eigen::MatrixXd m = Eigen::Map<const Eigen::Matrix<double, -1, -1, Eigen::RowMajor>>(v.data(), d, d);
   const double scale = m.cwiseAbs().maxCoeff();
+  if (!(scale <= kMaxEigenvalue))
+    throw InputError(where + "an entry's magnitude is " + std::to_string(scale) + ", above " +
+                     std::to_string(kMaxEigenvalue) + ": too large for double precision");
   if (((m - m.transpose()).cwiseAbs().array() > 1e-12 * scale).any())
     throw InputError(where + "the matrix is not symmetric");
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(0.5 * (m + m.transpose()));
@@ -172,7 +218,9 @@ Covariance make_covariance(std::string_view spec, int d) {
   return make_covariance(spec, d, files);
 }
 
-Covariance make_covariance(std::string_view spec, int d, const InputFiles& files) {
+namespace {
+
+Covariance build(std::string_view spec, int d, const InputFiles& files, Vectors vectors) {
   if (d < 1) throw InputError("spectrum '" + std::string(spec) + "': dimension must be >= 1");
   const Call call = parse_call(spec);
   const auto number = [&](std::size_t i) {
@@ -184,20 +232,20 @@ Covariance make_covariance(std::string_view spec, int d, const InputFiles& files
   Eigen::VectorXd lambda(d);
   if (call.name == "isotropic") {
     expect_args(call, 0, spec);
-    return normalised(spec, Eigen::VectorXd::Ones(d));
+    return normalised(spec, Eigen::VectorXd::Ones(d), vectors);
   }
   if (call.name == "power") {
     expect_args(call, 1, spec);
     const double alpha = number(0);
     for (int k = 0; k < d; ++k) lambda[k] = std::pow(k + 1.0, -alpha);
-    return normalised(spec, lambda);
+    return normalised(spec, lambda, vectors);
   }
   if (call.name == "geometric") {
     expect_args(call, 1, spec);
     const double kappa = number(0);
     if (!(kappa >= 1.0)) fail("the condition number must be >= 1");
     for (int k = 0; k < d; ++k) lambda[k] = d == 1 ? 1.0 : std::pow(kappa, -double(k) / (d - 1));
-    return normalised(spec, lambda);
+    return normalised(spec, lambda, vectors);
   }
   if (call.name == "spiked") {
     expect_args(call, 2, spec);
@@ -206,7 +254,7 @@ Covariance make_covariance(std::string_view spec, int d, const InputFiles& files
     if (!(k >= 0 && k <= d && k == std::floor(k))) fail("k must be an integer in [0, d]");
     if (!(s > 0.0)) fail("the spike must be positive");
     for (int i = 0; i < d; ++i) lambda[i] = i < k ? s : 1.0;
-    return normalised(spec, lambda);
+    return normalised(spec, lambda, vectors);
   }
   Covariance c;
   c.name = std::string(spec);
@@ -235,13 +283,26 @@ Covariance make_covariance(std::string_view spec, int d, const InputFiles& files
     if (call.raw_args.empty()) fail("file() needs a path");
     const auto text = files.find(call.raw_args);
     if (text == files.end()) fail("the contents of '" + call.raw_args + "' were not read");
-    return from_file(spec, call.raw_args, text->second, d);
+    return from_file(spec, call.raw_args, text->second, d, vectors);
   }
   std::string known;
   for (const auto& entry : spectrum_catalogue())
     known += (known.empty() ? "" : ", ") + entry.name.substr(0, entry.name.find('('));
   fail("unknown covariance model '" + call.name + "' (" + known + ")");
   return c;
+}
+
+}  // namespace
+
+Covariance make_covariance(std::string_view spec, int d, const InputFiles& files) {
+  Covariance c = build(spec, d, files, Vectors::build);
+  if (!c.random()) check_range(spec, c.eigenvalues);
+  return c;
+}
+
+void check_covariance(std::string_view spec, int d, const InputFiles& files) {
+  const Covariance c = build(spec, d, files, Vectors::skip);
+  if (!c.random()) check_range(spec, c.eigenvalues);
 }
 
 }  // namespace icl

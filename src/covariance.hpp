@@ -49,6 +49,9 @@ using InputFiles = std::map<std::string, std::string>;
 // Builds the model named by `spec` for dimension d from `files`; throws InputError with the
 // reason (also when spec names a file that `files` lacks).
 Covariance make_covariance(std::string_view spec, int d, const InputFiles& files);
+// Throws as make_covariance would, without building the eigenvectors (time and memory in d, not
+// d^2, except for a file's d x d matrix): a grid's validation.
+void check_covariance(std::string_view spec, int d, const InputFiles& files);
 // The same, reading a `file(PATH)` spectrum's file itself.
 Covariance make_covariance(std::string_view spec, int d);
 

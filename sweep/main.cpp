@@ -182,6 +182,7 @@ std::optional<int> open_store(const SweepConfig& config, const Grid& grid, const
                  why.c_str());
     return kExitBadInput;
   };
+  if (const std::string problem = output_path_problem(config.output); !problem.empty()) return refuse(problem);
   const SweepIdentity requested = identity_of(config);
   const ExistingOutput existing = inspect_output(config.output);
   using Kind = ExistingOutput::Kind;
@@ -299,6 +300,11 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "icl-sweep: %s\n", e.what());
         return agree(kExitBadInput);
       }
+    }
+    if (root && stop_requested()) {
+      // A stop during the validation (Ctrl-C on a big grid): nothing was written.
+      std::fprintf(stderr, "icl-sweep: stopped by signal %d before the sweep started; nothing written\n", stop_signal());
+      return agree(kExitStopped);
     }
     if (const int outcome = agree(kProceed); outcome != kProceed) return outcome;
     config = share_config(config, root, cl.config);

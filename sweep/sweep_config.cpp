@@ -120,7 +120,7 @@ void validate_spectra(const SweepConfig& c, const Entry& e) {
   for (const auto& item : c.spectrum) {
     for (const int d : c.d) {
       try {
-        make_covariance(item, d, c.inputs);
+        check_covariance(item, d, c.inputs);
       } catch (const InputError& x) {
         fail(e, item, x.what());
       }

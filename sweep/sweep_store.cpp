@@ -1,10 +1,13 @@
 #include "sweep_store.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -29,7 +32,10 @@ std::string journal_path(const std::string& output) { return output + ".journal"
 
 // A results file is built under a temporary name beside the output and renamed over it only
 // once complete: a refused or failed start never leaves a truncated output behind.
-std::string temporary_path(const std::string& output) { return output + ".building-" + std::to_string(::getpid()); }
+std::string temporary_path(const std::string& output, long pid = ::getpid()) {
+  return output + ".building-" + std::to_string(pid);
+}
+constexpr long kLargestPid = 4194304;  // Linux's pid_max ceiling
 
 
 FileAttributes initial_attributes(const SweepIdentity& identity, const Grid& grid, int ranks) {
@@ -51,6 +57,45 @@ SweepIdentity identity_of_file(const FileAttributes& a) {
 }
 
 }  // namespace
+
+std::string output_path_problem(const std::string& output) {
+  namespace fs = std::filesystem;
+  if (output.empty()) return "no output file named";
+  struct stat st {};
+  if (::lstat(output.c_str(), &st) == 0) {
+    if (S_ISLNK(st.st_mode)) {
+      std::error_code ec;
+      return "is a symbolic link (to " + fs::read_symlink(output, ec).string() +
+             "); name the file itself: icl-sweep replaces its output by renaming, which would replace the link";
+    }
+    if (S_ISDIR(st.st_mode)) return "is a directory; name a file";
+    if (!S_ISREG(st.st_mode)) return "is not a regular file";
+  }
+  const fs::path parent = fs::path(output).has_parent_path() ? fs::path(output).parent_path() : fs::path(".");
+  if (::stat(parent.c_str(), &st) != 0) return "its directory " + parent.string() + " does not exist";
+  if (!S_ISDIR(st.st_mode)) return parent.string() + " is not a directory";
+  if (::access(parent.c_str(), W_OK | X_OK) != 0)
+    return "cannot write in its directory " + parent.string() + ": " + std::strerror(errno);
+  // Every name the sweep may write beside the output must fit the file system, checked now
+  // rather than when a resume needs one of them.
+  const std::string longest[] = {temporary_path(output, kLargestPid),
+                                 journal_path(output) + ".damaged.999", journal_path(output) + ".rewrite",
+                                 RunCheckpoints::directory(output) + "/run-18446744073709551615.tmp-" + std::to_string(kLargestPid)};
+  const long name_max = ::pathconf(parent.c_str(), _PC_NAME_MAX);
+  const std::size_t name = fs::path(output).filename().string().size();
+  std::size_t suffix = 0;
+  for (const std::string& path : longest)
+    suffix = std::max(suffix, fs::path(path).parent_path() == parent ? path.size() - output.size() : 0);
+  if (name_max > 0 && name + suffix > static_cast<std::size_t>(name_max))
+    return "the file name has " + std::to_string(name) + " characters; with the longest name icl-sweep writes beside it (" +
+           std::to_string(suffix) + " more) it must have at most " + std::to_string(name_max - static_cast<long>(suffix)) +
+           " on this file system";
+  for (const std::string& path : longest)
+    if (path.size() >= PATH_MAX)
+      return "the path is too long: " + path.substr(output.size()) + " appended to it exceeds " + std::to_string(PATH_MAX) +
+             " characters";
+  return "";
+}
 
 ExistingOutput inspect_output(const std::string& output) {
   namespace fs = std::filesystem;

@@ -27,6 +27,10 @@ struct ExistingOutput {
 };
 ExistingOutput inspect_output(const std::string& output);
 
+// Why `output` cannot be a sweep's output (a directory, a symbolic link, a directory that does
+// not exist or cannot be written, a name too long for the names written beside it), or "".
+std::string output_path_problem(const std::string& output);
+
 // Refusals that are the user's input (an unusable output path): exit 2, nothing left behind.
 struct StoreRefusal : std::runtime_error {
   using std::runtime_error::runtime_error;

@@ -166,8 +166,9 @@ TEST(Grid, CostEstimatesAddUpToTheTotal) {
     sum += cost;
     longest = std::max(longest, cost);
     if (grid.run(id).model.text == "gpt2(1, 2, 8)") gpt2 += cost;
-    if (grid.run(id).model.sampled() && grid.run(id).steps == 10)
+    if (grid.run(id).model.sampled() && grid.run(id).steps == 10) {
       EXPECT_LT(cost, grid.cost_estimate(id + 1)) << id;  // the same run with 300 steps
+    }
   }
   EXPECT_NEAR(grid.total_cost_estimate(), sum, 1e-12 * sum);
   EXPECT_NEAR(grid.total_cost_estimate(&config.model[2]), gpt2, 1e-12 * gpt2);

@@ -4,6 +4,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 
 from sweep_runner import check, finish, run_sweep
 
@@ -69,6 +70,34 @@ def main():
             check(r.returncode == 2 and "exclude each other" in r.stderr, f"{bad}: exit {r.returncode} {r.stderr!r}")
         r = run_sweep(prog, ["--resume-or-start", ros])
         check(r.returncode == 2 and "--config" in r.stderr, f"--resume-or-start without --config: {r.returncode} {r.stderr!r}")
+
+        # Unusable output paths: exit 2 naming [sweep] output, nothing created, nothing removed.
+        paths = os.path.join(tmp, "paths")
+        os.makedirs(os.path.join(paths, "empty"))
+        os.makedirs(os.path.join(paths, "full"))
+        open(os.path.join(paths, "full", "keep"), "w").write("x")
+        os.symlink(os.path.join(paths, "nowhere.h5"), os.path.join(paths, "dangling.h5"))
+        before = sorted(os.listdir(paths))
+        for name, why in (("dangling.h5", "symbolic link"), ("empty", "is a directory"), ("full", "is a directory"),
+                          ("x" * 240 + ".h5", "file name has 243 characters"),
+                          (os.path.join("missing", "out.h5"), "does not exist"),
+                          (os.path.join("full", "keep", "out.h5"), "is not a directory")):
+            for force in ([], ["--force"]):
+                r = run_sweep(prog, small + ["--output", os.path.join(paths, name)] + force)
+                check(r.returncode == 2 and "[sweep] output" in r.stderr and why in r.stderr,
+                      f"output {name[:20]} {force}: exit {r.returncode} {r.stderr[-300:]!r}")
+        check(sorted(os.listdir(paths)) == before and os.listdir(os.path.join(paths, "empty")) == []
+              and os.path.islink(os.path.join(paths, "dangling.h5")),
+              f"refused outputs changed the directory: {sorted(os.listdir(paths))}")
+
+        # A grid of 4096 dimensions x 4 spectra is validated and estimated at once (it took
+        # minutes when every d built its d x d eigenvectors); the bound is loose for loaded CI.
+        t0 = time.monotonic()
+        r = run_sweep(prog, ["--config", cfg, "--dry-run", "--grid.d", "1:4096:1",
+                             "--grid.spectrum", "isotropic, power(1), geometric(10), spiked(1, 2)"])
+        took = time.monotonic() - t0
+        check(r.returncode == 0 and "rows: 458752" in r.stdout, f"big dry run: exit {r.returncode} {r.stdout[-300:]}")
+        check(took < 60, f"big dry run took {took:.1f} s")
 
         r = run_sweep(prog, ["--config", cfg, "--bogus"])
         check(r.returncode == 2, f"unknown option: exit {r.returncode}")
