@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cancellation.hpp"
 #include "covariance.hpp"
 #include "model_spec.hpp"
 #include "monte_carlo.hpp"
@@ -65,7 +66,7 @@ struct SampledOutcome {
 // Trains one model; never throws for a numerical failure (status diverged). Returns with status
 // `failed` and no predictor when `cancelled` answers true (checked every step), after a last
 // checkpoint. Throws std::runtime_error when `resume_from` is not a state of this run.
-SampledOutcome train_sampled(const SampledSetup& setup, bool (*cancelled)() = nullptr);
+SampledOutcome train_sampled(const SampledSetup& setup, CancelCheck cancelled = nullptr);
 
 // Whether libtorch can run on `device` ("cpu", "cuda", "cuda:1"); `why` says why not.
 bool device_available(const std::string& device, std::string& why);

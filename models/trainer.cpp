@@ -202,7 +202,7 @@ bool device_available(const std::string& device, std::string& why) {
   }
 }
 
-SampledOutcome train_sampled(const SampledSetup& s, bool (*cancelled)()) {
+SampledOutcome train_sampled(const SampledSetup& s, CancelCheck cancelled) {
   using namespace models;
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();

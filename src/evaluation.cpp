@@ -6,9 +6,9 @@ namespace icl {
 
 ConditionRisks evaluate_condition(const TestDistribution& dist, const LsaPredictors& lsa,
                                   const McSettings& settings, const StreamKey& key,
-                                  const BlockPredictor* model, const Eigen::MatrixXd& a_eff) {
+                                  const BlockPredictor* model, const Eigen::MatrixXd& a_eff, CancelCheck cancelled) {
   ConditionRisks r;
-  r.mc = monte_carlo(dist, lsa, settings, key, model);
+  r.mc = monte_carlo(dist, lsa, settings, key, model, cancelled);
   if (const auto moments = dist.moments()) {
     if (lsa.trained.size() > 0) r.model_theory = risk(lsa.trained, *moments);
     // A model that is exactly x_q^T A h has A_eff = A: its closed form is not computed twice.

@@ -21,6 +21,6 @@ struct ConditionRisks {
 ConditionRisks evaluate_condition(const TestDistribution& dist, const LsaPredictors& lsa,
                                   const McSettings& settings, const StreamKey& key,
                                   const BlockPredictor* model = nullptr,
-                                  const Eigen::MatrixXd& a_eff = Eigen::MatrixXd());
+                                  const Eigen::MatrixXd& a_eff = Eigen::MatrixXd(), CancelCheck cancelled = nullptr);
 
 }  // namespace icl

@@ -278,7 +278,7 @@ class TrajectoryRecorder {
 }  // namespace
 
 FlowResult gradient_flow(const PopulationLoss& loss, double sigma, const MatrixXd& gram,
-                         const FlowOptions& options) {
+                         const FlowOptions& options, CancelCheck cancelled) {
   const int d = loss.d();
   FlowField field(loss);
   const VectorXd target = loss.optimum();
@@ -346,6 +346,7 @@ FlowResult gradient_flow(const PopulationLoss& loss, double sigma, const MatrixX
       r.status = FlowStatus::max_steps;
       break;
     }
+    throw_if_cancelled(cancelled);
     const double h_limit = options.t_max - t;
     bool ok = true;
     switch (options.integrator) {

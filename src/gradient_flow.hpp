@@ -4,6 +4,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cancellation.hpp"
 #include "population_loss.hpp"
 #include "random_stream.hpp"
 
@@ -50,8 +51,9 @@ struct FlowResult {
 // Theta Theta^T of the paper's initialisation: M M^T / ||M M^T||_F, M with i.i.d. N(0,1).
 Eigen::MatrixXd initial_gram(int d, Stream& stream);
 
-// Gradient flow of the population loss in (u, U) from u = sigma, U = sigma * gram.
+// Gradient flow of the population loss in (u, U) from u = sigma, U = sigma * gram. Polls
+// `cancelled` every step and throws Cancelled when it says so.
 FlowResult gradient_flow(const PopulationLoss& loss, double sigma, const Eigen::MatrixXd& gram,
-                         const FlowOptions& options);
+                         const FlowOptions& options, CancelCheck cancelled = nullptr);
 
 }  // namespace icl

@@ -127,7 +127,8 @@ Predictions predict(PromptWorkspace& p, const LsaPredictors& lsa, bool linear, i
 }  // namespace
 
 McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
-                    const McSettings& settings, const StreamKey& key, const BlockPredictor* model) {
+                    const McSettings& settings, const StreamKey& key, const BlockPredictor* model,
+                    CancelCheck cancelled) {
   McRisks out;
   if (!dist.defined() || settings.prompts <= 0) return out;
   const int d = dist.d;
@@ -154,6 +155,7 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
   for (int first = 0; first < settings.prompts; first += block) {
     const int count = std::min(block, settings.prompts - first);
     for (int b = 0; b < count; ++b) {
+      throw_if_cancelled(cancelled);
       Stream s{key.seed, key.train, key.condition, static_cast<std::uint64_t>(first + b)};
       draw_prompt(dist, s, p, ls);
       predictions[static_cast<std::size_t>(b)] = predict(p, lsa, model == nullptr, k);

@@ -4,6 +4,7 @@
 #include <functional>
 #include <limits>
 
+#include "cancellation.hpp"
 #include "random_stream.hpp"
 #include "shifts.hpp"
 
@@ -50,8 +51,9 @@ inline constexpr int kPromptBlock = 256;
 // depend on how prompts are scheduled, nor on the model evaluated. Conditions that are not
 // defined (orthogonal_query with M >= d) give NaN. With `model`, it is the trained model
 // (lsa.trained is then ignored); without, lsa.trained.
+// Polls `cancelled` every prompt and throws Cancelled when it says so.
 McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
                     const McSettings& settings, const StreamKey& key,
-                    const BlockPredictor* model = nullptr);
+                    const BlockPredictor* model = nullptr, CancelCheck cancelled = nullptr);
 
 }  // namespace icl

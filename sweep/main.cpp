@@ -28,6 +28,7 @@ namespace {
 
 constexpr int kExitOk = 0, kExitFailure = 1, kExitBadInput = 2, kExitStopped = 3;
 constexpr int kProceed = -1;  // rank 0's word to the others: go on
+constexpr int kExitStoppedUnanswered = -2;  // stopped, and some rank never answered: abort
 constexpr auto kCheckpointEvery = std::chrono::seconds(10);
 
 struct CommandLine {
@@ -38,6 +39,7 @@ struct CommandLine {
   bool resume_or_start = false;
   bool dry_run = false;
   double progress = 10.0;
+  double stop_grace = 30.0;
   Overrides overrides;
 };
 
@@ -75,7 +77,9 @@ CommandLine parse_command_line(int argc, char** argv, std::optional<std::string>
       ("resume-or-start", po::bool_switch(&cl.resume_or_start),
        "continue the sweep if OUTPUT or its journal exists (as --resume), else start it: one command for both")
       ("dry-run", po::bool_switch(&cl.dry_run), "print the grid size and a cost estimate; write nothing")
-      ("progress", po::value(&cl.progress)->default_value(10.0), "seconds between progress lines; 0 = off")
+      ("progress", po::value(&cl.progress)->default_value(cl.progress), "seconds between progress lines; 0 = off")
+      ("stop-grace", po::value(&cl.stop_grace)->default_value(cl.stop_grace),
+       "seconds rank 0 waits, after a stop, for ranks to abandon their runs before it exits without them")
       ("describe-keys", "print the config keys as a Markdown table")
       ("describe-columns", "print the result columns as a Markdown table")
       ("list-shifts", "print every shift, one line each")
@@ -101,6 +105,7 @@ CommandLine parse_command_line(int argc, char** argv, std::optional<std::string>
     throw po::error("--force, --resume and --resume-or-start exclude each other");
   if (cl.resume_or_start && cl.config.empty()) throw po::error("--resume-or-start needs --config FILE (to start)");
   if (!(cl.progress >= 0.0)) throw po::error("--progress must be >= 0");
+  if (!(cl.stop_grace >= 0.0)) throw po::error("--stop-grace must be >= 0");
   for (const auto& key : config_keys())
     if (vm.count(key)) cl.overrides.emplace_back(key, vm[key].as<std::string>());
   if (!cl.output.empty()) cl.overrides.emplace_back("sweep.output", cl.output);
@@ -223,7 +228,8 @@ std::optional<int> open_store(const SweepConfig& config, const Grid& grid, const
 }
 
 // Rank 0 after a successful start: coordinates, records, checkpoints; returns the exit status.
-int lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, double progress_seconds, SweepStore& store) {
+int lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, double progress_seconds, double stop_grace,
+               SweepStore& store) {
   // Costliest first, so that no rank is left with a long run at the tail.
   std::vector<std::uint64_t> order;
   for (std::uint64_t id = 0; id < grid.runs(); ++id)
@@ -243,7 +249,8 @@ int lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, double pr
       last_checkpoint = std::chrono::steady_clock::now();
     }
   };
-  if (coordinate(config, grid, order, ranks, hooks) == SweepEnd::stopped) {
+  const SweepOutcome outcome = coordinate(config, grid, order, ranks, hooks, stop_grace);
+  if (outcome.end != SweepEnd::complete) {
     store.checkpoint();
     const int signal = stop_signal();
     const std::string by = signal == kStopFromAnotherRank ? "a stop on another rank or a failure"
@@ -251,6 +258,13 @@ int lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, double pr
     std::fprintf(stderr, "icl-sweep: stopped by %s after a checkpoint: %llu/%llu rows; continue with --resume\n",
                  by.c_str(), static_cast<unsigned long long>(store.rows_done()),
                  static_cast<unsigned long long>(grid.rows()));
+    if (outcome.end == SweepEnd::abandoned) {
+      std::string ranks_text;
+      for (const int r : outcome.unanswered) ranks_text += (ranks_text.empty() ? "" : ", ") + std::to_string(r);
+      std::fprintf(stderr, "icl-sweep: rank(s) %s did not answer the stop within %g s (--stop-grace); not waiting "
+                   "for them: their runs are computed again on resume\n", ranks_text.c_str(), stop_grace);
+      return kExitStoppedUnanswered;
+    }
     return kExitStopped;
   }
   store.finish();
@@ -267,7 +281,15 @@ int run_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi
     work(config, grid, mpi.rank());
     return agree(0);
   }
-  return agree(lead_sweep(config, grid, mpi.size(), cl.progress, *store));
+  const int status = lead_sweep(config, grid, mpi.size(), cl.progress, cl.stop_grace, *store);
+  if (status == kExitStoppedUnanswered) {
+    // Some rank will never reach the final agreement (nor MPI_Finalize): end the job here. The
+    // checkpoint is written and the store closed first; MPI_Abort's code is mpiexec's status.
+    store.reset();
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, kExitStopped);
+  }
+  return agree(status);
 }
 
 }  // namespace

@@ -7,8 +7,9 @@
 namespace icl::messages {
 
 // Every message between ranks. Workers send kReady once, then one kResult per task (which
-// also asks for the next); rank 0 answers each with kTask (one u64 train_id) or kStop.
-enum Tag : int { kReady = 1, kTask = 2, kStop = 3, kResult = 4 };
+// also asks for the next); rank 0 answers each with kTask (one u64 train_id) or kStop. When a
+// stop reaches rank 0 it sends kCancel (empty) to every busy worker, which abandons its run.
+enum Tag : int { kReady = 1, kTask = 2, kStop = 3, kResult = 4, kCancel = 5 };
 
 // kResult payload: u64 train_id, u64 row count, u64 sample count, the ResultRow bytes, the
 // StoredSample bytes. Every rank runs the same binary, so the structs travel as bytes.

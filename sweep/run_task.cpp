@@ -45,12 +45,13 @@ struct Trained {
   }
 };
 
-Trained train_flow(const SweepConfig& config, const TrainingRun& run, const PopulationLoss& loss, TaskResult& result) {
+Trained train_flow(const SweepConfig& config, const TrainingRun& run, const PopulationLoss& loss, TaskResult& result,
+                   CancelCheck cancelled) {
   // Theta depends on (seed, init_seed, d) only: runs that differ in spectrum, N or sigma
   // start from the same direction.
   Stream theta_stream{config.seed, text_key("theta"), static_cast<std::uint64_t>(run.init_seed),
                       static_cast<std::uint64_t>(run.d)};
-  const FlowResult flow = gradient_flow(loss, run.sigma, initial_gram(run.d, theta_stream), config.flow);
+  const FlowResult flow = gradient_flow(loss, run.sigma, initial_gram(run.d, theta_stream), config.flow, cancelled);
   for (std::size_t i = 0; i < flow.trajectory.size(); ++i) {
     const TrajectorySample& s = flow.trajectory[i];
     result.trajectory[i] = StoredSample{s.time, s.loss, s.rel_err, s.excess};
@@ -80,7 +81,7 @@ const RunCheckpoints& checkpoints_of(const SweepConfig& config) {
 
 Trained train_model(const SweepConfig& config, const Grid& grid, std::uint64_t train_id, const TrainingRun& run,
                     const Covariance& covariance, const PopulationLoss& loss, TaskResult& result,
-                    bool (*cancelled)()) {
+                    CancelCheck cancelled) {
   SampledSetup setup;
   setup.model = run.model;
   setup.options = config.train;
@@ -136,7 +137,7 @@ Trained train_model(const SweepConfig& config, const Grid& grid, std::uint64_t t
 }  // namespace
 
 TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t train_id, int rank,
-                    bool (*cancelled)()) {
+                    CancelCheck cancelled) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   const TrainingRun run = grid.run(train_id);
@@ -175,7 +176,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
     const Covariance covariance = make_covariance(run.spectrum, run.d, config.inputs);
     const PopulationLoss loss = make_population_loss(covariance, run.n_train);
     const Trained trained = run.model.sampled() ? train_model(config, grid, train_id, run, covariance, loss, result, cancelled)
-                                                : train_flow(config, run, loss, result);
+                                                : train_flow(config, run, loss, result, cancelled);
     if (trained.status == "failed") {  // cancelled during training
       result.rows.clear();
       return result;
@@ -192,7 +193,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
       const StreamKey key{config.seed, run.key, cond.key};
       Stream fixed_draws{key.seed, key.train, key.condition, text_key("condition")};
       const TestDistribution dist = make_test_distribution(cond.shift, covariance, cond.m, fixed_draws);
-      const ConditionRisks r = evaluate_condition(dist, trained.lsa, config.mc, key, model, trained.a_eff);
+      const ConditionRisks r = evaluate_condition(dist, trained.lsa, config.mc, key, model, trained.a_eff, cancelled);
       row.risk_model_theory = r.model_theory;
       row.risk_model_mc = r.mc.model.mean;
       row.risk_model_mc_se = r.mc.model.se;
@@ -213,6 +214,9 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
       row.seconds = std::chrono::duration<double>(Clock::now() - cond_start).count() +
                     train_seconds / static_cast<double>(conditions);
     }
+  } catch (const Cancelled&) {
+    result.rows.clear();  // abandoned: computed again on resume
+    return result;
   } catch (const std::bad_alloc&) {
     throw;  // depends on the node, not on the run: not a result to keep
   } catch (const std::exception& e) {

@@ -2,6 +2,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "cancellation.hpp"
 #include "grid.hpp"
 #include "result_row.hpp"
 #include "sweep_config.hpp"
@@ -21,6 +22,6 @@ struct TaskResult {
 // When `cancelled` answers true (checked before training and between conditions), the run is
 // abandoned and the result has no rows.
 TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t train_id, int rank,
-                    bool (*cancelled)() = nullptr);
+                    CancelCheck cancelled = nullptr);
 
 }  // namespace icl

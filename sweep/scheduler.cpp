@@ -3,6 +3,7 @@
 #include <mpi.h>
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <exception>
 #include <mutex>
@@ -14,9 +15,30 @@
 #include "stop_signals.hpp"
 
 namespace icl {
+namespace {
 
-SweepEnd coordinate(const SweepConfig& config, const Grid& grid, const std::vector<std::uint64_t>& order,
-                    int ranks, const SchedulerHooks& hooks) {
+using Clock = std::chrono::steady_clock;
+
+// A worker's stop: its own signal, or rank 0's kCancel, looked for at most every 20 ms (the
+// check runs every prompt and every step).
+bool worker_cancelled() {
+  if (stop_requested()) return true;
+  static Clock::time_point last{};
+  const auto now = Clock::now();
+  if (now - last < std::chrono::milliseconds(20)) return false;
+  last = now;
+  int flag = 0;
+  MPI_Iprobe(0, messages::kCancel, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+  if (!flag) return false;
+  MPI_Recv(nullptr, 0, MPI_BYTE, 0, messages::kCancel, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+  request_stop(kStopFromAnotherRank);
+  return true;
+}
+
+}  // namespace
+
+SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::vector<std::uint64_t>& order,
+                        int ranks, const SchedulerHooks& hooks, double stop_grace_seconds) {
   std::atomic<std::size_t> next{0};
   const auto take = [&]() -> std::optional<std::uint64_t> {
     if (stop_requested()) return std::nullopt;
@@ -47,6 +69,8 @@ SweepEnd coordinate(const SweepConfig& config, const Grid& grid, const std::vect
     local_done = true;
   });
   std::size_t delivered = 0;
+  SweepOutcome outcome;
+  std::optional<Clock::time_point> stopped_at;
   // Whatever goes wrong on this thread, the computing one is wound down and joined first.
   try {
     const auto deliver = [&](TaskResult&& result) {
@@ -101,6 +125,20 @@ SweepEnd coordinate(const SweepConfig& config, const Grid& grid, const std::vect
       for (char b : busy) busy_ranks += b;
       hooks.on_tick(busy_ranks);
       if (workers == 0 && compute_finished && ready.empty()) break;
+      if (stop_requested() && !stopped_at) {
+        // The busy ranks abandon their runs (a stop may have reached this rank alone).
+        stopped_at = Clock::now();
+        for (int r = 1; r < ranks; ++r)
+          if (busy[r]) MPI_Send(nullptr, 0, MPI_BYTE, r, messages::kCancel, MPI_COMM_WORLD);
+      }
+      if (stopped_at && std::chrono::duration<double>(Clock::now() - *stopped_at).count() > stop_grace_seconds &&
+          compute_finished) {
+        // A rank that does not answer a stop (stopped, hung, in a computation that cannot be
+        // interrupted) is not waited for: what the others finished is kept.
+        for (int r = 1; r < ranks; ++r)
+          if (busy[r]) outcome.unanswered.push_back(r);
+        if (!outcome.unanswered.empty()) break;
+      }
       if (progressed)
         backoff.reset();
       else
@@ -113,7 +151,10 @@ SweepEnd coordinate(const SweepConfig& config, const Grid& grid, const std::vect
   }
   compute.join();
   if (compute_error) std::rethrow_exception(compute_error);
-  return delivered == order.size() ? SweepEnd::complete : SweepEnd::stopped;
+  outcome.end = !outcome.unanswered.empty()      ? SweepEnd::abandoned
+                : delivered == order.size() ? SweepEnd::complete
+                                            : SweepEnd::stopped;
+  return outcome;
 }
 
 void work(const SweepConfig& config, const Grid& grid, int rank) {
@@ -124,13 +165,18 @@ void work(const SweepConfig& config, const Grid& grid, int rank) {
     int flag = 0;
     backoff.reset();
     while (MPI_Iprobe(0, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status) == MPI_SUCCESS && !flag) backoff.sleep();
+    if (status.MPI_TAG == messages::kCancel) {  // came after this rank's run had ended
+      MPI_Recv(nullptr, 0, MPI_BYTE, 0, messages::kCancel, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+      request_stop(kStopFromAnotherRank);
+      continue;
+    }
     if (status.MPI_TAG == messages::kStop) {
       MPI_Recv(nullptr, 0, MPI_BYTE, 0, messages::kStop, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
       return;
     }
     std::uint64_t train_id = 0;
     MPI_Recv(&train_id, 1, MPI_UINT64_T, 0, messages::kTask, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-    const std::vector<std::byte> bytes = messages::pack(run_task(config, grid, train_id, rank, stop_requested));
+    const std::vector<std::byte> bytes = messages::pack(run_task(config, grid, train_id, rank, worker_cancelled));
     MPI_Request request;
     MPI_Isend(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, 0, messages::kResult, MPI_COMM_WORLD, &request);
     wait_for(request);

@@ -14,18 +14,26 @@ struct SchedulerHooks {
   std::function<void(int busy_ranks)> on_tick;  // called often on rank 0's main thread
 };
 
-enum class SweepEnd { complete, stopped };
+// stopped: every rank answered the stop; abandoned: some did not within the grace period
+// (`unanswered` names them) and must not be waited for (MPI_Abort, not MPI_Finalize).
+enum class SweepEnd { complete, stopped, abandoned };
+
+struct SweepOutcome {
+  SweepEnd end = SweepEnd::complete;
+  std::vector<int> unanswered;
+};
 
 // Rank 0: hands out the training runs in `order` one at a time to whichever rank asks first
 // (dynamic balancing: runs differ in cost by orders of magnitude, so the costliest go first),
 // computes on a thread of its own meanwhile, and passes every result to the hooks. Once a
-// stop signal arrives it hands out nothing more, drops runs cancelled half-way, and returns
-// `stopped` when every rank is idle.
-SweepEnd coordinate(const SweepConfig& config, const Grid& grid, const std::vector<std::uint64_t>& order,
-                int ranks, const SchedulerHooks& hooks);
+// stop arrives it hands out nothing more, tells busy ranks to abandon their runs, drops runs
+// cancelled half-way, and returns `stopped` when every rank is idle, or `abandoned` when some
+// rank has not answered `stop_grace_seconds` after the stop.
+SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::vector<std::uint64_t>& order,
+                        int ranks, const SchedulerHooks& hooks, double stop_grace_seconds);
 
-// Ranks > 0: ask for work, compute it, send it back, until told to stop. A stop signal
-// cancels the run in hand at its next condition.
+// Ranks > 0: ask for work, compute it, send it back, until told to stop. A stop signal, or
+// rank 0's kCancel, cancels the run in hand at its next check (a prompt, a step).
 void work(const SweepConfig& config, const Grid& grid, int rank);
 
 }  // namespace icl

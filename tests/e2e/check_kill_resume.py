@@ -196,6 +196,43 @@ def main():
         check(r.returncode == 0 and deterministic(out)[0] == reference[0], "worker-only stop: resume did not finish")
         print(f"SIGUSR1 to rank 1 only: exit {proc.returncode} {waited:.2f} s after the signal; resumed")
 
+        # A stop is honoured within seconds in the middle of a long condition (50 million
+        # prompts each), on one rank; and when it reaches rank 0 alone, rank 0 cancels the
+        # worker's run.
+        huge = [("50000000" if a == "60000" else a) for a in base]
+        for ranks, target in ((None, "the process"), (2, "rank 0 only")):
+            out = os.path.join(tmp, f"long{ranks}.h5")
+            proc = start(prog, huge + ["--output", out], ranks)
+            wait_until_journaling(out, 1.0)
+            pids = [p for p in descendants(proc.pid) if rank_of(p) == 0] if ranks else [proc.pid]
+            waited = stop_and_time(proc, lambda: [os.kill(p, signal.SIGTERM) for p in pids])
+            check(proc.returncode == 3 and waited < 5, f"long run, SIGTERM to {target}: exit {proc.returncode} after {waited:.1f} s")
+            print(f"long conditions, SIGTERM to {target}: exit {proc.returncode} {waited:.2f} s after the signal")
+
+        # A rank that does not answer (SIGSTOP) is given up on after --stop-grace: the
+        # checkpoint is written, the job exits 3, and the resume finishes bitwise equal.
+        out = os.path.join(tmp, "unanswered.h5")
+        proc = start(prog, base + ["--output", out, "--stop-grace", "2"], 2)
+        time.sleep(0.4 * duration)
+        tree = descendants(proc.pid)
+        workers = [p for p in tree if rank_of(p) == 1]
+        leader = [p for p in tree if rank_of(p) == 0]
+        check(len(workers) == 1 and len(leader) == 1, f"ranks not found among {tree}")
+        os.kill(workers[0], signal.SIGSTOP)
+        waited = stop_and_time(proc, lambda: os.kill(leader[0], signal.SIGTERM))
+        stderr = proc.stderr.read()
+        check(proc.returncode == 3 and waited < 15 and "did not answer the stop" in stderr,
+              f"stopped worker: exit {proc.returncode} after {waited:.1f} s: {stderr[-500:]!r}")
+        for p in workers:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        r = run_sweep(prog, base + ["--output", out, "--resume"], ranks=2)
+        check(r.returncode == 0 and deterministic(out)[0] == reference[0], "stopped worker: resume did not finish")
+        print(f"worker stopped (SIGSTOP), SIGTERM to rank 0: exit {proc.returncode} {waited:.2f} s after the signal "
+              f"(--stop-grace 2); resumed bitwise equal")
+
         # One writer per output: a second sweep on a running sweep's output is refused. The first
         # is made long enough (many prompts) to be running still whatever the machine's load.
         out = os.path.join(tmp, "two_writers.h5")
