@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <ctime>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -40,6 +42,8 @@ struct CommandLine {
   bool dry_run = false;
   double progress = 10.0;
   double stop_grace = 30.0;
+  std::string stop_after, stop_at;  // as given
+  std::optional<std::chrono::steady_clock::time_point> deadline;  // from either, fixed at the start
   Overrides overrides;
 };
 
@@ -64,6 +68,52 @@ std::optional<std::string> information(const po::variables_map& vm, const po::op
   return std::nullopt;
 }
 
+// Seconds from now to the deadline of --stop-after or --stop-at; nullopt without one. Throws
+// po::error on a value that is not a duration or a time.
+std::optional<double> seconds_to_deadline(const CommandLine& cl) {
+  if (!cl.stop_after.empty()) {
+    const std::string& v = cl.stop_after;
+    double seconds = -1.0;
+    int h = 0, m = 0, s = 0;
+    char tail = 0;
+    if (std::sscanf(v.c_str(), "%d:%d:%d%c", &h, &m, &s, &tail) == 3 && h >= 0 && m >= 0 && m < 60 && s >= 0 && s < 60) {
+      seconds = 3600.0 * h + 60.0 * m + s;
+    } else {
+      std::size_t used = 0;
+      double number = -1.0;
+      try {
+        number = std::stod(v, &used);
+      } catch (const std::exception&) {
+      }
+      const std::string unit = v.substr(used);
+      const double scale = unit.empty() || unit == "s" ? 1.0 : unit == "m" ? 60.0 : unit == "h" ? 3600.0 : unit == "d" ? 86400.0 : -1.0;
+      if (used > 0 && scale > 0.0 && number >= 0.0) seconds = number * scale;
+    }
+    if (!(seconds >= 0.0) || !std::isfinite(seconds))
+      throw po::error("--stop-after " + v + ": not a duration (3600, 90m, 12h, 1.5d or H:MM:SS)");
+    return seconds;
+  }
+  if (!cl.stop_at.empty()) {
+    const std::string& v = cl.stop_at;
+    std::time_t target = -1;
+    if (v.size() > 1 && v[0] == '@') {
+      char* end = nullptr;
+      const long long epoch = std::strtoll(v.c_str() + 1, &end, 10);
+      if (end != nullptr && *end == '\0') target = static_cast<std::time_t>(epoch);
+    } else {
+      std::tm tm{};
+      tm.tm_isdst = -1;
+      const char* end = ::strptime(v.c_str(), "%Y-%m-%dT%H:%M", &tm);
+      if (end != nullptr && *end == ':') end = ::strptime(end, ":%S", &tm);
+      if (end != nullptr && *end == '\0') target = std::mktime(&tm);
+    }
+    if (target == -1)
+      throw po::error("--stop-at " + v + ": not a time (YYYY-MM-DDTHH:MM[:SS], local, or @EPOCH)");
+    return std::difftime(target, std::time(nullptr));
+  }
+  return std::nullopt;
+}
+
 CommandLine parse_command_line(int argc, char** argv, std::optional<std::string>& info) {
   CommandLine cl;
   po::options_description options("icl-sweep options");
@@ -78,6 +128,10 @@ CommandLine parse_command_line(int argc, char** argv, std::optional<std::string>
        "continue the sweep if OUTPUT or its journal exists (as --resume), else start it: one command for both")
       ("dry-run", po::bool_switch(&cl.dry_run), "print the grid size and a cost estimate; write nothing")
       ("progress", po::value(&cl.progress)->default_value(cl.progress), "seconds between progress lines; 0 = off")
+      ("stop-after", po::value(&cl.stop_after)->value_name("DURATION"),
+       "stop cleanly (checkpoint, exit 3) before this much wall time has passed: 3600, 90m, 12h, 1.5d or H:MM:SS")
+      ("stop-at", po::value(&cl.stop_at)->value_name("TIME"),
+       "stop cleanly (checkpoint, exit 3) before this local time: YYYY-MM-DDTHH:MM[:SS] (as Slurm prints it) or @EPOCH")
       ("stop-grace", po::value(&cl.stop_grace)->default_value(cl.stop_grace),
        "seconds rank 0 waits, after a stop, for ranks to abandon their runs before it exits without them")
       ("describe-keys", "print the config keys as a Markdown table")
@@ -106,6 +160,14 @@ CommandLine parse_command_line(int argc, char** argv, std::optional<std::string>
   if (cl.resume_or_start && cl.config.empty()) throw po::error("--resume-or-start needs --config FILE (to start)");
   if (!(cl.progress >= 0.0)) throw po::error("--progress must be >= 0");
   if (!(cl.stop_grace >= 0.0)) throw po::error("--stop-grace must be >= 0");
+  if (!cl.stop_after.empty() && !cl.stop_at.empty()) throw po::error("--stop-after and --stop-at exclude each other");
+  const auto seconds = seconds_to_deadline(cl);
+  if (seconds)
+    cl.deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(*seconds));
+  if (seconds && *seconds <= static_cast<double>(kDeadlineLead.count()))
+    throw po::error("the deadline (--stop-after/--stop-at) is " + std::to_string(static_cast<long long>(*seconds)) +
+                    " s away: less than the " + std::to_string(kDeadlineLead.count()) + " s a clean stop needs");
   for (const auto& key : config_keys())
     if (vm.count(key)) cl.overrides.emplace_back(key, vm[key].as<std::string>());
   if (!cl.output.empty()) cl.overrides.emplace_back("sweep.output", cl.output);
@@ -228,8 +290,8 @@ std::optional<int> open_store(const SweepConfig& config, const Grid& grid, const
 }
 
 // Rank 0 after a successful start: coordinates, records, checkpoints; returns the exit status.
-int lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, double progress_seconds, double stop_grace,
-               SweepStore& store) {
+int lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, double progress_seconds,
+               const SchedulerOptions& scheduling, SweepStore& store) {
   // Costliest first, so that no rank is left with a long run at the tail.
   std::vector<std::uint64_t> order;
   for (std::uint64_t id = 0; id < grid.runs(); ++id)
@@ -249,12 +311,14 @@ int lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, double pr
       last_checkpoint = std::chrono::steady_clock::now();
     }
   };
-  const SweepOutcome outcome = coordinate(config, grid, order, ranks, hooks, stop_grace);
+  const SweepOutcome outcome = coordinate(config, grid, order, ranks, hooks, scheduling);
   if (outcome.end != SweepEnd::complete) {
     store.checkpoint();
     const int signal = stop_signal();
     const std::string by = signal == kStopFromAnotherRank ? "a stop on another rank or a failure"
-                                                          : "signal " + std::to_string(signal);
+                           : signal == kStopAtDeadline || signal == 0
+                               ? "the deadline (--stop-after/--stop-at, less " + std::to_string(kDeadlineLead.count()) + " s for the stop)"
+                               : "signal " + std::to_string(signal);
     std::fprintf(stderr, "icl-sweep: stopped by %s after a checkpoint: %llu/%llu rows; continue with --resume\n",
                  by.c_str(), static_cast<unsigned long long>(store.rows_done()),
                  static_cast<unsigned long long>(grid.rows()));
@@ -262,7 +326,7 @@ int lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, double pr
       std::string ranks_text;
       for (const int r : outcome.unanswered) ranks_text += (ranks_text.empty() ? "" : ", ") + std::to_string(r);
       std::fprintf(stderr, "icl-sweep: rank(s) %s did not answer the stop within %g s (--stop-grace); not waiting "
-                   "for them: their runs are computed again on resume\n", ranks_text.c_str(), stop_grace);
+                   "for them: their runs are computed again on resume\n", ranks_text.c_str(), scheduling.stop_grace_seconds);
       return kExitStoppedUnanswered;
     }
     return kExitStopped;
@@ -281,7 +345,10 @@ int run_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi
     work(config, grid, mpi.rank());
     return agree(0);
   }
-  const int status = lead_sweep(config, grid, mpi.size(), cl.progress, cl.stop_grace, *store);
+  SchedulerOptions scheduling;
+  scheduling.stop_grace_seconds = cl.stop_grace;
+  scheduling.deadline = cl.deadline;
+  const int status = lead_sweep(config, grid, mpi.size(), cl.progress, scheduling, *store);
   if (status == kExitStoppedUnanswered) {
     // Some rank will never reach the final agreement (nor MPI_Finalize): end the job here. The
     // checkpoint is written and the store closed first; MPI_Abort's code is mpiexec's status.

@@ -38,13 +38,32 @@ bool worker_cancelled() {
 }  // namespace
 
 SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::vector<std::uint64_t>& order,
-                        int ranks, const SchedulerHooks& hooks, double stop_grace_seconds) {
-  std::atomic<std::size_t> next{0};
+                        int ranks, const SchedulerHooks& hooks, const SchedulerOptions& options) {
+  // The runs not yet handed out, costliest first. Without a deadline they go in that order;
+  // with one, the first that fits the time left goes: the costliest, else the cheapest.
+  std::mutex take_mutex;
+  std::deque<std::uint64_t> pending(order.begin(), order.end());
+  double estimated_done = 0.0, seconds_done = 0.0;  // the measured rate: seconds per estimated unit
+  const std::optional<Clock::time_point> stop_at =
+      options.deadline ? std::optional(*options.deadline - kDeadlineLead) : std::nullopt;
+  const auto fits = [&](std::uint64_t id) {
+    const double rate = estimated_done > 0.0 ? seconds_done / estimated_done : 1.0;
+    return Clock::now() + std::chrono::duration<double>(grid.cost_estimate(id) * rate) <= *stop_at;
+  };
   const auto take = [&]() -> std::optional<std::uint64_t> {
     if (stop_requested()) return std::nullopt;
-    const std::size_t i = next.fetch_add(1);
-    if (i < order.size()) return order[i];
-    return std::nullopt;
+    const std::lock_guard lock(take_mutex);
+    if (pending.empty()) return std::nullopt;
+    std::uint64_t id = pending.front();
+    if (!stop_at || fits(id)) {
+      pending.pop_front();
+    } else if (fits(pending.back())) {
+      id = pending.back();
+      pending.pop_back();
+    } else {
+      return std::nullopt;
+    }
+    return id;
   };
 
   std::mutex mutex;
@@ -80,6 +99,11 @@ SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::
         return;
       }
       ++delivered;
+      {
+        const std::lock_guard lock(take_mutex);
+        estimated_done += grid.cost_estimate(result.train_id);
+        for (const ResultRow& row : result.rows) seconds_done += row.seconds;
+      }
       hooks.on_result(std::move(result));
     };
     int workers = ranks - 1;  // not yet stopped
@@ -125,13 +149,14 @@ SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::
       for (char b : busy) busy_ranks += b;
       hooks.on_tick(busy_ranks);
       if (workers == 0 && compute_finished && ready.empty()) break;
+      if (stop_at && Clock::now() >= *stop_at) request_stop(kStopAtDeadline);
       if (stop_requested() && !stopped_at) {
         // The busy ranks abandon their runs (a stop may have reached this rank alone).
         stopped_at = Clock::now();
         for (int r = 1; r < ranks; ++r)
           if (busy[r]) MPI_Send(nullptr, 0, MPI_BYTE, r, messages::kCancel, MPI_COMM_WORLD);
       }
-      if (stopped_at && std::chrono::duration<double>(Clock::now() - *stopped_at).count() > stop_grace_seconds &&
+      if (stopped_at && std::chrono::duration<double>(Clock::now() - *stopped_at).count() > options.stop_grace_seconds &&
           compute_finished) {
         // A rank that does not answer a stop (stopped, hung, in a computation that cannot be
         // interrupted) is not waited for: what the others finished is kept.

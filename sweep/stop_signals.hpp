@@ -8,6 +8,7 @@ void install_stop_handlers();
 bool stop_requested();
 int stop_signal();  // the signal that asked, 0 if none, kStopFromAnotherRank
 constexpr int kStopFromAnotherRank = -1;
+constexpr int kStopAtDeadline = -2;  // --stop-after / --stop-at
 // A stop that reached this process another way: a rank that cancelled its run, or a failure
 // that must wind the sweep down.
 void request_stop(int reason);

@@ -209,6 +209,23 @@ def main():
             check(proc.returncode == 3 and waited < 5, f"long run, SIGTERM to {target}: exit {proc.returncode} after {waited:.1f} s")
             print(f"long conditions, SIGTERM to {target}: exit {proc.returncode} {waited:.2f} s after the signal")
 
+        # A deadline needs no signal: --stop-after stops handing out work and stops the runs
+        # in hand 15 s before it, checkpoints and exits 3 in time; the resume finishes bitwise.
+        out = os.path.join(tmp, "deadline_long.h5")
+        t0 = time.monotonic()
+        r = run_sweep(prog, huge + ["--output", out, "--stop-after", "17"], ranks=2)
+        took = time.monotonic() - t0
+        check(r.returncode == 3 and took < 17 and "the deadline" in r.stderr,
+              f"--stop-after 17 on long runs: exit {r.returncode} after {took:.1f} s: {r.stderr[-300:]!r}")
+        print(f"--stop-after 17 (long conditions, 2 ranks): exit {r.returncode} after {took:.1f} s")
+        if duration > 3:
+            out = os.path.join(tmp, "deadline.h5")
+            r = run_sweep(prog, base + ["--output", out, "--stop-after", "16"], ranks=2)
+            check(r.returncode == 3, f"--stop-after 16: exit {r.returncode}: {r.stderr[-300:]!r}")
+            r = run_sweep(prog, base + ["--output", out, "--resume"], ranks=2)
+            check(r.returncode == 0 and deterministic(out)[0] == reference[0], "--stop-after: resume did not finish bitwise")
+            print("--stop-after 16 on the reference sweep: exit 3, resumed bitwise equal")
+
         # A rank that does not answer (SIGSTOP) is given up on after --stop-grace: the
         # checkpoint is written, the job exits 3, and the resume finishes bitwise equal.
         out = os.path.join(tmp, "unanswered.h5")
