@@ -2,9 +2,12 @@
 # Shared by slurm/icl-sweep.sbatch and slurm/icl-sweep-array.sbatch (sourced, not run).
 #
 # One sweep per Slurm job (or array task): start it fresh or resume it from its journal, launch
-# every rank with srun, and when Slurm warns of the time limit (USR1 to the batch shell, from
-# `#SBATCH --signal=B:USR1@SECONDS`) stop the ranks cleanly (icl-sweep checkpoints and exits 3)
-# and requeue the job, which then resumes. See slurm/README-section.md.
+# every rank with srun, stop the ranks cleanly before the time limit (icl-sweep checkpoints and
+# exits 3) and requeue the job, which then resumes. Three lines of defence, so that no single
+# signal decides: (1) a deadline that needs no signal: icl-sweep --stop-at the job's end time
+# (from Slurm) less ICL_DEADLINE_MARGIN; (2) Slurm's time-limit warning (USR1 to the batch shell,
+# from `#SBATCH --signal=B:USR1@SECONDS`), passed to the ranks; (3) the SIGTERM of the limit
+# itself, which the ranks also answer with a checkpoint. Any clean stop (exit 3) is requeued.
 #
 # Settings (environment; pass them with `sbatch --export=ALL,NAME=VALUE,...`):
 #   ICL_PROGRAM     icl-sweep to run                   [<repository>/build/icl-sweep]
@@ -15,8 +18,11 @@
 #   ICL_REQUEUE     0: stop at the time-limit warning but do not requeue              [1]
 #   ICL_STOP_DELAY  a stop is forwarded to the ranks no earlier than this many seconds after
 #                   srun started, so that srun has launched every task               [3]
+#   ICL_DEADLINE_MARGIN  icl-sweep is to have exited this many seconds before the job's end
+#                   time (--stop-at); 0: no deadline, the signals alone                 [60]
 
 ICL_REQUEUE=${ICL_REQUEUE:-1}
+ICL_DEADLINE_MARGIN=${ICL_DEADLINE_MARGIN:-60}
 ICL_STOP_DELAY=${ICL_STOP_DELAY:-3}
 ICL_FORCE=${ICL_FORCE:-0}
 
@@ -52,12 +58,30 @@ icl_mpi_plugin() {
 ICL_STOP_REQUESTED=${ICL_STOP_REQUESTED:-0}   # the sbatch scripts set it, and a first trap, at once
 ICL_SRUN_PID=
 ICL_SRUN_START=
+ICL_JOB_END=
 icl_on_usr1() {
   ICL_STOP_REQUESTED=1
   icl_log "got USR1 (time limit near): stopping the sweep to requeue it"
   icl_forward_stop
 }
 trap icl_on_usr1 USR1
+
+# The limit itself: Slurm sends SIGTERM to this shell and to every task (then SIGKILL after
+# KillWait). The ranks checkpoint and exit 3; this shell must live to requeue the job. A TERM
+# well before the job's end time is a user's `scancel`: that one is not requeued.
+ICL_TERM_AT=
+icl_on_term() {
+  ICL_TERM_AT=$(date +%s)
+  icl_log "got TERM (the time limit, or scancel): the ranks stop at a checkpoint"
+}
+trap icl_on_term TERM
+
+# The job's end time from Slurm, as seconds since the epoch; empty if Slurm gives none.
+icl_job_end() {
+  local end
+  end=$(squeue -h -j "${SLURM_JOB_ID:?}" -o %e 2>/dev/null | head -n 1)
+  date -d "$end" +%s 2>/dev/null || true
+}
 
 icl_forward_stop() {
   [ -n "$ICL_SRUN_PID" ] || return 0
@@ -115,19 +139,31 @@ icl_run_sweep() {
     # --kill-on-bad-exit=0: after a stop every rank exits 3; a site default KillOnBadExit=1
     # must not turn that clean, resumable stop into a killed step.
     icl_log "srun --mpi=$mpi: $SLURM_NTASKS tasks on $SLURM_JOB_NUM_NODES node(s) ($SLURM_JOB_NODELIST)"
+    # (1) the deadline: icl-sweep is to have exited ICL_DEADLINE_MARGIN s before the end time.
+    local -a deadline=()
+    ICL_JOB_END=$(icl_job_end)
+    if [ "$ICL_DEADLINE_MARGIN" -gt 0 ] 2>/dev/null && [ -n "$ICL_JOB_END" ]; then
+      local stop=$((ICL_JOB_END - ICL_DEADLINE_MARGIN))
+      if [ $((stop - $(date +%s))) -gt 30 ]; then
+        deadline=(--stop-at "@$stop")
+        icl_log "deadline: icl-sweep stops cleanly by $(date -d "@$stop" '+%F %T') (the job ends $(date -d "@$ICL_JOB_END" '+%F %T'))"
+      else
+        icl_log "the job ends too soon for a deadline ${ICL_DEADLINE_MARGIN} s before it: the signals alone"
+      fi
+    else
+      icl_log "no deadline (ICL_DEADLINE_MARGIN=$ICL_DEADLINE_MARGIN, end time '${ICL_JOB_END}'): the signals alone"
+    fi
     ICL_SRUN_START=$SECONDS
-    srun --mpi="$mpi" --kill-on-bad-exit=0 "$program" "${args[@]}" $mode &
+    srun --mpi="$mpi" --kill-on-bad-exit=0 "$program" "${args[@]}" $mode "${deadline[@]}" &
     ICL_SRUN_PID=$!
-    # A trapped signal interrupts `wait`; wait again until srun has really ended.
-    local before
+    # A trapped signal (USR1, TERM) interrupts `wait`; wait again until srun has really ended.
     while :; do
-      before=$ICL_STOP_REQUESTED
       wait "$ICL_SRUN_PID"
       rc=$?
-      if [ "$rc" -gt 128 ] && [ "$before" != "$ICL_STOP_REQUESTED" ] && kill -0 "$ICL_SRUN_PID" 2>/dev/null; then
+      if [ "$rc" -gt 128 ] && kill -0 "$ICL_SRUN_PID" 2>/dev/null; then
         continue
       fi
-      if [ "$rc" -gt 128 ] && [ "$before" != "$ICL_STOP_REQUESTED" ]; then
+      if [ "$rc" -gt 128 ]; then
         # Interrupted just as srun ended: collect its own status.
         wait "$ICL_SRUN_PID" 2>/dev/null
         local again=$?
@@ -146,7 +182,14 @@ icl_run_sweep() {
       icl_log "icl-sweep refused its input (exit 2): see its message above"
       return 2 ;;
   esac
-  if [ "$ICL_STOP_REQUESTED" = 1 ]; then
+  # A clean stop (exit 3: the deadline, the warning or the limit's TERM) or any end after a
+  # stop request: the journal keeps every finished run; requeue so that the next run resumes.
+  if [ "$rc" = 3 ] || [ "$ICL_STOP_REQUESTED" = 1 ] || [ -n "$ICL_TERM_AT" ]; then
+    if [ -n "$ICL_TERM_AT" ] && [ "$ICL_STOP_REQUESTED" != 1 ] && [ -n "$ICL_JOB_END" ] &&
+       [ "$ICL_TERM_AT" -lt $((ICL_JOB_END - 10)) ]; then
+      icl_log "stopped by scancel (TERM before the time limit), status $rc: not requeued; submit again to resume"
+      return 3
+    fi
     if [ "$rc" = 3 ]; then
       icl_log "stopped cleanly at a checkpoint (exit 3)"
     else

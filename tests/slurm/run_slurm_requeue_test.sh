@@ -2,9 +2,11 @@
 # End-to-end test of slurm/icl-sweep.sbatch on a real single-node Slurm (Debian's slurm-wlm and
 # munge), as root:
 #   1. starts munged, slurmctld and slurmd of its own (config, state, logs in a temp dir);
-#   2. submits tests/slurm/requeue.ini (about a minute on 2 ranks) with a 1-minute time limit and
-#      the time-limit warning at 40 s (`-t 1 --signal=B:USR1@40`): Slurm warns at its next
-#      time-limit check, within about 30 s of the start, before the sweep can finish;
+#   2. submits tests/slurm/requeue.ini (about a minute on 2 ranks) with a 1-minute time limit, the
+#      deadline 15 s before the job's end (ICL_DEADLINE_MARGIN=15: icl-sweep stops by itself 30 s
+#      into the run) and the time-limit warning at 40 s (`-t 1 --signal=B:USR1@40`; Slurm warns
+#      at its next time-limit check, within about 30 s of the start, or, on a loaded machine,
+#      later or never): whichever comes first stops the sweep before it can finish;
 #   3. expects the batch shell to stop the ranks (exit 3) and requeue the job, and the next run
 #      to resume; after two requeues it lengthens the job's time limit so that the test ends
 #      soon (each run gets about 30 s, and a requeued job waits about a minute to start again:
@@ -12,8 +14,15 @@
 #   4. checks that the job completed after at least one requeue and a resume, and that the file
 #      is complete and equal, bitwise in every column but `seconds` and `rank` and in the
 #      trajectories, to a clean run of the same config by icl-sweep directly;
-#   5. runs slurm/icl-sweep-array.sbatch on a list of two small configs, and icl-sweep.sbatch
+#   5. submits the same sweep again with a warning that nothing listens to (`--signal=B:URG@1`:
+#      a USR1 that never arrives): the deadline alone must stop, requeue and finish it, equal to
+#      the clean run as well;
+#   6. submits it a third time with neither deadline nor warning (ICL_DEADLINE_MARGIN=0,
+#      --signal=B:URG@1): the SIGTERM of the time limit stops the ranks at a checkpoint and the batch
+#      shell still requeues the job, which then finishes, equal to the clean run;
+#   7. runs slurm/icl-sweep-array.sbatch on a list of two small configs, and icl-sweep.sbatch
 #      again on the finished output (which it must leave alone, saying it is complete).
+# ICL_SLURM_TEST_BURN=N runs N CPU burners beside the two requeued jobs (a loaded machine).
 # Exits 0 on success, 1 on failure, 77 (ctest's SKIP_RETURN_CODE) when it cannot run: not root,
 # Slurm or munge missing, or the daemons do not start.
 #
@@ -21,7 +30,7 @@
 set -u
 
 SKIP=77
-TIMEOUT=${ICL_SLURM_TEST_TIMEOUT:-720}   # overall wait for the job, seconds
+TIMEOUT=${ICL_SLURM_TEST_TIMEOUT:-1500}   # overall wait for the jobs, seconds
 START=$SECONDS
 
 say() { printf '[%4ds] %s\n' $((SECONDS - START)) "$*"; }
@@ -46,6 +55,7 @@ if [ ! -r "$CONFIG" ] || [ ! -r "$SCRIPT" ]; then echo "FAIL: $CONFIG or $SCRIPT
 TMP=$(mktemp -d /tmp/icl-slurm-test.XXXXXX) || exit 1
 chmod 755 "$TMP"
 CREATED_KEY=
+BURNERS=
 JOB=
 OTHER_JOBS=
 REF_PID=
@@ -68,6 +78,8 @@ cleanup() {
     scancel $JOB $OTHER_JOBS 2>/dev/null
   fi
   [ -n "$REF_PID" ] && kill "$REF_PID" 2>/dev/null
+  # shellcheck disable=SC2086
+  [ -n "$BURNERS" ] && kill $BURNERS 2>/dev/null
   stop_pidfile "$TMP/slurmd.pid"
   stop_pidfile "$TMP/slurmctld.pid"
   stop_pidfile "$TMP/munge/munged.pid"
@@ -81,7 +93,7 @@ trap 'exit 1' INT TERM
 
 show_logs() {
   local f
-  for f in "$TMP/work/job.log" "$TMP"/work/array-*.log "$TMP/work/rerun.log" "$TMP/reference.log" "$TMP/slurmctld.log" "$TMP/slurmd.log" "$TMP/munge/munged.log"; do
+  for f in "$TMP/work/job.log" "$TMP/work/nowarning.log" "$TMP/work/atlimit.log" "$TMP"/work/array-*.log "$TMP/work/rerun.log" "$TMP/reference.log" "$TMP/slurmctld.log" "$TMP/slurmd.log" "$TMP/munge/munged.log"; do
     [ -s "$f" ] || continue
     echo "----- $f (last 80 lines)"
     tail -n 80 "$f"
@@ -167,53 +179,89 @@ done
 [ "$state" = idle ] || daemon_skip "node not idle after 60 s (sinfo: '$state')"
 say "Slurm is up: node $HOST idle; srun --mpi=list: $(srun --mpi=list 2>&1 | tr -s '\n ' ' ')"
 
+BURNERS=
+for _ in $(seq "${ICL_SLURM_TEST_BURN:-0}"); do
+  sh -c 'while :; do :; done' &
+  BURNERS="$BURNERS $!"
+done
+[ -n "$BURNERS" ] && say "running ${ICL_SLURM_TEST_BURN} CPU burners beside the jobs"
+
 # ---- the job: a time limit far too short for the sweep
 cd "$TMP/work" || exit 1
-export ICL_CONFIG=$CONFIG ICL_OUTPUT=$TMP/work/requeue.h5 ICL_PROGRAM=$PROGRAM ICL_ARGS="--progress 5"
-JOB=$(sbatch --parsable -N 1 --ntasks-per-node=2 -t 1 --signal=B:USR1@40 -o "$TMP/work/job.log" \
-  --export=ALL "$SCRIPT") || fail "sbatch failed"
-JOB=${JOB%%;*}
-say "submitted job $JOB: $SCRIPT, -N 1 --ntasks-per-node=2 -t 1 --signal=B:USR1@40"
+export ICL_CONFIG=$CONFIG ICL_PROGRAM=$PROGRAM ICL_ARGS="--progress 5" ICL_DEADLINE_MARGIN=15
 
 # The reference, computed meanwhile (mostly while the requeued job waits).
 "$PROGRAM" --config "$CONFIG" --output "$TMP/reference.h5" --progress 0 >"$TMP/reference.log" 2>&1 &
 REF_PID=$!
 
 job_field() { scontrol show job -o "$JOB" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$1=//p"; }
-EXTEND_AFTER=2   # requeues before the test lengthens the time limit
-extended=
-last=
-while :; do
-  [ $((SECONDS - START)) -lt "$TIMEOUT" ] || fail "job $JOB not finished after ${TIMEOUT} s"
-  st=$(job_field JobState)
-  restarts=$(job_field Restarts)
-  [ "$st $restarts" != "$last" ] && say "job $JOB: $st, Restarts=$restarts"
-  last="$st $restarts"
-  if [ -z "$extended" ] && [ "${restarts:-0}" -ge "$EXTEND_AFTER" ]; then
-    scontrol update JobId="$JOB" TimeLimit=10 || fail "cannot lengthen the time limit"
-    say "requeued $restarts times: time limit now 10 minutes so that the next run can finish"
-    extended=1
-  fi
-  case "$st" in
-    COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED) break ;;
-    "") fail "job $JOB unknown to slurmctld" ;;
-  esac
-  sleep 2
-done
-say "job $JOB ended: $(scontrol show job -o "$JOB" | grep -o 'JobState=[^ ]* .*ExitCode=[^ ]*' | tr -s ' ' | cut -c1-200)"
-[ "$st" = COMPLETED ] || fail "job $JOB ended $st"
-[ "$(job_field ExitCode)" = 0:0 ] || fail "job $JOB exit code $(job_field ExitCode)"
-[ "${restarts:-0}" -ge 1 ] || fail "job $JOB completed without a requeue: the sweep finished inside the first window"
-grep -q 'stopped cleanly at a checkpoint (exit 3)' job.log || fail "no clean stop (exit 3) in the job log"
-grep -q 'requeued; the next run resumes' job.log || fail "no requeue in the job log"
-grep -q 'resuming .*requeue.h5 from' job.log || fail "no resume in the job log"
-[ ! -e "$ICL_OUTPUT.journal" ] || fail "the journal is still there after completion"
+
+# run_job LOG OUTPUT EXTEND_AFTER [SBATCH_OPTION...]: submits the sweep into OUTPUT, waits for it
+# (lengthening its time limit after EXTEND_AFTER requeues, so that the test ends soon), and
+# checks that it completed after at least one clean stop, requeue and resume.
+run_job() {
+  local log=$1 output=$2 extend_after=$3 extended= last= st restarts
+  shift 3
+  JOB=$(ICL_OUTPUT=$output sbatch --parsable -N 1 --ntasks-per-node=2 -t 1 "$@" -o "$log" --export=ALL "$SCRIPT") ||
+    fail "sbatch failed"
+  JOB=${JOB%%;*}
+  say "submitted job $JOB: $SCRIPT, -N 1 --ntasks-per-node=2 -t 1 $*, deadline margin $ICL_DEADLINE_MARGIN s"
+  while :; do
+    [ $((SECONDS - START)) -lt "$TIMEOUT" ] || fail "job $JOB not finished after ${TIMEOUT} s"
+    st=$(job_field JobState)
+    restarts=$(job_field Restarts)
+    [ "$st $restarts" != "$last" ] && say "job $JOB: $st, Restarts=$restarts"
+    last="$st $restarts"
+    if [ -z "$extended" ] && [ "${restarts:-0}" -ge "$extend_after" ]; then
+      scontrol update JobId="$JOB" TimeLimit=10 || fail "cannot lengthen the time limit"
+      say "requeued $restarts times: time limit now 10 minutes so that the next run can finish"
+      extended=1
+    fi
+    case "$st" in
+      COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED) break ;;
+      "") fail "job $JOB unknown to slurmctld" ;;
+    esac
+    sleep 2
+  done
+  say "job $JOB ended: $(scontrol show job -o "$JOB" | grep -o 'JobState=[^ ]* .*ExitCode=[^ ]*' | tr -s ' ' | cut -c1-200)"
+  [ "$st" = COMPLETED ] || fail "job $JOB ended $st"
+  [ "$(job_field ExitCode)" = 0:0 ] || fail "job $JOB exit code $(job_field ExitCode)"
+  [ "${restarts:-0}" -ge 1 ] || fail "job $JOB completed without a requeue: the sweep finished inside the first window"
+  grep -q 'stopped cleanly at a checkpoint (exit 3)' "$log" || fail "no clean stop (exit 3) in $log"
+  grep -q 'requeued; the next run resumes' "$log" || fail "no requeue in $log"
+  grep -q "resuming .*$(basename "$output") from" "$log" || fail "no resume in $log"
+  [ ! -e "$output.journal" ] || fail "the journal is still there after completion"
+  RESTARTS=$restarts
+}
+
+run_job "$TMP/work/job.log" "$TMP/work/requeue.h5" 2 --signal=B:USR1@40
+FIRST_JOB=$JOB FIRST_RESTARTS=$RESTARTS
+grep -q 'deadline: icl-sweep stops cleanly by' job.log || fail "no deadline passed to icl-sweep in job.log"
+say "requeue checks passed: job $JOB completed after $RESTARTS requeue(s)"
+
+# ---- a USR1 that never comes: the deadline alone stops, requeues and finishes the sweep
+# (The script's own `#SBATCH --signal=B:USR1@300` is replaced by a warning nothing listens to:
+# SIGURG, which the shell ignores.)
+run_job "$TMP/work/nowarning.log" "$TMP/work/nowarning.h5" 1 --signal=B:URG@1
+grep -q 'got USR1' nowarning.log && fail "a USR1 reached the job submitted without one"
+grep -q 'stopped by the deadline' nowarning.log || fail "the sweep without a warning was not stopped by its deadline"
+say "no-warning checks passed: job $JOB stopped at its deadline, requeued $RESTARTS time(s) and completed"
+NOWARN_JOB=$JOB NOWARN_RESTARTS=$RESTARTS
+
+# ---- neither a deadline nor a warning: the SIGTERM of the limit itself stops the ranks at a
+# checkpoint, and the job is requeued all the same
+ICL_DEADLINE_MARGIN=0 run_job "$TMP/work/atlimit.log" "$TMP/work/atlimit.h5" 1 --signal=B:URG@1
+grep -q 'got TERM' atlimit.log || fail "the job without deadline or warning did not see the limit's TERM"
+say "at-limit checks passed: job $JOB stopped by the limit's TERM, requeued $RESTARTS time(s) and completed"
+# shellcheck disable=SC2086
+[ -n "$BURNERS" ] && { kill $BURNERS 2>/dev/null; BURNERS=; }
 
 say "waiting for the reference run"
 wait "$REF_PID" || { REF_PID=; fail "reference run failed"; }
 REF_PID=
 
-"$PY" - "$ICL_OUTPUT" "$TMP/reference.h5" <<'EOF' || fail "output differs from the reference"
+for OUT in "$TMP/work/requeue.h5" "$TMP/work/nowarning.h5" "$TMP/work/atlimit.h5"; do
+"$PY" - "$OUT" "$TMP/reference.h5" <<'EOF' || fail "$OUT differs from the reference"
 import sys
 import h5py
 
@@ -235,7 +283,8 @@ print("\n".join(bad) or f"output equals the reference: {out[4]} rows, completed 
       f"{len(ref[0])} columns and {len(ref[1])} trajectory datasets bitwise equal")
 sys.exit(1 if bad else 0)
 EOF
-say "requeue checks passed: job $JOB completed after $restarts requeue(s), result equals the clean run"
+done
+say "all three results equal the clean run"
 
 # ---- the array variant on two small configs, and a rerun on the finished output
 sed 's/^name = small$/name = small2/' "$REPO/tests/e2e/small.ini" > small2.ini
@@ -244,7 +293,8 @@ ARRAY=$(sbatch --parsable --array=1-2 -N 1 --ntasks-per-node=1 -t 5 -o "$TMP/wor
   --export="ALL,ICL_CONFIG_LIST=$TMP/work/list.txt,ICL_OUTPUT_DIR=$TMP/work/array" \
   "$REPO/slurm/icl-sweep-array.sbatch") || fail "sbatch of the array failed"
 ARRAY=${ARRAY%%;*}
-RERUN=$(sbatch --parsable -N 1 --ntasks-per-node=1 -t 5 -o "$TMP/work/rerun.log" --export=ALL "$SCRIPT") ||
+RERUN=$(ICL_OUTPUT=$TMP/work/requeue.h5 sbatch --parsable -N 1 --ntasks-per-node=1 -t 5 -o "$TMP/work/rerun.log" \
+  --export=ALL "$SCRIPT") ||
   fail "sbatch of the rerun failed"
 RERUN=${RERUN%%;*}
 OTHER_JOBS="$ARRAY $RERUN"
@@ -276,4 +326,4 @@ echo "----- job log"
 cat job.log
 echo "----- rerun log"
 cat rerun.log
-say "PASS: job $JOB completed after $restarts requeue(s) and equals the clean run; array and rerun OK"
+say "PASS: job $FIRST_JOB completed after $FIRST_RESTARTS requeue(s), job $NOWARN_JOB (no warning) after $NOWARN_RESTARTS, job $JOB (the limit's TERM alone) after $RESTARTS, all equal to the clean run; array and rerun OK"
