@@ -163,9 +163,12 @@ Covariance from_file(std::string_view spec, const std::string& path, const std::
                      std::to_string(d) + "x" + std::to_string(d) + " matrix");
   const Eigen::MatrixXd m = Eigen::Map<const Eigen::Matrix<double, -1, -1, Eigen::RowMajor>>(v.data(), d, d);
   const double scale = m.cwiseAbs().maxCoeff();
-  if (!(scale <= kMaxEigenvalue))
-    throw InputError(where + "an entry's magnitude is " + std::to_string(scale) + ", above " +
-                     std::to_string(kMaxEigenvalue) + ": too large for double precision");
+  if (!(scale <= kMaxEigenvalue)) {
+    std::ostringstream why;
+    why << where << "an entry's magnitude is " << scale << ", above " << kMaxEigenvalue
+        << ": too large for double precision";
+    throw InputError(why.str());
+  }
   if (((m - m.transpose()).cwiseAbs().array() > 1e-12 * scale).any())
     throw InputError(where + "the matrix is not symmetric");
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(0.5 * (m + m.transpose()));

@@ -119,12 +119,7 @@ std::vector<std::string> damaged_journals(const std::string& path) {
 }
 
 Journal Journal::write_clean_copy(const std::string& path, const JournalRecovery& found) {
-  const std::string temporary = path + ".rewrite";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) fail("rewrite", temporary);
-  Journal copy(fd);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) fail("lock", temporary);
-  write_block(fd, kHeaderMagic, reinterpret_cast<const std::byte*>(found.config.data()), found.config.size());
+  Journal copy = create(path + ".rewrite", found.config);  // locked, header on disk
   for (const TaskResult& r : found.records) copy.append(r);
   copy.sync();
   return copy;
