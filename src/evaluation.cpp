@@ -9,13 +9,14 @@ ConditionRisks evaluate_condition(const TestDistribution& dist, const LsaPredict
                                   const BlockPredictor* model, const Eigen::MatrixXd& a_eff, CancelCheck cancelled) {
   ConditionRisks r;
   r.mc = monte_carlo(dist, lsa, settings, key, model, cancelled);
-  if (const auto moments = dist.moments()) {
-    if (lsa.trained.size() > 0) r.model_theory = risk(lsa.trained, *moments);
+  if (const auto moments = dist.moments(cancelled)) {
+    const RiskForm form = risk_form(*moments, cancelled);
+    if (lsa.trained.size() > 0) r.model_theory = risk(lsa.trained, form, cancelled);
     // A model that is exactly x_q^T A h has A_eff = A: its closed form is not computed twice.
-    r.a_eff_theory = a_eff.size() > 0 ? risk(a_eff, *moments) : r.model_theory;
-    r.lsa_limit = risk(lsa.limit, *moments);
-    r.gd_theory = risk(lsa.gd_eta * Eigen::MatrixXd::Identity(dist.d, dist.d), *moments);
-    r.zero = risk_zero(*moments);
+    r.a_eff_theory = a_eff.size() > 0 ? risk(a_eff, form, cancelled) : r.model_theory;
+    r.lsa_limit = risk(lsa.limit, form, cancelled);
+    r.gd_theory = risk(lsa.gd_eta * Eigen::MatrixXd::Identity(dist.d, dist.d), form, cancelled);
+    r.zero = form.zero;
   } else {
     r.zero = r.mc.zero.mean;
   }

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "input_error.hpp"
+#include "interruptible_product.hpp"
 
 namespace icl {
 
@@ -34,10 +35,10 @@ std::string_view to_string(FlowStatus status) {
   return "?";
 }
 
-Eigen::MatrixXd initial_gram(int d, Stream& stream) {
+Eigen::MatrixXd initial_gram(int d, Stream& stream, CancelCheck cancelled) {
   Eigen::MatrixXd m(d, d);
   for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = stream.normal();
-  Eigen::MatrixXd gram = m * m.transpose();
+  Eigen::MatrixXd gram = product(m, m.transpose(), cancelled);
   return gram / gram.norm();
 }
 
@@ -137,12 +138,14 @@ double next_step(double h, double err, int order) {
 class Rosenbrock4 {
  public:
   explicit Rosenbrock4(int n) : g1_(n), g2_(n), g3_(n), g4_(n), f1_(n), y1_(n), err_(n) {}
-  bool step(FlowField& field, double& t, VectorXd& y, VectorXd& f0, StepControl& c, double h_limit) {
+  bool step(FlowField& field, double& t, VectorXd& y, VectorXd& f0, StepControl& c, double h_limit,
+            CancelCheck cancelled) {
     constexpr double gam = 0.5, a21 = 2.0, a31 = 48.0 / 25, a32 = 6.0 / 25, c21 = -8.0,
                      c31 = 372.0 / 25, c32 = 12.0 / 5, c41 = -112.0 / 125, c42 = -54.0 / 125,
                      c43 = -2.0 / 5, b1 = 19.0 / 9, b2 = 0.5, b3 = 25.0 / 108, b4 = 125.0 / 108,
                      e1 = 17.0 / 54, e2 = 7.0 / 36, e3 = 0.0, e4 = 125.0 / 108;
-    while (true) {
+    while (true) {  // attempts, each polled: a rejected step at large d is a fraction of a second
+      throw_if_cancelled(cancelled);
       const double h = std::min(c.h, h_limit);
       if (h <= 1e-14 * std::max(t, 1e-300)) return false;
       // g_i = (1/(gam h) - J)^{-1} r_i = gam h W^{-1} r_i with W = I - gam h J.
@@ -182,7 +185,8 @@ class Rosenbrock4 {
 class DormandPrince45 {
  public:
   explicit DormandPrince45(int n) : k_(7, VectorXd(n)), y1_(n), err_(n) {}
-  bool step(FlowField& field, double& t, VectorXd& y, VectorXd& f0, StepControl& c, double h_limit) {
+  bool step(FlowField& field, double& t, VectorXd& y, VectorXd& f0, StepControl& c, double h_limit,
+            CancelCheck cancelled) {
     static constexpr double a[6][6] = {
         {1.0 / 5},
         {3.0 / 40, 9.0 / 40},
@@ -193,7 +197,8 @@ class DormandPrince45 {
     static constexpr double e[7] = {71.0 / 57600,      0.0,        -71.0 / 16695, 71.0 / 1920,
                                     -17253.0 / 339200, 22.0 / 525, -1.0 / 40};
     k_[0] = f0;
-    while (true) {
+    while (true) {  // attempts, each polled: a rejected step at large d is a fraction of a second
+      throw_if_cancelled(cancelled);
       const double h = std::min(c.h, h_limit);
       if (h <= 1e-14 * std::max(t, 1e-300)) return false;
       for (int s = 1; s < 7; ++s) {
@@ -288,7 +293,7 @@ FlowResult gradient_flow(const PopulationLoss& loss, double sigma, const MatrixX
 
   VectorXd y(field.size());
   y[0] = sigma;
-  Map<MatrixXd>(y.data() + 1, d, d) = sigma * loss.basis.transpose() * gram * loss.basis;
+  Map<MatrixXd>(y.data() + 1, d, d) = sigma * product(product(loss.basis.transpose(), gram, cancelled), loss.basis, cancelled);
   const auto balance = [&](const VectorXd& s) { return s[0] * s[0] - field.ut(s).squaredNorm(); };
   const double balance0 = balance(y);
 
@@ -350,8 +355,8 @@ FlowResult gradient_flow(const PopulationLoss& loss, double sigma, const MatrixX
     const double h_limit = options.t_max - t;
     bool ok = true;
     switch (options.integrator) {
-      case Integrator::rosenbrock: ok = rosenbrock.step(field, t, y, f0, control, h_limit); break;
-      case Integrator::rk45: ok = dopri.step(field, t, y, f0, control, h_limit); break;
+      case Integrator::rosenbrock: ok = rosenbrock.step(field, t, y, f0, control, h_limit, cancelled); break;
+      case Integrator::rk45: ok = dopri.step(field, t, y, f0, control, h_limit, cancelled); break;
       case Integrator::euler: ok = euler.step(field, t, y, f0, control, h_limit); break;
     }
     if (!ok) {
@@ -367,7 +372,7 @@ FlowResult gradient_flow(const PopulationLoss& loss, double sigma, const MatrixX
   r.rel_err = now.rel_err;
   r.balance_drift = std::abs(balance(y) - balance0);
   r.u = y[0];
-  r.U = loss.basis * field.ut(y) * loss.basis.transpose();
+  r.U = product(product(loss.basis, field.ut(y), cancelled), loss.basis.transpose(), cancelled);
   r.A = r.u * r.U.transpose();
   r.trajectory = recorder.finish(now, options.trajectory_points);
   return r;

@@ -49,7 +49,7 @@ struct FlowResult {
 };
 
 // Theta Theta^T of the paper's initialisation: M M^T / ||M M^T||_F, M with i.i.d. N(0,1).
-Eigen::MatrixXd initial_gram(int d, Stream& stream);
+Eigen::MatrixXd initial_gram(int d, Stream& stream, CancelCheck cancelled = nullptr);
 
 // Gradient flow of the population loss in (u, U) from u = sigma, U = sigma * gram. Polls
 // `cancelled` every step and throws Cancelled when it says so.

@@ -1,5 +1,7 @@
 #include "population_loss.hpp"
 
+#include "interruptible_product.hpp"
+
 namespace icl {
 
 double PopulationLoss::minimum() const {
@@ -12,8 +14,8 @@ double PopulationLoss::excess(const Eigen::MatrixXd& At) const {
   return 0.5 * (C.array() * diff.array().square()).sum();
 }
 
-Eigen::MatrixXd PopulationLoss::optimum_matrix() const {
-  return basis * optimum().asDiagonal() * basis.transpose();
+Eigen::MatrixXd PopulationLoss::optimum_matrix(CancelCheck cancelled) const {
+  return product(basis, optimum(), basis.transpose(), cancelled);
 }
 
 PopulationLoss make_population_loss(const Covariance& cov, int n_train) {

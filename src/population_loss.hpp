@@ -1,6 +1,7 @@
 #pragma once
 #include <Eigen/Dense>
 
+#include "cancellation.hpp"
 #include "covariance.hpp"
 
 namespace icl {
@@ -21,7 +22,8 @@ struct PopulationLoss {
   double minimum() const;                                  // L*
   // L(A) - L* = 1/2 sum_jk C_jk (At - At*)_jk^2, free of the cancellation in L - L*.
   double excess(const Eigen::MatrixXd& At) const;
-  Eigen::MatrixXd optimum_matrix() const;  // A* = V diag(At*) V^T in the standard basis
+  // A* = V diag(At*) V^T in the standard basis
+  Eigen::MatrixXd optimum_matrix(CancelCheck cancelled = nullptr) const;
   // The best multiple of the identity, A = eta I: the one-step gradient-descent baseline.
   double one_step_eta() const { return D.sum() / C.diagonal().sum(); }
 };

@@ -5,6 +5,7 @@
 
 #include "call_syntax.hpp"
 #include "input_error.hpp"
+#include "interruptible_product.hpp"
 
 namespace icl {
 namespace {
@@ -77,9 +78,9 @@ std::vector<Shift> expand_shift(std::string_view text) {
   throw InputError(where + ": unknown shift '" + call.name + "' (" + known_names() + ")");
 }
 
-std::optional<TestMoments> TestDistribution::moments() const {
+std::optional<TestMoments> TestDistribution::moments(CancelCheck cancelled) const {
   if (law || query != Query::independent || quadrants != Quadrants::none) return std::nullopt;
-  const Eigen::MatrixXd base = mix * lambda.asDiagonal() * mix.transpose();
+  const Eigen::MatrixXd base = product(mix, lambda, mix.transpose(), cancelled);
   TestMoments t;
   t.lambda_p = (prompt_scale * prompt_scale) * base;
   t.lambda_q = (query_scale * query_scale) * base;
@@ -90,7 +91,7 @@ std::optional<TestMoments> TestDistribution::moments() const {
 }
 
 TestDistribution make_test_distribution(const Shift& shift, const Covariance& training, int m,
-                                        Stream& stream) {
+                                        Stream& stream, CancelCheck cancelled) {
   const int d = training.d;
   TestDistribution t;
   t.d = d;
@@ -108,18 +109,15 @@ TestDistribution make_test_distribution(const Shift& shift, const Covariance& tr
     case ShiftKind::query_scale: t.query_scale = c; break;
     case ShiftKind::covariate_scale: t.prompt_scale = t.query_scale = c; break;
     case ShiftKind::prompt_scale: t.prompt_scale = c; break;
-    case ShiftKind::covariate_rotate: {
+    case ShiftKind::covariate_rotate:
       // R = V B V^T rotates by c in the planes of eigenvector pairs (1,2), (3,4), ...;
-      // x = R V sqrt(lambda) z = V B sqrt(lambda) z.
-      Eigen::MatrixXd b = Eigen::MatrixXd::Identity(d, d);
+      // x = R V sqrt(lambda) z = V B sqrt(lambda) z. B is applied pair by pair: mix B in O(d^2).
       for (int k = 0; k + 1 < d; k += 2) {
-        b(k, k) = b(k + 1, k + 1) = std::cos(c);
-        b(k + 1, k) = std::sin(c);
-        b(k, k + 1) = -std::sin(c);
+        const Eigen::VectorXd x = t.mix.col(k), y = t.mix.col(k + 1);
+        t.mix.col(k) = std::cos(c) * x + std::sin(c) * y;
+        t.mix.col(k + 1) = std::cos(c) * y - std::sin(c) * x;
       }
-      t.mix = t.mix * b;
       break;
-    }
     case ShiftKind::covariate_flip:
       // Reversing an i.i.d. law's entries leaves it unchanged, so only fixed spectra move.
       t.lambda.reverseInPlace();
@@ -140,7 +138,7 @@ TestDistribution make_test_distribution(const Shift& shift, const Covariance& tr
       for (Eigen::Index i = 0; i < g.size(); ++i) g.data()[i] = stream.normal();
       const Eigen::MatrixXd q = Eigen::HouseholderQR<Eigen::MatrixXd>(g).householderQ() *
                                 Eigen::MatrixXd::Identity(d, d / 2);
-      t.mix = (q * q.transpose()) * t.mix;
+      t.mix = product(q, product(q.transpose(), t.mix, cancelled), cancelled);  // (q q^T) mix
       break;
     }
     case ShiftKind::orthogonal_query: t.query = TestDistribution::Query::orthogonal; break;

@@ -54,7 +54,7 @@ struct TestDistribution {
 
   // The second moments when the closed form of docs/theory.md §5 applies (fixed test
   // covariance, independent Gaussian query); empty for Monte-Carlo-only conditions.
-  std::optional<TestMoments> moments() const;
+  std::optional<TestMoments> moments(CancelCheck cancelled = nullptr) const;
   // orthogonal_query is defined only for M < d.
   bool defined() const { return query != Query::orthogonal || m < d; }
 };
@@ -62,6 +62,6 @@ struct TestDistribution {
 // The test distribution of `shift` for a model trained on `training`, with prompts of length
 // m. `stream` supplies the draws that are fixed per condition (half_subspace's projector).
 TestDistribution make_test_distribution(const Shift& shift, const Covariance& training, int m,
-                                        Stream& stream);
+                                        Stream& stream, CancelCheck cancelled = nullptr);
 
 }  // namespace icl

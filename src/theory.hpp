@@ -1,6 +1,7 @@
 #pragma once
 #include <Eigen/Dense>
 
+#include "cancellation.hpp"
 #include "population_loss.hpp"
 
 namespace icl {
@@ -16,7 +17,17 @@ struct TestMoments {
   int m = 1;
 };
 
+// The parts of R(A) that do not depend on A, formed once per test distribution:
+// R(A) = tr(lambda_q A K' A^T) - 2 tr(lambda_q A P) + R_0 with
+// K' = (1 + 1/M) P lambda_p + (tr(P)/M + s^2/M) lambda_p and P = lambda_p s_w.
+struct RiskForm {
+  Eigen::MatrixXd lambda_q, k, p;
+  double zero = 0.0;
+};
+RiskForm risk_form(const TestMoments& t, CancelCheck cancelled = nullptr);
+
 // R(A) = E(x_q^T A (1/M) sum y_i x_i - <w, x_q>)^2, exact, for any A.
+double risk(const Eigen::MatrixXd& A, const RiskForm& form, CancelCheck cancelled = nullptr);
 double risk(const Eigen::MatrixXd& A, const TestMoments& t);
 // R_0 = tr(lambda_q s_w), the error of the zero predictor.
 double risk_zero(const TestMoments& t);
@@ -28,6 +39,6 @@ struct FlowLimits {
   Eigen::MatrixXd U, A;
   double loss = 0.0;
 };
-FlowLimits flow_limits(const PopulationLoss& loss);
+FlowLimits flow_limits(const PopulationLoss& loss, CancelCheck cancelled = nullptr);
 
 }  // namespace icl

@@ -11,6 +11,7 @@
 #include "covariance.hpp"
 #include "evaluation.hpp"
 #include "gradient_flow.hpp"
+#include "interruptible_product.hpp"
 #include "population_loss.hpp"
 #include "random_stream.hpp"
 #include "run_checkpoint.hpp"
@@ -51,7 +52,7 @@ Trained train_flow(const SweepConfig& config, const TrainingRun& run, const Popu
   // start from the same direction.
   Stream theta_stream{config.seed, text_key("theta"), static_cast<std::uint64_t>(run.init_seed),
                       static_cast<std::uint64_t>(run.d)};
-  const FlowResult flow = gradient_flow(loss, run.sigma, initial_gram(run.d, theta_stream), config.flow, cancelled);
+  const FlowResult flow = gradient_flow(loss, run.sigma, initial_gram(run.d, theta_stream, cancelled), config.flow, cancelled);
   for (std::size_t i = 0; i < flow.trajectory.size(); ++i) {
     const TrajectorySample& s = flow.trajectory[i];
     result.trajectory[i] = StoredSample{s.time, s.loss, s.rel_err, s.excess};
@@ -65,7 +66,7 @@ Trained train_flow(const SweepConfig& config, const TrainingRun& run, const Popu
   t.rel_err = flow.rel_err;
   t.offblock_norm = 0.0;  // the reduced model has none
   t.balance_drift = flow.balance_drift;
-  t.lsa = LsaPredictors{flow.A, loss.optimum_matrix(), loss.one_step_eta()};  // A_eff is A
+  t.lsa = LsaPredictors{flow.A, loss.optimum_matrix(cancelled), loss.one_step_eta()};  // A_eff is A
   return t;
 }
 
@@ -121,13 +122,13 @@ Trained train_model(const SweepConfig& config, const Grid& grid, std::uint64_t t
   t.train_steps = out.steps;
   t.train_loss_final = out.loss_final;
   t.loss_min = loss.minimum();
-  t.lsa = LsaPredictors{Eigen::MatrixXd(), loss.optimum_matrix(), loss.one_step_eta()};
+  t.lsa = LsaPredictors{Eigen::MatrixXd(), loss.optimum_matrix(cancelled), loss.one_step_eta()};
   t.predictor = std::move(out.predictor);
   if (out.a_eff.size() > 0) {
     const Eigen::MatrixXd& optimum = t.lsa.limit;
     t.offblock_norm = out.offblock_norm;
     t.rel_err = (out.a_eff - optimum).norm() / optimum.norm();
-    t.loss_final = loss.minimum() + loss.excess(loss.basis.transpose() * out.a_eff * loss.basis);
+    t.loss_final = loss.minimum() + loss.excess(product(product(loss.basis.transpose(), out.a_eff, cancelled), loss.basis, cancelled));
     // Exactly x_q^T A_eff h only when the other blocks vanish.
     (out.offblock_norm == 0.0 ? t.lsa.trained : t.a_eff) = std::move(out.a_eff);
   }
@@ -192,7 +193,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
       row.train_seconds = train_seconds;
       const StreamKey key{config.seed, run.key, cond.key};
       Stream fixed_draws{key.seed, key.train, key.condition, text_key("condition")};
-      const TestDistribution dist = make_test_distribution(cond.shift, covariance, cond.m, fixed_draws);
+      const TestDistribution dist = make_test_distribution(cond.shift, covariance, cond.m, fixed_draws, cancelled);
       const ConditionRisks r = evaluate_condition(dist, trained.lsa, config.mc, key, model, trained.a_eff, cancelled);
       row.risk_model_theory = r.model_theory;
       row.risk_model_mc = r.mc.model.mean;
