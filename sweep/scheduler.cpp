@@ -6,6 +6,7 @@
 #include <chrono>
 #include <deque>
 #include <exception>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -35,22 +36,29 @@ bool worker_cancelled() {
   return true;
 }
 
-}  // namespace
-
-SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::vector<std::uint64_t>& order,
-                        int ranks, const SchedulerHooks& hooks, const SchedulerOptions& options) {
+// What rank 0's computing thread shares with its main thread. Held by both through a
+// shared_ptr: a thread stuck in a computation that cannot be interrupted is left behind after
+// the stop's grace period (the process then ends by MPI_Abort), and must not outlive its state.
+struct Dispatch {
   // The runs not yet handed out, costliest first. Without a deadline they go in that order;
   // with one, the first that fits the time left goes: the costliest, else the cheapest.
   std::mutex take_mutex;
-  std::deque<std::uint64_t> pending(order.begin(), order.end());
+  std::deque<std::uint64_t> pending;
   double estimated_done = 0.0, seconds_done = 0.0;  // the measured rate: seconds per estimated unit
-  const std::optional<Clock::time_point> stop_at =
-      options.deadline ? std::optional(*options.deadline - kDeadlineLead) : std::nullopt;
-  const auto fits = [&](std::uint64_t id) {
+  std::optional<Clock::time_point> stop_at;
+  const Grid* grid = nullptr;
+
+  // Rank 0's own runs.
+  std::mutex mutex;
+  std::deque<TaskResult> local_results;
+  std::atomic<bool> local_busy{false}, local_done{false};
+  std::exception_ptr compute_error;
+
+  bool fits(std::uint64_t id) const {
     const double rate = estimated_done > 0.0 ? seconds_done / estimated_done : 1.0;
-    return Clock::now() + std::chrono::duration<double>(grid.cost_estimate(id) * rate) <= *stop_at;
-  };
-  const auto take = [&]() -> std::optional<std::uint64_t> {
+    return Clock::now() + std::chrono::duration<double>(grid->cost_estimate(id) * rate) <= *stop_at;
+  }
+  std::optional<std::uint64_t> take() {
     if (stop_requested()) return std::nullopt;
     const std::lock_guard lock(take_mutex);
     if (pending.empty()) return std::nullopt;
@@ -64,28 +72,35 @@ SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::
       return std::nullopt;
     }
     return id;
-  };
+  }
+};
 
-  std::mutex mutex;
-  std::deque<TaskResult> local_results;
-  std::atomic<bool> local_busy{false}, local_done{false};
-  std::exception_ptr compute_error;
-  std::thread compute([&] {
+}  // namespace
+
+SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::vector<std::uint64_t>& order,
+                        int ranks, const SchedulerHooks& hooks, const SchedulerOptions& options) {
+  const auto dispatch = std::make_shared<Dispatch>();
+  dispatch->pending.assign(order.begin(), order.end());
+  dispatch->grid = &grid;
+  if (options.deadline) dispatch->stop_at = *options.deadline - kDeadlineLead;
+  const std::optional<Clock::time_point>& stop_at = dispatch->stop_at;
+  std::thread compute([dispatch, &config, &grid] {
+    Dispatch& d = *dispatch;
     try {
-      while (const auto id = take()) {
-        local_busy = true;
+      while (const auto id = d.take()) {
+        d.local_busy = true;
         TaskResult result = run_task(config, grid, *id, 0, stop_requested);
         {
-          const std::lock_guard lock(mutex);
-          local_results.push_back(std::move(result));
+          const std::lock_guard lock(d.mutex);
+          d.local_results.push_back(std::move(result));
         }
-        local_busy = false;
+        d.local_busy = false;
       }
     } catch (...) {
-      compute_error = std::current_exception();
+      d.compute_error = std::current_exception();
       request_stop(kStopFromAnotherRank);
     }
-    local_done = true;
+    d.local_done = true;
   });
   std::size_t delivered = 0;
   SweepOutcome outcome;
@@ -100,9 +115,9 @@ SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::
       }
       ++delivered;
       {
-        const std::lock_guard lock(take_mutex);
-        estimated_done += grid.cost_estimate(result.train_id);
-        for (const ResultRow& row : result.rows) seconds_done += row.seconds;
+        const std::lock_guard lock(dispatch->take_mutex);
+        dispatch->estimated_done += grid.cost_estimate(result.train_id);
+        for (const ResultRow& row : result.rows) dispatch->seconds_done += row.seconds;
       }
       hooks.on_result(std::move(result));
     };
@@ -126,7 +141,7 @@ SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::
           MPI_Recv(nullptr, 0, MPI_BYTE, source, messages::kReady, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         }
         // Answer first, so that the worker computes while this rank writes.
-        if (const auto id = take()) {
+        if (const auto id = dispatch->take()) {
           std::uint64_t train_id = *id;
           MPI_Send(&train_id, 1, MPI_UINT64_T, source, messages::kTask, MPI_COMM_WORLD);
           busy[source] = 1;
@@ -137,15 +152,15 @@ SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::
         }
         if (status.MPI_TAG == messages::kResult) deliver(messages::unpack(buffer));
       }
-      const bool compute_finished = local_done;
+      const bool compute_finished = dispatch->local_done;
       std::deque<TaskResult> ready;
       {
-        const std::lock_guard lock(mutex);
-        ready.swap(local_results);
+        const std::lock_guard lock(dispatch->mutex);
+        ready.swap(dispatch->local_results);
       }
       for (auto& result : ready) deliver(std::move(result));
       progressed = progressed || !ready.empty();
-      int busy_ranks = local_busy ? 1 : 0;
+      int busy_ranks = dispatch->local_busy ? 1 : 0;
       for (char b : busy) busy_ranks += b;
       hooks.on_tick(busy_ranks);
       if (workers == 0 && compute_finished && ready.empty()) break;
@@ -156,10 +171,11 @@ SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::
         for (int r = 1; r < ranks; ++r)
           if (busy[r]) MPI_Send(nullptr, 0, MPI_BYTE, r, messages::kCancel, MPI_COMM_WORLD);
       }
-      if (stopped_at && std::chrono::duration<double>(Clock::now() - *stopped_at).count() > options.stop_grace_seconds &&
-          compute_finished) {
+      if (stopped_at && std::chrono::duration<double>(Clock::now() - *stopped_at).count() > options.stop_grace_seconds) {
         // A rank that does not answer a stop (stopped, hung, in a computation that cannot be
-        // interrupted) is not waited for: what the others finished is kept.
+        // interrupted), this one's own thread included, is not waited for: what the others
+        // finished is kept.
+        if (!compute_finished && dispatch->local_busy) outcome.unanswered.push_back(0);
         for (int r = 1; r < ranks; ++r)
           if (busy[r]) outcome.unanswered.push_back(r);
         if (!outcome.unanswered.empty()) break;
@@ -174,8 +190,12 @@ SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::
     compute.join();
     throw;
   }
-  compute.join();
-  if (compute_error) std::rethrow_exception(compute_error);
+  if (!outcome.unanswered.empty() && outcome.unanswered.front() == 0) {
+    compute.detach();  // still in its run; the process ends by MPI_Abort without it
+  } else {
+    compute.join();
+    if (dispatch->compute_error) std::rethrow_exception(dispatch->compute_error);
+  }
   outcome.end = !outcome.unanswered.empty()      ? SweepEnd::abandoned
                 : delivered == order.size() ? SweepEnd::complete
                                             : SweepEnd::stopped;
