@@ -18,8 +18,9 @@ void Progress::tick(std::uint64_t rows_done, int busy_ranks) {
   const auto done = static_cast<double>(rows_done);
   const auto total = static_cast<double>(rows_total_);
   const double rate = done / seconds;
-  const double eta = rate > 0.0 ? (total - done) / rate : 0.0;
-  std::fprintf(stderr, "icl-sweep: %llu/%llu rows (%.1f%%), %.1f rows/s, ETA %.0f s, %d/%d ranks busy\n",
+  char eta[48] = "ETA unknown";  // until a row is done
+  if (rate > 0.0) std::snprintf(eta, sizeof eta, "ETA %.0f s", (total - done) / rate);
+  std::fprintf(stderr, "icl-sweep: %llu/%llu rows (%.1f%%), %.1f rows/s, %s, %d/%d ranks busy\n",
                static_cast<unsigned long long>(rows_done), static_cast<unsigned long long>(rows_total_),
                100.0 * done / total, rate, eta, busy_ranks, ranks_);
 }
