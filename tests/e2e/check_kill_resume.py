@@ -209,6 +209,64 @@ def main():
             check(proc.returncode == 3 and waited < 5, f"long run, SIGTERM to {target}: exit {proc.returncode} after {waited:.1f} s")
             print(f"long conditions, SIGTERM to {target}: exit {proc.returncode} {waited:.2f} s after the signal")
 
+        # A stop is honoured within seconds whatever the run's size: at d = 2048 a d x d product
+        # is seconds of work as one GEMM (the initial Gram matrix, the eigenbasis changes, the
+        # closed forms); SIGTERM at moments spread over such runs, from the initial Gram matrix
+        # to the closed forms of rotated and projected covariances.
+        big_ini = os.path.join(tmp, "big.ini")
+        with open(big_ini, "w") as f:
+            f.write("[sweep]\nseed = 3\n[grid]\nd = 2048\nn_train = 20\nspectrum = isotropic, power(1)\n"
+                    "[eval]\nshift = none, task_mean(1), covariate_rotate(0.5), half_subspace\nmc_prompts = 100\n")
+        latencies = []
+        for k, after in enumerate((0.2, 1.0, 2.5, 4.5, 7.0, 10.0, 14.0)):
+            out = os.path.join(tmp, f"big{k}.h5")
+            proc = start(prog, ["--config", big_ini, "--progress", "0", "--output", out], None)
+            wait_until_journaling(out, after)
+            if proc.poll() is not None:
+                break
+            waited = stop_and_time(proc, lambda: proc.send_signal(signal.SIGTERM))
+            check(proc.returncode == 3 and waited < 5,
+                  f"d = 2048, SIGTERM {after} s into the run: exit {proc.returncode} after {waited:.1f} s")
+            latencies.append(waited)
+        check(len(latencies) >= 5, f"d = 2048: the run ended before the stops were tried ({len(latencies)} tried)")
+        print(f"d = 2048 flow runs, SIGTERM at {len(latencies)} moments: exit 3 after at most "
+              f"{max(latencies, default=float('nan')):.2f} s (median {sorted(latencies)[len(latencies) // 2]:.2f} s)")
+
+        # A computation that cannot be interrupted (the eigendecomposition of a 1,600 x 1,600
+        # covariance file) is not waited for beyond --stop-grace, on rank 0's own thread too:
+        # the checkpoint is written and the program exits 3.
+        rng_np = np.random.default_rng(5)
+        g = rng_np.standard_normal((1600, 1600)).astype(np.float32)
+        matrix = os.path.join(tmp, "matrix.txt")
+        np.savetxt(matrix, g @ g.T / 1600 + np.eye(1600, dtype=np.float32), fmt="%.4f")
+        with open(big_ini, "w") as f:
+            f.write(f"[sweep]\nseed = 3\n[grid]\nd = 1600\nn_train = 20\nspectrum = file({matrix})\n"
+                    "[eval]\nmc_prompts = 100\n")
+        out = os.path.join(tmp, "eigen.h5")
+        proc = start(prog, ["--config", big_ini, "--progress", "0", "--output", out, "--stop-grace", "1"], None)
+        wait_until_journaling(out, 0.3)
+        waited = stop_and_time(proc, lambda: proc.send_signal(signal.SIGTERM))
+        stderr = proc.stderr.read()
+        check(proc.returncode == 3 and waited < 6 and "rank(s) 0 did not answer the stop" in stderr,
+              f"eigendecomposition, SIGTERM: exit {proc.returncode} after {waited:.1f} s: {stderr[-500:]!r}")
+        with h5py.File(out, "r") as f:
+            check(int(f.attrs["completed"]) == 0, "eigendecomposition: the checkpoint claims a finished sweep")
+        print(f"eigendecomposition at d = 1600 (uninterruptible), SIGTERM: exit {proc.returncode} "
+              f"{waited:.2f} s after the signal (--stop-grace 1)")
+
+        # Ctrl-C while the config is validated (here the eigenvalues of the 1,600 x 1,600 file,
+        # seconds of work): exit 3 once validation ends, and nothing written.
+        out = os.path.join(tmp, "validation.h5")
+        proc = start(prog, ["--config", big_ini, "--progress", "0", "--output", out], None)
+        time.sleep(0.7)
+        check(not os.path.exists(out + ".journal"), "validation: the sweep started before the signal")
+        waited = stop_and_time(proc, lambda: proc.send_signal(signal.SIGINT))
+        stderr = proc.stderr.read()
+        check(proc.returncode == 3 and "nothing written" in stderr and not os.path.exists(out)
+              and not os.path.exists(out + ".journal"),
+              f"SIGINT during validation: exit {proc.returncode}, files {os.listdir(tmp)}: {stderr[-300:]!r}")
+        print(f"SIGINT during validation: exit {proc.returncode} {waited:.2f} s after the signal, nothing written")
+
         # A deadline needs no signal: --stop-after stops handing out work and stops the runs
         # in hand 15 s before it, checkpoints and exits 3 in time; the resume finishes bitwise.
         out = os.path.join(tmp, "deadline_long.h5")
