@@ -6,7 +6,7 @@ namespace icl {
 
 LeastSquares::LeastSquares(int m, int d, double ridge_lambda)
     : m_(m), d_(d), n_(std::min(m, d)), tall_(m >= d), shift_(m * ridge_lambda),
-      gram_(n_, n_), shifted_(n_, n_), ols_(n_), ridge_(n_), fallback_(m, d), work_(n_) {}
+      gram_(n_, n_), shifted_(n_, n_), ols_(n_), ridge_(n_), fallback_(m, d), work_(n_), wide_(m, d) {}
 
 void LeastSquares::factor(const Eigen::MatrixXd& X) {
   gram_.setZero();
@@ -47,6 +47,30 @@ void LeastSquares::ridge(const Eigen::MatrixXd& X, const Eigen::VectorXd& b, Eig
     work_ = b;
     ridge_.solveInPlace(work_);
     out.noalias() = X.transpose() * work_;
+  }
+}
+
+void LeastSquares::pseudo_inverse_matrix(const Eigen::MatrixXd& X, Eigen::MatrixXd& out) {
+  if (use_fallback_) {
+    out = fallback_.pseudoInverse();
+  } else if (tall_) {
+    out = X.transpose();
+    ols_.solveInPlace(out);
+  } else {
+    wide_ = X;
+    ols_.solveInPlace(wide_);
+    out = wide_.transpose();
+  }
+}
+
+void LeastSquares::ridge_matrix(const Eigen::MatrixXd& X, Eigen::MatrixXd& out) {
+  if (tall_) {
+    out = X.transpose();
+    ridge_.solveInPlace(out);
+  } else {
+    wide_ = X;
+    ridge_.solveInPlace(wide_);
+    out = wide_.transpose();
   }
 }
 

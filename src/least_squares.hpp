@@ -18,6 +18,11 @@ class LeastSquares {
   // out = (X^T X / M + lambda I)^{-1} X^T b / M.
   void ridge(const Eigen::MatrixXd& X, const Eigen::VectorXd& b, Eigen::VectorXd& out);
 
+  // The same estimators as d x M matrices B, the prediction being x^T B b: B = X^+ and
+  // B = (X^T X / M + lambda I)^{-1} X^T / M (for the conditional Monte-Carlo error).
+  void pseudo_inverse_matrix(const Eigen::MatrixXd& X, Eigen::MatrixXd& out);
+  void ridge_matrix(const Eigen::MatrixXd& X, Eigen::MatrixXd& out);
+
   // Floating-point operations of one factor + pseudo_inverse + ridge on the Cholesky path.
   double flops() const;
 
@@ -30,6 +35,7 @@ class LeastSquares {
   Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXd> fallback_;
   bool use_fallback_ = false;
   Eigen::VectorXd work_;  // n entries
+  Eigen::MatrixXd wide_;  // M x d
 };
 
 }  // namespace icl

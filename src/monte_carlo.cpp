@@ -34,12 +34,23 @@ struct Accumulator {
 struct PromptWorkspace {
   PromptWorkspace(int m, int d)
       : sqrt_lambda(d), w(d), X(m, d), mixed(m, d), q(d), z(d), y(m), h(d), a_h(d), w_ols(d),
-        w_ridge(d), xq(m), projection(d), signs(d), dist(m), order(m) {}
+        w_ridge(d), xq(m), projection(d), signs(d), dist(m), order(m), ft(d, d), sigma(d, d),
+        h_model(d, d), h_limit(d, d), hs(d, d), ftg(d, d), b(d, m), ftb(d, m), g_mean(d) {}
   VectorXd sqrt_lambda, w;
   MatrixXd X, mixed;
   VectorXd q, z, y, h, a_h, w_ols, w_ridge, xq, projection, signs, dist;
   std::vector<int> order;
+  // The conditional error (docs/theory.md §9): F^T with Lambda_q = F F^T, the design's
+  // Sigma = X^T X / M, H = F^T A for the LSA predictors, and scratch.
+  MatrixXd ft, sigma, h_model, h_limit, hs, ftg, b, ftb;
+  VectorXd g_mean;
 };
+
+// Sampling to a target precision: the first check, and the least step between checks.
+constexpr std::int64_t kFirstCheck = 128;
+// A risk below this fraction of the zero predictor's counts as zero (OLS without noise and
+// M >= d): its relative standard error is not asked for.
+constexpr double kNumericalZero = 1e-12;
 
 using Query = TestDistribution::Query;
 using Quadrants = TestDistribution::Quadrants;
@@ -91,6 +102,91 @@ void draw_prompt(const TestDistribution& dist, Stream& s, PromptWorkspace& p, Le
   }
 }
 
+// Whether the error given the design has the closed form of docs/theory.md §9: the query is an
+// independent Gaussian (not orthogonal_query, overlapping_query, opposite_quadrants).
+bool conditional(const TestDistribution& dist) {
+  return dist.query == Query::independent && dist.quadrants != Quadrants::opposite;
+}
+
+// Each linear predictor's expected squared error given the prompt's design X (and its
+// covariance, for per-prompt laws), over the task w, the query x_q and the label noise: with
+// y = X w + eps, prediction x_q^T B y, G = B X - I and Lambda_q = F F^T,
+//   E[(x_q^T B y - <w, x_q>)^2 | X] = w_scale^2 ||F^T G||^2 + ||F^T G mu||^2 + s^2 ||F^T B||^2.
+// For the LSA forms B = A X^T / M, so F^T G = H Sigma - F^T and ||F^T B||^2 = <H Sigma, H> / M
+// with H = F^T A; OLS and ridge give B itself. `linear`: the model is lsa.trained.
+struct ConditionalErrors {
+  double model, limit, ols, ridge, gd, avg, zero;
+};
+
+class ConditionalError {
+ public:
+  ConditionalError(const TestDistribution& dist, const LsaPredictors& lsa, bool linear)
+      : dist_(dist), lsa_(lsa), linear_(linear), per_prompt_(static_cast<bool>(dist.law)),
+        w2_(dist.w_scale * dist.w_scale), s2_(dist.noise_sd * dist.noise_sd),
+        has_mean_(!dist.w_mean.isZero(0.0)) {}
+
+  // F^T = query_scale diag(sqrt lambda) mix^T, and the H = F^T A that depend on it: once per
+  // condition, or per prompt under a per-prompt law.
+  void set_query_covariance(PromptWorkspace& p) const {
+    p.ft.noalias() = dist_.query_scale * (p.sqrt_lambda.asDiagonal() * dist_.mix.transpose());
+    if (linear_) p.h_model.noalias() = p.ft * lsa_.trained;
+    p.h_limit.noalias() = p.ft * lsa_.limit;
+  }
+
+  ConditionalErrors operator()(PromptWorkspace& p, LeastSquares& ls) const {
+    if (per_prompt_) set_query_covariance(p);
+    const double m = static_cast<double>(p.X.rows());
+    ConditionalErrors e{};
+    p.sigma.setZero();
+    p.sigma.selfadjointView<Eigen::Lower>().rankUpdate(p.X.transpose(), 1.0 / m);
+    p.sigma.triangularView<Eigen::StrictlyUpper>() = p.sigma.transpose();
+    if (linear_) e.model = lsa_form(p, p.h_model, m);
+    e.limit = lsa_form(p, p.h_limit, m);
+    // Averaging (A = I) and one-step GD (A = eta I) share F^T Sigma.
+    p.hs.noalias() = p.ft * p.sigma;
+    const double eta = lsa_.gd_eta;
+    const double noise_avg = (p.hs.array() * p.ft.array()).sum() / m;
+    p.ftg = p.hs - p.ft;
+    e.avg = error(p, noise_avg);
+    p.ftg = eta * p.hs - p.ft;
+    e.gd = error(p, eta * eta * noise_avg);
+    ls.pseudo_inverse_matrix(p.X, p.b);
+    e.ols = explicit_form(p);
+    ls.ridge_matrix(p.X, p.b);
+    e.ridge = explicit_form(p);
+    p.ftg = -p.ft;
+    e.zero = error(p, 0.0);
+    return e;
+  }
+
+ private:
+  double error(PromptWorkspace& p, double ftb_norm2) const {
+    double r = w2_ * p.ftg.squaredNorm() + s2_ * ftb_norm2;
+    if (has_mean_) {
+      p.g_mean.noalias() = p.ftg * dist_.w_mean;
+      r += p.g_mean.squaredNorm();
+    }
+    return r;
+  }
+  double lsa_form(PromptWorkspace& p, const MatrixXd& h, double m) const {
+    p.hs.noalias() = h * p.sigma;
+    p.ftg = p.hs - p.ft;
+    return error(p, (p.hs.array() * h.array()).sum() / m);
+  }
+  double explicit_form(PromptWorkspace& p) const {
+    p.ftb.noalias() = p.ft * p.b;
+    p.ftg.noalias() = p.ftb * p.X;
+    p.ftg -= p.ft;
+    return error(p, p.ftb.squaredNorm());
+  }
+
+  const TestDistribution& dist_;
+  const LsaPredictors& lsa_;
+  bool linear_, per_prompt_;
+  double w2_, s2_;
+  bool has_mean_;
+};
+
 // Every predictor's prediction for the prompt in p; `model` only when `linear` (the trained model
 // is lsa.trained), else a BlockPredictor fills it in later.
 struct Predictions {
@@ -114,6 +210,8 @@ Predictions predict(PromptWorkspace& p, const LsaPredictors& lsa, bool linear, i
   r.ridge = p.q.dot(p.w_ridge);
   r.gd = lsa.gd_eta * r.avg;
 
+  r.knn = std::numeric_limits<double>::quiet_NaN();
+  if (k == 0) return r;  // no k-NN baseline
   p.dist.noalias() = (p.X.rowwise() - p.q.transpose()).rowwise().squaredNorm();
   std::iota(p.order.begin(), p.order.end(), 0);
   std::nth_element(p.order.begin(), p.order.begin() + (k - 1), p.order.end(),
@@ -139,11 +237,16 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
   LeastSquares ls(m, d, settings.ridge_lambda);
   Accumulator acc_model, acc_limit, acc_ols, acc_ridge, acc_gd, acc_avg, acc_knn, acc_zero;
   if (!dist.law) p.sqrt_lambda = dist.lambda.cwiseSqrt();
+  const bool linear = model == nullptr;  // the model is lsa.trained
+  const bool exact_given_design = conditional(dist);
+  const ConditionalError conditional_error(dist, lsa, linear);
+  if (exact_given_design && !dist.law) conditional_error.set_query_covariance(p);
 
   // Prompts go in blocks: each prompt's predictions are kept until the model has predicted the
   // whole block, then every estimate accumulates in prompt order.
   const int block = model ? kPromptBlock : 1;
   std::vector<Predictions> predictions(static_cast<std::size_t>(block));
+  std::vector<ConditionalErrors> given_design(static_cast<std::size_t>(block));
   std::vector<double> block_x, block_y, block_q, block_model;
   if (model) {
     block_x.resize(static_cast<std::size_t>(block) * m * d);
@@ -151,14 +254,31 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
     block_q.resize(static_cast<std::size_t>(block) * d);
     block_model.resize(static_cast<std::size_t>(block));
   }
+  // With a target relative standard error, the estimates are checked at prompt counts that
+  // depend on nothing else (every eighth of the count so far, at least kFirstCheck apart), so
+  // that where sampling stops does not depend on the schedule.
+  std::int64_t next_check = kFirstCheck;
+  const auto precise_enough = [&] {
+    const auto within = [&](const Accumulator& a, double zero_risk) {
+      if (a.n == 0) return true;  // not estimated by sampling here
+      const RiskEstimate e = a.estimate();
+      return e.se <= settings.target_rel_se * std::max(std::abs(e.mean), kNumericalZero * zero_risk);
+    };
+    const double r0 = std::abs(acc_zero.mean);
+    return within(acc_model, r0) && within(acc_limit, r0) && within(acc_ols, r0) && within(acc_ridge, r0) &&
+           within(acc_gd, r0) && within(acc_avg, r0) && within(acc_knn, r0) && within(acc_zero, r0);
+  };
 
-  for (int first = 0; first < settings.prompts; first += block) {
+  int used = 0;
+  while (used < settings.prompts) {
+    const int first = used;
     const int count = std::min(block, settings.prompts - first);
     for (int b = 0; b < count; ++b) {
       throw_if_cancelled(cancelled);
       Stream s{key.seed, key.train, key.condition, static_cast<std::uint64_t>(first + b)};
       draw_prompt(dist, s, p, ls);
-      predictions[static_cast<std::size_t>(b)] = predict(p, lsa, model == nullptr, k);
+      predictions[static_cast<std::size_t>(b)] = predict(p, lsa, linear, k);
+      if (exact_given_design) given_design[static_cast<std::size_t>(b)] = conditional_error(p, ls);
       if (model) {
         const auto offset = static_cast<std::size_t>(b);
         Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
@@ -174,23 +294,40 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
     for (int b = 0; b < count; ++b) {
       const Predictions& r = predictions[static_cast<std::size_t>(b)];
       const auto sq = [t = r.target](double prediction) { return (prediction - t) * (prediction - t); };
-      acc_model.add(sq(r.model));
-      acc_limit.add(sq(r.limit));
-      acc_ols.add(sq(r.ols));
-      acc_ridge.add(sq(r.ridge));
-      acc_gd.add(sq(r.gd));
-      acc_avg.add(sq(r.avg));
-      acc_knn.add(sq(r.knn));
-      acc_zero.add(r.target * r.target);
+      if (exact_given_design) {
+        const ConditionalErrors& e = given_design[static_cast<std::size_t>(b)];
+        acc_model.add(linear ? e.model : sq(r.model));
+        acc_limit.add(e.limit);
+        acc_ols.add(e.ols);
+        acc_ridge.add(e.ridge);
+        acc_gd.add(e.gd);
+        acc_avg.add(e.avg);
+        acc_zero.add(e.zero);
+      } else {
+        acc_model.add(sq(r.model));
+        acc_limit.add(sq(r.limit));
+        acc_ols.add(sq(r.ols));
+        acc_ridge.add(sq(r.ridge));
+        acc_gd.add(sq(r.gd));
+        acc_avg.add(sq(r.avg));
+        acc_zero.add(r.target * r.target);
+      }
+      if (k > 0) acc_knn.add(sq(r.knn));
+    }
+    used += count;
+    if (settings.target_rel_se > 0.0 && used >= next_check && used < settings.prompts) {
+      if (precise_enough()) break;
+      next_check = used + std::max<std::int64_t>(kFirstCheck, used / 8);
     }
   }
+  out.prompts = used;
   out.model = acc_model.estimate();
   out.lsa_limit = acc_limit.estimate();
   out.ols = acc_ols.estimate();
   out.ridge = acc_ridge.estimate();
   out.gd = acc_gd.estimate();
   out.avg = acc_avg.estimate();
-  out.knn = acc_knn.estimate();
+  if (k > 0) out.knn = acc_knn.estimate();
   out.zero = acc_zero.estimate();
   return out;
 }

@@ -19,10 +19,12 @@ struct RiskEstimate {
 // is the trained model: the linear predictor `LsaPredictors::trained`, or a BlockPredictor.
 struct McRisks {
   RiskEstimate model, lsa_limit, ols, ridge, gd, avg, knn, zero;
+  std::int64_t prompts = 0;  // prompts drawn
 };
 
 struct McSettings {
-  int prompts = 10000;
+  int prompts = 10000;         // the number of prompts, or the cap with a target
+  double target_rel_se = 0.0;  // > 0: stop once every estimate's se <= target |mean|
   double ridge_lambda = 0.1;
   int knn_k = 3;
 };
@@ -48,7 +50,12 @@ using BlockPredictor = std::function<void(const PromptBlock& block, double* pred
 inline constexpr int kPromptBlock = 256;
 
 // Prompt i draws from Stream{key.seed, key.train, key.condition, i}: the estimate does not
-// depend on how prompts are scheduled, nor on the model evaluated. Conditions that are not
+// depend on how prompts are scheduled, nor on the model evaluated. Where the query is an
+// independent Gaussian, every linear predictor's (and the zero predictor's) error is averaged
+// in its exact expectation given the prompt's design (conditional Monte-Carlo, docs/theory.md
+// §9); k-NN, a model that is not linear and the other queries average sampled squared errors.
+// With settings.target_rel_se, sampling stops at the first check where every estimate's
+// standard error is within that fraction of its mean (or the mean is numerically zero). Conditions that are not
 // defined (orthogonal_query with M >= d) give NaN. With `model`, it is the trained model
 // (lsa.trained is then ignored); without, lsa.trained.
 // Polls `cancelled` every prompt and throws Cancelled when it says so.

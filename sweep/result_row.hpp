@@ -63,7 +63,7 @@ using Text = char[N];
   X(risk_knn_mc, double, "k-nearest-neighbour average (eval.knn_k), same prompts")                   \
   X(risk_knn_mc_se, double, "its standard error")                                                    \
   X(risk_zero, double, "E<w, x_q>^2: the zero predictor's error, the normaliser")                    \
-  X(mc_prompts, std::int32_t, "Monte-Carlo test prompts per condition")                              \
+  X(mc_prompts, std::int32_t, "Monte-Carlo test prompts drawn (eval.mc_prompts, fewer with a target)") \
   X(seconds, double, "wall time spent on the row (training shared over its rows)")                   \
   X(rank, std::int32_t, "which MPI rank computed it")
 

@@ -163,7 +163,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
     set_text(row.model, run.model.text);
     row.lr = run.lr;
     row.steps = run.steps;
-    row.mc_prompts = config.mc.prompts;
+    row.mc_prompts = 0;  // the prompts drawn, once evaluated
     row.rank = rank;
   }
 
@@ -210,6 +210,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
       row.risk_avg_mc_se = r.mc.avg.se;
       row.risk_knn_mc = r.mc.knn.mean;
       row.risk_knn_mc_se = r.mc.knn.se;
+      row.mc_prompts = static_cast<std::int32_t>(r.mc.prompts);
       row.risk_zero = r.zero;
       // The training time is shared out over the run's rows.
       row.seconds = std::chrono::duration<double>(Clock::now() - cond_start).count() +

@@ -358,12 +358,22 @@ const KeySpec kKeys[] = {
        c.mc.prompts = int_scalar(e, 0, INT_MAX, "the results file stores it as a 32-bit integer");
      },
      [](const SweepConfig& c) { return std::to_string(c.mc.prompts); }, nullptr, nullptr},
+    {"eval.target_rel_se",
+     "sample each condition until every Monte-Carlo estimate's standard error is at most this fraction of its "
+     "mean, eval.mc_prompts being the cap; 0 = exactly eval.mc_prompts",
+     Need::value, false,
+     [](const Entry& e, SweepConfig& c) {
+       const Number n = scalar(e);
+       if (!(n.value >= 0.0 && n.value < 1.0)) fail(e, n.item, "must be in [0, 1)");
+       c.mc.target_rel_se = n.value;
+     },
+     [](const SweepConfig& c) { return shortest(c.mc.target_rel_se); }, nullptr, nullptr},
     {"eval.ridge_lambda", "lambda > 0 of the ridge baseline", Need::value, false,
      [](const Entry& e, SweepConfig& c) { c.mc.ridge_lambda = positive(e); },
      [](const SweepConfig& c) { return shortest(c.mc.ridge_lambda); }, nullptr, nullptr},
-    {"eval.knn_k", "k of the nearest-neighbour baseline", Need::value, false,
+    {"eval.knn_k", "k of the nearest-neighbour baseline; 0 = no k-NN baseline (its columns NaN)", Need::value, false,
      [](const Entry& e, SweepConfig& c) {
-       c.mc.knn_k = int_scalar(e, 1, kMaxKnnK, "the nearest-neighbour baseline keeps k training points per query");
+       c.mc.knn_k = int_scalar(e, 0, kMaxKnnK, "the nearest-neighbour baseline keeps k training points per query");
      },
      [](const SweepConfig& c) { return std::to_string(c.mc.knn_k); }, nullptr, nullptr},
 };

@@ -91,6 +91,7 @@ void expect_same(const SweepConfig& a, const SweepConfig& b) {
   EXPECT_EQ(a.mc.prompts, b.mc.prompts);
   EXPECT_EQ(a.mc.ridge_lambda, b.mc.ridge_lambda);
   EXPECT_EQ(a.mc.knn_k, b.mc.knn_k);
+  EXPECT_EQ(a.mc.target_rel_se, b.mc.target_rel_se);
 }
 
 // The message of the ConfigError that parsing throws; fails the test if there is none.
@@ -398,7 +399,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"mc_prompts_list", "eval.mc_prompts", "1, 2", "1, 2", "not a finite number"},
         BadValue{"mc_prompts_beyond_int32", "eval.mc_prompts", "2147483648", "2147483648",
                  "must be <= 2147483647: the results file stores it as a 32-bit integer"},
-        BadValue{"knn_k_zero", "eval.knn_k", "0", "0", "must be >= 1"},
+        BadValue{"knn_k_negative", "eval.knn_k", "-1", "-1", "must be >= 0"},
+        BadValue{"target_rel_se_negative", "eval.target_rel_se", "-0.01", "-0.01", "must be in [0, 1)"},
+        BadValue{"target_rel_se_one", "eval.target_rel_se", "1", "1", "must be in [0, 1)"},
         BadValue{"knn_k_too_large", "eval.knn_k", "1000001", "1000001", "must be <= 1000000"},
         BadValue{"ridge_lambda_zero", "eval.ridge_lambda", "0", "0", "must be > 0"},
         BadValue{"shift_negative_scale", "eval.shift", "covariate_scale(-1)", "covariate_scale(-1)",
@@ -534,7 +537,7 @@ TEST(Config, OverrideThatIniCannotStore) {
 
 TEST(Config, EveryKeyIsListedOnce) {
   const auto& keys = icl::config_keys();
-  EXPECT_EQ(keys.size(), 31u);
+  EXPECT_EQ(keys.size(), 32u);
   for (const auto& key : keys) {
     EXPECT_EQ(std::count(keys.begin(), keys.end(), key), 1) << key;
     std::string line = key.substr(key.find('.') + 1);
@@ -560,6 +563,7 @@ TEST(Config, EveryKeyRoundTripsThroughToIni) {
       {"train.rtol", "1e-5"},         {"eval.m_test", "n, 3, 9"},
       {"eval.shift", "none, covariate_scale(0.5, 2), half_subspace"},
       {"eval.mc_prompts", "17"},      {"eval.ridge_lambda", "0.25"},
+      {"eval.target_rel_se", "0.005"},
       {"eval.knn_k", "4"},            {"grid.model", "flow, lsa, linear_transformer(2), gpt2(2, 2, 8)"},
       {"train.lr", "1e-3, 0.01"},     {"train.steps", "10, 1:100:*10"},
       {"train.batch", "8"},           {"train.optimizer", "adamw"},

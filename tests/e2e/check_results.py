@@ -105,6 +105,38 @@ def main():
             for ranks, results in files.items():
                 check(deterministic_bytes(results) == reference, f"ranks={ranks}: not bitwise identical to the singleton run")
             check(len(files) == 4, "some runs failed")
+
+        # eval.target_rel_se: each row samples until its estimates are precise enough (k-NN left
+        # out), the same prompts on any number of ranks; mc_prompts records how many.
+        target = ["--config", args.config, "--progress", "0", "--eval.target_rel_se", "0.01",
+                  "--eval.knn_k", "0", "--eval.mc_prompts", "200000"]
+        precise = {}
+        for ranks in (None, 3):
+            out = os.path.join(tmp, f"target{ranks}.h5")
+            r = run_sweep(args.program, target + ["--output", out], ranks)
+            check(r.returncode == 0, f"target_rel_se, ranks={ranks}: exit {r.returncode}: {r.stderr[-2000:]}")
+            if r.returncode == 0:
+                precise[ranks] = check_file(out, ranks or 1)
+        if len(precise) == 2:
+            df = pd.DataFrame(precise[None])
+            check(deterministic_bytes(precise[3]) == deterministic_bytes(precise[None]),
+                  "target_rel_se: 3 ranks not bitwise identical to the singleton run")
+            sampled = df[df["mc_prompts"] > 0]
+            capped = sampled[sampled["mc_prompts"] == 200000]
+            check(len(sampled) > 0.8 * len(df) and len(capped) < 0.5 * len(sampled),
+                  f"target_rel_se: prompts drawn {sorted(df['mc_prompts'].unique())}")
+            sampled = sampled[sampled["mc_prompts"] < 200000]  # the others stopped at the cap
+            check(df["risk_knn_mc"].isna().all(), "knn_k = 0: k-NN columns not NaN")
+            for col in ("risk_model_mc", "risk_ols_mc", "risk_ridge_mc", "risk_avg_mc"):
+                mean, se = sampled[col], sampled[col + "_se"]
+                ok = (se <= 0.01 * mean.abs()) | (mean.abs() <= 1e-12 * sampled["risk_zero"])
+                check(ok.all(), f"target_rel_se: {col} rows {list(sampled[~ok]['row'])} above 1%")
+            closed = df[np.isfinite(df["risk_model_theory"])]
+            z = (closed["risk_model_mc"] - closed["risk_model_theory"]) / closed["risk_model_mc_se"]
+            check((z.abs() < 5).all(), f"target_rel_se: MC vs theory z-scores up to {z.abs().max():.2f}")
+            print(f"target_rel_se 0.01: {len(df)} rows, prompts per row {int(sampled['mc_prompts'].min())}"
+                  f"-{int(sampled['mc_prompts'].max())} (median {int(sampled['mc_prompts'].median())}), "
+                  f"{len(capped)} at the cap, bitwise equal on 1 and 3 ranks")
     return finish("end-to-end")
 
 
