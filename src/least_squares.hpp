@@ -22,6 +22,13 @@ class LeastSquares {
   // B = (X^T X / M + lambda I)^{-1} X^T / M (for the conditional Monte-Carlo error).
   void pseudo_inverse_matrix(const Eigen::MatrixXd& X, Eigen::MatrixXd& out);
   void ridge_matrix(const Eigen::MatrixXd& X, Eigen::MatrixXd& out);
+  // When M >= d and X has full rank (the Cholesky path): X^+ X = I exactly, and the d x d
+  // Gram matrix X^T X (lower triangle) with in-place solves by it and by X^T X + M lambda I.
+  bool full_column_rank() const { return tall_ && !use_fallback_; }
+  const Eigen::MatrixXd& gram() const { return gram_; }
+  double ridge_shift() const { return shift_; }  // M lambda
+  void solve_gram(Eigen::MatrixXd& rhs) const { ols_.solveInPlace(rhs); }
+  void solve_ridge_gram(Eigen::MatrixXd& rhs) const { ridge_.solveInPlace(rhs); }
 
   // Floating-point operations of one factor + pseudo_inverse + ridge on the Cholesky path.
   double flops() const;

@@ -137,23 +137,44 @@ class ConditionalError {
     if (per_prompt_) set_query_covariance(p);
     const double m = static_cast<double>(p.X.rows());
     ConditionalErrors e{};
-    p.sigma.setZero();
-    p.sigma.selfadjointView<Eigen::Lower>().rankUpdate(p.X.transpose(), 1.0 / m);
-    p.sigma.triangularView<Eigen::StrictlyUpper>() = p.sigma.transpose();
+    if (ls.full_column_rank()) {
+      p.sigma = ls.gram().selfadjointView<Eigen::Lower>();
+      p.sigma /= m;
+    } else {
+      p.sigma.setZero();
+      p.sigma.selfadjointView<Eigen::Lower>().rankUpdate(p.X.transpose(), 1.0 / m);
+      p.sigma.triangularView<Eigen::StrictlyUpper>() = p.sigma.transpose();
+    }
     if (linear_) e.model = lsa_form(p, p.h_model, m);
     e.limit = lsa_form(p, p.h_limit, m);
     // Averaging (A = I) and one-step GD (A = eta I) share F^T Sigma.
-    p.hs.noalias() = p.ft * p.sigma;
+    if (dist_.mix_identity)
+      p.hs.noalias() = p.ft.diagonal().asDiagonal() * p.sigma;
+    else
+      p.hs.noalias() = p.ft * p.sigma;
     const double eta = lsa_.gd_eta;
     const double noise_avg = (p.hs.array() * p.ft.array()).sum() / m;
     p.ftg = p.hs - p.ft;
     e.avg = error(p, noise_avg);
     p.ftg = eta * p.hs - p.ft;
     e.gd = error(p, eta * eta * noise_avg);
-    ls.pseudo_inverse_matrix(p.X, p.b);
-    e.ols = explicit_form(p);
-    ls.ridge_matrix(p.X, p.b);
-    e.ridge = explicit_form(p);
+    if (ls.full_column_rank()) {
+      // X^+ X = I: G = 0 and ||F^T B||^2 = tr(F^T (X^T X)^-1 F). Ridge with R = X^T X + M lambda I:
+      // G = -M lambda R^-1, and with Y = R^-1 F, ||F^T B||^2 = tr(F^T Y) - M lambda ||Y||^2.
+      p.hs = p.ft.transpose();
+      ls.solve_gram(p.hs);
+      e.ols = s2_ * (p.ft.transpose().array() * p.hs.array()).sum();
+      p.hs = p.ft.transpose();
+      ls.solve_ridge_gram(p.hs);
+      const double shift = ls.ridge_shift();
+      p.ftg = -shift * p.hs.transpose();
+      e.ridge = error(p, (p.ft.transpose().array() * p.hs.array()).sum() - shift * p.hs.squaredNorm());
+    } else {
+      ls.pseudo_inverse_matrix(p.X, p.b);
+      e.ols = explicit_form(p);
+      ls.ridge_matrix(p.X, p.b);
+      e.ridge = explicit_form(p);
+    }
     p.ftg = -p.ft;
     e.zero = error(p, 0.0);
     return e;

@@ -61,7 +61,9 @@ double flow_cost(double d) { return 2e-3 * std::max(1.0, d * d / 100.0); }
 // the closed forms' O(d^3).
 double condition_cost(double m, double d, int prompts) {
   const double n = std::min(m, d);
-  const double prompt = 0.25e-9 * (m * n * n + n * n * n + 8.0 * m * d + 4.0 * d * d) + 3e-9 * (m + 2.0) * d;
+  // + the conditional errors given the design: d x d products and solves, about d^3 flops
+  const double prompt = 0.25e-9 * (m * n * n + n * n * n + 8.0 * m * d + 4.0 * d * d) + 3e-9 * (m + 2.0) * d +
+                        1e-9 * d * d * d;
   return prompts * prompt + 1e-6 * d * d * d;
 }
 
