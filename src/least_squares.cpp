@@ -50,29 +50,26 @@ void LeastSquares::ridge(const Eigen::MatrixXd& X, const Eigen::VectorXd& b, Eig
   }
 }
 
-void LeastSquares::pseudo_inverse_matrix(const Eigen::MatrixXd& X, Eigen::MatrixXd& out) {
-  if (use_fallback_) {
-    out = fallback_.pseudoInverse();
-  } else if (tall_) {
+void LeastSquares::estimator_matrix(const Eigen::LLT<Eigen::MatrixXd>& factor, const Eigen::MatrixXd& X,
+                                    Eigen::MatrixXd& out) {
+  if (tall_) {  // (X^T X + c I)^{-1} X^T
     out = X.transpose();
-    ols_.solveInPlace(out);
-  } else {
+    factor.solveInPlace(out);
+  } else {  // X^T (X X^T + c I)^{-1}
     wide_ = X;
-    ols_.solveInPlace(wide_);
+    factor.solveInPlace(wide_);
     out = wide_.transpose();
   }
 }
 
-void LeastSquares::ridge_matrix(const Eigen::MatrixXd& X, Eigen::MatrixXd& out) {
-  if (tall_) {
-    out = X.transpose();
-    ridge_.solveInPlace(out);
-  } else {
-    wide_ = X;
-    ridge_.solveInPlace(wide_);
-    out = wide_.transpose();
-  }
+void LeastSquares::pseudo_inverse_matrix(const Eigen::MatrixXd& X, Eigen::MatrixXd& out) {
+  if (use_fallback_)
+    out = fallback_.pseudoInverse();
+  else
+    estimator_matrix(ols_, X, out);
 }
+
+void LeastSquares::ridge_matrix(const Eigen::MatrixXd& X, Eigen::MatrixXd& out) { estimator_matrix(ridge_, X, out); }
 
 double LeastSquares::flops() const {
   const double n = n_;

@@ -34,6 +34,9 @@ class LeastSquares {
   double flops() const;
 
  private:
+  // (X^T X + c I)^{-1} X^T, or X^T (X X^T + c I)^{-1} when M < d, with `factor` that Gram's Cholesky.
+  void estimator_matrix(const Eigen::LLT<Eigen::MatrixXd>& factor, const Eigen::MatrixXd& X, Eigen::MatrixXd& out);
+
   int m_, d_, n_;
   bool tall_;
   double shift_;  // M lambda

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -275,9 +276,9 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
     block_q.resize(static_cast<std::size_t>(block) * d);
     block_model.resize(static_cast<std::size_t>(block));
   }
-  // With a target relative standard error, the estimates are checked at prompt counts that
-  // depend on nothing else (every eighth of the count so far, at least kFirstCheck apart), so
-  // that where sampling stops does not depend on the schedule.
+  // With a target relative standard error, the estimates are checked at prompt counts fixed in
+  // advance (every eighth of the count so far, at least kFirstCheck apart, at the first block
+  // end past each), so that where sampling stops does not depend on the schedule.
   std::int64_t next_check = kFirstCheck;
   const auto precise_enough = [&] {
     const auto within = [&](const Accumulator& a, double zero_risk) {

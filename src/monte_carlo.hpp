@@ -55,7 +55,7 @@ inline constexpr int kPromptBlock = 256;
 // in its exact expectation given the prompt's design (conditional Monte-Carlo, docs/theory.md
 // §9); k-NN, a model that is not linear and the other queries average sampled squared errors.
 // With settings.target_rel_se, sampling stops at the first check where every estimate's
-// standard error is within that fraction of its mean (or the mean is numerically zero). Conditions that are not
+// standard error is within that fraction of max(|mean|, 1e-12 R_0). Conditions that are not
 // defined (orthogonal_query with M >= d) give NaN. With `model`, it is the trained model
 // (lsa.trained is then ignored); without, lsa.trained.
 // Polls `cancelled` every prompt and throws Cancelled when it says so.

@@ -206,6 +206,13 @@ BlockPredictor plain(std::function<double(const MatrixXd& x, const Eigen::Vector
   };
 }
 
+// The LSA form x_q^T A (1/M) X^T y, sampled plainly.
+BlockPredictor plain_lsa(const MatrixXd& a) {
+  return plain([a](const MatrixXd& x, const Eigen::VectorXd& y, const Eigen::VectorXd& q) {
+    return q.dot(a * (x.transpose() * y)) / static_cast<double>(x.rows());
+  });
+}
+
 // The conditional estimates (docs/theory.md §9) are unbiased where no closed form exists to
 // check them: a per-prompt covariance law, prompts in one orthant, label noise and a task mean.
 TEST(MonteCarlo, ConditionalErrorsAgreeWithSampledErrorsWithoutAClosedForm) {
@@ -214,10 +221,7 @@ TEST(MonteCarlo, ConditionalErrorsAgreeWithSampledErrorsWithoutAClosedForm) {
     const TestDistribution dist = distribution(s, shift, 7);
     McSettings settings;
     settings.prompts = 40000;
-    const MatrixXd a = s.lsa.limit;
-    const BlockPredictor lsa = plain([&](const MatrixXd& x, const Eigen::VectorXd& y, const Eigen::VectorXd& q) {
-      return q.dot(a * (x.transpose() * y)) / static_cast<double>(x.rows());
-    });
+    const BlockPredictor lsa = plain_lsa(s.lsa.limit);
     const BlockPredictor ols = plain([](const MatrixXd& x, const Eigen::VectorXd& y, const Eigen::VectorXd& q) {
       return q.dot(x.completeOrthogonalDecomposition().solve(y));
     });
@@ -241,10 +245,7 @@ TEST(MonteCarlo, ConditioningCutsTheLsaStandardErrorTenfold) {
   const TestDistribution dist = distribution(s, "none", 40);
   McSettings settings;
   settings.prompts = 4000;
-  const MatrixXd a = s.lsa.limit;
-  const BlockPredictor lsa = plain([&](const MatrixXd& x, const Eigen::VectorXd& y, const Eigen::VectorXd& q) {
-    return q.dot(a * (x.transpose() * y)) / static_cast<double>(x.rows());
-  });
+  const BlockPredictor lsa = plain_lsa(s.lsa.limit);
   const McRisks r = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3}, &lsa);
   EXPECT_GT(r.model.se, 10.0 * r.lsa_limit.se);
   EXPECT_NEAR(r.model.mean, r.lsa_limit.mean, 4.5 * std::hypot(r.model.se, r.lsa_limit.se));
