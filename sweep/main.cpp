@@ -177,6 +177,7 @@ CommandLine parse_command_line(int argc, char** argv, std::optional<std::string>
 // Rank 0 decides, every rank learns the outcome, so that all exit with the same status.
 // A waiting rank polls instead of spinning in MPI_Bcast: it may wait for a whole sweep's tail.
 int agree(int status) {
+  if (!mpi_running()) return status;  // one process
   MPI_Request request;
   MPI_Ibcast(&status, 1, MPI_INT, 0, MPI_COMM_WORLD, &request);
   wait_for(request);
@@ -186,6 +187,7 @@ int agree(int status) {
 // Rank 0's text reaches every rank: only rank 0 reads the config and its input files, so that
 // all ranks run exactly the same sweep even where the files differ, or are missing, elsewhere.
 std::string share(std::string text) {
+  if (!mpi_running()) return text;  // one process
   auto size = static_cast<std::uint64_t>(text.size());
   MPI_Request request;
   MPI_Ibcast(&size, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD, &request);
@@ -353,8 +355,7 @@ int run_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi
     // Some rank will never reach the final agreement (nor MPI_Finalize): end the job here. The
     // checkpoint is written and the store closed first; MPI_Abort's code is mpiexec's status.
     store.reset();
-    std::fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, kExitStopped);
+    end_job(kExitStopped);
   }
   return agree(status);
 }
@@ -405,7 +406,6 @@ int main(int argc, char** argv) {
     return run_sweep(config, grid, mpi, cl);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "icl-sweep: rank %d: %s\n", mpi.rank(), e.what());
-    MPI_Abort(MPI_COMM_WORLD, kExitFailure);
-    return kExitFailure;
+    end_job(kExitFailure);
   }
 }

@@ -4,25 +4,57 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 namespace icl {
 
-// MPI for the lifetime of the object. Only the main thread calls MPI (rank 0's compute
-// thread never does), so MPI_THREAD_FUNNELED is enough.
+// Whether a launcher started this process as one rank of a job (mpirun/mpiexec of Open MPI or
+// of MPICH's Hydra, srun with PMI or PMIx). A process started alone runs without MPI at all:
+// an MPI singleton's start-up costs a third of a second or more, more than a small sweep.
+inline bool launched_by_mpi() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE"})
+    if (std::getenv(name) != nullptr) return true;
+  return false;
+}
+
+// Whether MPI runs in this process (false for a process started alone).
+inline bool mpi_running() {
+  int initialised = 0, finalised = 0;
+  MPI_Initialized(&initialised);
+  MPI_Finalized(&finalised);
+  return initialised != 0 && finalised == 0;
+}
+
+// Ends the whole job now with `status`, without waiting for any rank or thread: MPI_Abort under
+// MPI (its code is mpiexec's status), else the process's own exit.
+[[noreturn]] inline void end_job(int status) {
+  std::fflush(stderr);
+  std::fflush(stdout);
+  if (mpi_running()) MPI_Abort(MPI_COMM_WORLD, status);
+  std::_Exit(status);
+}
+
+// MPI for the lifetime of the object, when the process was launched as part of an MPI job; else
+// rank 0 of 1 without MPI. Only the main thread calls MPI (rank 0's compute thread never
+// does), so MPI_THREAD_FUNNELED is enough.
 class MpiSession {
  public:
   MpiSession(int& argc, char**& argv) {
+    if (!launched_by_mpi()) return;
     int provided = 0;
     MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+    active_ = true;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
     if (provided < MPI_THREAD_FUNNELED) {
       std::fprintf(stderr, "icl-sweep: this MPI library does not allow a computing thread beside MPI\n");
-      MPI_Abort(MPI_COMM_WORLD, 1);
+      end_job(1);
     }
   }
-  ~MpiSession() { MPI_Finalize(); }
+  ~MpiSession() {
+    if (active_) MPI_Finalize();
+  }
   MpiSession(const MpiSession&) = delete;
   MpiSession& operator=(const MpiSession&) = delete;
 
@@ -30,6 +62,7 @@ class MpiSession {
   int size() const { return size_; }
 
  private:
+  bool active_ = false;
   int rank_ = 0, size_ = 1;
 };
 

@@ -38,7 +38,8 @@ bool worker_cancelled() {
 
 // What rank 0's computing thread shares with its main thread. Held by both through a
 // shared_ptr: a thread stuck in a computation that cannot be interrupted is left behind after
-// the stop's grace period (the process then ends by MPI_Abort), and must not outlive its state.
+// the stop's grace period (the job then ends by end_job: MPI_Abort, or _Exit without MPI), and must not
+// outlive its state.
 struct Dispatch {
   // The runs not yet handed out, costliest first. Without a deadline they go in that order;
   // with one, the first that fits the time left goes: the costliest, else the cheapest.
@@ -191,7 +192,7 @@ SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::
     throw;
   }
   if (!outcome.unanswered.empty() && outcome.unanswered.front() == 0) {
-    compute.detach();  // still in its run; the process ends by MPI_Abort without it
+    compute.detach();  // still in its run; the job ends (end_job) without it
   } else {
     compute.join();
     if (dispatch->compute_error) std::rethrow_exception(dispatch->compute_error);

@@ -17,7 +17,7 @@ struct SchedulerHooks {
 };
 
 // stopped: every rank answered the stop; abandoned: some did not within the grace period
-// (`unanswered` names them) and must not be waited for (MPI_Abort, not MPI_Finalize).
+// (`unanswered` names them) and must not be waited for (end_job, not MPI_Finalize).
 enum class SweepEnd { complete, stopped, abandoned };
 
 struct SweepOutcome {
