@@ -90,8 +90,6 @@ void draw_prompt(const TestDistribution& dist, Stream& s, PromptWorkspace& p, Le
     for (int j = 0; j < m; ++j) p.y[j] += dist.noise_sd * s.normal();
 
   ls.factor(p.X);
-  ls.pseudo_inverse(p.X, p.y, p.w_ols);
-  ls.ridge(p.X, p.y, p.w_ridge);
   if (dist.query == Query::orthogonal) {
     const double norm = p.q.norm();
     p.xq.noalias() = p.X * p.q;
@@ -210,27 +208,32 @@ class ConditionalError {
 };
 
 // Every predictor's prediction for the prompt in p; `model` only when `linear` (the trained model
-// is lsa.trained), else a BlockPredictor fills it in later.
+// is lsa.trained), else a BlockPredictor fills it in later. The linear predictors only when
+// `sampled_linear`: otherwise their conditional errors stand in for them.
 struct Predictions {
   double target, model, limit, ols, ridge, gd, avg, knn;
 };
 
-Predictions predict(PromptWorkspace& p, const LsaPredictors& lsa, bool linear, int k) {
-  const auto m = p.X.rows();
+Predictions predict(PromptWorkspace& p, LeastSquares& ls, const LsaPredictors& lsa, bool linear, bool sampled_linear,
+                    int k) {
   Predictions r{};
   r.target = p.w.dot(p.q);
-  p.h.noalias() = p.X.transpose() * p.y;
-  p.h /= static_cast<double>(m);
-  r.avg = p.q.dot(p.h);
-  if (linear) {
-    p.a_h.noalias() = lsa.trained * p.h;
-    r.model = p.q.dot(p.a_h);
+  if (sampled_linear) {
+    p.h.noalias() = p.X.transpose() * p.y;
+    p.h /= static_cast<double>(p.X.rows());
+    r.avg = p.q.dot(p.h);
+    if (linear) {
+      p.a_h.noalias() = lsa.trained * p.h;
+      r.model = p.q.dot(p.a_h);
+    }
+    p.a_h.noalias() = lsa.limit * p.h;
+    r.limit = p.q.dot(p.a_h);
+    ls.pseudo_inverse(p.X, p.y, p.w_ols);
+    ls.ridge(p.X, p.y, p.w_ridge);
+    r.ols = p.q.dot(p.w_ols);
+    r.ridge = p.q.dot(p.w_ridge);
+    r.gd = lsa.gd_eta * r.avg;
   }
-  p.a_h.noalias() = lsa.limit * p.h;
-  r.limit = p.q.dot(p.a_h);
-  r.ols = p.q.dot(p.w_ols);
-  r.ridge = p.q.dot(p.w_ridge);
-  r.gd = lsa.gd_eta * r.avg;
 
   r.knn = std::numeric_limits<double>::quiet_NaN();
   if (k == 0) return r;  // no k-NN baseline
@@ -299,7 +302,7 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
       throw_if_cancelled(cancelled);
       Stream s{key.seed, key.train, key.condition, static_cast<std::uint64_t>(first + b)};
       draw_prompt(dist, s, p, ls);
-      predictions[static_cast<std::size_t>(b)] = predict(p, lsa, linear, k);
+      predictions[static_cast<std::size_t>(b)] = predict(p, ls, lsa, linear, !exact_given_design, k);
       if (exact_given_design) given_design[static_cast<std::size_t>(b)] = conditional_error(p, ls);
       if (model) {
         const auto offset = static_cast<std::size_t>(b);
