@@ -6,7 +6,12 @@ namespace icl {
 
 LeastSquares::LeastSquares(int m, int d, double ridge_lambda)
     : m_(m), d_(d), n_(std::min(m, d)), tall_(m >= d), shift_(m * ridge_lambda),
-      gram_(n_, n_), shifted_(n_, n_), ols_(n_), ridge_(n_), fallback_(m, d), work_(n_), wide_(m, d) {}
+      gram_(n_, n_), shifted_(n_, n_), ols_(n_), ridge_(n_), fallback_(m, d), work_(n_), wide_(m, d) {
+  // Directions below 1e-10 of the largest are rank deficiency, not signal: a design confined to a
+  // subspace (half_subspace) carries rounding of about d eps beside it, which Eigen's default
+  // threshold (eps min(M, d)) may count as rank and X^+ would amplify by 1e16.
+  fallback_.setThreshold(kRankThreshold);
+}
 
 void LeastSquares::factor(const Eigen::MatrixXd& X) {
   gram_.setZero();

@@ -10,6 +10,8 @@ namespace icl {
 // a complete orthogonal decomposition, which gives the exact minimum-norm solution.
 class LeastSquares {
  public:
+  // The fallback's rank threshold, relative to the largest pivot.
+  static constexpr double kRankThreshold = 1e-10;
   LeastSquares(int m, int d, double ridge_lambda);
 
   void factor(const Eigen::MatrixXd& X);
@@ -28,6 +30,8 @@ class LeastSquares {
   const Eigen::MatrixXd& gram() const { return gram_; }
   double ridge_shift() const { return shift_; }  // M lambda
   void solve_gram(Eigen::MatrixXd& rhs) const { ols_.solveInPlace(rhs); }
+  // rhs = L^{-1} rhs with X^T X = L L^T: tr(F^T (X^T X)^{-1} F) = ||L^{-1} F||^2 in one solve.
+  void solve_gram_factor(Eigen::MatrixXd& rhs) const { ols_.matrixL().solveInPlace(rhs); }
   void solve_ridge_gram(Eigen::MatrixXd& rhs) const { ridge_.solveInPlace(rhs); }
 
   // Floating-point operations of one factor + pseudo_inverse + ridge on the Cholesky path.

@@ -139,6 +139,7 @@ TestDistribution make_test_distribution(const Shift& shift, const Covariance& tr
       const Eigen::MatrixXd q = Eigen::HouseholderQR<Eigen::MatrixXd>(g).householderQ() *
                                 Eigen::MatrixXd::Identity(d, d / 2);
       t.mix = product(q, product(q.transpose(), t.mix, cancelled), cancelled);  // (q q^T) mix
+      t.subspace = d / 2;
       break;
     }
     case ShiftKind::orthogonal_query: t.query = TestDistribution::Query::orthogonal; break;
@@ -153,6 +154,11 @@ TestDistribution make_test_distribution(const Shift& shift, const Covariance& tr
   }
   t.mix_identity = t.mix.isIdentity(0.0);
   return t;
+}
+
+int TestDistribution::design_rank() const {
+  const int nonzero = law ? d : static_cast<int>((lambda.array() > 0.0).count());
+  return subspace > 0 ? std::min(subspace, nonzero) : nonzero;
 }
 
 }  // namespace icl

@@ -1,5 +1,6 @@
 #pragma once
 #include <Eigen/Dense>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +52,14 @@ struct TestDistribution {
   Eigen::VectorXd w_mean;  // w = w_mean + w_scale * N(0, I)
   double w_scale = 1.0;
   double noise_sd = 0.0;
+  int subspace = 0;  // > 0: the covariates lie in a random subspace of this dimension (half_subspace)
+
+  // The rank of a prompt's design covariance: its nonzero eigenvalues, within the subspace.
+  int design_rank() const;
+  // Whether minimum-norm least squares has an infinite risk here: under label noise, its error
+  // given the design holds s^2 tr((X^T X)^+), whose expectation is infinite for Gaussian designs
+  // when |M - rank| <= 1 (the inverse Wishart's first moment, docs/theory.md §9).
+  bool ols_risk_infinite() const { return noise_sd > 0.0 && std::abs(m - design_rank()) <= 1; }
 
   // The second moments when the closed form of docs/theory.md §5 applies (fixed test
   // covariance, independent Gaussian query); empty for Monte-Carlo-only conditions.

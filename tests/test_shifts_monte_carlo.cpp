@@ -164,6 +164,12 @@ TEST(MonteCarlo, OlsIsExactWhenNoiselessAndRightBelowD) {
   // subspace, so the error is E||(I - P) w||^2 = d - M.
   const ConditionRisks r = evaluate(s, "none", 4, 40000);
   EXPECT_NEAR(r.mc.ols.mean, 10.0 - 4.0, 4.5 * r.mc.ols.se);
+  // Prompts and query in a random 5-dimensional subspace: more examples than its dimension
+  // interpolate exactly (the rounding beside the subspace is not taken for rank), also at
+  // M = 6, one more than the rank, where the design is nearly singular most often.
+  for (const int m : {6, 8, 12}) EXPECT_LT(evaluate(s, "half_subspace", m, 20000).mc.ols.mean, 1e-20) << m;
+  const TrainedModel s3 = setup("isotropic", 3, 8);
+  EXPECT_LT(evaluate(s3, "half_subspace", 2, 20000).mc.ols.mean, 1e-20);
 }
 
 TEST(MonteCarlo, RidgeShrinksTowardsZeroAsLambdaGrows) {
@@ -277,6 +283,28 @@ TEST(MonteCarlo, TargetRelativeStandardErrorStopsEarlyAndDeterministically) {
   settings.prompts = 3000;
   settings.target_rel_se = 1e-9;
   EXPECT_EQ(monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3}).prompts, 3000);
+}
+
+TEST(MonteCarlo, TargetDoesNotWaitForAnInfiniteOlsRisk) {
+  // Label noise with |M - rank| <= 1: E tr((X^T X)^+) is infinite, so OLS's estimate never
+  // settles; the target is reached on the other estimates, far below the cap.
+  const TrainedModel s = setup("isotropic", 8, 16);
+  for (const int m : {7, 8, 9}) {
+    const TestDistribution dist = distribution(s, "label_noise(0.5)", m);
+    EXPECT_TRUE(dist.ols_risk_infinite()) << m;
+    McSettings settings;
+    settings.prompts = 400000;
+    settings.target_rel_se = 0.02;
+    settings.knn_k = 0;
+    const McRisks r = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
+    EXPECT_LT(r.prompts, 20000) << m;
+    for (const RiskEstimate& e : {r.model, r.lsa_limit, r.ridge, r.gd, r.avg}) EXPECT_LE(e.se, 0.02 * e.mean) << m;
+  }
+  // Finite: two away from the rank, no noise, or the rank halved by half_subspace.
+  EXPECT_FALSE(distribution(s, "label_noise(0.5)", 10).ols_risk_infinite());
+  EXPECT_FALSE(distribution(s, "none", 8).ols_risk_infinite());
+  EXPECT_EQ(distribution(s, "half_subspace", 8).design_rank(), 4);
+  EXPECT_EQ(distribution(s, "covariate_random(2)", 8).design_rank(), 8);
 }
 
 TEST(Shifts, ExpansionAndValidation) {
