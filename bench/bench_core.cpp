@@ -1,6 +1,8 @@
 // Benchmarks of the numerical core. Run: build/bench/core_bench (see README, "Performance").
 #include <benchmark/benchmark.h>
 
+#include <vector>
+
 #include "covariance.hpp"
 #include "gradient_flow.hpp"
 #include "least_squares.hpp"
@@ -55,6 +57,21 @@ void BM_MonteCarlo(benchmark::State& state) {
   }
   state.counters["prompts_per_second"] =
       benchmark::Counter(double(settings.prompts), benchmark::Counter::kIsIterationInvariantRate);
+  // The work of one prompt on the conditional path (docs/theory.md §9), no label noise, M >= d:
+  // the Gram matrix (rank-M update), two Cholesky factorisations, H Sigma for the model and A*
+  // (two d x d GEMMs), the ridge solve with d right-hand sides (two triangular solves), a dozen
+  // O(d^2) norms and traces, y = X w, and k-NN's distances; for M < d the d x M estimator
+  // matrices and their products instead of the d x d solves. bench/perf_table.py sets this
+  // against Eigen's GEMM rate and the normals' rate (BM_Normals) for the machine's limit.
+  const double dd = d, mm = m;
+  const double flops = m >= d ? mm * dd * (dd + 1) + 2 * dd * dd * dd / 3 + 2 * 2 * dd * dd * dd + 2 * dd * dd * dd +
+                                    12 * dd * dd + 2 * mm * dd + 3 * mm * dd
+                              : dd * mm * (mm + 1) + 2 * mm * mm * mm / 3 + 2 * 2 * dd * dd * dd + dd * dd * (mm + 1) +
+                                    2 * (2 * mm * mm * dd + 2 * dd * mm * dd) + 12 * dd * dd + 5 * mm * dd;
+  state.counters["flops_per_prompt"] = flops;
+  state.counters["normals_per_prompt"] = mm * dd + 2 * dd;
+  state.counters["GFLOPS"] =
+      benchmark::Counter(flops * settings.prompts * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_MonteCarlo)->Args({20, 40})->Args({20, 10})->Unit(benchmark::kMillisecond);
 
@@ -78,6 +95,20 @@ void BM_LeastSquares(benchmark::State& state) {
   state.counters["GFLOPS"] = benchmark::Counter(ls.flops() * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_LeastSquares)->Args({20, 40})->Args({20, 10})->Args({100, 200});
+
+// Standard normals from one stream in a plain loop, one prompt's worth (860) per iteration:
+// the rate the evaluation's draws could reach.
+void BM_Normals(benchmark::State& state) {
+  Stream stream{5};
+  std::vector<double> out(860);
+  for (auto _ : state) {
+    for (double& x : out) x = stream.normal();
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["normals_per_second"] =
+      benchmark::Counter(double(out.size()), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_Normals);
 
 // Eigen's GEMM on square matrices: the machine's attainable rate for this build.
 void BM_EigenGemm(benchmark::State& state) {

@@ -71,4 +71,13 @@ SampledOutcome train_sampled(const SampledSetup& setup, CancelCheck cancelled = 
 // Whether libtorch can run on `device` ("cpu", "cuda", "cuda:1"); `why` says why not.
 bool device_available(const std::string& device, std::string& why);
 
+// The two entry points above, as the shared library libicl_models.so hands them out
+// (icl_models_api, a C symbol). The program loads the library on first use
+// (sweep/models_library.hpp), so that a sweep without sampled models never pays for loading
+// libtorch; both sides are built together, so the C++ types cross unchanged.
+struct ModelsApi {
+  SampledOutcome (*train_sampled)(const SampledSetup& setup, CancelCheck cancelled);
+  bool (*device_available)(const std::string& device, std::string& why);
+};
+
 }  // namespace icl

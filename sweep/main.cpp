@@ -14,8 +14,8 @@
 
 #include "describe.hpp"
 #include "grid.hpp"
+#include "lead_sweep.hpp"
 #include "mpi_session.hpp"
-#include "progress.hpp"
 #include "result_row.hpp"
 #include "scheduler.hpp"
 #include "stop_signals.hpp"
@@ -31,7 +31,6 @@ namespace {
 constexpr int kExitOk = 0, kExitFailure = 1, kExitBadInput = 2, kExitStopped = 3;
 constexpr int kProceed = -1;  // rank 0's word to the others: go on
 constexpr int kExitStoppedUnanswered = -2;  // stopped, and some rank never answered: abort
-constexpr auto kCheckpointEvery = std::chrono::seconds(10);
 
 struct CommandLine {
   std::string config;
@@ -291,31 +290,11 @@ std::optional<int> open_store(const SweepConfig& config, const Grid& grid, const
   return std::nullopt;
 }
 
-// Rank 0 after a successful start: coordinates, records, checkpoints; returns the exit status.
-int lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, double progress_seconds,
-               const SchedulerOptions& scheduling, SweepStore& store) {
-  // Costliest first, so that no rank is left with a long run at the tail.
-  std::vector<std::uint64_t> order;
-  for (std::uint64_t id = 0; id < grid.runs(); ++id)
-    if (!store.done(id)) order.push_back(id);
-  std::vector<double> cost(grid.runs());
-  for (const std::uint64_t id : order) cost[id] = grid.cost_estimate(id);
-  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return cost[a] > cost[b]; });
-
-  Progress progress(grid.rows(), ranks, progress_seconds);
-  auto last_checkpoint = std::chrono::steady_clock::now();
-  SchedulerHooks hooks;
-  hooks.on_result = [&](TaskResult&& result) { store.record(result); };
-  hooks.on_tick = [&](int busy) {
-    progress.tick(store.rows_done(), busy);
-    if (std::chrono::steady_clock::now() - last_checkpoint > kCheckpointEvery) {
-      store.checkpoint();
-      last_checkpoint = std::chrono::steady_clock::now();
-    }
-  };
-  const SweepOutcome outcome = coordinate(config, grid, order, ranks, hooks, scheduling);
+// Rank 0 after a successful start: leads the sweep; returns the exit status.
+int lead(const SweepConfig& config, const Grid& grid, int ranks, double progress_seconds,
+         const SchedulerOptions& scheduling, SweepStore& store) {
+  const SweepOutcome outcome = lead_sweep(config, grid, ranks, progress_seconds, scheduling, store);
   if (outcome.end != SweepEnd::complete) {
-    store.checkpoint();
     const int signal = stop_signal();
     const std::string by = signal == kStopFromAnotherRank ? "a stop on another rank or a failure"
                            : signal == kStopAtDeadline || signal == 0
@@ -333,8 +312,6 @@ int lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, double pr
     }
     return kExitStopped;
   }
-  store.finish();
-  progress.finish(store.rows_done(), config.output);
   return kExitOk;
 }
 
@@ -350,7 +327,7 @@ int run_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi
   SchedulerOptions scheduling;
   scheduling.stop_grace_seconds = cl.stop_grace;
   scheduling.deadline = cl.deadline;
-  const int status = lead_sweep(config, grid, mpi.size(), cl.progress, scheduling, *store);
+  const int status = lead(config, grid, mpi.size(), cl.progress, scheduling, *store);
   if (status == kExitStoppedUnanswered) {
     // Some rank will never reach the final agreement (nor MPI_Finalize): end the job here. The
     // checkpoint is written and the store closed first; MPI_Abort's code is mpiexec's status.

@@ -38,4 +38,39 @@ TaskResult unpack(const std::vector<std::byte>& bytes) {
   return result;
 }
 
+std::vector<std::byte> pack_batch(const std::vector<TaskResult>& results) {
+  std::vector<std::byte> bytes(sizeof(std::uint64_t));
+  const std::uint64_t count = results.size();
+  std::memcpy(bytes.data(), &count, sizeof count);
+  for (const TaskResult& result : results) {
+    const std::vector<std::byte> one = pack(result);
+    const std::uint64_t size = one.size();
+    const std::size_t at = bytes.size();
+    bytes.resize(at + sizeof size + one.size());
+    std::memcpy(bytes.data() + at, &size, sizeof size);
+    std::memcpy(bytes.data() + at + sizeof size, one.data(), one.size());
+  }
+  return bytes;
+}
+
+void unpack_batch(const std::vector<std::byte>& bytes, std::vector<TaskResult>& results) {
+  results.clear();
+  std::uint64_t count = 0;
+  if (bytes.size() < sizeof count) throw std::runtime_error("truncated result batch");
+  std::memcpy(&count, bytes.data(), sizeof count);
+  std::size_t at = sizeof count;
+  std::vector<std::byte> one;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::uint64_t size = 0;
+    if (bytes.size() - at < sizeof size) throw std::runtime_error("truncated result batch");
+    std::memcpy(&size, bytes.data() + at, sizeof size);
+    at += sizeof size;
+    if (size > bytes.size() - at) throw std::runtime_error("truncated result batch");
+    one.assign(bytes.begin() + static_cast<std::ptrdiff_t>(at), bytes.begin() + static_cast<std::ptrdiff_t>(at + size));
+    results.push_back(unpack(one));
+    at += size;
+  }
+  if (at != bytes.size()) throw std::runtime_error("result batch of the wrong size");
+}
+
 }  // namespace icl::messages

@@ -130,13 +130,13 @@ void ResultsFile::write_rows(std::uint64_t first_row, std::span<const ResultRow>
 
 void ResultsFile::write_trajectory(std::uint64_t train_id, std::span<const StoredSample> samples) {
   const hsize_t points = h_->trajectories[0].dims().at(1);
-  if (samples.size() != points)
+  if (samples.empty() || points == 0 || samples.size() % points != 0)
     h5::fail("write the trajectory of run " + std::to_string(train_id) + " to",
              h_->file.description(),
              std::to_string(samples.size()) + " samples given where the file holds " +
-                 std::to_string(points));
+                 std::to_string(points) + " per run");
   const std::array<hsize_t, 2> start{train_id, 0};
-  const std::array<hsize_t, 2> count{1, points};
+  const std::array<hsize_t, 2> count{samples.size() / points, points};
   std::vector<double> column(samples.size());
   for (std::size_t i = 0; i < kTrajectoryMembers.size(); ++i) {
     std::transform(samples.begin(), samples.end(), column.begin(),

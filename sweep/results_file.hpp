@@ -35,6 +35,7 @@ class ResultsFile {
   static ResultsFile open(const std::string& path, bool writable = true);
 
   void write_rows(std::uint64_t first_row, std::span<const ResultRow> rows);
+  // The trajectories of consecutive runs from `train_id` on, the file's points per run each.
   void write_trajectory(std::uint64_t train_id, std::span<const StoredSample> samples);
   void write_attributes(const FileAttributes& attributes);
   FileAttributes read_attributes() const;

@@ -15,7 +15,7 @@
 #include "population_loss.hpp"
 #include "random_stream.hpp"
 #include "run_checkpoint.hpp"
-#include "sampled_training.hpp"
+#include "models_library.hpp"
 
 namespace icl {
 namespace {
@@ -103,12 +103,12 @@ Trained train_model(const SweepConfig& config, const Grid& grid, std::uint64_t t
   setup.resume_from = checkpoints.load(train_id);
   SampledOutcome out;
   try {
-    out = train_sampled(setup, cancelled);
+    out = models_library().train_sampled(setup, cancelled);
   } catch (const CheckpointMismatch& e) {
     std::fprintf(stderr, "icl-sweep: training run %llu: %s; it starts again\n",
                  static_cast<unsigned long long>(train_id), e.what());
     setup.resume_from.clear();
-    out = train_sampled(setup, cancelled);
+    out = models_library().train_sampled(setup, cancelled);
   }
   if (out.resumed_at >= 0)
     std::fprintf(stderr, "icl-sweep: training run %llu continued from its checkpoint at step %lld\n",

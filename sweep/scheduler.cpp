@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <time.h>
 
 #include "messages.hpp"
 #include "mpi_session.hpp"
@@ -19,6 +20,8 @@ namespace icl {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+// Rank 0's own results waiting for the coordinating thread, at most.
+constexpr std::size_t kLocalBacklog = 64;
 
 // A worker's stop: its own signal, or rank 0's kCancel, looked for at most every 20 ms (the
 // check runs every prompt and every step).
@@ -45,6 +48,7 @@ struct Dispatch {
   // with one, the first that fits the time left goes: the costliest, else the cheapest.
   std::mutex take_mutex;
   std::deque<std::uint64_t> pending;
+  double pending_estimate = 0.0;  // the cost estimates of `pending`, summed
   double estimated_done = 0.0, seconds_done = 0.0;  // the measured rate: seconds per estimated unit
   std::optional<Clock::time_point> stop_at;
   const Grid* grid = nullptr;
@@ -54,43 +58,111 @@ struct Dispatch {
   std::deque<TaskResult> local_results;
   std::atomic<bool> local_busy{false}, local_done{false};
   std::exception_ptr compute_error;
-
-  bool fits(std::uint64_t id) const {
-    const double rate = estimated_done > 0.0 ? seconds_done / estimated_done : 1.0;
-    return Clock::now() + std::chrono::duration<double>(grid->cost_estimate(id) * rate) <= *stop_at;
+  std::size_t local_backlog() {
+    const std::lock_guard lock(mutex);
+    return local_results.size();
   }
+
+  double rate() const { return estimated_done > 0.0 ? seconds_done / estimated_done : 1.0; }
+  bool fits(double seconds) const { return Clock::now() + std::chrono::duration<double>(seconds) <= *stop_at; }
+  bool fits(std::uint64_t id) const { return fits(grid->cost_estimate(id) * rate()); }
+  std::uint64_t pop(bool front) {
+    const std::uint64_t id = front ? pending.front() : pending.back();
+    if (front)
+      pending.pop_front();
+    else
+      pending.pop_back();
+    pending_estimate = std::max(0.0, pending_estimate - grid->cost_estimate(id));
+    return id;
+  }
+  // One run, or none once stopped or when nothing fits before the deadline.
   std::optional<std::uint64_t> take() {
     if (stop_requested()) return std::nullopt;
     const std::lock_guard lock(take_mutex);
+    return take_locked();
+  }
+  std::optional<std::uint64_t> take_locked() {
     if (pending.empty()) return std::nullopt;
-    std::uint64_t id = pending.front();
-    if (!stop_at || fits(id)) {
-      pending.pop_front();
-    } else if (fits(pending.back())) {
-      id = pending.back();
-      pending.pop_back();
-    } else {
-      return std::nullopt;
+    if (!stop_at || fits(pending.front())) return pop(true);
+    if (fits(pending.back())) return pop(false);
+    return std::nullopt;
+  }
+  // A batch for one of `ranks` ranks (batch_runs), or one run before any rate is measured and
+  // where the batch would not fit before the deadline.
+  bool batching = true;
+  std::vector<std::uint64_t> take_batch(int ranks) {
+    std::vector<std::uint64_t> batch;
+    if (stop_requested()) return batch;
+    const std::lock_guard lock(take_mutex);
+    std::size_t n = 1;
+    if (batching && estimated_done > 0.0 && !pending.empty()) {
+      const double r = rate();
+      n = batch_runs(pending.size(), [&](std::size_t i) { return grid->cost_estimate(pending[i]) * r; },
+                     pending_estimate * r, ranks);
+      if (stop_at) {
+        double seconds = 0.0;
+        for (std::size_t i = 0; i < n; ++i) seconds += grid->cost_estimate(pending[i]) * r;
+        if (!fits(seconds)) n = 1;
+      }
     }
-    return id;
+    if (n == 1) {
+      if (const auto id = take_locked()) batch.push_back(*id);
+      return batch;
+    }
+    for (std::size_t i = 0; i < n; ++i) batch.push_back(pop(true));
+    return batch;
   }
 };
 
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
 }  // namespace
+
+std::size_t batch_runs(std::size_t pending, const std::function<double(std::size_t)>& seconds_of,
+                       double remaining_seconds, int ranks) {
+  if (pending == 0) return 0;
+  const double per_message = std::max(kBatchSeconds, kBatchSecondsPerRank * ranks);
+  const double budget = std::min(per_message, remaining_seconds / (kBatchBalance * std::max(ranks, 1)));
+  std::size_t n = 1;
+  double seconds = seconds_of(0);
+  while (n < pending && n < kMaxBatch) {
+    const double next = seconds_of(n);
+    if (!(seconds + next <= budget * (1.0 + 1e-12))) break;  // not lost to rounding
+    seconds += next;
+    ++n;
+  }
+  return n;
+}
 
 SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::vector<std::uint64_t>& order,
                         int ranks, const SchedulerHooks& hooks, const SchedulerOptions& options) {
+  const double cpu_at_start = thread_cpu_seconds();
   const auto dispatch = std::make_shared<Dispatch>();
   dispatch->pending.assign(order.begin(), order.end());
   dispatch->grid = &grid;
+  dispatch->batching = options.batching;
+  for (const std::uint64_t id : order) dispatch->pending_estimate += grid.cost_estimate(id);
+  const RunFunction run = options.run ? options.run : [&config, &grid](std::uint64_t id, int rank, CancelCheck cancelled) {
+    return run_task(config, grid, id, rank, cancelled);
+  };
   if (options.deadline) dispatch->stop_at = *options.deadline - kDeadlineLead;
   const std::optional<Clock::time_point>& stop_at = dispatch->stop_at;
-  std::thread compute([dispatch, &config, &grid] {
+  std::thread compute([dispatch, run] {
     Dispatch& d = *dispatch;
     try {
-      while (const auto id = d.take()) {
+      while (true) {
+        // Results this thread has not yet seen delivered wait here: rank 0's memory stays
+        // bounded however short the runs (the coordinating thread takes microseconds a row).
+        while (!stop_requested() && d.local_backlog() >= kLocalBacklog)
+          std::this_thread::sleep_for(std::chrono::microseconds(100));
+        const auto id = d.take();
+        if (!id) break;
         d.local_busy = true;
-        TaskResult result = run_task(config, grid, *id, 0, stop_requested);
+        TaskResult result = run(*id, 0, stop_requested);
         {
           const std::lock_guard lock(d.mutex);
           d.local_results.push_back(std::move(result));
@@ -115,6 +187,7 @@ SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::
         return;
       }
       ++delivered;
+      outcome.load.rows += result.rows.size();
       {
         const std::lock_guard lock(dispatch->take_mutex);
         dispatch->estimated_done += grid.cost_estimate(result.train_id);
@@ -125,6 +198,7 @@ SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::
     int workers = ranks - 1;  // not yet stopped
     std::vector<char> busy(ranks, 0);
     std::vector<std::byte> buffer;
+    std::vector<TaskResult> received;
     Backoff backoff;
     while (true) {
       bool progressed = false;
@@ -138,20 +212,23 @@ SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::
           MPI_Get_count(&status, MPI_BYTE, &count);
           buffer.resize(static_cast<std::size_t>(count));
           MPI_Recv(buffer.data(), count, MPI_BYTE, source, messages::kResult, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+          ++outcome.load.messages;
         } else {
           MPI_Recv(nullptr, 0, MPI_BYTE, source, messages::kReady, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         }
         // Answer first, so that the worker computes while this rank writes.
-        if (const auto id = dispatch->take()) {
-          std::uint64_t train_id = *id;
-          MPI_Send(&train_id, 1, MPI_UINT64_T, source, messages::kTask, MPI_COMM_WORLD);
+        if (const std::vector<std::uint64_t> batch = dispatch->take_batch(ranks); !batch.empty()) {
+          MPI_Send(batch.data(), static_cast<int>(batch.size()), MPI_UINT64_T, source, messages::kTask, MPI_COMM_WORLD);
           busy[source] = 1;
         } else {
           MPI_Send(nullptr, 0, MPI_BYTE, source, messages::kStop, MPI_COMM_WORLD);
           busy[source] = 0;
           --workers;
         }
-        if (status.MPI_TAG == messages::kResult) deliver(messages::unpack(buffer));
+        if (status.MPI_TAG == messages::kResult) {
+          messages::unpack_batch(buffer, received);
+          for (TaskResult& result : received) deliver(std::move(result));
+        }
       }
       const bool compute_finished = dispatch->local_done;
       std::deque<TaskResult> ready;
@@ -197,13 +274,19 @@ SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::
     compute.join();
     if (dispatch->compute_error) std::rethrow_exception(dispatch->compute_error);
   }
+  outcome.load.cpu_seconds = thread_cpu_seconds() - cpu_at_start;
   outcome.end = !outcome.unanswered.empty()      ? SweepEnd::abandoned
                 : delivered == order.size() ? SweepEnd::complete
                                             : SweepEnd::stopped;
   return outcome;
 }
 
-void work(const SweepConfig& config, const Grid& grid, int rank) {
+void work(const SweepConfig& config, const Grid& grid, int rank, const RunFunction& run_function) {
+  const RunFunction run = run_function ? run_function : [&config, &grid](std::uint64_t id, int r, CancelCheck cancelled) {
+    return run_task(config, grid, id, r, cancelled);
+  };
+  std::vector<std::uint64_t> batch;
+  std::vector<TaskResult> results;
   MPI_Send(nullptr, 0, MPI_BYTE, 0, messages::kReady, MPI_COMM_WORLD);
   Backoff backoff;
   while (true) {
@@ -220,9 +303,18 @@ void work(const SweepConfig& config, const Grid& grid, int rank) {
       MPI_Recv(nullptr, 0, MPI_BYTE, 0, messages::kStop, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
       return;
     }
-    std::uint64_t train_id = 0;
-    MPI_Recv(&train_id, 1, MPI_UINT64_T, 0, messages::kTask, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-    const std::vector<std::byte> bytes = messages::pack(run_task(config, grid, train_id, rank, worker_cancelled));
+    int count = 0;
+    MPI_Get_count(&status, MPI_UINT64_T, &count);
+    batch.resize(static_cast<std::size_t>(count));
+    MPI_Recv(batch.data(), count, MPI_UINT64_T, 0, messages::kTask, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    // The batch's results go back together; a run cancelled half-way ends it (rank 0 sees a
+    // result with rows missing, and the runs after it were never started).
+    results.clear();
+    for (const std::uint64_t train_id : batch) {
+      results.push_back(run(train_id, rank, worker_cancelled));
+      if (results.back().rows.size() != grid.conditions_per_run()) break;
+    }
+    const std::vector<std::byte> bytes = messages::pack_batch(results);
     MPI_Request request;
     MPI_Isend(bytes.data(), static_cast<int>(bytes.size()), MPI_BYTE, 0, messages::kResult, MPI_COMM_WORLD, &request);
     wait_for(request);

@@ -13,7 +13,7 @@
 #include "call_syntax.hpp"
 #include "input_error.hpp"
 #include "result_row.hpp"
-#include "sampled_training.hpp"
+#include "models_library.hpp"
 
 namespace icl {
 namespace {
@@ -331,7 +331,9 @@ const KeySpec kKeys[] = {
      [](const Entry& e, SweepConfig& c) {
        std::string why;
        c.train.device = text_value(e);
-       if (!device_available(c.train.device, why)) fail(e, c.train.device, why);
+       // The CPU is always there; any other device asks libtorch (which loads it).
+       if (c.train.device != "cpu" && !models_library().device_available(c.train.device, why))
+         fail(e, c.train.device, why);
      },
      [](const SweepConfig& c) { return c.train.device; }, nullptr, nullptr},
 
@@ -360,7 +362,8 @@ const KeySpec kKeys[] = {
      [](const SweepConfig& c) { return std::to_string(c.mc.prompts); }, nullptr, nullptr},
     {"eval.target_rel_se",
      "sample each condition until every Monte-Carlo estimate's standard error is at most this fraction of its "
-     "mean, eval.mc_prompts being the cap; 0 = exactly eval.mc_prompts",
+     "mean (not waiting for a risk known to be infinite: docs/theory.md 9), eval.mc_prompts being the cap; "
+     "0 = exactly eval.mc_prompts",
      Need::value, false,
      [](const Entry& e, SweepConfig& c) {
        const Number n = scalar(e);

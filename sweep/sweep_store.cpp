@@ -150,7 +150,8 @@ SweepStore SweepStore::assemble(const std::string& output, Journal journal, cons
                      ResultsFile::create(built_at, grid.rows(), grid.runs(), trajectory_points, attributes), attributes,
                      grid.runs(), grid.conditions_per_run());
     for (const TaskResult& r : records)
-      if (r.train_id < grid.runs() && !store.done(r.train_id)) store.put(r);
+      if (r.train_id < grid.runs() && !store.done(r.train_id)) store.put(TaskResult(r));
+    store.write_pending();
     store.file_->flush();
     std::filesystem::rename(built_at, output);
     sync_directory_of(output);
@@ -205,21 +206,48 @@ SweepStore SweepStore::resume(const std::string& output, const SweepIdentity& id
   return assemble(output, std::move(journal), identity, grid, trajectory_points, ranks, found.records);
 }
 
-void SweepStore::put(const TaskResult& result) {
-  file_->write_rows(result.train_id * conditions_, result.rows);
-  file_->write_trajectory(result.train_id, result.trajectory);
+// Rows held in memory before they are written: bounds rank 0's memory (about 1 KB a row with
+// its trajectory) whatever the sweep's size.
+constexpr std::size_t kPendingRows = 4096;
+
+void SweepStore::put(TaskResult&& result) {
   done_[result.train_id] = 1;
   attributes_.rows_done += result.rows.size();
+  pending_rows_ += result.rows.size();
+  pending_.push_back(std::move(result));
+  if (pending_rows_ >= kPendingRows) write_pending();
 }
 
-void SweepStore::record(const TaskResult& result) {
+void SweepStore::write_pending() {
+  std::sort(pending_.begin(), pending_.end(), [](const TaskResult& a, const TaskResult& b) { return a.train_id < b.train_id; });
+  std::vector<ResultRow> rows;
+  std::vector<StoredSample> samples;
+  for (std::size_t first = 0; first < pending_.size();) {
+    std::size_t end = first + 1;
+    while (end < pending_.size() && pending_[end].train_id == pending_[end - 1].train_id + 1) ++end;
+    rows.clear();
+    samples.clear();
+    for (std::size_t i = first; i < end; ++i) {
+      rows.insert(rows.end(), pending_[i].rows.begin(), pending_[i].rows.end());
+      samples.insert(samples.end(), pending_[i].trajectory.begin(), pending_[i].trajectory.end());
+    }
+    file_->write_rows(pending_[first].train_id * conditions_, rows);
+    file_->write_trajectory(pending_[first].train_id, samples);
+    first = end;
+  }
+  pending_.clear();
+  pending_rows_ = 0;
+}
+
+void SweepStore::record(TaskResult&& result) {
   journal_.append(result);  // first: the journal is what a crash leaves behind
-  put(result);
   finished_.push_back(result.train_id);  // its training state goes once the journal is on disk
+  put(std::move(result));
 }
 
 void SweepStore::checkpoint() {
   journal_.sync();
+  write_pending();
   if (checkpoints_)
     for (const std::uint64_t id : finished_) checkpoints_->remove(id);
   finished_.clear();

@@ -57,8 +57,10 @@ class SweepStore {
   std::uint64_t rows_done() const { return attributes_.rows_done; }
   std::uint64_t rows_total() const { return attributes_.rows_total; }
 
-  void record(const TaskResult& result);
-  void checkpoint();  // journal fdatasync, attributes, HDF5 flush; throws on any failure
+  // Journals the result at once; its rows reach the file in blocks (write_pending), at the
+  // latest at the next checkpoint.
+  void record(TaskResult&& result);
+  void checkpoint();  // journal fdatasync, pending rows, attributes, HDF5 flush; throws on any failure
   // Marks the file complete, closes it, syncs it to disk, reopens and checks it (schema, every
   // row done), and only then removes the journal. Throws on any failure, journal kept.
   void finish();
@@ -73,7 +75,11 @@ class SweepStore {
   // Builds the file under a temporary name (holding `records`), renames it over the output.
   static SweepStore assemble(const std::string& output, Journal journal, const SweepIdentity& identity,
                              const Grid& grid, int trajectory_points, int ranks, const std::vector<TaskResult>& records);
-  void put(const TaskResult& result);
+  void put(TaskResult&& result);
+  // Writes the results put since the last call, sorted, one HDF5 write per stretch of
+  // consecutive runs: a write's cost is mostly fixed (HDF5 compares the row's compound type
+  // at every call), so rank 0's time per row falls with the stretch.
+  void write_pending();
 
   std::string output_;
   Journal journal_;
@@ -83,6 +89,8 @@ class SweepStore {
   std::vector<char> done_;
   std::optional<RunCheckpoints> checkpoints_;
   std::vector<std::uint64_t> finished_;  // runs journalled since the last sync
+  std::vector<TaskResult> pending_;      // put, not yet in the file
+  std::size_t pending_rows_ = 0;
 };
 
 }  // namespace icl

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "grid.hpp"
+#include "scheduler.hpp"
 #include "sweep_config.hpp"
 
 namespace {
@@ -173,6 +174,27 @@ TEST(Grid, CostEstimatesAddUpToTheTotal) {
   EXPECT_NEAR(grid.total_cost_estimate(), sum, 1e-12 * sum);
   EXPECT_NEAR(grid.total_cost_estimate(&config.model[2]), gpt2, 1e-12 * gpt2);
   EXPECT_EQ(grid.longest_run_estimate(), longest);
+}
+
+// Batches (scheduler.hpp): runs are handed out in the cost model's order, as many as fit the
+// per-message budget, never more than a 1/(kBatchBalance ranks) share of the work left, always one.
+TEST(Scheduler, BatchesFillTheMessageBudgetAndShrinkAtTheTail) {
+  using icl::batch_runs;
+  const auto each = [](double s) { return [s](std::size_t) { return s; }; };
+  EXPECT_EQ(batch_runs(0, each(1e-3), 1.0, 4), 0u);
+  // 1 ms runs, plenty of work: kBatchSeconds / 1 ms = 50 runs a message.
+  EXPECT_EQ(batch_runs(100000, each(1e-3), 100.0, 4), static_cast<std::size_t>(icl::kBatchSeconds / 1e-3 + 0.5));
+  // At 10^4 ranks a message carries 10^4 x kBatchSecondsPerRank = 2 s of runs.
+  EXPECT_EQ(batch_runs(10000000, each(1e-3), 1e5, 10000), 2000u);
+  // Near the end: 0.1 s left on 4 ranks -> at most 0.1 / 16 s per batch.
+  EXPECT_EQ(batch_runs(100, each(1e-3), 0.1, 4), 6u);
+  // A run longer than the budget still goes, alone.
+  EXPECT_EQ(batch_runs(10, each(60.0), 600.0, 4), 1u);
+  // Costliest first: a batch stops at the first run that would exceed the budget.
+  const std::vector<double> costs = {0.03, 0.015, 0.004, 0.002, 0.001};
+  EXPECT_EQ(batch_runs(costs.size(), [&](std::size_t i) { return costs[i]; }, 100.0, 2), 3u);
+  // Never more than kMaxBatch runs in one message.
+  EXPECT_EQ(batch_runs(10000000, each(1e-9), 1e5, 4), icl::kMaxBatch);
 }
 
 }  // namespace

@@ -118,4 +118,32 @@ TEST(Messages, OversizedBufferThrows) {
   EXPECT_THROW(icl::messages::unpack(bytes), std::runtime_error);
 }
 
+TEST(Messages, BatchRoundTripIsBitwise) {
+  // A batch's results travel in one message; a cancelled run (no rows) may end it.
+  const std::vector<TaskResult> in = {make_result(7, 3, 5), make_result(2, 1, 5), make_result(9, 0, 0)};
+  std::vector<TaskResult> out;
+  icl::messages::unpack_batch(icl::messages::pack_batch(in), out);
+  ASSERT_EQ(out.size(), in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) expect_bitwise_equal(in[i], out[i]);
+  icl::messages::unpack_batch(icl::messages::pack_batch({}), out);
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(Messages, DamagedBatchThrows) {
+  const std::vector<std::byte> bytes = icl::messages::pack_batch({make_result(1, 2, 3), make_result(2, 2, 3)});
+  std::vector<TaskResult> out;
+  EXPECT_THROW(icl::messages::unpack_batch({}, out), std::runtime_error);
+  for (const std::size_t cut : {std::size_t{7}, std::size_t{8}, std::size_t{15}, bytes.size() / 2, bytes.size() - 1})
+    EXPECT_THROW(icl::messages::unpack_batch(std::vector<std::byte>(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut)), out),
+                 std::runtime_error)
+        << cut;
+  std::vector<std::byte> longer = bytes;
+  longer.push_back(std::byte{0});
+  EXPECT_THROW(icl::messages::unpack_batch(longer, out), std::runtime_error);
+  std::vector<std::byte> more = bytes;
+  const std::uint64_t count = 3;  // one result more than the message holds
+  std::memcpy(more.data(), &count, 8);
+  EXPECT_THROW(icl::messages::unpack_batch(more, out), std::runtime_error);
+}
+
 }  // namespace

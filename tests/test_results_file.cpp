@@ -141,7 +141,13 @@ TEST_F(ResultsFile, RowsWrittenOutOfOrderReadBackBitwiseAndTheRestStaysZero) {
     results.write_rows(9, all.subspan(9, 1));
     results.write_rows(0, all.subspan(0, 1));
     results.write_rows(5, all.subspan(5, 0));
-    results.write_trajectory(2, samples);
+    // Runs 2 and 3 in one write: consecutive runs' trajectories, one after the other.
+    std::vector<StoredSample> two_runs = samples;
+    for (StoredSample sample : samples) {
+      sample.time += 100.0;
+      two_runs.push_back(sample);
+    }
+    results.write_trajectory(2, two_runs);
     results.flush();
   }
   {
@@ -183,8 +189,9 @@ TEST_F(ResultsFile, RowsWrittenOutOfOrderReadBackBitwiseAndTheRestStaysZero) {
     for (std::uint64_t run = 0; run < runs; ++run)
       for (int k = 0; k < points; ++k) {
         const double value = values[run * points + k];
-        if (run == 2)
-          EXPECT_EQ(value, samples[k].*member) << name << " sample " << k;
+        if (run == 2 || run == 3)
+          EXPECT_EQ(value, samples[k].*member + (run == 3 && member == &StoredSample::time ? 100.0 : 0.0))
+              << name << " run " << run << " sample " << k;
         else
           EXPECT_TRUE(std::isnan(value)) << name << " run " << run << " sample " << k;
       }
@@ -227,6 +234,11 @@ TEST_F(ResultsFile, WritesOutsideTheFileThrow) {
   EXPECT_THROW(results.write_trajectory(0, std::span(samples).first(2)), H5Error);
   EXPECT_NO_THROW(results.write_rows(2, rows));
   EXPECT_NO_THROW(results.write_trajectory(1, samples));
+  std::vector<StoredSample> two_runs = samples;
+  two_runs.insert(two_runs.end(), samples.begin(), samples.end());
+  EXPECT_NO_THROW(results.write_trajectory(0, two_runs));
+  EXPECT_THROW(results.write_trajectory(1, two_runs), H5Error);  // run 2 does not exist
+  EXPECT_THROW(results.write_trajectory(0, {}), H5Error);
   try {
     results.write_rows(3, rows);
     FAIL() << "wrote past the end";

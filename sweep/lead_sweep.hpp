@@ -1,0 +1,17 @@
+#pragma once
+#include "grid.hpp"
+#include "scheduler.hpp"
+#include "sweep_config.hpp"
+#include "sweep_store.hpp"
+
+namespace icl {
+
+// Rank 0's part of a sweep once its store is open: the runs not yet done, costliest first, go
+// to coordinate(); every result is recorded as it arrives, a checkpoint written every
+// kCheckpointEvery and at a stop; a complete sweep is finished (store.finish) and its summary
+// printed. The caller reports a stop.
+inline constexpr auto kCheckpointEvery = std::chrono::seconds(10);
+SweepOutcome lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, double progress_seconds,
+                        const SchedulerOptions& scheduling, SweepStore& store);
+
+}  // namespace icl
