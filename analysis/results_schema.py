@@ -1,12 +1,6 @@
-"""The results file's schema version that this analysis reads (docs/interface.md); the test
-docs_tables checks that it is the program's (icl-sweep --schema-version)."""
+"""The schema version the analysis reads: the package's (icl_sweep/schema.py), one place."""
+import os
+import sys
 
-SCHEMA_VERSION = 3
-
-
-def check(f, path):
-    """Raises SystemExit naming the file when an h5py File `f` has another schema version."""
-    found = int(f.attrs.get("schema_version", 1))
-    if found != SCHEMA_VERSION:
-        raise SystemExit(f"{path}: results schema version {found}; this analysis reads version "
-                         f"{SCHEMA_VERSION} (docs/interface.md)")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from icl_sweep.schema import SCHEMA_VERSION, check  # noqa: E402,F401

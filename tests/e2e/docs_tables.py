@@ -18,13 +18,12 @@ def generated(program, name):
 
 def repository_problems(program, repo):
     problems = []
-    sys.path.insert(0, os.path.join(repo, "analysis"))
-    import results_schema
+    sys.path.insert(0, repo)
+    from icl_sweep import schema
     version = int(subprocess.run([program, "--schema-version"], check=True, capture_output=True,
                                  text=True).stdout)
-    if results_schema.SCHEMA_VERSION != version:
-        problems.append(f"analysis/results_schema.py reads schema {results_schema.SCHEMA_VERSION}, "
-                        f"the program writes {version}")
+    if schema.SCHEMA_VERSION != version:
+        problems.append(f"icl_sweep/schema.py reads schema {schema.SCHEMA_VERSION}, the program writes {version}")
     found = subprocess.run(["grep", "-rln", "../shared", "src", "sweep", "README.md", "docs"], cwd=repo,
                            capture_output=True, text=True).stdout.split()
     problems += [f"{path} cites a document outside the repository (../shared)" for path in found]

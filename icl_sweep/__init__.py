@@ -1,0 +1,14 @@
+"""icl_sweep: reading icl-sweep's results files (docs/interface.md, "The results file").
+
+    import icl_sweep
+    df = icl_sweep.load("results/*.h5")          # one tidy DataFrame over one or many files
+    tr = icl_sweep.trajectories("results/a.h5")  # training trajectories in long form
+    ds = icl_sweep.to_xarray(df)                 # the grid axes as dimensions
+
+Importable with Debian's /usr/bin/python3 after `bash scripts/install-deps.sh`, which puts this
+checkout on its path.
+"""
+from .results import GRID_AXES, IncompleteFile, load, to_xarray, trajectories
+from .schema import SCHEMA_VERSION, SchemaMismatch
+
+__all__ = ["load", "trajectories", "to_xarray", "GRID_AXES", "IncompleteFile", "SchemaMismatch", "SCHEMA_VERSION"]

@@ -1,0 +1,155 @@
+"""Results files as pandas DataFrames and xarray Datasets."""
+import glob
+import os
+import re
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from . import schema
+
+# The axes of a sweep's grid, in the program's order (docs/interface.md): a row is one point of
+# these, and its values depend on nothing else but the sweep's seed and settings.
+GRID_AXES = ["d", "n_train", "spectrum", "sigma", "init_seed", "model", "lr", "steps", "m_test", "shift"]
+TEXT_COLUMNS = ["status", "spectrum", "shift", "model"]
+TRAJECTORY_COLUMNS = ["time", "loss", "rel_err", "excess_loss"]
+# Columns that differ between runs of the same rows (docs/interface.md, "Determinism").
+TIMING_COLUMNS = ["seconds", "train_seconds", "rank"]
+
+_CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$")
+
+
+class IncompleteFile(ValueError):
+    """A file whose sweep has not completed, read without partial=True."""
+
+
+def split_call(text):
+    """'covariate_scale(2)' -> ('covariate_scale', 2.0); 'none' -> ('none', nan); a call with
+    several parameters, or one that is not a number, gives nan as its parameter."""
+    m = _CALL.match(text)
+    if not m:
+        return text, np.nan
+    args = [a.strip() for a in m.group(2).split(",")] if m.group(2) else []
+    if len(args) == 1:
+        try:
+            return m.group(1), float(args[0])
+        except ValueError:
+            pass
+    return m.group(1), np.nan
+
+
+def expand_paths(paths_or_glob):
+    """A path, a glob pattern, or a list of either -> the files, in the order given (a pattern's
+    matches sorted). A pattern that matches nothing, or a missing file, raises FileNotFoundError."""
+    items = [paths_or_glob] if isinstance(paths_or_glob, (str, os.PathLike)) else list(paths_or_glob)
+    files = []
+    for item in items:
+        item = os.fspath(item)
+        if glob.has_magic(item):
+            matches = sorted(glob.glob(item))
+            if not matches:
+                raise FileNotFoundError(f"{item}: no file matches")
+            files.extend(matches)
+        elif not os.path.exists(item):
+            raise FileNotFoundError(f"{item}: no such file")
+        else:
+            files.append(item)
+    if not files:
+        raise FileNotFoundError("no results file given")
+    return files
+
+
+def _open(path):
+    f = h5py.File(path, "r", locking=False)  # a reader never locks out the writer
+    try:
+        schema.check(f, path)
+    except Exception:
+        f.close()
+        raise
+    return f
+
+
+def _read_one(path, partial):
+    with _open(path) as f:
+        completed = int(f.attrs.get("completed", 0)) == 1
+        if not completed and not partial:
+            raise IncompleteFile(f"{path}: the sweep has not completed ({int(f.attrs.get('rows_done', 0))} of "
+                                 f"{int(f.attrs.get('rows_total', 0))} rows); load(..., partial=True) reads the rows done")
+        rows = f["results"][:]
+    df = pd.DataFrame(rows)
+    df = df[df["done"] == 1].copy() if not completed else df
+    for c in TEXT_COLUMNS:
+        df[c] = df[c].str.decode("ascii")
+    return df
+
+
+def _derive(df):
+    """The columns a researcher computes first: the shift and spectrum split into name and
+    parameter, M = N, and every error normalised by the zero predictor's, R/R0."""
+    for col in ("shift", "spectrum"):
+        parts = [split_call(t) for t in df[col]]
+        df[col + "_name"] = [p[0] for p in parts]
+        df[col + "_param"] = np.array([p[1] for p in parts], dtype=float)
+    df["m_equals_n"] = df["m_test"] == df["n_train"]
+    zero = df["risk_zero"].to_numpy(dtype=float)
+    for col in [c for c in df.columns if c.startswith("risk_") and c != "risk_zero"]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            df[col + "_norm"] = df[col].to_numpy(dtype=float) / zero
+    return df
+
+
+def load(paths_or_glob, partial=False):
+    """One tidy DataFrame over one or many results files: a row per row of /results, strings
+    decoded, `shift_name`/`shift_param` and `spectrum_name`/`spectrum_param` split out,
+    `m_equals_n`, every risk column also as R/R0 (`<column>_norm`), and the `file` it came from.
+
+    Checks each file's schema version (SchemaMismatch). A file whose sweep has not completed is
+    refused (IncompleteFile) unless partial=True, which reads its rows done so far."""
+    frames = []
+    for path in expand_paths(paths_or_glob):
+        df = _read_one(path, partial)
+        df.insert(0, "file", path)
+        frames.append(df)
+    return _derive(pd.concat(frames, ignore_index=True))
+
+
+def trajectories(paths_or_glob, partial=False):
+    """The training trajectories in long form: one row per (file, train_id, point) with the run's
+    grid values (d, n_train, spectrum, sigma, init_seed, model, lr, steps) and time, loss, rel_err,
+    excess_loss; the NaN padding of runs with fewer points is dropped."""
+    frames = []
+    run_axes = [a for a in GRID_AXES if a not in ("m_test", "shift")]
+    for path in expand_paths(paths_or_glob):
+        rows = _read_one(path, partial)
+        runs = rows.drop_duplicates("train_id").set_index("train_id")[run_axes]
+        with _open(path) as f:
+            t = f["trajectories"]
+            values = {c: t[c][:] for c in TRAJECTORY_COLUMNS}
+        n_runs, points = values["time"].shape
+        long = pd.DataFrame({c: v.reshape(-1) for c, v in values.items()})
+        long.insert(0, "point", np.tile(np.arange(points), n_runs))
+        long.insert(0, "train_id", np.repeat(np.arange(n_runs, dtype=np.uint64), points))
+        long = long[np.isfinite(long["time"]) & long["train_id"].isin(runs.index)]
+        long = long.join(runs, on="train_id")
+        long.insert(0, "file", path)
+        frames.append(long)
+    return pd.concat(frames, ignore_index=True)
+
+
+def to_xarray(df, axes=None):
+    """An xarray Dataset of `df`'s numeric columns with the grid axes as dimensions (by default the
+    GRID_AXES that vary in df). Refuses (ValueError) a frame with two rows at the same grid point,
+    as several files holding the same rows would give: select or merge first."""
+    import xarray  # only this function needs it (Debian: python3-xarray)
+
+    if axes is None:
+        axes = [a for a in GRID_AXES if df[a].nunique() > 1] or ["d"]
+    duplicated = df.duplicated(axes, keep=False)
+    if duplicated.any():
+        first = df[duplicated].iloc[0]
+        raise ValueError(f"{int(duplicated.sum())} rows share their grid point with another, e.g. "
+                         + ", ".join(f"{a}={first[a]}" for a in axes) + ": select one file or merge first")
+    values = df.select_dtypes(include=[np.number, bool]).drop(columns=[a for a in axes if a in df], errors="ignore")
+    values.index = pd.MultiIndex.from_frame(df[axes])
+    return xarray.Dataset.from_dataframe(values)

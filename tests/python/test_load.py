@@ -1,0 +1,87 @@
+"""icl_sweep.load, trajectories and to_xarray on files the program wrote."""
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+
+import icl_sweep
+
+
+def test_load_is_tidy(small_file):
+    df = icl_sweep.load(small_file)
+    with h5py.File(small_file, "r") as f:
+        raw = f["results"][:]
+    assert len(df) == len(raw) == 2 * 2 * 3  # d x M x shifts
+    assert (df["file"] == small_file).all()
+    assert set(df["shift"]) == {"none", "covariate_scale(0.5)", "covariate_scale(2)"}
+    assert df["status"].map(type).eq(str).all() and df["spectrum"].eq("isotropic").all()
+    scaled = df[df["shift_name"] == "covariate_scale"]
+    assert sorted(scaled["shift_param"].unique()) == [0.5, 2.0]
+    assert df.loc[df["shift"] == "none", "shift_param"].isna().all()
+    assert (df["m_equals_n"] == (df["m_test"] == 6)).all() and df["m_equals_n"].sum() == 6
+    for col in ("risk_model_mc", "risk_model_theory", "risk_ols_mc", "risk_knn_mc_se"):
+        np.testing.assert_array_equal(df[col + "_norm"], raw[col] / raw["risk_zero"])
+    assert "risk_zero_norm" not in df
+
+
+def test_load_many_files_and_globs(small_file, tmp_path):
+    copy = tmp_path / "copy.h5"
+    shutil.copy(small_file, copy)
+    both = icl_sweep.load([small_file, str(copy)])
+    assert len(both) == 24 and both["file"].nunique() == 2
+    assert len(icl_sweep.load(str(tmp_path / "*.h5"))) == 12
+    with pytest.raises(FileNotFoundError):
+        icl_sweep.load(str(tmp_path / "nothing*.h5"))
+    with pytest.raises(FileNotFoundError):
+        icl_sweep.load(str(tmp_path / "absent.h5"))
+
+
+def test_incomplete_files_are_refused_unless_partial(small_file, tmp_path):
+    partial = tmp_path / "partial.h5"
+    shutil.copy(small_file, partial)
+    with h5py.File(partial, "r+") as f:
+        f.attrs["completed"] = 0
+        rows = f["results"][:]
+        rows["done"][::2] = 0
+        f["results"][:] = rows
+    with pytest.raises(icl_sweep.IncompleteFile, match="partial=True"):
+        icl_sweep.load(str(partial))
+    df = icl_sweep.load(str(partial), partial=True)
+    assert len(df) == 6 and (df["done"] == 1).all()
+    assert list(df["row"]) == list(range(1, 12, 2))
+
+
+def test_other_schema_versions_are_refused(small_file, tmp_path):
+    old = tmp_path / "old.h5"
+    shutil.copy(small_file, old)
+    with h5py.File(old, "r+") as f:
+        f.attrs["schema_version"] = icl_sweep.SCHEMA_VERSION - 1
+    with pytest.raises(icl_sweep.SchemaMismatch, match="schema version"):
+        icl_sweep.load(str(old))
+
+
+def test_trajectories_in_long_form(small_file):
+    tr = icl_sweep.trajectories(small_file)
+    with h5py.File(small_file, "r") as f:
+        time = f["trajectories"]["time"][:]
+    assert len(tr) == np.isfinite(time).sum() and tr["train_id"].nunique() == time.shape[0] == 2
+    assert set(tr["d"]) == {3, 4} and (tr["model"] == "flow").all()
+    for run, points in tr.groupby("train_id"):
+        assert (np.diff(points["time"]) > 0).all() and points["time"].iloc[0] == 0
+        np.testing.assert_array_equal(points["loss"], f_loss(small_file, run)[: len(points)])
+
+
+def f_loss(path, run):
+    with h5py.File(path, "r") as f:
+        return f["trajectories"]["loss"][run]
+
+
+def test_to_xarray_has_the_grid_as_dimensions(small_file):
+    df = icl_sweep.load(small_file)
+    ds = icl_sweep.to_xarray(df)
+    assert list(ds.sizes) == ["d", "m_test", "shift"] and ds.sizes["shift"] == 3
+    one = df[(df["d"] == 4) & (df["m_test"] == 3) & (df["shift"] == "covariate_scale(2)")].iloc[0]
+    assert ds["risk_model_mc"].sel(d=4, m_test=3, shift="covariate_scale(2)").item() == one["risk_model_mc"]
+    with pytest.raises(ValueError, match="share their grid point"):
+        icl_sweep.to_xarray(icl_sweep.load([small_file, small_file]))
