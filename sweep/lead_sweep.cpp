@@ -9,7 +9,8 @@
 namespace icl {
 
 SweepOutcome lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, double progress_seconds,
-                        const SchedulerOptions& scheduling, SweepStore& store) {
+                        const SchedulerOptions& scheduling, SweepStore& store,
+                        const std::function<void(TaskResult&)>& complete) {
   // Costliest first, so that no rank is left with a long run at the tail.
   std::vector<std::uint64_t> order;
   for (std::uint64_t id = 0; id < grid.runs(); ++id)
@@ -21,7 +22,10 @@ SweepOutcome lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, 
   Progress progress(grid.rows(), ranks, progress_seconds);
   auto last_checkpoint = std::chrono::steady_clock::now();
   SchedulerHooks hooks;
-  hooks.on_result = [&](TaskResult&& result) { store.record(std::move(result)); };
+  hooks.on_result = [&](TaskResult&& result) {
+    if (complete) complete(result);
+    store.record(std::move(result));
+  };
   hooks.on_tick = [&](int busy) {
     progress.tick(store.rows_done(), busy);
     if (std::chrono::steady_clock::now() - last_checkpoint > kCheckpointEvery) {

@@ -1,4 +1,6 @@
 #pragma once
+#include <functional>
+
 #include "grid.hpp"
 #include "scheduler.hpp"
 #include "sweep_config.hpp"
@@ -11,7 +13,10 @@ namespace icl {
 // kCheckpointEvery and at a stop; a complete sweep is finished (store.finish) and its summary
 // printed. The caller reports a stop.
 inline constexpr auto kCheckpointEvery = std::chrono::seconds(10);
+// `complete`, when given, sees every finished run before it is recorded (--extend fills in the
+// rows it reuses).
 SweepOutcome lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, double progress_seconds,
-                        const SchedulerOptions& scheduling, SweepStore& store);
+                        const SchedulerOptions& scheduling, SweepStore& store,
+                        const std::function<void(TaskResult&)>& complete = {});
 
 }  // namespace icl

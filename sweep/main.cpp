@@ -6,6 +6,7 @@
 #include <cmath>
 #include <ctime>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "describe.hpp"
+#include "extend.hpp"
 #include "grid.hpp"
 #include "lead_sweep.hpp"
 #include "mpi_session.hpp"
@@ -38,6 +40,7 @@ struct CommandLine {
   bool force = false;
   bool resume = false;
   bool resume_or_start = false;
+  std::string extend;  // --extend OLD.h5
   bool dry_run = false;
   double progress = 10.0;
   double stop_grace = 30.0;
@@ -53,6 +56,7 @@ std::optional<std::string> information(const po::variables_map& vm, const po::op
     text << "usage: icl-sweep --config FILE [--output FILE] [--force | --resume-or-start] [--dry-run] "
             "[--progress SECONDS] [--SECTION.KEY VALUE ...]\n"
             "       icl-sweep --resume OUTPUT [--config FILE] [--SECTION.KEY VALUE ...]\n"
+            "       icl-sweep --config FILE --extend OLD.h5 [--output FILE] [--force] [--SECTION.KEY VALUE ...]\n"
             "Keys, columns, shifts, spectra and exit codes: docs/interface.md and docs/theory.md.\n\n"
          << options;
     return text.str();
@@ -125,6 +129,8 @@ CommandLine parse_command_line(int argc, char** argv, std::optional<std::string>
       ("resume", po::bool_switch(&cl.resume), "continue an interrupted sweep (same config, inputs and program)")
       ("resume-or-start", po::bool_switch(&cl.resume_or_start),
        "continue the sweep if OUTPUT or its journal exists (as --resume), else start it: one command for both")
+      ("extend", po::value(&cl.extend)->value_name("OLD.h5"),
+       "start a sweep whose grid holds OLD's and more: OLD's rows are reused, only the new ones computed")
       ("dry-run", po::bool_switch(&cl.dry_run), "print the grid size and a cost estimate; write nothing")
       ("progress", po::value(&cl.progress)->default_value(cl.progress), "seconds between progress lines; 0 = off")
       ("stop-after", po::value(&cl.stop_after)->value_name("DURATION"),
@@ -157,6 +163,10 @@ CommandLine parse_command_line(int argc, char** argv, std::optional<std::string>
   if (cl.force + cl.resume + cl.resume_or_start > 1)
     throw po::error("--force, --resume and --resume-or-start exclude each other");
   if (cl.resume_or_start && cl.config.empty()) throw po::error("--resume-or-start needs --config FILE (to start)");
+  if (!cl.extend.empty() && (cl.resume || cl.resume_or_start))
+    throw po::error("--extend starts a new sweep: not with --resume or --resume-or-start (a stopped extension "
+                    "resumes with --resume alone)");
+  if (!cl.extend.empty() && cl.config.empty()) throw po::error("--extend needs --config FILE (the larger grid)");
   if (!(cl.progress >= 0.0)) throw po::error("--progress must be >= 0");
   if (!(cl.stop_grace >= 0.0)) throw po::error("--stop-grace must be >= 0");
   if (!cl.stop_after.empty() && !cl.stop_at.empty()) throw po::error("--stop-after and --stop-at exclude each other");
@@ -292,8 +302,8 @@ std::optional<int> open_store(const SweepConfig& config, const Grid& grid, const
 
 // Rank 0 after a successful start: leads the sweep; returns the exit status.
 int lead(const SweepConfig& config, const Grid& grid, int ranks, double progress_seconds,
-         const SchedulerOptions& scheduling, SweepStore& store) {
-  const SweepOutcome outcome = lead_sweep(config, grid, ranks, progress_seconds, scheduling, store);
+         const SchedulerOptions& scheduling, SweepStore& store, const std::function<void(TaskResult&)>& complete) {
+  const SweepOutcome outcome = lead_sweep(config, grid, ranks, progress_seconds, scheduling, store, complete);
   if (outcome.end != SweepEnd::complete) {
     const int signal = stop_signal();
     const std::string by = signal == kStopFromAnotherRank ? "a stop on another rank or a failure"
@@ -315,19 +325,63 @@ int lead(const SweepConfig& config, const Grid& grid, int ranks, double progress
   return kExitOk;
 }
 
+// --extend: rank 0 checks OLD and maps its rows before anything is written; refused: exit 2.
+std::optional<Extension> plan_extension(const SweepConfig& config, const Grid& grid, const CommandLine& cl,
+                                        int& status) {
+  if (cl.extend.empty()) return std::nullopt;
+  try {
+    return Extension::plan(cl.extend, config, grid);
+  } catch (const ExtendRefusal& e) {
+    std::fprintf(stderr, "icl-sweep: %s\n", e.what());
+    status = kExitBadInput;
+    return std::nullopt;
+  }
+}
+
 // Every rank: the two points where they agree (whether to start; how it ended) are here.
 int run_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi, const CommandLine& cl) {
   std::optional<SweepStore> store;
-  const int start = agree(mpi.rank() == 0 ? open_store(config, grid, cl, mpi.size(), store).value_or(kProceed) : 0);
+  std::optional<Extension> extension;
+  int start = kProceed;
+  if (mpi.rank() == 0) {
+    extension = plan_extension(config, grid, cl, start);
+    if (start == kProceed) start = open_store(config, grid, cl, mpi.size(), store).value_or(kProceed);
+  }
+  start = agree(start);
   if (start != kProceed) return start;
+  // Which conditions OLD holds, for every rank: run_task leaves them to rank 0.
+  const std::string reused = share(extension ? std::string(extension->found().begin(), extension->found().end())
+                                             : std::string());
+  const auto conditions = grid.conditions_per_run();
+  const RunFunction run = [&](std::uint64_t id, int rank, CancelCheck cancelled) {
+    return run_task(config, grid, id, rank, cancelled,
+                    reused.empty() ? nullptr : reinterpret_cast<const std::uint8_t*>(reused.data()) + id * conditions);
+  };
   if (mpi.rank() != 0) {
-    work(config, grid, mpi.rank());
+    work(config, grid, mpi.rank(), run);
     return agree(0);
+  }
+  std::function<void(TaskResult&)> complete;
+  if (extension) {
+    // Runs OLD holds whole are recorded at once; the others train and evaluate their new
+    // conditions only, OLD's rows filled in as they arrive.
+    for (std::uint64_t id = 0; id < grid.runs(); ++id)
+      if (extension->whole(id) && !store->done(id)) store->record(extension->take(id));
+    store->checkpoint();
+    std::fprintf(stderr,
+                 "icl-sweep: --extend %s: %llu of %llu rows reused; %llu runs taken whole, %llu trained again for "
+                 "their new conditions, %llu new\n",
+                 extension->source().c_str(), static_cast<unsigned long long>(extension->reused_rows()),
+                 static_cast<unsigned long long>(grid.rows()), static_cast<unsigned long long>(extension->whole_runs()),
+                 static_cast<unsigned long long>(extension->partial_runs()),
+                 static_cast<unsigned long long>(grid.runs() - extension->whole_runs() - extension->partial_runs()));
+    complete = [&](TaskResult& result) { extension->complete(result); };
   }
   SchedulerOptions scheduling;
   scheduling.stop_grace_seconds = cl.stop_grace;
   scheduling.deadline = cl.deadline;
-  const int status = lead(config, grid, mpi.size(), cl.progress, scheduling, *store);
+  scheduling.run = run;
+  const int status = lead(config, grid, mpi.size(), cl.progress, scheduling, *store, complete);
   if (status == kExitStoppedUnanswered) {
     // Some rank will never reach the final agreement (nor MPI_Finalize): end the job here. The
     // checkpoint is written and the store closed first; MPI_Abort's code is mpiexec's status.

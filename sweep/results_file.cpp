@@ -186,6 +186,18 @@ std::vector<ResultRow> ResultsFile::read_rows(std::uint64_t first_row, std::uint
   return rows;
 }
 
+std::vector<StoredSample> ResultsFile::read_trajectory(std::uint64_t train_id) const {
+  const hsize_t points = h_->trajectories[0].dims().at(1);
+  std::vector<StoredSample> samples(points);
+  std::vector<double> column(points);
+  for (std::size_t i = 0; i < kTrajectoryMembers.size(); ++i) {
+    h_->trajectories[i].read_block(std::array<hsize_t, 2>{train_id, 0}, std::array<hsize_t, 2>{1, points},
+                                   h5::native<double>(), column.data());
+    for (hsize_t k = 0; k < points; ++k) samples[k].*kTrajectoryMembers[i] = column[k];
+  }
+  return samples;
+}
+
 std::uint64_t ResultsFile::count_done() const {
   // A compound type of the one member: HDF5 reads only that field of each row.
   h5::Datatype done_only = h5::Datatype::compound(sizeof(std::uint8_t));

@@ -40,6 +40,8 @@ class ResultsFile {
   void write_attributes(const FileAttributes& attributes);
   FileAttributes read_attributes() const;
   std::vector<ResultRow> read_rows(std::uint64_t first_row, std::uint64_t count) const;
+  // One run's trajectory, the file's points per run.
+  std::vector<StoredSample> read_trajectory(std::uint64_t train_id) const;
   // How many rows have done = 1, reading that column alone.
   std::uint64_t count_done() const;
   void flush();

@@ -138,7 +138,7 @@ Trained train_model(const SweepConfig& config, const Grid& grid, std::uint64_t t
 }  // namespace
 
 TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t train_id, int rank,
-                    CancelCheck cancelled) {
+                    CancelCheck cancelled, const std::uint8_t* reused) {
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   const TrainingRun run = grid.run(train_id);
@@ -186,6 +186,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
     const BlockPredictor* model = trained.predictor ? &trained.predictor : nullptr;
     for (std::uint64_t c = 0; c < conditions; ++c) {
       if (abandon()) return result;
+      if (reused && reused[c]) continue;
       const auto cond_start = Clock::now();
       ResultRow& row = result.rows[c];
       const Condition cond = grid.condition(run, c);
@@ -226,7 +227,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
     std::fprintf(stderr, "icl-sweep: training run %llu (%s) failed: %s\n",
                  static_cast<unsigned long long>(train_id), run.spectrum.c_str(), e.what());
   }
-  for (auto& row : result.rows) row.done = 1;
+  for (std::uint64_t c = 0; c < result.rows.size(); ++c) result.rows[c].done = reused && reused[c] ? 0 : 1;
   return result;
 }
 

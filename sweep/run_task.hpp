@@ -21,7 +21,10 @@ struct TaskResult {
 // numerical failure: a diverged flow is that row's status, an exception makes it `failed`.
 // When `cancelled` answers true (checked before training and between conditions), the run is
 // abandoned and the result has no rows.
+// With `reused` (one byte per condition of the run), the conditions marked 1 are not evaluated:
+// their rows keep the run's keys with done = 0, for rank 0 to fill from the file they are
+// reused from (--extend, extend.hpp).
 TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t train_id, int rank,
-                    CancelCheck cancelled = nullptr);
+                    CancelCheck cancelled = nullptr, const std::uint8_t* reused = nullptr);
 
 }  // namespace icl

@@ -162,6 +162,14 @@ TEST_F(ResultsFile, RowsWrittenOutOfOrderReadBackBitwiseAndTheRestStaysZero) {
         EXPECT_TRUE(all_zero(back[r])) << "row " << r;
       }
     }
+    // read_trajectory gives back run 3's samples bitwise, and run 0's NaN fill.
+    const std::vector<StoredSample> run3 = results.read_trajectory(3);
+    ASSERT_EQ(run3.size(), static_cast<std::size_t>(points));
+    for (int k = 0; k < points; ++k) {
+      EXPECT_EQ(run3[k].time, samples[k].time + 100.0);
+      EXPECT_EQ(run3[k].excess_loss, samples[k].excess_loss);
+    }
+    EXPECT_TRUE(std::isnan(results.read_trajectory(0)[0].loss));
     const std::vector<ResultRow> middle = results.read_rows(7, 2);
     ASSERT_EQ(middle.size(), 2u);
     EXPECT_EQ(std::memcmp(middle.data(), &rows[7], 2 * sizeof(ResultRow)), 0);
