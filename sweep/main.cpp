@@ -41,6 +41,7 @@ struct CommandLine {
   bool resume = false;
   bool resume_or_start = false;
   std::string extend;  // --extend OLD.h5
+  std::vector<std::string> merge;  // --merge IN.h5 ...
   bool dry_run = false;
   double progress = 10.0;
   double stop_grace = 30.0;
@@ -57,6 +58,7 @@ std::optional<std::string> information(const po::variables_map& vm, const po::op
             "[--progress SECONDS] [--SECTION.KEY VALUE ...]\n"
             "       icl-sweep --resume OUTPUT [--config FILE] [--SECTION.KEY VALUE ...]\n"
             "       icl-sweep --config FILE --extend OLD.h5 [--output FILE] [--force] [--SECTION.KEY VALUE ...]\n"
+            "       icl-sweep --merge IN.h5 IN.h5 ... --output FILE [--force]\n"
             "Keys, columns, shifts, spectra and exit codes: docs/interface.md and docs/theory.md.\n\n"
          << options;
     return text.str();
@@ -131,6 +133,9 @@ CommandLine parse_command_line(int argc, char** argv, std::optional<std::string>
        "continue the sweep if OUTPUT or its journal exists (as --resume), else start it: one command for both")
       ("extend", po::value(&cl.extend)->value_name("OLD.h5"),
        "start a sweep whose grid holds OLD's and more: OLD's rows are reused, only the new ones computed")
+      ("merge", po::value(&cl.merge)->multitoken()->value_name("IN.h5 ..."),
+       "one file from finished sweeps' files (an array job's, extensions'): their grids' union, rows that "
+       "several hold checked equal; rows none holds are left to --resume")
       ("dry-run", po::bool_switch(&cl.dry_run), "print the grid size and a cost estimate; write nothing")
       ("progress", po::value(&cl.progress)->default_value(cl.progress), "seconds between progress lines; 0 = off")
       ("stop-after", po::value(&cl.stop_after)->value_name("DURATION"),
@@ -158,6 +163,14 @@ CommandLine parse_command_line(int argc, char** argv, std::optional<std::string>
   po::notify(vm);
   info = information(vm, options);
   if (info) return cl;
+  if (!cl.merge.empty()) {
+    bool key_given = false;
+    for (const auto& key : config_keys()) key_given = key_given || vm.count(key) > 0;
+    if (!cl.config.empty() || cl.resume || cl.resume_or_start || !cl.extend.empty() || cl.dry_run || key_given)
+      throw po::error("--merge takes the inputs, --output and --force alone (the inputs' configs decide the rest)");
+    if (cl.output.empty()) throw po::error("--merge needs --output FILE");
+    return cl;
+  }
   if (cl.config.empty() && !cl.resume) throw po::error("--config FILE is required (or --resume OUTPUT)");
   if (cl.config.empty() && cl.output.empty()) throw po::error("--resume without --config needs the OUTPUT file");
   if (cl.force + cl.resume + cl.resume_or_start > 1)
@@ -332,10 +345,48 @@ std::optional<Extension> plan_extension(const SweepConfig& config, const Grid& g
   try {
     return Extension::plan(cl.extend, config, grid);
   } catch (const ExtendRefusal& e) {
-    std::fprintf(stderr, "icl-sweep: %s\n", e.what());
+    std::fprintf(stderr, "icl-sweep: --extend %s\n", e.what());
     status = kExitBadInput;
     return std::nullopt;
   }
+}
+
+// --merge, on rank 0 (the others only agree): the union of the inputs' grids, every row an input
+// holds copied; complete when they hold every run whole, else stopped and resumable.
+int merge_files(const CommandLine& cl) {
+  std::optional<SweepConfig> config;
+  try {
+    config.emplace(Extension::union_config(cl.merge, cl.output));
+  } catch (const ExtendRefusal& e) {
+    std::fprintf(stderr, "icl-sweep: --merge %s\n", e.what());
+    return kExitBadInput;
+  }
+  const Grid grid(*config);
+  std::optional<Extension> merged;
+  try {
+    merged.emplace(Extension::merge(cl.merge, *config, grid));
+  } catch (const ExtendRefusal& e) {
+    std::fprintf(stderr, "icl-sweep: --merge %s\n", e.what());
+    return kExitBadInput;
+  }
+  std::optional<SweepStore> store;
+  if (const auto refused = open_store(*config, grid, cl, 1, store)) return *refused;
+  for (std::uint64_t id = 0; id < grid.runs(); ++id)
+    if (merged->whole(id)) store->record(merged->take(id));
+  if (store->rows_done() == grid.rows()) {
+    store->finish();
+    std::fprintf(stderr, "icl-sweep: merged %zu files into %s: %llu rows\n", cl.merge.size(), cl.output.c_str(),
+                 static_cast<unsigned long long>(grid.rows()));
+    return kExitOk;
+  }
+  store->checkpoint();
+  std::fprintf(stderr,
+               "icl-sweep: merged %zu files into %s: %llu of %llu rows of the union of their grids; the %llu runs no "
+               "input holds whole are computed by icl-sweep --resume %s\n",
+               cl.merge.size(), cl.output.c_str(), static_cast<unsigned long long>(store->rows_done()),
+               static_cast<unsigned long long>(grid.rows()),
+               static_cast<unsigned long long>(grid.runs() - merged->whole_runs()), cl.output.c_str());
+  return kExitStopped;
 }
 
 // Every rank: the two points where they agree (whether to start; how it ended) are here.
@@ -371,7 +422,7 @@ int run_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi
     std::fprintf(stderr,
                  "icl-sweep: --extend %s: %llu of %llu rows reused; %llu runs taken whole, %llu trained again for "
                  "their new conditions, %llu new\n",
-                 extension->source().c_str(), static_cast<unsigned long long>(extension->reused_rows()),
+                 extension->sources().c_str(), static_cast<unsigned long long>(extension->reused_rows()),
                  static_cast<unsigned long long>(grid.rows()), static_cast<unsigned long long>(extension->whole_runs()),
                  static_cast<unsigned long long>(extension->partial_runs()),
                  static_cast<unsigned long long>(grid.runs() - extension->whole_runs() - extension->partial_runs()));
@@ -412,6 +463,7 @@ int main(int argc, char** argv) {
       if (root) std::fputs(info->c_str(), stdout);
       return kExitOk;
     }
+    if (!cl.merge.empty()) return agree(root ? merge_files(cl) : 0);
     SweepConfig config;
     if (root) {
       try {

@@ -1,6 +1,8 @@
 """End-to-end: --extend OLD.h5 reuses OLD's rows bitwise and computes only the new ones (flow and a
 sampled model, 3 ranks), takes runs whole where OLD holds all their conditions, and refuses what it
-cannot reuse (exit 2, nothing written)."""
+cannot reuse (exit 2, nothing written). --merge makes one file of an array job's files (equal to
+the whole sweep), leaves a union its inputs do not fill to --resume, and refuses inputs whose shared
+rows disagree or that another build computed."""
 import argparse
 import os
 import re
@@ -113,7 +115,55 @@ def main():
         check(r.returncode == 2 and "--extend starts a new sweep" in r.stderr, f"--extend --resume: exit {r.returncode}")
         check(same_columns(result_columns(old, True), old_columns) and np.array_equal(rows(old)["seconds"], old_rows["seconds"]),
               "the old file changed")
-    return finish("extend")
+
+        # --merge: an array job split along d gives the whole sweep's file.
+        parts = []
+        for d in (3, 4, 5):
+            part = os.path.join(tmp, f"part{d}.h5")
+            r = run_sweep(args.program, ["--config", write(tmp, f"part{d}.ini", LONGER.replace("d = 3, 4, 5", f"d = {d}")),
+                                         "--output", part, "--progress", "0"])
+            check(r.returncode == 0, f"part d={d}: exit {r.returncode}")
+            parts.append(part)
+        merged = os.path.join(tmp, "merged.h5")
+        r = run_sweep(args.program, ["--merge"] + parts + ["--output", merged], 2)
+        check(r.returncode == 0 and "merged 3 files" in r.stderr, f"--merge: exit {r.returncode}: {r.stderr[-800:]}")
+        check(same_columns(result_columns(merged, True), result_columns(os.path.join(tmp, "longer_clean.h5"), True)),
+              "--merge of the array job's files differs from the whole sweep")
+        check(sorted(rows(merged)["seconds"]) == sorted(np.concatenate([rows(p)["seconds"] for p in parts])),
+              "--merge computed rows instead of copying them")
+        # A union that its inputs do not fill: what they hold is kept, --resume computes the rest.
+        half = os.path.join(tmp, "half.h5")
+        r = run_sweep(args.program, ["--config", write(tmp, "half.ini", OLD.replace("covariate_scale(2)", "covariate_scale(4)")
+                                                       .replace("d = 3, 4", "d = 5")), "--output", half, "--progress", "0"])
+        holes = os.path.join(tmp, "holes.h5")
+        r = run_sweep(args.program, ["--merge", old, half, "--output", holes])
+        check(r.returncode == 3 and f"icl-sweep --resume {holes}" in r.stderr, f"--merge with holes: exit {r.returncode}: {r.stderr[-500:]}")
+        r = run_sweep(args.program, ["--resume", holes, "--progress", "0"])
+        union = OLD.replace("d = 3, 4", "d = 3, 4, 5").replace("covariate_scale(2)", "covariate_scale(2), covariate_scale(4)")
+        clean = os.path.join(tmp, "union_clean.h5")
+        run_sweep(args.program, ["--config", write(tmp, "union.ini", union), "--output", clean, "--progress", "0"])
+        check(r.returncode == 0 and same_columns(result_columns(holes, True), result_columns(clean, True)),
+              f"--merge with holes, then --resume: exit {r.returncode}, not the clean union sweep")
+        # Inputs whose shared rows disagree, or from another build: refused, nothing written.
+        for what, change, words in (("a tampered row", "row", "differs from the same row"),
+                                    ("another build", "program", "another build")):
+            bad = os.path.join(tmp, "bad.h5")
+            with open(parts[0], "rb") as src, open(bad, "wb") as dst:
+                dst.write(src.read())
+            with h5py.File(bad, "r+") as f:
+                if change == "row":
+                    r0 = f["results"][0]
+                    r0["risk_model_mc"] *= 1.0 + 1e-15
+                    f["results"][0] = r0
+                else:
+                    f.attrs["program"] = np.bytes_("icl-sweep 0.0.1 (0123456789ab, sources 0123456789abcdef)")
+            out = os.path.join(tmp, "bad_merge.h5")
+            r = run_sweep(args.program, ["--merge", parts[0], bad, "--output", out])
+            check(r.returncode == 2 and words in r.stderr and bad in r.stderr, f"--merge, {what}: exit {r.returncode}: {r.stderr[-500:]}")
+            check(not os.path.exists(out) and not os.path.exists(out + ".journal"), f"--merge, {what}: something was written")
+        print("merge: an array job's three files give the whole sweep bitwise; holes are left to --resume; "
+              "disagreeing rows and other builds are refused")
+    return finish("extend and merge")
 
 
 if __name__ == "__main__":

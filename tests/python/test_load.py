@@ -85,3 +85,16 @@ def test_to_xarray_has_the_grid_as_dimensions(small_file):
     assert ds["risk_model_mc"].sel(d=4, m_test=3, shift="covariate_scale(2)").item() == one["risk_model_mc"]
     with pytest.raises(ValueError, match="share their grid point"):
         icl_sweep.to_xarray(icl_sweep.load([small_file, small_file]))
+
+
+def test_merge_an_array_job(small_file, tmp_path):
+    from conftest import SMALL, run_sweep
+    parts = [run_sweep(SMALL.replace("d = 3, 4", f"d = {d}"), str(tmp_path / f"part{d}.h5")) for d in (3, 4)]
+    out = tmp_path / "merged.h5"
+    assert icl_sweep.merge(str(tmp_path / "part*.h5"), out) is True
+    merged, whole = icl_sweep.load(str(out)), icl_sweep.load(small_file)
+    timing = ["file", "seconds", "train_seconds", "rank"]
+    assert merged.drop(columns=timing).equals(whole.drop(columns=timing))
+    with pytest.raises(icl_sweep.MergeRefused, match="exists"):
+        icl_sweep.merge(parts, out)
+    assert icl_sweep.merge(parts, out, force=True) is True
