@@ -45,7 +45,7 @@ bool may_differ(const std::string& difference) {
 // A row without what depends on where and when it was computed, nor on its place in a grid.
 ResultRow comparable(ResultRow row) {
   row.row = row.train_id = 0;
-  row.seconds = row.train_seconds = 0.0;
+  row.seconds = row.train_seconds = row.finished_unix = 0.0;
   row.rank = 0;
   return row;
 }

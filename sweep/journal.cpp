@@ -105,7 +105,34 @@ std::size_t next_record(const std::vector<std::byte>& file, std::size_t from) {
   return file.size();
 }
 
+// The header and every intact record of a journal's bytes; the gaps between them.
+JournalRecovery scan(const std::vector<std::byte>& file, const std::string& path) {
+  std::size_t offset = 0;
+  std::vector<std::byte> payload;
+  if (!unframe(file, offset, kHeaderMagic, payload))
+    throw std::runtime_error("\"" + path + "\" is not an icl-sweep journal, or its header is damaged");
+  JournalRecovery found;
+  found.config.assign(reinterpret_cast<const char*>(payload.data()), payload.size());
+  while (offset < file.size()) {
+    if (unframe(file, offset, kRecordMagic, payload)) {
+      found.records.push_back(messages::unpack(payload));
+      continue;
+    }
+    const std::size_t next = next_record(file, offset + 1);
+    found.gaps.push_back({offset, next - offset, next == file.size()});
+    offset = next;
+  }
+  return found;
+}
+
 }  // namespace
+
+JournalRecovery Journal::read(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("open", path);
+  const Journal owner(fd);  // closes it on every path; no lock taken
+  return scan(read_file(fd, path), path);
+}
 
 std::vector<std::string> damaged_journals(const std::string& path) {
   std::vector<std::string> names;
@@ -130,22 +157,7 @@ Journal Journal::resume(const std::string& path, JournalRecovery& found) {
   if (fd < 0) fail("open", path);
   Journal j(fd);
   lock(fd, path);
-  const std::vector<std::byte> file = read_file(fd, path);
-  std::size_t offset = 0;
-  std::vector<std::byte> payload;
-  if (!unframe(file, offset, kHeaderMagic, payload))
-    throw std::runtime_error("\"" + path + "\" is not an icl-sweep journal, or its header is damaged");
-  found = JournalRecovery{};
-  found.config.assign(reinterpret_cast<const char*>(payload.data()), payload.size());
-  while (offset < file.size()) {
-    if (unframe(file, offset, kRecordMagic, payload)) {
-      found.records.push_back(messages::unpack(payload));
-      continue;
-    }
-    const std::size_t next = next_record(file, offset + 1);
-    found.gaps.push_back({offset, next - offset, next == file.size()});
-    offset = next;
-  }
+  found = scan(read_file(fd, path), path);
   if (found.gaps.empty()) return j;
   if (found.gaps.size() == 1 && found.gaps.front().at_end) {
     // A torn tail (a crash mid-append): cut it so that the next append starts on a boundary.

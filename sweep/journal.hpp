@@ -54,6 +54,10 @@ class Journal {
   // The config (header) of the journal at `path`, without locking or changing it; throws
   // std::runtime_error when it cannot be read or is not a journal.
   static std::string read_header(const std::string& path);
+  // Every intact record of the journal at `path` as it is now, without locking or changing it
+  // (a sweep may be writing it: a record being appended reads as a torn tail). Throws
+  // std::runtime_error when the file is missing, not a journal, or its header is damaged.
+  static JournalRecovery read(const std::string& path);
 
   void append(const TaskResult& result);
   void sync();  // fdatasync: survives the node, not only the process

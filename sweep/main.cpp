@@ -15,6 +15,7 @@
 
 #include "describe.hpp"
 #include "extend.hpp"
+#include "status.hpp"
 #include "grid.hpp"
 #include "lead_sweep.hpp"
 #include "mpi_session.hpp"
@@ -42,6 +43,7 @@ struct CommandLine {
   bool resume_or_start = false;
   std::string extend;  // --extend OLD.h5
   std::vector<std::string> merge;  // --merge IN.h5 ...
+  std::string status, snapshot;    // --status OUTPUT [--export SNAPSHOT]
   bool dry_run = false;
   double progress = 10.0;
   double stop_grace = 30.0;
@@ -59,6 +61,7 @@ std::optional<std::string> information(const po::variables_map& vm, const po::op
             "       icl-sweep --resume OUTPUT [--config FILE] [--SECTION.KEY VALUE ...]\n"
             "       icl-sweep --config FILE --extend OLD.h5 [--output FILE] [--force] [--SECTION.KEY VALUE ...]\n"
             "       icl-sweep --merge IN.h5 IN.h5 ... --output FILE [--force]\n"
+            "       icl-sweep --status OUTPUT [--export SNAPSHOT.h5]\n"
             "Keys, columns, shifts, spectra and exit codes: docs/interface.md and docs/theory.md.\n\n"
          << options;
     return text.str();
@@ -136,6 +139,11 @@ CommandLine parse_command_line(int argc, char** argv, std::optional<std::string>
       ("merge", po::value(&cl.merge)->multitoken()->value_name("IN.h5 ..."),
        "one file from finished sweeps' files (an array job's, extensions'): their grids' union, rows that "
        "several hold checked equal; rows none holds are left to --resume")
+      ("status", po::value(&cl.status)->value_name("OUTPUT"),
+       "what a sweep has done (rows, statuses, rate, ETA, each rank's last report), read from its journal "
+       "without disturbing it")
+      ("export", po::value(&cl.snapshot)->value_name("SNAPSHOT.h5"),
+       "with --status: also write the rows done so far to this new, readable results file")
       ("dry-run", po::bool_switch(&cl.dry_run), "print the grid size and a cost estimate; write nothing")
       ("progress", po::value(&cl.progress)->default_value(cl.progress), "seconds between progress lines; 0 = off")
       ("stop-after", po::value(&cl.stop_after)->value_name("DURATION"),
@@ -163,6 +171,12 @@ CommandLine parse_command_line(int argc, char** argv, std::optional<std::string>
   po::notify(vm);
   info = information(vm, options);
   if (info) return cl;
+  if (!cl.snapshot.empty() && cl.status.empty()) throw po::error("--export goes with --status OUTPUT");
+  if (!cl.status.empty()) {
+    if (!cl.merge.empty() || !cl.config.empty() || cl.resume || cl.resume_or_start || !cl.extend.empty() || cl.dry_run)
+      throw po::error("--status takes the output (and --export) alone");
+    return cl;
+  }
   if (!cl.merge.empty()) {
     bool key_given = false;
     for (const auto& key : config_keys()) key_given = key_given || vm.count(key) > 0;
@@ -463,6 +477,7 @@ int main(int argc, char** argv) {
       if (root) std::fputs(info->c_str(), stdout);
       return kExitOk;
     }
+    if (!cl.status.empty()) return agree(root ? print_status(cl.status, cl.snapshot) : 0);
     if (!cl.merge.empty()) return agree(root ? merge_files(cl) : 0);
     SweepConfig config;
     if (root) {

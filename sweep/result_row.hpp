@@ -12,7 +12,7 @@ namespace icl {
 // The version of the results file's layout (the columns below, /trajectories and the root
 // attributes), stored as the root attribute `schema_version`; readers check it. Bump it with
 // every change to the list below.
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // A fixed-length, NUL-padded ASCII string column of N - 1 characters at most.
 template <std::size_t N>
@@ -65,6 +65,7 @@ using Text = char[N];
   X(risk_zero, double, "E<w, x_q>^2: the zero predictor's error, the normaliser")                    \
   X(mc_prompts, std::int32_t, "Monte-Carlo test prompts drawn (eval.mc_prompts, fewer with a target)") \
   X(seconds, double, "wall time spent on the row (training shared over its rows)")                   \
+  X(finished_unix, double, "when rank 0 recorded the row: seconds since 1970-01-01 UTC")            \
   X(rank, std::int32_t, "which MPI rank computed it")
 
 // One row of /results, laid out exactly as the HDF5 compound type; the same bytes travel

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <algorithm>
+#include <cmath>
 #include <chrono>
 #include <climits>
 #include <cstring>
@@ -127,6 +128,33 @@ ExistingOutput inspect_output(const std::string& output) {
   return e;
 }
 
+void write_snapshot(const std::string& path, const SweepIdentity& identity, const Grid& grid, int trajectory_points,
+                    const std::vector<TaskResult>& records) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) throw StoreRefusal(path + " exists; the snapshot is written to a new file");
+  if (const std::string problem = output_path_problem(path); !problem.empty()) throw StoreRefusal(path + ": " + problem);
+  const std::string built_at = temporary_path(path);
+  try {
+    FileAttributes a = initial_attributes(identity, grid, 1);
+    ResultsFile file = ResultsFile::create(built_at, grid.rows(), grid.runs(), trajectory_points, a);
+    std::vector<char> done(grid.runs(), 0);
+    for (const TaskResult& r : records) {
+      if (r.train_id >= grid.runs() || done[r.train_id] || r.rows.size() != grid.conditions_per_run()) continue;
+      file.write_rows(r.train_id * grid.conditions_per_run(), r.rows);
+      file.write_trajectory(r.train_id, r.trajectory);
+      done[r.train_id] = 1;
+      a.rows_done += r.rows.size();
+    }
+    file.write_attributes(a);
+    file.flush();
+    file.close();
+    std::filesystem::rename(built_at, path);
+  } catch (...) {
+    std::filesystem::remove(built_at, ec);
+    throw;
+  }
+}
+
 SweepStore::SweepStore(std::string output, Journal journal, ResultsFile file, FileAttributes attributes,
                        std::uint64_t runs, std::uint64_t conditions)
     : output_(std::move(output)),
@@ -240,6 +268,11 @@ void SweepStore::write_pending() {
 }
 
 void SweepStore::record(TaskResult&& result) {
+  // When it arrived (rows reused from another file keep theirs): `icl-sweep --status` reads rates
+  // and each rank's last report from the journal's.
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  for (ResultRow& row : result.rows)
+    if (std::isnan(row.finished_unix)) row.finished_unix = now;
   journal_.append(result);  // first: the journal is what a crash leaves behind
   finished_.push_back(result.train_id);  // its training state goes once the journal is on disk
   put(std::move(result));

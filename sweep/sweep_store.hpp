@@ -36,6 +36,12 @@ struct StoreRefusal : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A readable results file at `path` holding `records` (the rows done; the others zero, done = 0),
+// marked not complete: `icl-sweep --status --export`. Built under a temporary name beside it and
+// renamed; throws StoreRefusal if `path` exists.
+void write_snapshot(const std::string& path, const SweepIdentity& identity, const Grid& grid, int trajectory_points,
+                    const std::vector<TaskResult>& records);
+
 // Owns a sweep's journal and results file through their life: a finished run is recorded in
 // the journal first (what a crash leaves behind), then in the file; a checkpoint makes both
 // durable; finish() completes the file and removes the journal only once the file has been

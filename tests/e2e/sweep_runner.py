@@ -23,7 +23,7 @@ def run_sweep(program, args, ranks=None, timeout=600):
 
 # Columns that depend on the machine and the schedule, not on the sweep (docs/interface.md,
 # Determinism): every other column is bitwise reproducible.
-TIMING_COLUMNS = ("seconds", "train_seconds", "rank")
+TIMING_COLUMNS = ("seconds", "train_seconds", "rank", "finished_unix")
 
 failures = []
 

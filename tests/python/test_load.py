@@ -93,7 +93,7 @@ def test_merge_an_array_job(small_file, tmp_path):
     out = tmp_path / "merged.h5"
     assert icl_sweep.merge(str(tmp_path / "part*.h5"), out) is True
     merged, whole = icl_sweep.load(str(out)), icl_sweep.load(small_file)
-    timing = ["file", "seconds", "train_seconds", "rank"]
+    timing = ["file", "seconds", "train_seconds", "rank", "finished_unix"]
     assert merged.drop(columns=timing).equals(whole.drop(columns=timing))
     with pytest.raises(icl_sweep.MergeRefused, match="exists"):
         icl_sweep.merge(parts, out)

@@ -1,0 +1,67 @@
+"""icl-sweep --status on a running sweep (read from its journal, the writer undisturbed), its
+snapshot export read back with icl_sweep.load(partial=True), and on a complete file."""
+import re
+import subprocess
+import time
+
+import pytest
+
+import icl_sweep
+from conftest import PROGRAM
+
+SLOW = """[sweep]
+name = status_test
+[grid]
+d = 10, 20
+n_train = 20, 40, 80
+init_seed = 0:3:1
+[eval]
+mc_prompts = 30000
+"""
+
+
+def status(*args):
+    return subprocess.run([PROGRAM, "--status", *args], capture_output=True, text=True)
+
+
+def test_status_of_a_running_sweep_and_its_snapshot(tmp_path):
+    config, out = tmp_path / "slow.ini", tmp_path / "slow.h5"
+    config.write_text(SLOW)
+    sweep = subprocess.Popen([PROGRAM, "--config", str(config), "--output", str(out), "--progress", "0"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # until the first runs are journalled
+            r = status(str(out))
+            m = re.search(r"rows: (\d+) of 24 done", r.stdout)
+            if (m and int(m.group(1)) >= 2) or sweep.poll() is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert sweep.poll() is None, "the sweep ended before it could be looked at: make it slower"
+        assert r.returncode == 0 and f"{out}: running (icl-sweep, pid {sweep.pid} on this node)" in r.stdout, r.stdout
+        assert "by status: converged" in r.stdout and "rate:" in r.stdout and "ETA" in r.stdout, r.stdout
+        assert re.search(r"ranks: 1 reported; last reports, the longest ago first: rank 0 \d+ s ago", r.stdout), r.stdout
+        snapshot = tmp_path / "snapshot.h5"
+        r = status(str(out), "--export", str(snapshot))
+        exported = int(re.search(r"exported (\d+) rows", r.stdout).group(1))
+        assert r.returncode == 0 and exported >= 2
+        df = icl_sweep.load(str(snapshot), partial=True)
+        assert len(df) == exported and (df["status"] == "converged").all()
+        with pytest.raises(icl_sweep.IncompleteFile):
+            icl_sweep.load(str(snapshot))
+        r = status(str(out), "--export", str(snapshot))  # never over an existing file
+        assert r.returncode == 2 and "exists" in r.stderr
+    finally:
+        stdout, stderr = sweep.communicate(timeout=600)
+    assert sweep.returncode == 0, stderr  # the writer was not disturbed
+    r = status(str(out))
+    assert r.returncode == 0 and f"{out}: complete" in r.stdout and "rows: 24 of 24 done (100.0%)" in r.stdout, r.stdout
+    full = icl_sweep.load(str(out))
+    timing = ["file", "seconds", "train_seconds", "rank", "finished_unix"]
+    assert full.set_index("row").loc[df["row"]].reset_index().drop(columns=timing).equals(
+        df.drop(columns=timing)), "the snapshot's rows are not the finished file's"
+
+
+def test_status_of_nothing(tmp_path):
+    r = status(str(tmp_path / "absent.h5"))
+    assert r.returncode == 2 and "neither the file nor its journal exists" in r.stderr
