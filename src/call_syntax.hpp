@@ -25,4 +25,19 @@ double parse_number(std::string_view text, std::string_view what);
 
 std::string trim(std::string_view text);
 
+// A value that is a number or a range: `a:b:s` (a, a + s, ... <= b) or `a:b:*f` (a, a f, ... <= b),
+// rounded to 15 significant digits (0.1:0.5:0.1 gives 0.3, not 0.30000000000000004) and the
+// last snapped to b within rounding. Used by the config's lists and inside shift and spectrum
+// parameters. Throws InputError whose what() is the reason alone ("a range is a:b:s or a:b:*f").
+std::vector<double> expand_range(std::string_view item, std::size_t max_values);
+bool is_range(std::string_view item);  // it has a ':'
+
+// The shortest text that reads back as v: `2`, `0.5`, `1e-06`.
+std::string shortest(double v);
+
+// A call whose arguments may be ranges, as the calls of every combination of their values
+// (the first argument slowest): `geometric(10:1000:*10)` -> geometric(10), geometric(100),
+// geometric(1000). Arguments that are no range are kept as written. Throws InputError.
+std::vector<std::string> expand_call_ranges(std::string_view text, std::size_t max_values);
+
 }  // namespace icl

@@ -54,6 +54,9 @@ std::vector<CatalogueEntry> shift_catalogue() {
   return entries;
 }
 
+// Values one shift's ranges may give at most.
+constexpr std::size_t kMaxShiftValues = 1'000'000;
+
 std::vector<Shift> expand_shift(std::string_view text) {
   const Call call = parse_call(text);
   const std::string where = "shift '" + trim(text) + "'";
@@ -66,12 +69,24 @@ std::vector<Shift> expand_shift(std::string_view text) {
     if (call.args.empty()) throw InputError(where + ": " + call.name + " needs a parameter");
     std::vector<Shift> shifts;
     for (const auto& arg : call.args) {
-      const double v = parse_number(arg, where);
-      if (s.param == Param::positive && !(v > 0.0))
-        throw InputError(where + ": the parameter must be positive, not " + arg);
-      if (s.param == Param::nonnegative && !(v >= 0.0))
-        throw InputError(where + ": the parameter must be >= 0, not " + arg);
-      shifts.push_back(Shift{s.kind, v, call.name + "(" + arg + ")"});
+      // A range gives one shift per value, named by its shortest text; a number keeps its text.
+      std::vector<std::pair<double, std::string>> values;
+      if (is_range(arg)) {
+        try {
+          for (const double v : expand_range(arg, kMaxShiftValues)) values.emplace_back(v, shortest(v));
+        } catch (const InputError& x) {
+          throw InputError(where + ": " + arg + ": " + x.what());
+        }
+      } else {
+        values.emplace_back(parse_number(arg, where), arg);
+      }
+      for (const auto& [v, value_text] : values) {
+        if (s.param == Param::positive && !(v > 0.0))
+          throw InputError(where + ": the parameter must be positive, not " + value_text);
+        if (s.param == Param::nonnegative && !(v >= 0.0))
+          throw InputError(where + ": the parameter must be >= 0, not " + value_text);
+        shifts.push_back(Shift{s.kind, v, call.name + "(" + value_text + ")"});
+      }
     }
     return shifts;
   }

@@ -13,12 +13,6 @@
 namespace icl {
 namespace {
 
-std::string shortest(double v) {
-  char buffer[32];
-  const auto end = std::to_chars(buffer, buffer + sizeof buffer, v).ptr;
-  return std::string(buffer, end);
-}
-
 // The names of an enumeration, in one place each: parsing, printing and the message's list.
 template <class E>
 using Names = std::array<std::pair<std::string_view, E>, 3>;

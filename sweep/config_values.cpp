@@ -19,7 +19,6 @@ namespace {
 namespace po = boost::program_options;
 
 // A typo such as 0:1e9:1 would otherwise exhaust memory before anything reports it.
-constexpr std::size_t kMaxRangeValues = 1'000'000;
 
 // The lines of an INI text as Boost's config parser reads them (comments stripped, trimmed),
 // each with the key prefix of its section ("grid." or ""). Boost's exceptions name the key
@@ -64,14 +63,6 @@ std::string raw_section(const std::string& text, const std::string& content) {
   return {};
 }
 
-double round15(double v) {
-  char buffer[32];
-  const auto end =
-      std::to_chars(buffer, buffer + sizeof buffer, v, std::chars_format::general, 15).ptr;
-  double rounded = v;
-  std::from_chars(buffer, end, rounded);
-  return rounded;
-}
 
 // `part` is a piece of `item` (a range bound or step); the message quotes the whole item.
 double number(const Entry& e, const std::string& part, const std::string& item) {
@@ -150,41 +141,18 @@ std::vector<std::string> split_list(const Entry& e) {
   return items;
 }
 
-std::string shortest(double v) {
-  char buffer[32];
-  const auto result = std::to_chars(buffer, buffer + sizeof buffer, v);
-  return std::string(buffer, result.ptr);
-}
 
 // One list item: a number, `a:b:s` or `a:b:*f`.
 std::vector<Number> expand_item(const Entry& e, const std::string& item) {
-  const auto c1 = item.find(':');
-  if (c1 == std::string::npos) return {Number{number(e, item, item), item}};
-  const auto c2 = item.find(':', c1 + 1);
-  if (c2 == std::string::npos || item.find(':', c2 + 1) != std::string::npos)
-    fail(e, item, "a range is a:b:s or a:b:*f");
-  const double a = number(e, item.substr(0, c1), item);
-  const double b = number(e, item.substr(c1 + 1, c2 - c1 - 1), item);
-  const std::string step = trim(std::string_view(item).substr(c2 + 1));
-  const bool geometric = !step.empty() && step.front() == '*';
-  const double s = number(e, geometric ? step.substr(1) : step, item);
-  if (a > b) fail(e, item, "the range is empty: its start exceeds its end");
-  if (geometric && !(s > 1.0)) fail(e, item, "the factor of a:b:*f must be > 1");
-  if (geometric && !(a > 0.0)) fail(e, item, "the start of a:b:*f must be > 0");
-  if (!geometric && !(s > 0.0)) fail(e, item, "the step of a:b:s must be > 0");
-  // The tolerance keeps 0.1:0.3:0.1 at three values despite rounding; the value that lands
-  // within it is snapped to the end. Rounding to 15 digits makes 0.1:0.5:0.1 give 0.3, not
-  // 0.30000000000000004, since users select results by the values they meant.
-  const double end = b + 1e-9 * std::max(std::abs(a), std::abs(b));
-  std::vector<Number> values;
-  for (int i = 0;; ++i) {
-    const double v = geometric ? a * std::pow(s, i) : a + i * s;
-    if (!(v <= end)) break;
-    if (values.size() == kMaxRangeValues)
-      fail(e, item, "the range has more than " + std::to_string(kMaxRangeValues) + " values");
-    values.push_back(Number{std::min(round15(v), b), item});
+  std::vector<double> values;
+  try {
+    values = expand_range(item, kMaxRangeValues);
+  } catch (const InputError& x) {
+    fail(e, item, x.what());
   }
-  return values;
+  std::vector<Number> numbers;
+  for (const double v : values) numbers.push_back(Number{v, item});
+  return numbers;
 }
 
 std::vector<Number> numbers(const Entry& e) {

@@ -44,6 +44,8 @@ struct Number {
   double value;
   std::string item;  // the list item it came from, for messages
 };
+// Values one range (`a:b:s`, also inside a shift's or a spectrum's parameters) may give at most.
+inline constexpr std::size_t kMaxRangeValues = 1'000'000;
 // One list item: a number, `a:b:s` or `a:b:*f`.
 std::vector<Number> expand_item(const Entry& e, const std::string& item);
 std::vector<Number> numbers(const Entry& e);  // every item, expanded
@@ -56,7 +58,6 @@ int int_scalar(const Entry& e, int lo, int hi = INT_MAX, const std::string& why 
 std::uint64_t unsigned64(const Entry& e);
 std::string text_value(const Entry& e);  // trimmed, not empty
 
-std::string shortest(double v);  // the shortest text that reads back as v
 std::string byte_size(double bytes);  // "54 TB"
 // v to two significant digits, or as many more as it takes to show that v exceeds `limit`.
 std::string estimate(double v, double limit = 0.0);

@@ -102,7 +102,17 @@ void check_grid_size(const SweepConfig& c, const std::map<std::string, Entry>& e
 // The spectra as written; the contents of the files they name join `c.inputs` (read here
 // unless given). Each is built for every d by validate_spectra, once the grid's size is known.
 std::vector<std::string> spectra(const Entry& e, SweepConfig& c) {
-  std::vector<std::string> items = split_list(e);
+  std::vector<std::string> items;
+  for (const auto& written : split_list(e)) {
+    // Ranges in a spectrum's parameters give one spectrum per value (file(PATH) is a path).
+    try {
+      const std::vector<std::string> expanded =
+          covariance_file(written) ? std::vector<std::string>{written} : expand_call_ranges(written, kMaxRangeValues);
+      items.insert(items.end(), expanded.begin(), expanded.end());
+    } catch (const InputError& x) {
+      fail(e, written, x.what());
+    }
+  }
   for (const auto& item : items) {
     if (item.size() > kSpectrumChars)
       fail(e, item, "longer than " + std::to_string(kSpectrumChars) + " characters");

@@ -78,3 +78,24 @@ TEST(CallSyntax, Trim) {
   EXPECT_EQ(icl::trim(" \t a b \r\n"), "a b");
   EXPECT_EQ(icl::trim("   "), "");
 }
+
+TEST(CallSyntax, RangesExpandLikeTheConfigsLists) {
+  EXPECT_EQ(icl::expand_range("10:1e4:*10", 100), (std::vector<double>{10, 100, 1000, 10000}));
+  EXPECT_EQ(icl::expand_range("0.1:0.5:0.1", 100), (std::vector<double>{0.1, 0.2, 0.3, 0.4, 0.5}));
+  EXPECT_EQ(icl::expand_range(" 2.5 ", 100), (std::vector<double>{2.5}));
+  EXPECT_THROW(icl::expand_range("0:1e9:1", 1000), icl::InputError);
+  for (const char* bad : {"1:2", "1:2:3:4", "3:1:1", "1:2:*1", "0:2:*2", "1:2:0", "a:2:1", ":2:1"})
+    EXPECT_THROW(icl::expand_range(bad, 100), icl::InputError) << bad;
+  EXPECT_EQ(icl::shortest(0.5), "0.5");
+  EXPECT_EQ(icl::shortest(1e-6), "1e-06");
+}
+
+TEST(CallSyntax, RangesInsideACallGiveEveryCombination) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(icl::expand_call_ranges("geometric(10:1000:*10)", 100), (V{"geometric(10)", "geometric(100)", "geometric(1000)"}));
+  EXPECT_EQ(icl::expand_call_ranges("spiked(1:2:1, 10, 3:4:1)", 100),
+            (V{"spiked(1, 10, 3)", "spiked(1, 10, 4)", "spiked(2, 10, 3)", "spiked(2, 10, 4)"}));
+  EXPECT_EQ(icl::expand_call_ranges(" power(1.0) ", 100), (V{"power(1.0)"}));  // no range: as written
+  EXPECT_EQ(icl::expand_call_ranges("isotropic", 100), (V{"isotropic"}));
+  EXPECT_THROW(icl::expand_call_ranges("spiked(1:100:1, 1:100:1)", 1000), icl::InputError);
+}

@@ -183,6 +183,18 @@ TEST(Config, ArithmeticRanges) {
   EXPECT_EQ(c.init_seed, (std::vector<int>{0, 1, 2, 3}));
 }
 
+TEST(Config, RangesInsideSpectrumAndShiftParameters) {
+  const SweepConfig c = parse(std::string(kMinimal) + "spectrum = isotropic, geometric(10:1e3:*10)\n"
+                                                      "[eval]\nshift = none, covariate_scale(0.5:2:0.5)\n");
+  EXPECT_EQ(c.spectrum, (std::vector<std::string>{"isotropic", "geometric(10)", "geometric(100)", "geometric(1000)"}));
+  ASSERT_EQ(c.shift.size(), 5u);
+  EXPECT_EQ(c.shift[2].text, "covariate_scale(1)");
+  // The stored config lists the values: it reads back to the same grid.
+  EXPECT_EQ(parse(c.to_ini()).spectrum, c.spectrum);
+  EXPECT_EQ(error_of(kMinimal, {{"grid.spectrum", "geometric(10:1:*10)"}}),
+            "command line: [grid] spectrum = geometric(10:1:*10): the range is empty: its start exceeds its end");
+}
+
 TEST(Config, GeometricRanges) {
   const SweepConfig c = parse(
       "[grid]\nd = 2:20:*2\nn_train = 1:100:*10\nsigma = 0.001:1:*10\n"

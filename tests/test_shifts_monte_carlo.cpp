@@ -313,9 +313,19 @@ TEST(Shifts, ExpansionAndValidation) {
   EXPECT_EQ(scales[1].text, "covariate_scale(2)");
   EXPECT_EQ(scales[2].param, 4.0);
   EXPECT_EQ(expand_shift(" covariate_flip ")[0].text, "covariate_flip");
+  // Ranges inside the parameter: one shift per value, named by its shortest text; numbers
+  // written out keep their text (their keys, and so their rows, stay what they were).
+  const auto range = expand_shift("covariate_scale(0.5:2:0.5, 4.0)");
+  ASSERT_EQ(range.size(), 5u);
+  EXPECT_EQ(range[0].text, "covariate_scale(0.5)");
+  EXPECT_EQ(range[1].text, "covariate_scale(1)");
+  EXPECT_EQ(range[3].param, 2.0);
+  EXPECT_EQ(range[4].text, "covariate_scale(4.0)");
+  EXPECT_EQ(expand_shift("label_noise(0:0.3:0.1)")[3].text, "label_noise(0.3)");  // 0.3, not 0.30000000000000004
   for (const char* bad : {"warp", "covariate_scale", "covariate_scale(-1)", "covariate_scale(0)",
                           "label_noise(-0.1)", "none(1)", "task_mean(nan)", "query_scale(1,)",
-                          "covariate_random(0)", "task_scale(x)"})
+                          "covariate_random(0)", "task_scale(x)", "covariate_scale(0:1:0.5)",
+                          "covariate_scale(2:1:0.5)", "covariate_scale(1:2:0)", "covariate_scale(1:2)"})
     EXPECT_THROW(expand_shift(bad), InputError) << bad;
 }
 
