@@ -1,0 +1,247 @@
+"""One flexible figure from one or many results files:
+
+    python3 -m icl_sweep plot FILES... --x KEY [--hue KEY] [--facet KEY] [--fix KEY=VALUE ...]
+                                       [--metric r_over_r0|error|error_per_d] [--predictors model,ols,ridge]
+                                       [--out FIGURE.png]
+
+KEY is a column of icl_sweep.load's table (d, n_train, m_test, shift_param, spectrum, shift, sigma,
+init_seed, model, ...) or `predictor`. Each point is the mean over every row that shares its x, hue
+and facet values (seeds and anything not fixed), with an error bar of one standard error: the
+spread of those rows over sqrt(count), or the Monte-Carlo standard error where a point is one row.
+What was averaged is printed. Rows whose training did not converge are drawn hollow and counted in
+the legend; values below the floor are drawn at the floor as downward triangles.
+"""
+import argparse
+import math
+import os
+import sys
+
+import numpy as np
+import pandas as pd
+
+from .results import load
+
+# Okabe and Ito's palette: told apart with every common colour-vision deficiency.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+# Predictors: the column of the estimate, of its standard error (None: a closed form), the label.
+PREDICTORS = {
+    "model": ("risk_model_mc", "risk_model_mc_se", "trained model"),
+    "model_theory": ("risk_model_theory", None, "trained model, closed form"),
+    "lsa_limit": ("risk_lsa_limit", None, "LSA at A*, closed form"),
+    "ols": ("risk_ols_mc", "risk_ols_mc_se", "OLS (min-norm)"),
+    "ridge": ("risk_ridge_mc", "risk_ridge_mc_se", "ridge"),
+    "gd": ("risk_gd_mc", None, "one-step GD"),
+    "avg": ("risk_avg_mc", "risk_avg_mc_se", "averaging"),
+    "knn": ("risk_knn_mc", "risk_knn_mc_se", "k-NN"),
+}
+METRICS = {"r_over_r0": "R / R₀", "error": "error  E(ŷ − y)²", "error_per_d": "error / d"}
+LABELS = {"d": "d", "n_train": "N (training prompt length)", "m_test": "M (test prompt length)",
+          "sigma": "σ (initialisation scale)", "init_seed": "initialisation", "spectrum": "training covariance",
+          "shift": "test condition", "model": "model", "predictor": "predictor", "lr": "learning rate",
+          "steps": "training steps", "spectrum_param": "spectrum parameter", "m_equals_n": "M = N"}
+CONVERGED = {"converged", "trained"}
+FLOOR = 1e-6  # R/R0 (or an error) below this is drawn at it, marked
+
+
+class PlotError(ValueError):
+    """A request the data cannot answer: the message says which key or value."""
+
+
+def axis_label(key, df):
+    if key == "shift_param":
+        names = sorted(df["shift_name"].dropna().unique())
+        return f"{', '.join(names)}: parameter c" if names else "shift parameter"
+    return LABELS.get(key, key)
+
+
+def parse_fix(fixes, df):
+    """KEY=VALUE filters; the config's spellings work (m_test=n: the rows with M = N)."""
+    for fix in fixes:
+        if "=" not in fix:
+            raise PlotError(f"--fix {fix}: expected KEY=VALUE")
+        key, value = (t.strip() for t in fix.split("=", 1))
+        if key == "m_test" and value == "n":
+            df = df[df["m_equals_n"]]
+            continue
+        if key not in df.columns:
+            raise PlotError(f"--fix {fix}: no column {key!r} (columns: {', '.join(sorted(df.columns))})")
+        column = df[key]
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            try:
+                wanted = float(value)
+            except ValueError:
+                raise PlotError(f"--fix {fix}: {key} is numeric, {value!r} is not a number") from None
+            df = df[np.isclose(column.astype(float), wanted, rtol=1e-12, atol=0)]
+        else:
+            df = df[column.astype(str) == value]
+        if df.empty:
+            raise PlotError(f"--fix {fix}: no row has {key} = {value} (values: "
+                            f"{', '.join(map(str, sorted(column.astype(str).unique())[:20]))})")
+    return df
+
+
+def long_form(df, predictors, metric):
+    """One row per (row of df, predictor): value and se in the metric's units."""
+    frames = []
+    for p in predictors:
+        if p not in PREDICTORS:
+            raise PlotError(f"--predictors: unknown {p!r} (known: {', '.join(PREDICTORS)})")
+        value_col, se_col, label = PREDICTORS[p]
+        scale = {"r_over_r0": 1.0 / df["risk_zero"], "error": 1.0, "error_per_d": 1.0 / df["d"]}[metric]
+        part = df.copy()
+        part["predictor"] = label
+        part["value"] = df[value_col] * scale
+        part["se"] = df[se_col] * scale if se_col else np.nan
+        frames.append(part[np.isfinite(part["value"])])
+    out = pd.concat(frames, ignore_index=True)
+    order = [PREDICTORS[p][2] for p in predictors]
+    out["predictor"] = pd.Categorical(out["predictor"], categories=order, ordered=True)
+    if out.empty:
+        raise PlotError("no finite values for the predictors asked for")
+    return out
+
+
+def aggregate(long, x, hue, facet):
+    """Mean and standard error per (facet, hue, x); what varied inside the groups."""
+    keys = [k for k in (facet, hue, x) if k]
+    for k in keys:
+        if k not in long.columns:
+            raise PlotError(f"no column {k!r} to plot by (columns: {', '.join(sorted(long.columns))})")
+        if long[k].isna().all():
+            raise PlotError(f"{k} is not defined for these rows (e.g. shift_param of shifts without a parameter): "
+                            "--fix a shift name first, e.g. --fix shift_name=covariate_scale")
+    undefined = ~long[keys].notna().all(axis=1)
+    left_out = ""
+    if undefined.any():
+        shifts = sorted(long.loc[undefined, "shift"].unique()) if "shift" in long else []
+        left_out = (f"; left out: {int(undefined.sum())} values of rows where {', '.join(k for k in keys if long.loc[undefined, k].isna().any())} "
+                    f"is undefined ({', '.join(shifts[:5])}{', ...' if len(shifts) > 5 else ''})")
+    long = long[~undefined]
+    grouped = long.groupby(keys, sort=True, dropna=True, observed=True)
+    stats = grouped.agg(mean=("value", "mean"), sd=("value", "std"), n=("value", "size"), mc_se=("se", "mean"),
+                        unconverged=("converged", lambda c: int((~c).sum()))).reset_index()
+    stats["se"] = np.where(stats["n"] > 1, stats["sd"] / np.sqrt(stats["n"]), stats["mc_se"])
+    axes = ["d", "n_train", "m_test", "spectrum", "shift", "sigma", "init_seed", "model", "lr", "steps"]
+    # What differs between the rows of one point: the mean is over those.
+    varied = {}
+    for a in axes:
+        if a in keys or a not in long:
+            continue
+        within = int(grouped[a].nunique().max())
+        if within > 1:
+            varied[a] = within
+    if "predictor" in long and "predictor" not in keys and long["predictor"].nunique() > 1:
+        raise PlotError("several predictors but none of --x, --hue, --facet is `predictor`")
+    return stats, varied, left_out
+
+
+def draw(stats, x, hue, facet, metric, title, labels):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    facets = list(stats[facet].unique()) if facet else [None]
+    hues = list(stats[hue].unique()) if hue else [None]
+    cols = min(len(facets), 3)
+    rows = math.ceil(len(facets) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), sharey=True, squeeze=False)
+    # A log scale where the values span decades; zeros (OLS interpolating noiseless prompts) and
+    # values below FLOOR are then drawn at FLOOR as downward triangles.
+    positive = stats["mean"][stats["mean"] >= FLOOR]
+    log_y = not positive.empty and (stats["mean"] < FLOOR).any() or (
+        not positive.empty and positive.max() / positive.min() > 30)
+    numeric_x = pd.api.types.is_numeric_dtype(stats[x])
+    unconverged_total = int(stats["unconverged"].sum())
+    for i, f in enumerate(facets):
+        ax = axes[i // cols][i % cols]
+        sub = stats[stats[facet] == f] if facet else stats
+        for j, h in enumerate(hues):
+            line = sub[sub[hue] == h] if hue else sub
+            colour, marker = PALETTE[j % len(PALETTE)], MARKERS[j % len(MARKERS)]
+            xs = line[x].to_numpy() if numeric_x else np.arange(len(line))
+            ys = line["mean"].to_numpy(dtype=float)
+            low = log_y & (ys < FLOOR) if log_y else np.zeros(len(ys), bool)
+            shown = np.where(low, FLOOR, ys)
+            ax.errorbar(xs, shown, yerr=np.where(low, 0, line["se"].fillna(0)), color=colour, marker=marker,
+                        markersize=4, capsize=2, linewidth=1.2, label=str(h) if h is not None else None)
+            bad = line["unconverged"].to_numpy() > 0
+            if bad.any():
+                ax.plot(xs[bad], shown[bad], linestyle="none", marker=marker, markersize=9, markerfacecolor="white",
+                        markeredgecolor=colour)
+            if low.any():
+                ax.plot(xs[low], shown[low], linestyle="none", marker="v", markersize=8, color=colour)
+            if not numeric_x:
+                ax.set_xticks(np.arange(len(line)), [str(v) for v in line[x]], rotation=30, ha="right")
+        if log_y:
+            ax.set_yscale("log")
+        if metric == "r_over_r0":
+            ax.axhline(1.0, color="0.6", linewidth=0.8, linestyle=":")
+        ax.set_xlabel(labels[x])
+        if i % cols == 0:
+            ax.set_ylabel(METRICS[metric])
+        if facet:
+            ax.set_title(f"{labels[facet]} = {f}", fontsize=10)
+        ax.grid(alpha=0.3)
+    for k in range(len(facets), rows * cols):
+        axes[k // cols][k % cols].set_visible(False)
+    handles, legend_labels = axes[0][0].get_legend_handles_labels()
+    if unconverged_total:
+        handles.append(plt.Line2D([], [], linestyle="none", marker="o", markerfacecolor="white", markeredgecolor="0.3"))
+        legend_labels.append(f"hollow: {unconverged_total} row(s) not converged")
+    if log_y and (stats["mean"] < FLOOR).any():
+        handles.append(plt.Line2D([], [], linestyle="none", marker="v", color="0.3"))
+        legend_labels.append(f"below {FLOOR:g}, drawn at it")
+    if handles:
+        fig.legend(handles, legend_labels, title=labels[hue] if hue else None, loc="upper center",
+                   ncol=min(len(legend_labels), 4), fontsize=9, bbox_to_anchor=(0.5, 1.0))
+    if title:
+        fig.suptitle(title, y=1.06)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    return fig
+
+
+def plot(files, x, hue=None, facet=None, fix=(), metric="r_over_r0", predictors=("model", "ols", "ridge"),
+         out="figure.png", title="", partial=False):
+    """Draws the figure to `out`; returns (the aggregated table, the statement of what was averaged)."""
+    if metric not in METRICS:
+        raise PlotError(f"--metric {metric}: one of {', '.join(METRICS)}")
+    df = load(files, partial=partial)
+    df["converged"] = df["status"].isin(CONVERGED)
+    df = parse_fix(fix, df)
+    long = long_form(df, list(predictors), metric)
+    stats, varied, left_out = aggregate(long, x, hue, facet)
+    counts = sorted({int(stats["n"].min()), int(stats["n"].max())})
+    statement = (f"each point: the mean of {'-'.join(map(str, counts))} row(s); averaged over "
+                 + (", ".join(f"{k} ({n} values)" for k, n in varied.items()) if varied else "nothing (one row a point)")
+                 + "; error bars: one standard error" + left_out)
+    labels = {k: axis_label(k, long) for k in (x, hue, facet) if k}
+    fig = draw(stats, x, hue, facet, metric, title, labels)
+    fig.savefig(out, dpi=150, bbox_inches="tight")
+    return stats, statement
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python3 -m icl_sweep plot", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("files", nargs="+")
+    p.add_argument("--x", required=True)
+    p.add_argument("--hue", default="predictor")
+    p.add_argument("--facet")
+    p.add_argument("--fix", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--metric", default="r_over_r0", choices=list(METRICS))
+    p.add_argument("--predictors", default="model,ols,ridge")
+    p.add_argument("--out", default="figure.png")
+    p.add_argument("--title", default="")
+    p.add_argument("--partial", action="store_true", help="read unfinished files' rows done")
+    args = p.parse_args(argv)
+    try:
+        stats, statement = plot(args.files, args.x, args.hue or None, args.facet, args.fix, args.metric,
+                                [s.strip() for s in args.predictors.split(",") if s.strip()], args.out, args.title,
+                                args.partial)
+    except (PlotError, FileNotFoundError, ValueError) as e:
+        print(f"icl_sweep plot: {e}", file=sys.stderr)
+        return 2
+    print(statement)
+    print(f"wrote {os.path.abspath(args.out)}")
+    return 0
