@@ -5,7 +5,7 @@
                                              [--fix KEY=VALUE ...] [--title TEXT]
 
 Writes into OUTDIR:
-  summary.csv             one row per (training spectrum, shift): runs, convergence, and the mean
+  summary.csv             one row per (model, spectrum, shift, d, N, M): runs, convergence, and the mean
                           normalised error R/R0 of every predictor (also printed)
   convergence.png         loss - L* and rel_err against gradient-flow time, one line per training
                           run, coloured by spectrum, styled by sigma
@@ -96,17 +96,20 @@ def nanmean(values):
 
 
 def write_summary(cols, outdir):
-    header = ["model", "spectrum", "shift", "rows", "runs", "converged", "median_rel_err"] + \
+    # One row per (model, spectrum, shift, d, N, M): averaged over seeds and sigma only, never over
+    # the sizes (a summary that averaged over N and M would mix different questions silently).
+    keys = ["model", "spectrum", "shift", "d", "n_train", "m_test"]
+    header = keys + ["rows", "runs", "converged", "median_rel_err"] + \
              [c.replace("risk_", "") + "_norm" for c, _, _, _ in PREDICTORS]
     rows = []
-    for model, spectrum, shift in [(m, sp, sh) for m in unique_in_order(cols["model"])
-                                   for sp in unique_in_order(cols["spectrum"])
-                                   for sh in unique_in_order(cols["shift"])]:
-            sel = (cols["model"] == model) & (cols["spectrum"] == spectrum) & (cols["shift"] == shift)
-            if not sel.any():
-                continue
+    seen = {}
+    for i in range(len(cols["row"])):
+        seen.setdefault(tuple(cols[k][i] for k in keys), []).append(i)
+    for key, index in seen.items():
+            sel = np.zeros(len(cols["row"]), dtype=bool)
+            sel[index] = True
             runs = np.unique(cols["train_id"][sel])
-            row = [model, spectrum, shift, int(sel.sum()), len(runs), f"{cols['converged'][sel].mean():.3f}",
+            row = [str(v) for v in key] + [int(sel.sum()), len(runs), f"{cols['converged'][sel].mean():.3f}",
                    f"{np.median(cols['rel_err'][sel]):.3e}"]
             row += [f"{nanmean(cols[c][sel] / cols['risk_zero'][sel]):.6g}" for c, _, _, _ in PREDICTORS]
             rows.append(row)
@@ -198,13 +201,38 @@ def plot_error_vs_m(cols, outdir):
         plt.close(fig)
 
 
-def plot_phase(cols, x, y, metric, fixes, outdir, title):
+def bad_input(message):
+    print(f"icl_analyze: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def select(cols, fixes):
+    """The rows that --fix KEY=VALUE keeps; the config's spelling m_test=n means M = N."""
     sel = np.ones(len(cols["row"]), dtype=bool)
     for key, value in fixes:
         col = cols[key]
-        sel &= (col == value) if col.dtype.kind in "US" else np.isclose(col.astype(float), float(value))
+        if key == "m_test" and value == "n":
+            sel &= cols["m_test"] == cols["n_train"]
+        elif col.dtype.kind in "US":
+            sel &= col == value
+        else:
+            try:
+                sel &= np.isclose(col.astype(float), float(value))
+            except ValueError:
+                bad_input(f"--fix {key}={value}: {key} is numeric, {value!r} is not a number (or n for m_test)")
     if not sel.any():
-        sys.exit(f"--fix leaves no rows")
+        bad_input("--fix " + " ".join(f"{k}={v}" for k, v in fixes) + " leaves no rows")
+    return sel
+
+
+def plot_phase(cols, x, y, metric, fixes, outdir, title):
+    sel = select(cols, fixes)
+    # Rows where an axis is undefined (shift_param of shifts without a parameter) are left out.
+    for axis in (x, y):
+        if cols[axis].dtype.kind == "f":
+            sel &= np.isfinite(cols[axis])
+    if not sel.any():
+        bad_input(f"--phase {x} {y}: no row has both defined (shift_param needs shifts with a parameter)")
     xs = unique_in_order(sorted(set(cols[x][sel]), key=lambda v: (isinstance(v, str), v)))
     ys = unique_in_order(sorted(set(cols[y][sel]), key=lambda v: (isinstance(v, str), v)))
     grid = np.full((len(ys), len(xs)), np.nan)
@@ -270,7 +298,10 @@ def main(argv=None):
     p.add_argument("--panel", type=int, action="append", default=[], metavar="M")
     args = p.parse_args(argv)
     cols, traj = load(args.results)
-    fixes = [tuple(f.split("=", 1)) for f in args.fix]
+    for f in args.fix:
+        if "=" not in f:
+            p.error(f"--fix {f}: expected KEY=VALUE")
+    fixes = [tuple(t.strip() for t in f.split("=", 1)) for f in args.fix]
     for key, _ in fixes:
         if key not in cols:
             p.error(f"--fix: unknown axis {key}")

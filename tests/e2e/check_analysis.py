@@ -27,11 +27,13 @@ def main():
         check(r.returncode == 0, f"analysis: exit {r.returncode} {r.stderr[-2000:]}")
         with open(os.path.join(figures, "summary.csv")) as f:
             rows = list(csv.DictReader(f))
-        # small.ini: 3 spectra x 7 shifts (covariate_scale(0.5, 2) expands into two).
-        check(len(rows) == 21, f"summary.csv has {len(rows)} rows, expected 21")
+        # small.ini: 3 spectra x 7 shifts (covariate_scale(0.5, 2) expands into two) x 2 d x 2 M: the
+        # summary averages over seeds and sigma only, never over the sizes.
+        check(len(rows) == 84, f"summary.csv has {len(rows)} rows, expected 84")
         check({r["spectrum"] for r in rows} == {"isotropic", "power(1)", "random_exp"}, "summary spectra")
         check(all(r["converged"] == "1.000" for r in rows), "summary: not every run converged")
-        none_iso = [r for r in rows if r["spectrum"] == "isotropic" and r["shift"] == "none"]
+        none_iso = [r for r in rows if r["spectrum"] == "isotropic" and r["shift"] == "none" and r["d"] == "3"
+                    and r["m_test"] == "8"]
         check(len(none_iso) == 1 and 0 < float(none_iso[0]["model_theory_norm"]) < 1, "summary: isotropic none row")
         check("isotropic" in r.stdout and "covariate_scale(2)" in r.stdout, "summary not printed")
         expected = ["convergence.png", "phase_d_sigma.png", "phase_shift_spectrum.png", "error_vs_m_none.png",
@@ -43,6 +45,18 @@ def main():
             if ok:
                 with open(path, "rb") as f:
                     check(f.read(8) == b"\x89PNG\r\n\x1a\n", f"{name} is not a PNG")
+        # The crash cases of the workflow issue: the config's spelling m_test=n, and a phase over a
+        # shift's parameter (rows without one are left out, not drawn as blank columns).
+        r = subprocess.run([sys.executable, args.analysis, out, figures, "--no-curves", "--phase", "shift_param", "d",
+                            "--fix", "m_test=n"], capture_output=True, text=True, timeout=600)
+        check(r.returncode == 0 and os.path.getsize(os.path.join(figures, "phase_shift_param_d.png")) > 5000,
+              f"--phase shift_param d --fix m_test=n: exit {r.returncode} {r.stderr[-1500:]}")
+        for bad, words in ((["--fix", "m_test=x"], "not a number"), (["--fix", "d=99"], "leaves no rows"),
+                           (["--fix", "m_test"], "expected KEY=VALUE")):
+            r = subprocess.run([sys.executable, args.analysis, out, figures, "--no-curves", "--phase", "d", "sigma"] + bad,
+                               capture_output=True, text=True, timeout=600)
+            check(r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr,
+                  f"{bad}: exit {r.returncode} {r.stderr[-500:]}")
     return finish("analysis")
 
 
