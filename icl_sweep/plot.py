@@ -122,7 +122,7 @@ def aggregate(long, x, hue, facet):
     stats = grouped.agg(mean=("value", "mean"), sd=("value", "std"), n=("value", "size"), mc_se=("se", "mean"),
                         unconverged=("converged", lambda c: int((~c).sum()))).reset_index()
     stats["se"] = np.where(stats["n"] > 1, stats["sd"] / np.sqrt(stats["n"]), stats["mc_se"])
-    axes = ["d", "n_train", "m_test", "spectrum", "shift", "sigma", "init_seed", "model", "lr", "steps"]
+    axes = ["d", "n_train", "m_test", "spectrum", "shift", "ridge_lambda", "sigma", "init_seed", "model", "lr", "steps"]
     # What differs between the rows of one point: the mean is over those.
     varied = {}
     for a in axes:

@@ -26,7 +26,9 @@ std::string run_text(const TrainingRun& r) {
          ", sigma = " + number(r.sigma) + ", init_seed = " + std::to_string(r.init_seed) + ", model = " + r.model.text +
          ", lr = " + number(r.lr) + ", steps = " + std::to_string(r.steps);
 }
-std::string condition_text(const Condition& c) { return "m_test = " + std::to_string(c.m) + ", shift = " + c.shift.text; }
+std::string condition_text(const Condition& c) {
+  return "m_test = " + std::to_string(c.m) + ", shift = " + c.shift.text + ", ridge_lambda = " + number(c.ridge_lambda);
+}
 
 bool list_key(const std::string& key) {
   for (const ConfigKey& k : config_key_table())

@@ -11,7 +11,7 @@ namespace icl {
 Grid::Grid(const SweepConfig& config) : config_(config) {
   runs_ = config.d.size() * config.n_train.size() * config.spectrum.size() * config.sigma.size() *
           config.init_seed.size() * config.model.size() * config.lr.size() * config.steps.size();
-  conditions_ = config.m_test.size() * config.shift.size();
+  conditions_ = config.m_test.size() * config.shift.size() * config.ridge_lambda.size();
   tabulate_costs();
 }
 
@@ -43,6 +43,8 @@ TrainingRun Grid::run(std::uint64_t train_id) const {
 
 Condition Grid::condition(const TrainingRun& run, std::uint64_t index) const {
   Condition c;
+  c.ridge_lambda = config_.ridge_lambda[index % config_.ridge_lambda.size()];
+  index /= config_.ridge_lambda.size();
   const int m = config_.m_test[index / config_.shift.size()];
   c.m = m == 0 ? run.n_train : m;
   c.shift = config_.shift[index % config_.shift.size()];
@@ -90,7 +92,7 @@ int Grid::max_test_m(const TrainingRun& run) const {
 // baselines and closed forms, the training (flow) or the model's evaluation (sampled), and the
 // cost of one optimizer step (sampled models only).
 void Grid::tabulate_costs() {
-  const double shifts = static_cast<double>(config_.shift.size());
+  const double shifts = static_cast<double>(config_.shift.size() * config_.ridge_lambda.size());
   for (const int d : config_.d)
     for (const int n : config_.n_train)
       for (const ModelSpec& model : config_.model) {

@@ -27,12 +27,14 @@ struct TrainingRun {
 struct Condition {
   int m = 0;  // resolved: `n` is the run's n_train
   Shift shift;
+  double ridge_lambda = 0.0;
+  // text_key of (M, shift): the test prompts hang off it, the same for every ridge_lambda.
   std::uint64_t key = 0;
 };
 
 // The sweep's rows without materialising them: training runs in the lexicographic order of
 // (d, n_train, spectrum, sigma, init_seed, model, lr, steps) as listed, each followed by its
-// conditions in the order (m_test, shift). Row r belongs to run r / conditions_per_run().
+// conditions in the order (m_test, shift, ridge_lambda). Row r belongs to run r / conditions_per_run().
 class Grid {
  public:
   explicit Grid(const SweepConfig& config);

@@ -267,8 +267,8 @@ void print_dry_run(const SweepConfig& config, const Grid& grid, int ranks) {
               config.d.size(), config.n_train.size(), config.spectrum.size(), config.sigma.size(),
               config.init_seed.size(), config.model.size(), config.lr.size(), config.steps.size(),
               static_cast<unsigned long long>(grid.runs()));
-  std::printf("conditions per run: %zu m_test x %zu shifts = %llu\n", config.m_test.size(),
-              config.shift.size(), static_cast<unsigned long long>(grid.conditions_per_run()));
+  std::printf("conditions per run: %zu m_test x %zu shifts x %zu ridge_lambda = %llu\n", config.m_test.size(),
+              config.shift.size(), config.ridge_lambda.size(), static_cast<unsigned long long>(grid.conditions_per_run()));
   std::printf("rows: %llu\n", static_cast<unsigned long long>(grid.rows()));
   const double longest = grid.longest_run_estimate();
   std::printf("estimated cost: %.0f core-seconds, about %.0f s on %d ranks (the longest run alone: %.0f s)\n", cost,

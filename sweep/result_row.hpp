@@ -12,7 +12,7 @@ namespace icl {
 // The version of the results file's layout (the columns below, /trajectories and the root
 // attributes), stored as the root attribute `schema_version`; readers check it. Bump it with
 // every change to the list below.
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 // A fixed-length, NUL-padded ASCII string column of N - 1 characters at most.
 template <std::size_t N>
@@ -32,6 +32,7 @@ using Text = char[N];
   X(m_test, std::int32_t, "test prompt length M")                                                   \
   X(spectrum, Text<128>, "training covariance model as written in the config, e.g. power(1)")       \
   X(shift, Text<48>, "test condition, one parameter each, e.g. covariate_scale(2)")                 \
+  X(ridge_lambda, double, "lambda of the ridge baseline (eval.ridge_lambda, a condition axis)")      \
   X(sigma, double, "initialisation scale sigma")                                                     \
   X(init_seed, std::int32_t, "which initial direction Theta")                                        \
   X(model, Text<48>, "the model trained, as written in grid.model, e.g. gpt2(3, 2, 64)")              \
@@ -54,7 +55,7 @@ using Text = char[N];
   X(risk_lsa_limit, double, "closed-form test error R(A*) of the LSA's limit; NaN without closed form") \
   X(risk_ols_mc, double, "minimum-norm least squares on the same prompts")                           \
   X(risk_ols_mc_se, double, "its standard error")                                                    \
-  X(risk_ridge_mc, double, "ridge regression (eval.ridge_lambda) on the same prompts")               \
+  X(risk_ridge_mc, double, "ridge regression (the row's ridge_lambda) on the same prompts")          \
   X(risk_ridge_mc_se, double, "its standard error")                                                  \
   X(risk_gd_theory, double, "closed-form error of one step of gradient descent from 0")              \
   X(risk_gd_mc, double, "Monte-Carlo error of one step of gradient descent, same prompts")           \

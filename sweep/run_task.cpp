@@ -158,6 +158,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
     row.m_test = cond.m;
     set_text(row.spectrum, run.spectrum);
     set_text(row.shift, cond.shift.text);
+    row.ridge_lambda = cond.ridge_lambda;
     row.sigma = run.sigma;
     row.init_seed = run.init_seed;
     set_text(row.model, run.model.text);
@@ -195,7 +196,9 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
       const StreamKey key{config.seed, run.key, cond.key};
       Stream fixed_draws{key.seed, key.train, key.condition, text_key("condition")};
       const TestDistribution dist = make_test_distribution(cond.shift, covariance, cond.m, fixed_draws, cancelled);
-      const ConditionRisks r = evaluate_condition(dist, trained.lsa, config.mc, key, model, trained.a_eff, cancelled);
+      McSettings mc = config.mc;
+      mc.ridge_lambda = cond.ridge_lambda;
+      const ConditionRisks r = evaluate_condition(dist, trained.lsa, mc, key, model, trained.a_eff, cancelled);
       row.risk_model_theory = r.model_theory;
       row.risk_model_mc = r.mc.model.mean;
       row.risk_model_mc_se = r.mc.model.se;

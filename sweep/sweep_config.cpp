@@ -85,7 +85,8 @@ void check_grid_size(const SweepConfig& c, const std::map<std::string, Entry>& e
                                c.init_seed.size(), c.model.size(),   c.lr.size(),       c.steps.size()};
   double runs = 1.0;
   for (const std::size_t n : sizes) runs *= static_cast<double>(n);
-  const double rows = runs * static_cast<double>(c.m_test.size()) * static_cast<double>(c.shift.size());
+  const double rows = runs * static_cast<double>(c.m_test.size()) * static_cast<double>(c.shift.size()) *
+                      static_cast<double>(c.ridge_lambda.size());
   if (runs <= kMaxRuns && rows <= kMaxRows) return;
   const std::size_t widest = static_cast<std::size_t>(
       std::max_element(std::begin(sizes), std::end(sizes)) - std::begin(sizes));
@@ -381,9 +382,17 @@ const KeySpec kKeys[] = {
        c.mc.target_rel_se = n.value;
      },
      [](const SweepConfig& c) { return shortest(c.mc.target_rel_se); }, nullptr, nullptr},
-    {"eval.ridge_lambda", "lambda > 0 of the ridge baseline", Need::value, false,
-     [](const Entry& e, SweepConfig& c) { c.mc.ridge_lambda = positive(e); },
-     [](const SweepConfig& c) { return shortest(c.mc.ridge_lambda); }, nullptr, nullptr},
+    {"eval.ridge_lambda",
+     "lambda > 0 of the ridge baseline; a list makes a condition axis (the same prompts for every lambda)",
+     Need::value, true,
+     [](const Entry& e, SweepConfig& c) {
+       c.ridge_lambda.clear();
+       for (const auto& n : numbers(e)) {
+         if (!(n.value > 0.0)) fail(e, n.item, "must be > 0");
+         c.ridge_lambda.push_back(n.value);
+       }
+     },
+     [](const SweepConfig& c) { return reals(c.ridge_lambda); }, nullptr, nullptr},
     {"eval.knn_k", "k of the nearest-neighbour baseline; 0 = no k-NN baseline (its columns NaN)", Need::value, false,
      [](const Entry& e, SweepConfig& c) {
        c.mc.knn_k = int_scalar(e, 0, kMaxKnnK, "the nearest-neighbour baseline keeps k training points per query");

@@ -39,6 +39,7 @@ struct SweepConfig {
   // [eval]
   std::vector<int> m_test = {0};  // 0 stands for `n` (the training run's n_train)
   std::vector<Shift> shift = expand_shift("none");  // expanded: one entry per condition
+  std::vector<double> ridge_lambda = {McSettings{}.ridge_lambda};  // a condition axis
   McSettings mc;
 
   // The contents of every file the config reads (file(PATH) spectra), read once by rank 0.

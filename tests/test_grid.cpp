@@ -87,6 +87,25 @@ TEST(Grid, ConditionOrderHasShiftFastestAndResolvesN) {
   EXPECT_EQ(grid.condition(grid.run(4), 2).shift.param, 2.0);
 }
 
+TEST(Grid, RidgeLambdaIsTheFastestConditionAxisOnTheSamePrompts) {
+  const SweepConfig config = parse(ini() + "ridge_lambda = 0.01, 1\n");
+  const Grid grid(config);
+  EXPECT_EQ(grid.conditions_per_run(), 2u * 3u * 2u);
+  const TrainingRun run = grid.run(3);
+  for (std::uint64_t index = 0; index < grid.conditions_per_run(); index += 2) {
+    const Condition a = grid.condition(run, index), b = grid.condition(run, index + 1);
+    EXPECT_EQ(a.ridge_lambda, 0.01);
+    EXPECT_EQ(b.ridge_lambda, 1.0);
+    EXPECT_EQ(a.shift.text, b.shift.text);
+    EXPECT_EQ(a.m, b.m);
+    EXPECT_EQ(a.key, b.key);  // lambda is not in the prompts' key: paired comparisons
+  }
+  // Without the list, the rows are those of a grid without the axis, keys included.
+  const SweepConfig plain_config = parse(ini());
+  const Grid plain(plain_config);
+  EXPECT_EQ(plain.condition(plain.run(3), 4).key, grid.condition(run, 8).key);
+}
+
 TEST(Grid, RunKeysAreDistinctAndDependOnlyOnParameters) {
   const SweepConfig config = parse(ini());
   const Grid grid(config);
