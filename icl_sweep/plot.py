@@ -132,7 +132,8 @@ def aggregate(long, x, hue, facet):
         if within > 1:
             varied[a] = within
     if "predictor" in long and "predictor" not in keys and long["predictor"].nunique() > 1:
-        raise PlotError("several predictors but none of --x, --hue, --facet is `predictor`")
+        if not any(k and "predictor" in k.split(",") for k in keys):
+            raise PlotError("several predictors but none of --x, --hue, --facet is `predictor`")
     return stats, varied, left_out
 
 
@@ -210,6 +211,14 @@ def plot(files, x, hue=None, facet=None, fix=(), metric="r_over_r0", predictors=
     df["converged"] = df["status"].isin(CONVERGED)
     df = parse_fix(fix, df)
     long = long_form(df, list(predictors), metric)
+    if hue and "," in hue:  # several keys make one: `--hue n_train,predictor`, a curve per pair
+        parts = [h.strip() for h in hue.split(",")]
+        for k in parts:
+            if k not in long.columns:
+                raise PlotError(f"--hue {hue}: no column {k!r}")
+        long[hue] = long[parts].astype(str).apply(
+            lambda r: ", ".join(f"{k} = {v}" if k != "predictor" else v for k, v in zip(parts, r)), axis=1)
+        LABELS.setdefault(hue, " / ".join(LABELS.get(k, k) for k in parts))
     stats, varied, left_out = aggregate(long, x, hue, facet)
     counts = sorted({int(stats["n"].min()), int(stats["n"].max())})
     statement = (f"each point: the mean of {'-'.join(map(str, counts))} row(s); averaged over "

@@ -15,7 +15,7 @@ GRID_AXES = ["d", "n_train", "spectrum", "sigma", "init_seed", "model", "lr", "s
 TEXT_COLUMNS = ["status", "spectrum", "shift", "model"]
 TRAJECTORY_COLUMNS = ["time", "loss", "rel_err", "excess_loss"]
 # Columns that differ between runs of the same rows (docs/interface.md, "Determinism").
-TIMING_COLUMNS = ["seconds", "train_seconds", "rank", "finished_unix"]
+TIMING_COLUMNS = ("seconds", "train_seconds", "rank", "finished_unix")
 
 _CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$")
 

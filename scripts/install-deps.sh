@@ -8,7 +8,7 @@ apt-get install -y -qq --no-install-recommends \
   libopenmpi-dev openmpi-bin libeigen3-dev libhdf5-dev hdf5-tools libboost-program-options-dev \
   googletest libgtest-dev libbenchmark-dev \
   python3 python3-numpy python3-h5py python3-matplotlib python3-pandas python3-xarray python3-pytest \
-  libtorch-dev libopenblas0-pthread python3-torch \
+  libtorch-dev libopenblas0-pthread python3-torch chromium \
   slurm-wlm munge >/dev/null
 
 # The analysis package icl_sweep, importable by Debian's python3 from this checkout.

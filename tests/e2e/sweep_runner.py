@@ -1,6 +1,7 @@
 """Shared by the end-to-end checks: runs icl-sweep the way users do (alone, or under mpiexec as
 root in a container) and collects failed checks."""
 import os
+import sys
 import subprocess
 
 MPI_ENV = {
@@ -22,8 +23,9 @@ def run_sweep(program, args, ranks=None, timeout=600):
 
 
 # Columns that depend on the machine and the schedule, not on the sweep (docs/interface.md,
-# Determinism): every other column is bitwise reproducible.
-TIMING_COLUMNS = ("seconds", "train_seconds", "rank", "finished_unix")
+# Determinism): every other column is bitwise reproducible. The package's list, one place.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from icl_sweep.results import TIMING_COLUMNS  # noqa: E402
 
 failures = []
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import icl_sweep
+from icl_sweep.results import TIMING_COLUMNS
 
 
 def test_load_is_tidy(small_file):
@@ -93,7 +94,7 @@ def test_merge_an_array_job(small_file, tmp_path):
     out = tmp_path / "merged.h5"
     assert icl_sweep.merge(str(tmp_path / "part*.h5"), out) is True
     merged, whole = icl_sweep.load(str(out)), icl_sweep.load(small_file)
-    timing = ["file", "seconds", "train_seconds", "rank", "finished_unix"]
+    timing = ["file", *TIMING_COLUMNS]
     assert merged.drop(columns=timing).equals(whole.drop(columns=timing))
     with pytest.raises(icl_sweep.MergeRefused, match="exists"):
         icl_sweep.merge(parts, out)

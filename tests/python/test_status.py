@@ -7,6 +7,7 @@ import time
 import pytest
 
 import icl_sweep
+from icl_sweep.results import TIMING_COLUMNS
 from conftest import PROGRAM
 
 SLOW = """[sweep]
@@ -57,7 +58,7 @@ def test_status_of_a_running_sweep_and_its_snapshot(tmp_path):
     r = status(str(out))
     assert r.returncode == 0 and f"{out}: complete" in r.stdout and "rows: 24 of 24 done (100.0%)" in r.stdout, r.stdout
     full = icl_sweep.load(str(out))
-    timing = ["file", "seconds", "train_seconds", "rank", "finished_unix"]
+    timing = ["file", *TIMING_COLUMNS]
     assert full.set_index("row").loc[df["row"]].reset_index().drop(columns=timing).equals(
         df.drop(columns=timing)), "the snapshot's rows are not the finished file's"
 

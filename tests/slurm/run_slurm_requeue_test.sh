@@ -261,14 +261,17 @@ wait "$REF_PID" || { REF_PID=; fail "reference run failed"; }
 REF_PID=
 
 for OUT in "$TMP/work/requeue.h5" "$TMP/work/nowarning.h5" "$TMP/work/atlimit.h5"; do
-"$PY" - "$OUT" "$TMP/reference.h5" <<'EOF' || fail "$OUT differs from the reference"
+"$PY" - "$OUT" "$TMP/reference.h5" "$REPO" <<'EOF' || fail "$OUT differs from the reference"
 import sys
 import h5py
+
+sys.path.insert(0, sys.argv[3] + "/tests/e2e")
+from sweep_runner import TIMING_COLUMNS  # the columns that depend on when and where, one list
 
 def load(path):
     with h5py.File(path, "r") as f:
         r = f["results"][:]
-        cols = {c: r[c].tobytes() for c in r.dtype.names if c not in ("seconds", "train_seconds", "rank")}
+        cols = {c: r[c].tobytes() for c in r.dtype.names if c not in TIMING_COLUMNS}
         traj = {k: f["trajectories"][k][:].tobytes() for k in f["trajectories"]}
         return cols, traj, int(f.attrs["completed"]), int((r["done"] == 1).sum()), len(r)
 
