@@ -5,7 +5,9 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "config_values.hpp"
 #include "result_row.hpp"
@@ -104,35 +106,46 @@ void Extension::add(Source source, const SweepConfig& source_config, const Grid&
   source.conditions = old_grid.conditions_per_run();
   sources_.push_back(std::move(source));
   const Source& src = sources_.back();
-  std::unordered_map<std::uint64_t, std::uint64_t> old_by_key;  // train_key -> the source's run
-  for (std::uint64_t id = 0; id < old_grid.runs(); ++id) old_by_key.emplace(old_grid.run(id).train_key, id);
-  std::map<int, std::unordered_map<std::string, std::uint64_t>> old_conditions;  // by n_train
+  // train_key -> the source's runs: a value listed twice gives equal runs, all of them reused.
+  std::unordered_map<std::uint64_t, std::vector<std::uint64_t>> old_by_key;
+  for (std::uint64_t id = 0; id < old_grid.runs(); ++id) old_by_key[old_grid.run(id).train_key].push_back(id);
+  // By n_train, condition text -> the source's conditions (`m_test = n, 20` at N = 20 lists M = 20 twice).
+  std::map<int, std::unordered_map<std::string, std::vector<std::uint64_t>>> old_conditions;
   std::vector<std::uint8_t> used(old_grid.rows(), 0);
   for (std::uint64_t id = 0; id < grid.runs(); ++id) {
     const TrainingRun run = grid.run(id);
     const auto it = old_by_key.find(run.train_key);
     if (it == old_by_key.end()) continue;
-    const TrainingRun old_run = old_grid.run(it->second);
+    const std::uint64_t old_id = it->second.front();
+    const TrainingRun old_run = old_grid.run(old_id);
     if (run_text(old_run) != run_text(run)) continue;  // a key collision, not the same run
-    const Place run_at{s, it->second};
+    // GPT-2's position table has the grid's longest prompt as its size, and its weights are drawn
+    // after it: such a run depends on the longest M of its grid, not only on its own keys.
+    if (run.model.kind == ModelSpec::Kind::gpt2 && grid.max_test_m(run) != old_grid.max_test_m(old_run))
+      refuse(src.path, "its run " + std::to_string(old_id) + " (" + run_text(run) + ") is a GPT-2 whose position " +
+                           "table is sized by the grid's longest test prompt: " + std::to_string(old_grid.max_test_m(old_run)) +
+                           " there, " + std::to_string(grid.max_test_m(run)) +
+                           " here; keep eval.m_test's largest value to reuse its rows");
+    const Place run_at{s, old_id};
     if (run_place_[id].source < 0) {
       run_place_[id] = run_at;
     } else {
       const auto a = trajectory_at(run_place_[id]), b = trajectory_at(run_at);
       if (a.size() != b.size() || std::memcmp(a.data(), b.data(), a.size() * sizeof(StoredSample)) != 0)
-        refuse(src.path, "its training run " + std::to_string(it->second) + " (" + run_text(run) +
+        refuse(src.path, "its training run " + std::to_string(old_id) + " (" + run_text(run) +
                              ") has another trajectory than " + sources_[run_place_[id].source].path + "'s");
     }
     auto& by_text = old_conditions[run.n_train];
     if (by_text.empty())
       for (std::uint64_t c = 0; c < old_grid.conditions_per_run(); ++c)
-        by_text.emplace(condition_text(old_grid.condition(old_run, c)), c);
+        by_text[condition_text(old_grid.condition(old_run, c))].push_back(c);
     for (std::uint64_t c = 0; c < conditions_; ++c) {
       const Condition cond = grid.condition(run, c);
       const auto at = by_text.find(condition_text(cond));
       if (at == by_text.end()) continue;
-      const Place here{s, it->second * src.conditions + at->second};
-      used[here.index] = 1;
+      const Place here{s, old_id * src.conditions + at->second.front()};
+      for (const std::uint64_t equal_run : it->second)
+        for (const std::uint64_t equal_condition : at->second) used[equal_run * src.conditions + equal_condition] = 1;
       Place& place = row_place_[id * conditions_ + c];
       if (place.source < 0) {
         place = here;
@@ -254,8 +267,15 @@ void Extension::complete(TaskResult& result) const {
   const Place& run = run_place_[id];
   if (run.source < 0 || result.rows.size() != conditions_) return;
   const std::vector<StoredSample> old = trajectory_at(run);
-  if (old.size() != result.trajectory.size() ||
-      std::memcmp(old.data(), result.trajectory.data(), old.size() * sizeof(StoredSample)) != 0)
+  // A run that failed this time keeps its failed rows for the new conditions (the sweep goes on,
+  // as for any run); the reused rows and their trajectory are the file's.
+  const bool failed = std::any_of(result.rows.begin(), result.rows.end(), [](const ResultRow& r) {
+    return r.done == 1 && std::string_view(r.status) == "failed";
+  });
+  if (failed) {
+    result.trajectory = old;
+  } else if (old.size() != result.trajectory.size() ||
+             std::memcmp(old.data(), result.trajectory.data(), old.size() * sizeof(StoredSample)) != 0)
     throw std::runtime_error("training run " + std::to_string(id) + " trained again does not give the trajectory " +
                              sources_[static_cast<std::size_t>(run.source)].path + " holds for it (run " +
                              std::to_string(run.index) + "): its rows cannot be reused");

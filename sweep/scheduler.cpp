@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <deque>
 #include <exception>
 #include <memory>
@@ -191,7 +192,9 @@ SweepOutcome coordinate(const SweepConfig& config, const Grid& grid, const std::
       {
         const std::lock_guard lock(dispatch->take_mutex);
         dispatch->estimated_done += grid.cost_estimate(result.train_id);
-        for (const ResultRow& row : result.rows) dispatch->seconds_done += row.seconds;
+        // Rows computed here: not those left to rank 0 (--extend, done = 0) nor a failed run's NaN.
+        for (const ResultRow& row : result.rows)
+          if (row.done == 1 && std::isfinite(row.seconds)) dispatch->seconds_done += row.seconds;
       }
       hooks.on_result(std::move(result));
     };

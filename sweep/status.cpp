@@ -103,7 +103,8 @@ void print(const std::string& what, const Summary& s, bool finished) {
   std::sort(times.begin(), times.end());
   const double last = times.back();
   const double from = std::max(times.front(), last - kRateWindow);
-  const auto in_window = static_cast<double>(times.end() - std::lower_bound(times.begin(), times.end(), from));
+  // Rows recorded after the window's start: those at its start were done before it began.
+  const auto in_window = static_cast<double>(times.end() - std::upper_bound(times.begin(), times.end(), from));
   const double span = last - from;
   if (!finished) {
     if (span > 0.0) {

@@ -70,7 +70,10 @@ def main():
         for name, text, ranks, expect in (("wider", WIDER, 3, (16, 48, 0, 4)), ("longer", LONGER, 2, (16, 24, 4, 0))):
             ini = write(tmp, name + ".ini", text)
             ext, clean = os.path.join(tmp, name + "_ext.h5"), os.path.join(tmp, name + "_clean.h5")
-            r = run_sweep(args.program, ["--config", ini, "--extend", old, "--output", ext, "--progress", "0"], ranks)
+            # With a deadline, as the Slurm scripts run: the rate that fits runs to it must not be
+            # spoilt by the rows left to rank 0 (it once stopped handing out runs: exit 3 at once).
+            r = run_sweep(args.program, ["--config", ini, "--extend", old, "--output", ext, "--progress", "0",
+                                         "--stop-after", "1h"], ranks)
             check(r.returncode == 0, f"{name}: --extend exit {r.returncode}: {r.stderr[-1500:]}")
             check(reused_count(r.stderr) == expect, f"{name}: reuse reported {reused_count(r.stderr)}, expected {expect}")
             r = run_sweep(args.program, ["--config", ini, "--output", clean, "--progress", "0"])
@@ -87,6 +90,25 @@ def main():
             fresh = sum(keys(n) not in {keys(o) for o in old_rows} for n in new_rows)
             check(fresh == computed == expect[1] - expect[0], f"{name}: {fresh} rows computed, expected {expect[1] - expect[0]}")
             print(f"{name}: {expect[0]} rows reused bitwise, {computed} computed, on {ranks} ranks: equal to a clean run")
+
+        # A value listed twice in effect (`m_test = n, 20` at N = 20): every old row is still found.
+        twice = OLD.replace("n_train = 6", "n_train = 6, 3").replace("m_test = n, 3", "m_test = n, 3")
+        twice_old = os.path.join(tmp, "twice.h5")
+        r = run_sweep(args.program, ["--config", write(tmp, "twice.ini", twice), "--output", twice_old, "--progress", "0"])
+        r = run_sweep(args.program, ["--config", write(tmp, "twice_more.ini", twice.replace("d = 3, 4", "d = 3, 4, 5")),
+                                     "--extend", twice_old, "--output", os.path.join(tmp, "twice_more.h5"), "--progress", "0"])
+        check(r.returncode == 0 and reused_count(r.stderr) == (32, 48, 8, 0),
+              f"a condition listed twice: exit {r.returncode}, {reused_count(r.stderr)}: {r.stderr[-500:]}")
+        # GPT-2: its position table is sized by the grid's longest test prompt, so a larger M is refused.
+        gpt = OLD.replace("model = flow, lsa", "model = gpt2(1, 1, 8)").replace("steps = 40", "steps = 3")
+        gpt_old = os.path.join(tmp, "gpt.h5")
+        r = run_sweep(args.program, ["--config", write(tmp, "gpt.ini", gpt), "--output", gpt_old, "--progress", "0"])
+        check(r.returncode == 0, f"gpt2 sweep: exit {r.returncode}: {r.stderr[-500:]}")
+        out = os.path.join(tmp, "gpt_more.h5")
+        r = run_sweep(args.program, ["--config", write(tmp, "gpt_more.ini", gpt.replace("m_test = n, 3", "m_test = n, 3, 12")),
+                                     "--extend", gpt_old, "--output", out, "--progress", "0"])
+        check(r.returncode == 2 and "position table" in r.stderr and not os.path.exists(out),
+              f"gpt2 with a longer test prompt: exit {r.returncode}: {r.stderr[-500:]}")
 
         # Refusals: exit 2, one message naming the old file, nothing written.
         incomplete = os.path.join(tmp, "incomplete.h5")
