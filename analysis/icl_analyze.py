@@ -66,6 +66,7 @@ def load(path):
     for name in ("status", "spectrum", "shift", "model"):
         cols[name] = np.array([v.decode("ascii") for v in cols[name]])
     cols["shift_param"] = np.array([number_in(s) for s in cols["shift"]])
+    cols["shift_name"] = np.array([s.split("(")[0] for s in cols["shift"]])
     cols["kappa"] = np.array([number_in(s) if s.startswith("geometric") else
                               (1.0 if s == "isotropic" else np.nan) for s in cols["spectrum"]])
     cols["d_over_n"] = cols["d"] / cols["n_train"]
@@ -225,6 +226,57 @@ def select(cols, fixes):
     return sel
 
 
+# Mathematical labels for the axes and metrics.
+AXIS_LABELS = {"d": "d", "n_train": "N (training prompt length)", "m_test": "M (test prompt length)",
+               "d_over_n": "d / N", "kappa": "κ (condition number)", "shift_param": "shift parameter c",
+               "sigma": "σ (initialisation)", "spectrum": "training covariance", "shift": "test condition",
+               "init_seed": "initialisation", "model": "model"}
+METRIC_LABELS = {"lsa_norm": "R / R₀ of the LSA", "lsa_theory_norm": "R / R₀ of the LSA (closed form)",
+                 "ols_norm": "R / R₀ of OLS", "lsa_over_ols": "R(LSA) / R(OLS)", "gf_time": "gradient-flow time",
+                 "log_rel_err": "log₁₀ ‖A − A*‖ / ‖A*‖", "converged": "fraction of runs converged"}
+RATIOS = ("lsa_norm", "lsa_theory_norm", "ols_norm", "lsa_over_ols")  # 1 is the neutral value
+
+
+def heatmap(fig, ax, grid, unconverged, ratio, label, cell_text=True):
+    """Draws `grid` (rows y, columns x). Ratios: log scale on a diverging map centred at 1 (blue
+    better, red worse), values below FLOOR at the floor and written "<floor"; cells holding an
+    unconverged run hatched. Returns the count of hatched cells."""
+    from matplotlib.colors import TwoSlopeNorm
+    from matplotlib.patches import Rectangle
+    if ratio:
+        shown = np.log10(np.maximum(grid, FLOOR))
+        top = max(np.nanmax(shown) if np.isfinite(shown).any() else 1.0, 0.5)
+        image = ax.imshow(shown, origin="lower", aspect="auto", cmap="RdBu_r",
+                          norm=TwoSlopeNorm(vmin=np.log10(FLOOR), vcenter=0.0, vmax=top))
+        fig.colorbar(image, ax=ax).set_label(f"log₁₀ {label}\n0: as good as predicting 0; floor {FLOOR:g}")
+    else:
+        shown = grid
+        image = ax.imshow(shown, origin="lower", aspect="auto", cmap="viridis")
+        fig.colorbar(image, ax=ax).set_label(label)
+    norm = image.norm
+    rows, cols_ = grid.shape
+    hatched = 0
+    for i in range(rows):
+        for j in range(cols_):
+            if unconverged is not None and unconverged[i, j]:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="0.25", linewidth=0))
+                hatched += 1
+            if cell_text and np.isfinite(grid[i, j]) and rows * cols_ <= 150:
+                v = grid[i, j]
+                text = f"<{FLOOR:g}" if ratio and v < FLOOR else (f"{v:.0f}" if 100 <= abs(v) < 1e5 else f"{v:.2g}")
+                dark = abs(float(norm(shown[i, j])) - 0.5) > 0.3
+                ax.text(j, i, text, ha="center", va="center", fontsize=8, color="w" if dark else "k")
+    return hatched
+
+
+def tick_text(axis, values, cols, sel):
+    """Tick labels; a rotation's angle θ in units of π."""
+    rotations = axis == "shift_param" and set(cols["shift_name"][sel]) == {"covariate_rotate"}
+    fmt = (lambda v: f"{v / np.pi:.2g}π") if rotations else \
+        (lambda v: f"{v:g}" if isinstance(v, (float, np.floating)) else str(v))
+    return [fmt(v) for v in values]
+
+
 def plot_phase(cols, x, y, metric, fixes, outdir, title):
     sel = select(cols, fixes)
     # Rows where an axis is undefined (shift_param of shifts without a parameter) are left out.
@@ -236,28 +288,27 @@ def plot_phase(cols, x, y, metric, fixes, outdir, title):
     xs = unique_in_order(sorted(set(cols[x][sel]), key=lambda v: (isinstance(v, str), v)))
     ys = unique_in_order(sorted(set(cols[y][sel]), key=lambda v: (isinstance(v, str), v)))
     grid = np.full((len(ys), len(xs)), np.nan)
+    unconverged = np.zeros((len(ys), len(xs)), dtype=bool)
     for i, yv in enumerate(ys):
         for j, xv in enumerate(xs):
-            grid[i, j] = nanmean(cols[metric][sel & (cols[x] == xv) & (cols[y] == yv)])
-    fig, ax = plt.subplots(figsize=(1.2 + 0.55 * max(len(xs), 6), 1.4 + 0.42 * max(len(ys), 5)))
-    log = metric in ("lsa_norm", "lsa_theory_norm", "lsa_over_ols", "ols_norm", "gf_time")
-    shown = np.log10(grid) if log else grid
-    image = ax.imshow(shown, origin="lower", aspect="auto", cmap="magma")
-    cb = fig.colorbar(image, ax=ax)
-    cb.set_label(("log₁₀ " if log else "") + metric)
-    fmt = lambda v: f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)
-    ax.set_xticks(range(len(xs)), [fmt(v) for v in xs], rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(len(ys)), [fmt(v) for v in ys], fontsize=8)
-    ax.set(xlabel=x, ylabel=y)
-    for i in range(len(ys)):
-        for j in range(len(xs)):
-            if np.isfinite(grid[i, j]) and len(xs) * len(ys) <= 150:
-                ax.text(j, i, f"{grid[i, j]:.2g}", ha="center", va="center", fontsize=6,
-                        color="w" if shown[i, j] < np.nanmean(shown) else "k")
+            cell = sel & (cols[x] == xv) & (cols[y] == yv)
+            grid[i, j] = nanmean(cols[metric][cell])
+            unconverged[i, j] = cell.any() and (cols["converged"][cell] < 1).any()
+    fig, ax = plt.subplots(figsize=(1.6 + 0.62 * max(len(xs), 6), 1.6 + 0.45 * max(len(ys), 5)))
+    label = METRIC_LABELS.get(metric, metric)
+    if metric == "gf_time":
+        grid_shown, label = np.log10(grid), "log₁₀ " + label
+    else:
+        grid_shown = grid
+    hatched = heatmap(fig, ax, grid_shown, unconverged, metric in RATIOS, label)
+    ax.set_xticks(range(len(xs)), tick_text(x, xs, cols, sel), rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(ys)), tick_text(y, ys, cols, sel), fontsize=8)
+    ax.set(xlabel=AXIS_LABELS.get(x, x), ylabel=AXIS_LABELS.get(y, y))
     others = ", ".join(f"{k}={v}" for k, v in fixes) or "other axes averaged"
-    ax.set_title(title or f"{metric} over {x} × {y} ({others})", fontsize=10)
+    note = f"; hatched: {hatched} cell(s) with unconverged runs" if hatched else ""
+    ax.set_title(title or f"{label} ({others}{note})", fontsize=10)
     fig.tight_layout()
-    fig.savefig(os.path.join(outdir, f"phase_{x}_{y}.png"), dpi=90)
+    fig.savefig(os.path.join(outdir, f"phase_{x}_{y}.png"), dpi=110)
     plt.close(fig)
 
 
@@ -269,18 +320,16 @@ def plot_panel(cols, m, outdir):
     predictors = [(c, label) for c, label, _, _ in PREDICTORS] + [("risk_zero", "zero")]
     grid = np.array([[nanmean(cols[c][sel & (cols["shift"] == s)] / cols["risk_zero"][sel & (cols["shift"] == s)])
                       for c, _ in predictors] for s in shifts])
-    fig, ax = plt.subplots(figsize=(8.5, 0.34 * len(shifts) + 2.2))
-    image = ax.imshow(np.log10(np.maximum(grid, FLOOR)), aspect="auto", cmap="RdYlGn_r", vmin=np.log10(FLOOR), vmax=1.0)
-    cb = fig.colorbar(image, ax=ax)
-    cb.set_label(f"log₁₀ R/R₀ (floored at {FLOOR:g})")
+    unconverged = np.array([[(cols["converged"][sel & (cols["shift"] == s)] < 1).any() for _ in predictors]
+                            for s in shifts])
+    fig, ax = plt.subplots(figsize=(9.5, 0.4 * len(shifts) + 2.4))
+    hatched = heatmap(fig, ax, grid, unconverged, True, "R / R₀")
+    ax.invert_yaxis()  # the shifts top-down, as listed
     ax.set_xticks(range(len(predictors)), [label for _, label in predictors], rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(shifts)), shifts, fontsize=8)
-    for i in range(len(shifts)):
-        for j in range(len(predictors)):
-            if np.isfinite(grid[i, j]):
-                ax.text(j, i, f"{grid[i, j]:.2g}", ha="center", va="center", fontsize=6)
-    ax.set(xlabel="predictor", ylabel="test shift")
-    ax.set_title(f"Normalised error R/R₀ at M = {m} (green: near 0, red: worse than predicting 0)", fontsize=10)
+    ax.set(xlabel="predictor", ylabel="test condition")
+    note = f"; hatched: {hatched} cell(s) with unconverged runs" if hatched else ""
+    ax.set_title(f"R / R₀ at M = {m} (blue: better than predicting 0, red: worse{note})", fontsize=10)
     fig.tight_layout()
     fig.savefig(os.path.join(outdir, f"panel_m{m}.png"), dpi=90)
     plt.close(fig)
