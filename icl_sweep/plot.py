@@ -218,13 +218,13 @@ def plot(files, x, hue=None, facet=None, fix=(), metric="r_over_r0", predictors=
                 raise PlotError(f"--hue {hue}: no column {k!r}")
         long[hue] = long[parts].astype(str).apply(
             lambda r: ", ".join(f"{k} = {v}" if k != "predictor" else v for k, v in zip(parts, r)), axis=1)
-        LABELS.setdefault(hue, " / ".join(LABELS.get(k, k) for k in parts))
     stats, varied, left_out = aggregate(long, x, hue, facet)
     counts = sorted({int(stats["n"].min()), int(stats["n"].max())})
     statement = (f"each point: the mean of {'-'.join(map(str, counts))} row(s); averaged over "
                  + (", ".join(f"{k} ({n} values)" for k, n in varied.items()) if varied else "nothing (one row a point)")
                  + "; error bars: one standard error" + left_out)
-    labels = {k: axis_label(k, long) for k in (x, hue, facet) if k}
+    labels = {k: axis_label(k, long) if "," not in k else " / ".join(axis_label(p.strip(), long) for p in k.split(","))
+              for k in (x, hue, facet) if k}
     fig = draw(stats, x, hue, facet, metric, title, labels)
     fig.savefig(out, dpi=150, bbox_inches="tight")
     return stats, statement

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "call_syntax.hpp"
 #include "config_values.hpp"
 #include "result_row.hpp"
 #include "sweep_identity.hpp"
@@ -16,20 +17,14 @@
 namespace icl {
 namespace {
 
-std::string number(double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.17g", v);
-  return text;
-}
-
 // A run's and a condition's grid values as text: equal texts, equal keys, equal rows.
 std::string run_text(const TrainingRun& r) {
   return "d = " + std::to_string(r.d) + ", n_train = " + std::to_string(r.n_train) + ", spectrum = " + r.spectrum +
-         ", sigma = " + number(r.sigma) + ", init_seed = " + std::to_string(r.init_seed) + ", model = " + r.model.text +
-         ", lr = " + number(r.lr) + ", steps = " + std::to_string(r.steps);
+         ", sigma = " + shortest(r.sigma) + ", init_seed = " + std::to_string(r.init_seed) + ", model = " + r.model.text +
+         ", lr = " + shortest(r.lr) + ", steps = " + std::to_string(r.steps);
 }
 std::string condition_text(const Condition& c) {
-  return "m_test = " + std::to_string(c.m) + ", shift = " + c.shift.text + ", ridge_lambda = " + number(c.ridge_lambda);
+  return "m_test = " + std::to_string(c.m) + ", shift = " + c.shift.text + ", ridge_lambda = " + shortest(c.ridge_lambda);
 }
 
 bool list_key(const std::string& key) {

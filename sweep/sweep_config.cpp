@@ -172,6 +172,16 @@ double positive(const Entry& e) {
   return n.value;
 }
 
+// A list of values > 0, ranges expanded.
+std::vector<double> positive_list(const Entry& e) {
+  std::vector<double> values;
+  for (const auto& n : numbers(e)) {
+    if (!(n.value > 0.0)) fail(e, n.item, "must be > 0");
+    values.push_back(n.value);
+  }
+  return values;
+}
+
 // Runs `parse` on the entry's text; an InputError becomes the key's ConfigError.
 template <class F>
 auto checked(const Entry& e, F parse) {
@@ -228,13 +238,7 @@ const KeySpec kKeys[] = {
      [](const Entry& e, SweepConfig& c) { c.spectrum = spectra(e, c); },
      [](const SweepConfig& c) { return texts(c.spectrum); }, nullptr, nullptr},
     {"grid.sigma", "initialisation scales sigma > 0", Need::value, true,
-     [](const Entry& e, SweepConfig& c) {
-       c.sigma.clear();
-       for (const auto& n : numbers(e)) {
-         if (!(n.value > 0.0)) fail(e, n.item, "must be > 0");
-         c.sigma.push_back(n.value);
-       }
-     },
+     [](const Entry& e, SweepConfig& c) { c.sigma = positive_list(e); },
      [](const SweepConfig& c) { return reals(c.sigma); }, nullptr, nullptr},
     {"grid.init_seed", "initial directions Theta, integers >= 0", Need::value, true,
      [](const Entry& e, SweepConfig& c) { c.init_seed = int_list(e, 0); },
@@ -385,13 +389,7 @@ const KeySpec kKeys[] = {
     {"eval.ridge_lambda",
      "lambda > 0 of the ridge baseline; a list makes a condition axis (the same prompts for every lambda)",
      Need::value, true,
-     [](const Entry& e, SweepConfig& c) {
-       c.ridge_lambda.clear();
-       for (const auto& n : numbers(e)) {
-         if (!(n.value > 0.0)) fail(e, n.item, "must be > 0");
-         c.ridge_lambda.push_back(n.value);
-       }
-     },
+     [](const Entry& e, SweepConfig& c) { c.ridge_lambda = positive_list(e); },
      [](const SweepConfig& c) { return reals(c.ridge_lambda); }, nullptr, nullptr},
     {"eval.knn_k", "k of the nearest-neighbour baseline; 0 = no k-NN baseline (its columns NaN)", Need::value, false,
      [](const Entry& e, SweepConfig& c) {
