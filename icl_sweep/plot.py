@@ -19,7 +19,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from .results import load
+from .results import SUCCESS_STATUSES, load
 
 # Okabe and Ito's palette: told apart with every common colour-vision deficiency.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -40,8 +40,6 @@ LABELS = {"d": "d", "n_train": "N (training prompt length)", "m_test": "M (test 
           "sigma": "σ (initialisation scale)", "init_seed": "initialisation", "spectrum": "training covariance",
           "shift": "test condition", "model": "model", "predictor": "predictor", "lr": "learning rate",
           "steps": "training steps", "spectrum_param": "spectrum parameter", "m_equals_n": "M = N"}
-CONVERGED = {"converged", "trained"}
-FLOOR = 1e-6  # R/R0 (or an error) below this is drawn at it, marked
 
 
 class PlotError(ValueError):
@@ -137,41 +135,65 @@ def aggregate(long, x, hue, facet):
     return stats, varied, left_out
 
 
-def draw(stats, x, hue, facet, metric, title, labels):
+def floor_of(means):
+    """Where a log axis starts: a decade below the smallest value that is not zero to rounding
+    (least squares interpolating noiseless prompts gives 0 or ~1e-31); None when no value is."""
+    means = np.asarray(means, dtype=float)
+    means = means[np.isfinite(means)]
+    if means.size == 0 or means.max() <= 0:
+        return None
+    real = means[means > 1e-12 * means.max()]
+    return 10.0 ** (math.floor(math.log10(real.min())) - 1)
+
+
+def draw(stats, x, hue, facet, metric, title, labels, styles=None, columns=None):
+    """One panel per facet value, a curve per hue value. `styles` maps a hue value to (colour index,
+    style index) where a combined hue (`n_train,predictor`) gives its first key the colour and its
+    second the line style and marker."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     facets = list(stats[facet].unique()) if facet else [None]
-    hues = list(stats[hue].unique()) if hue else [None]
-    cols = min(len(facets), 3)
+    hues = (list(stats[hue].cat.categories[stats[hue].cat.categories.isin(stats[hue])])
+            if hue and isinstance(stats[hue].dtype, pd.CategoricalDtype) else list(stats[hue].unique()) if hue else [None])
+    cols = columns or (len(facets) if len(facets) <= 4 else 3)
     rows = math.ceil(len(facets) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), sharey=True, squeeze=False)
-    # A log scale where the values span decades; zeros (OLS interpolating noiseless prompts) and
-    # values below FLOOR are then drawn at FLOOR as downward triangles.
-    positive = stats["mean"][stats["mean"] >= FLOOR]
-    log_y = not positive.empty and (stats["mean"] < FLOOR).any() or (
-        not positive.empty and positive.max() / positive.min() > 30)
+    # A log scale where the values span decades; values below the floor (zeros to rounding) are
+    # then drawn at it as downward triangles.
+    floor = floor_of(stats["mean"])
+    real = stats["mean"][stats["mean"] >= floor * 10] if floor else stats["mean"][:0]
+    low_any = floor is not None and bool((stats["mean"] < floor).any())
+    log_y = floor is not None and (low_any or real.max() / real.min() > 30)
     numeric_x = pd.api.types.is_numeric_dtype(stats[x])
+    dense = stats.groupby([k for k in (facet, hue) if k] or (lambda _: 0), observed=True).size().max() > 30
+    line_styles = ["-", "--", ":", "-."]
     unconverged_total = int(stats["unconverged"].sum())
     for i, f in enumerate(facets):
         ax = axes[i // cols][i % cols]
         sub = stats[stats[facet] == f] if facet else stats
         for j, h in enumerate(hues):
             line = sub[sub[hue] == h] if hue else sub
-            colour, marker = PALETTE[j % len(PALETTE)], MARKERS[j % len(MARKERS)]
+            if line.empty:
+                continue
+            c, k = styles[h] if styles else (j, j)
+            colour, marker = PALETTE[c % len(PALETTE)], MARKERS[k % len(MARKERS)]
             xs = line[x].to_numpy() if numeric_x else np.arange(len(line))
             ys = line["mean"].to_numpy(dtype=float)
-            low = log_y & (ys < FLOOR) if log_y else np.zeros(len(ys), bool)
-            shown = np.where(low, FLOOR, ys)
+            low = ys < floor if log_y else np.zeros(len(ys), bool)
+            shown = np.where(low, floor, ys)
+            every = max(1, len(xs) // 12) if dense else 1  # markers and error bars on a dense curve: every k-th
             ax.errorbar(xs, shown, yerr=np.where(low, 0, line["se"].fillna(0)), color=colour, marker=marker,
-                        markersize=4, capsize=2, linewidth=1.2, label=str(h) if h is not None else None)
+                        markersize=3.5 if dense else 4, capsize=0 if dense else 2, linewidth=1.2, markevery=every,
+                        errorevery=every, linestyle=line_styles[k % len(line_styles)] if styles else "-",
+                        label=str(h) if h is not None else None)
             bad = line["unconverged"].to_numpy() > 0
             if bad.any():
                 ax.plot(xs[bad], shown[bad], linestyle="none", marker=marker, markersize=9, markerfacecolor="white",
                         markeredgecolor=colour)
             if low.any():
-                ax.plot(xs[low], shown[low], linestyle="none", marker="v", markersize=8, color=colour)
+                ax.plot(xs[low][::every], shown[low][::every], linestyle="none", marker="v", markersize=7, color=colour)
             if not numeric_x:
                 ax.set_xticks(np.arange(len(line)), [str(v) for v in line[x]], rotation=30, ha="right")
         if log_y:
@@ -182,42 +204,88 @@ def draw(stats, x, hue, facet, metric, title, labels):
         if i % cols == 0:
             ax.set_ylabel(METRICS[metric])
         if facet:
-            ax.set_title(f"{labels[facet]} = {f}", fontsize=10)
+            ax.set_title(facet_title(facet, f, labels[facet]), fontsize=10)
         ax.grid(alpha=0.3)
     for k in range(len(facets), rows * cols):
         axes[k // cols][k % cols].set_visible(False)
-    handles, legend_labels = axes[0][0].get_legend_handles_labels()
+    handles, legend_labels = [], []
+    for ax in axes.flat:  # every curve once, in the hue order, whichever panel drew it
+        for handle, text in zip(*ax.get_legend_handles_labels()):
+            if text not in legend_labels:
+                handles.append(handle)
+                legend_labels.append(text)
+    order = sorted(range(len(legend_labels)), key=lambda n: [str(h) for h in hues].index(legend_labels[n]))
+    handles, legend_labels = [handles[n] for n in order], [legend_labels[n] for n in order]
     if unconverged_total:
         handles.append(plt.Line2D([], [], linestyle="none", marker="o", markerfacecolor="white", markeredgecolor="0.3"))
         legend_labels.append(f"hollow: {unconverged_total} row(s) not converged")
-    if log_y and (stats["mean"] < FLOOR).any():
+    if log_y and low_any:
         handles.append(plt.Line2D([], [], linestyle="none", marker="v", color="0.3"))
-        legend_labels.append(f"below {FLOOR:g}, drawn at it")
+        legend_labels.append(f"below {floor:g} (zero to rounding), drawn at it")
     if handles:
         fig.legend(handles, legend_labels, title=labels[hue] if hue else None, loc="upper center",
                    ncol=min(len(legend_labels), 4), fontsize=9, bbox_to_anchor=(0.5, 1.0))
     if title:
         fig.suptitle(title, y=1.06)
-    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    # Room above the panels for the legend: the figure grows by its rows (and title).
+    legend_rows = math.ceil(len(legend_labels) / 4) + (1 if hue else 0) if handles else 0
+    room = 0.15 + 0.2 * legend_rows
+    fig.set_size_inches(fig.get_figwidth(), fig.get_figheight() + room)
+    fig.tight_layout(rect=(0, 0, 1, 1 - room / fig.get_figheight()))
     return fig
 
 
+# Panel titles in the paper's words for the shifts that change the test covariance (docs/theory.md §7).
+SHIFT_TITLES = {"covariate_isotropic": lambda c: "test covariance I",
+                "covariate_random": lambda c: "test covariance " + (f"{c:g}·" if c != 1 else "") + "diag(Exp(1))",
+                "covariate_scale": lambda c: f"test covariates scaled by {c:g}",
+                "none": lambda c: "no shift"}
+SYMBOLS = {"n_train": "N", "m_test": "M", "d": "d", "sigma": "σ", "ridge_lambda": "λ", "init_seed": "seed"}
+
+
+def facet_title(key, value, label):
+    if key == "shift":
+        from .results import split_call
+        name, c = split_call(str(value))
+        if name in SHIFT_TITLES:
+            return SHIFT_TITLES[name](c)
+    return f"{SYMBOLS.get(key, label)} = {value}"
+
+
+def combine_hue(long, hue):
+    """`--hue a,b`: one curve per pair, in the order of a then b (numbers by value, predictors as
+    asked), labelled `N = 40, trained model`; returns the style of each: a's colour, b's line."""
+    parts = [h.strip() for h in hue.split(",")]
+    for k in parts:
+        if k not in long.columns:
+            raise PlotError(f"--hue {hue}: no column {k!r}")
+    rank = [{v: n for n, v in enumerate(long[k].cat.categories if isinstance(long[k].dtype, pd.CategoricalDtype)
+                                         else sorted(long[k].dropna().unique()))} for k in parts]
+
+    def text(key, v):
+        if key == "predictor":
+            return str(v)
+        number = isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))
+        return f"{SYMBOLS.get(key, key)} = {v:g}" if number else f"{SYMBOLS.get(key, key)} = {v}"
+
+    combos = list(long[parts].drop_duplicates().itertuples(index=False, name=None))
+    names = {row: ", ".join(text(k, v) for k, v in zip(parts, row)) for row in combos}
+    order = sorted(combos, key=lambda row: tuple(rank[n].get(v, len(rank[n])) for n, v in enumerate(row)))
+    long[hue] = pd.Categorical([names[row] for row in long[parts].itertuples(index=False, name=None)],
+                               categories=[names[row] for row in order], ordered=True)
+    return {names[row]: (rank[0].get(row[0], 0), rank[-1].get(row[-1], 0) if len(parts) > 1 else 0) for row in order}
+
+
 def plot(files, x, hue=None, facet=None, fix=(), metric="r_over_r0", predictors=("model", "ols", "ridge"),
-         out="figure.png", title="", partial=False):
+         out="figure.png", title="", partial=False, columns=None):
     """Draws the figure to `out`; returns (the aggregated table, the statement of what was averaged)."""
     if metric not in METRICS:
         raise PlotError(f"--metric {metric}: one of {', '.join(METRICS)}")
     df = load(files, partial=partial)
-    df["converged"] = df["status"].isin(CONVERGED)
+    df["converged"] = df["status"].isin(SUCCESS_STATUSES)
     df = parse_fix(fix, df)
     long = long_form(df, list(predictors), metric)
-    if hue and "," in hue:  # several keys make one: `--hue n_train,predictor`, a curve per pair
-        parts = [h.strip() for h in hue.split(",")]
-        for k in parts:
-            if k not in long.columns:
-                raise PlotError(f"--hue {hue}: no column {k!r}")
-        long[hue] = long[parts].astype(str).apply(
-            lambda r: ", ".join(f"{k} = {v}" if k != "predictor" else v for k, v in zip(parts, r)), axis=1)
+    styles = combine_hue(long, hue) if hue and "," in hue else None  # `--hue n_train,predictor`
     stats, varied, left_out = aggregate(long, x, hue, facet)
     counts = sorted({int(stats["n"].min()), int(stats["n"].max())})
     statement = (f"each point: the mean of {'-'.join(map(str, counts))} row(s); averaged over "
@@ -225,7 +293,7 @@ def plot(files, x, hue=None, facet=None, fix=(), metric="r_over_r0", predictors=
                  + "; error bars: one standard error" + left_out)
     labels = {k: axis_label(k, long) if "," not in k else " / ".join(axis_label(p.strip(), long) for p in k.split(","))
               for k in (x, hue, facet) if k}
-    fig = draw(stats, x, hue, facet, metric, title, labels)
+    fig = draw(stats, x, hue, facet, metric, title, labels, styles, columns)
     fig.savefig(out, dpi=150, bbox_inches="tight")
     return stats, statement
 
@@ -242,12 +310,13 @@ def main(argv=None):
     p.add_argument("--predictors", default="model,ols,ridge")
     p.add_argument("--out", default="figure.png")
     p.add_argument("--title", default="")
+    p.add_argument("--columns", type=int, default=None, help="panels per row (default: all up to 4, else 3)")
     p.add_argument("--partial", action="store_true", help="read unfinished files' rows done")
     args = p.parse_args(argv)
     try:
         stats, statement = plot(args.files, args.x, args.hue or None, args.facet, args.fix, args.metric,
                                 [s.strip() for s in args.predictors.split(",") if s.strip()], args.out, args.title,
-                                args.partial)
+                                args.partial, args.columns)
     except (PlotError, FileNotFoundError, ValueError) as e:
         print(f"icl_sweep plot: {e}", file=sys.stderr)
         return 2

@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 
 from .plot import PREDICTORS, PlotError, plot
-from .results import expand_paths, load, trajectories
+from .results import SUCCESS_STATUSES, expand_paths, load, trajectories
 
 SUMMARY_KEYS = ["model", "spectrum", "shift", "d", "n_train", "m_test", "ridge_lambda"]
 SUMMARY_PREDICTORS = ["model", "ols", "ridge", "avg", "knn"]
@@ -35,7 +35,7 @@ window.addEventListener("load", () => {
 def summary_table(df):
     cols = {f"{p} R/R₀": PREDICTORS[p][0] + "_norm" for p in SUMMARY_PREDICTORS}
     g = df.groupby(SUMMARY_KEYS, sort=False)
-    out = g.agg(rows=("row", "size"), converged=("status", lambda s: float(s.isin(["converged", "trained"]).mean())),
+    out = g.agg(rows=("row", "size"), converged=("status", lambda s: float(s.isin(SUCCESS_STATUSES).mean())),
                 **{label: (column, "mean") for label, column in cols.items()}).reset_index()
     return out.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, classes="summary")
 

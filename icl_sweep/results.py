@@ -16,6 +16,9 @@ TEXT_COLUMNS = ["status", "spectrum", "shift", "model"]
 TRAJECTORY_COLUMNS = ["time", "loss", "rel_err", "excess_loss"]
 # Columns that differ between runs of the same rows (docs/interface.md, "Determinism").
 TIMING_COLUMNS = ("seconds", "train_seconds", "rank", "finished_unix")
+# The statuses of a training run that reached its end: the flow converged, a sampled model trained
+# its steps (docs/interface.md, "status"); any other status is a failure or a stop.
+SUCCESS_STATUSES = ("converged", "trained")
 
 _CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$")
 

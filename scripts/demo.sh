@@ -7,4 +7,4 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mpiexec --oversubscribe -n "$(nproc)" build/icl-sweep --config jobs/demo.ini --output demo.h5 --force
-/usr/bin/python3 analysis/demo_table.py demo.h5
+/usr/bin/python3 -m icl_sweep demo-table demo.h5

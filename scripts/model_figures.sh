@@ -9,7 +9,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 out=${ICL_FIGURES_WORK:-results}
 mkdir -p "$out" docs/figures
 run() { mpiexec --oversubscribe -n "$(nproc)" build/icl-sweep --config "jobs/$1.ini" --output "$out/$1.h5" --force --progress 0 "${@:2}"; }
-figure() { /usr/bin/python3 analysis/model_figures.py "$@" > /dev/null; }
+figure() { /usr/bin/python3 -m icl_sweep models "$@" > /dev/null; }
 run lsa_training
 figure "$out/lsa_training.h5" docs/figures/lsa_training.png --training
 run deep_linear

@@ -60,8 +60,8 @@ std::optional<std::string> information(const po::variables_map& vm, const po::op
             "[--progress SECONDS] [--SECTION.KEY VALUE ...]\n"
             "       icl-sweep --resume OUTPUT [--config FILE] [--SECTION.KEY VALUE ...]\n"
             "       icl-sweep --config FILE --extend OLD.h5 [--output FILE] [--force] [--SECTION.KEY VALUE ...]\n"
-            "       icl-sweep --merge IN.h5 IN.h5 ... --output FILE [--force]\n"
-            "       icl-sweep --status OUTPUT [--export SNAPSHOT.h5]\n"
+            "       icl-sweep merge IN.h5 IN.h5 ... --output FILE [--force]    (or --merge)\n"
+            "       icl-sweep status OUTPUT [--export SNAPSHOT.h5]            (or --status)\n"
             "Keys, columns, shifts, spectra and exit codes: docs/interface.md and docs/theory.md.\n\n"
          << options;
     return text.str();
@@ -166,8 +166,12 @@ CommandLine parse_command_line(int argc, char** argv, std::optional<std::string>
   options.add(keys);
   po::positional_options_description positional;
   positional.add("output", 1);
+  // `icl-sweep status OUT` and `icl-sweep merge IN... --output OUT` are --status and --merge: a
+  // first word that names a command and not a file.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && (args[0] == "status" || args[0] == "merge")) args[0] = "--" + args[0];
   po::variables_map vm;
-  po::store(po::command_line_parser(argc, argv).options(options).positional(positional).run(), vm);
+  po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
   po::notify(vm);
   info = information(vm, options);
   if (info) return cl;

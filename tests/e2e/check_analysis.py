@@ -1,4 +1,4 @@
-"""End-to-end: analysis/icl_analyze.py turns a small results file into non-empty PNG figures
+"""End-to-end: `python3 -m icl_sweep analyze` turns a small results file into non-empty PNG figures
 and a summary CSV with one row per (training spectrum, shift)."""
 import argparse
 import csv
@@ -14,16 +14,18 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--program", required=True)
     p.add_argument("--config", required=True)
-    p.add_argument("--analysis", required=True)
+    p.add_argument("--repository", required=True)
     args = p.parse_args()
+    analyze = [sys.executable, "-m", "icl_sweep", "analyze"]
+    env = dict(os.environ, PYTHONPATH=args.repository)  # this checkout's package, whatever is installed
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "small.h5")
         r = run_sweep(args.program, ["--config", args.config, "--output", out, "--progress", "0"])
         check(r.returncode == 0, f"sweep: exit {r.returncode} {r.stderr}")
         figures = os.path.join(tmp, "figures")
-        r = subprocess.run([sys.executable, args.analysis, out, figures, "--phase", "d", "sigma",
+        r = subprocess.run(analyze + [out, figures, "--phase", "d", "sigma",
                             "--phase", "shift", "spectrum", "--metric", "lsa_norm"],
-                           capture_output=True, text=True, timeout=600)
+                           capture_output=True, text=True, timeout=600, env=env)
         check(r.returncode == 0, f"analysis: exit {r.returncode} {r.stderr[-2000:]}")
         with open(os.path.join(figures, "summary.csv")) as f:
             rows = list(csv.DictReader(f))
@@ -47,14 +49,14 @@ def main():
                     check(f.read(8) == b"\x89PNG\r\n\x1a\n", f"{name} is not a PNG")
         # The crash cases of the workflow issue: the config's spelling m_test=n, and a phase over a
         # shift's parameter (rows without one are left out, not drawn as blank columns).
-        r = subprocess.run([sys.executable, args.analysis, out, figures, "--no-curves", "--phase", "shift_param", "d",
-                            "--fix", "m_test=n"], capture_output=True, text=True, timeout=600)
+        r = subprocess.run(analyze + [out, figures, "--no-curves", "--phase", "shift_param", "d",
+                            "--fix", "m_test=n"], capture_output=True, text=True, timeout=600, env=env)
         check(r.returncode == 0 and os.path.getsize(os.path.join(figures, "phase_shift_param_d.png")) > 5000,
               f"--phase shift_param d --fix m_test=n: exit {r.returncode} {r.stderr[-1500:]}")
         for bad, words in ((["--fix", "m_test=x"], "not a number"), (["--fix", "d=99"], "leaves no rows"),
-                           (["--fix", "m_test"], "expected KEY=VALUE")):
-            r = subprocess.run([sys.executable, args.analysis, out, figures, "--no-curves", "--phase", "d", "sigma"] + bad,
-                               capture_output=True, text=True, timeout=600)
+                           (["--fix", "m_test"], "expected KEY=VALUE"), (["--panel", "999"], "no rows with m_test")):
+            r = subprocess.run(analyze + [out, figures, "--no-curves", "--phase", "d", "sigma"] + bad,
+                               capture_output=True, text=True, timeout=600, env=env)
             check(r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr,
                   f"{bad}: exit {r.returncode} {r.stderr[-500:]}")
     return finish("analysis")

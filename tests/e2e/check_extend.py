@@ -147,7 +147,7 @@ def main():
             check(r.returncode == 0, f"part d={d}: exit {r.returncode}")
             parts.append(part)
         merged = os.path.join(tmp, "merged.h5")
-        r = run_sweep(args.program, ["--merge"] + parts + ["--output", merged], 2)
+        r = run_sweep(args.program, ["merge"] + parts + ["--output", merged], 2)  # `icl-sweep merge` is --merge
         check(r.returncode == 0 and "merged 3 files" in r.stderr, f"--merge: exit {r.returncode}: {r.stderr[-800:]}")
         check(same_columns(result_columns(merged, True), result_columns(os.path.join(tmp, "longer_clean.h5"), True)),
               "--merge of the array job's files differs from the whole sweep")

@@ -57,7 +57,9 @@ BASELINES = ["risk_ols_mc", "risk_ridge_mc", "risk_gd_mc", "risk_avg_mc", "risk_
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--program", required=True)
-    prog = p.parse_args().program
+    p.add_argument("--repository", required=True)
+    args = p.parse_args()
+    prog = args.program
     with tempfile.TemporaryDirectory() as tmp:
         cfg = os.path.join(tmp, "models.ini")
         with open(cfg, "w") as f:
@@ -95,10 +97,10 @@ def main():
         check(np.array_equal(flow["risk_model_theory"], flow["risk_a_eff_theory"], equal_nan=True), "flow: A_eff is A")
 
         # The model figures draw from such a file.
-        figures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "analysis", "model_figures.py")
         for kind in ("--paper", "--training", "--depth"):
             png = os.path.join(tmp, kind[2:] + ".png")
-            r = subprocess.run([sys.executable, figures, one, png, kind], capture_output=True, text=True)
+            r = subprocess.run([sys.executable, "-m", "icl_sweep", "models", one, png, kind], capture_output=True,
+                               text=True, env=dict(os.environ, PYTHONPATH=args.repository))
             check(r.returncode == 0 and os.path.getsize(png) > 10000, f"model_figures {kind}: {r.returncode} {r.stderr[-500:]}")
 
         # Stopped by SIGINT once the journal holds some runs, then resumed: equal to the clean run.

@@ -81,3 +81,39 @@ def test_metrics_and_keys(question, tmp_path):
 def test_refusals_name_the_key(question, tmp_path, args, words):
     r = cli(question, *args, "--out", str(tmp_path / "x.png"))
     assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_the_papers_layout(question, tmp_path):
+    """`--hue n_train,predictor`: a curve per (N, predictor), N in numeric order (6 before 10),
+    coloured by N and styled by predictor; y = error / d."""
+    r = cli(question, "--x", "m_test", "--hue", "n_train,predictor", "--facet", "shift", "--fix", "shift_name=covariate_scale",
+            "--metric", "error_per_d", "--predictors", "model,ols", "--out", str(tmp_path / "paper.png"))
+    assert r.returncode == 0 and (tmp_path / "paper.png").stat().st_size > 10000, r.stderr
+    stats, _ = plot.plot(question, "m_test", "n_train,predictor", "shift", ["shift_name=covariate_scale"],
+                         metric="error_per_d", predictors=["model", "ols"], out=str(tmp_path / "again.png"))
+    assert list(stats["n_train,predictor"].cat.categories) == [
+        "N = 6, trained model", "N = 6, OLS (min-norm)", "N = 10, trained model", "N = 10, OLS (min-norm)"]
+    df = icl_sweep_rows(question)
+    rows = df[(df["n_train"] == 10) & (df["m_test"] == 3) & (df["shift"] == "covariate_scale(1.5)")]
+    point = stats[(stats["n_train,predictor"] == "N = 10, OLS (min-norm)") & (stats["m_test"] == 3)
+                  & (stats["shift"] == "covariate_scale(1.5)")].iloc[0]
+    assert point["mean"] == pytest.approx((rows["risk_ols_mc"] / rows["d"]).mean(), rel=1e-12)
+    long = plot.long_form(df, ["model", "ols"], "r_over_r0")
+    styles = plot.combine_hue(long, "n_train,predictor")
+    assert styles == {"N = 6, trained model": (0, 0), "N = 6, OLS (min-norm)": (0, 1),
+                      "N = 10, trained model": (1, 0), "N = 10, OLS (min-norm)": (1, 1)}
+
+
+def test_the_log_axis_floor_is_a_decade_below_the_smallest_real_value():
+    # least squares interpolating noiseless prompts: 0 or ~1e-31, zero to rounding
+    assert plot.floor_of([0.0, 1e-31, 0.05, 3.0]) == pytest.approx(1e-3)
+    assert plot.floor_of([2.0, 40.0]) == pytest.approx(0.1)
+    assert plot.floor_of([0.0, float("nan")]) is None
+
+
+@pytest.mark.parametrize("shift, title", [("covariate_random(4)", "test covariance 4·diag(Exp(1))"),
+                                          ("covariate_random(1)", "test covariance diag(Exp(1))"),
+                                          ("covariate_isotropic", "test covariance I")])
+def test_panel_titles_in_the_papers_words(shift, title):
+    assert plot.facet_title("shift", shift, "test condition") == title
+    assert plot.facet_title("n_train", 40, "N (training prompt length)") == "N = 40"

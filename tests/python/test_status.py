@@ -55,7 +55,7 @@ def test_status_of_a_running_sweep_and_its_snapshot(tmp_path):
     finally:
         stdout, stderr = sweep.communicate(timeout=600)
     assert sweep.returncode == 0, stderr  # the writer was not disturbed
-    r = status(str(out))
+    r = subprocess.run([PROGRAM, "status", str(out)], capture_output=True, text=True)  # the command's spelling
     assert r.returncode == 0 and f"{out}: complete" in r.stdout and "rows: 24 of 24 done (100.0%)" in r.stdout, r.stdout
     full = icl_sweep.load(str(out))
     timing = ["file", *TIMING_COLUMNS]

@@ -1,14 +1,13 @@
-#!/usr/bin/python3
-"""Figures and tables from an icl-sweep results file.
+"""Tables and figures from results files.
 
-    /usr/bin/python3 analysis/icl_analyze.py RESULTS.h5 OUTDIR [--phase X Y] [--metric M]
-                                             [--fix KEY=VALUE ...] [--title TEXT]
+    python3 -m icl_sweep analyze RESULTS.h5... OUTDIR [--phase X Y] [--metric M] [--fix KEY=VALUE ...]
+                                 [--panel M] [--title TEXT] [--no-curves] [--partial]
 
 Writes into OUTDIR:
   summary.csv             one row per (model, spectrum, shift, d, N, M): runs, convergence, and the mean
                           normalised error R/R0 of every predictor (also printed)
-  convergence.png         loss - L* and rel_err against gradient-flow time, one line per training
-                          run, coloured by spectrum, styled by sigma
+  convergence.png         loss - L* and the distance to the limit A* against gradient-flow time, one
+                          line per training run of the population flow, coloured by spectrum, styled by sigma
   error_vs_m_<shift>.png  R/R0 against the test prompt length M per shift: LSA closed form, LSA
                           Monte-Carlo (error bars), OLS, ridge, one-step GD, zero; one panel per
                           (training spectrum, N), averaged over the other axes
@@ -17,11 +16,11 @@ Writes into OUTDIR:
   panel_m<M>.png          with --panel M: R/R0 of every predictor under every shift at M (a
                           robustness panel; all predictors saw the same prompts)
 
-Axes: d, n_train, m_test, sigma, init_seed, spectrum, shift, shift_param (the number in
-`covariate_scale(2)`), d_over_n, kappa (the number in `geometric(100)`).
+Axes: d, n_train, m_test, sigma, init_seed, spectrum, shift, model, shift_param (the number in
+`covariate_scale(2)`), d_over_n, kappa (the number in `geometric(100)`; 1 for isotropic).
 Metrics: lsa_norm (R/R0 of the trained LSA, Monte-Carlo, or closed form when there is no
 Monte-Carlo), lsa_theory_norm, lsa_over_ols, ols_norm, gf_time, log_rel_err, converged.
-Uses only h5py, numpy and matplotlib.
+Several files are read as one table (icl_sweep.load); unfinished files only with --partial.
 """
 import argparse
 import csv
@@ -29,14 +28,13 @@ import os
 import re
 import sys
 
-import h5py
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-import results_schema  # noqa: E402
+from .results import SUCCESS_STATUSES, load as load_frame, trajectories  # noqa: E402
 
 PREDICTORS = [  # column, label, standard-error column, colour (the same in every figure)
     ("risk_model_theory", "LSA, closed form", None, "tab:blue"),
@@ -51,34 +49,23 @@ FLOOR = 1e-3  # R/R0 below this (OLS interpolating noiseless prompts: ~1e-30) is
 METRICS = ["lsa_norm", "lsa_theory_norm", "lsa_over_ols", "ols_norm", "gf_time", "log_rel_err", "converged"]
 
 
-def number_in(text):
-    m = re.search(r"\(([-+0-9.eE]+)", text)
-    return float(m.group(1)) if m else np.nan
-
-
-def load(path):
-    with h5py.File(path, "r") as f:
-        results_schema.check(f, path)
-        r = f["results"][:]
-        traj = {k: f["trajectories"][k][:] for k in ("time", "loss", "rel_err", "excess_loss")
-                if k in f["trajectories"]}
-    cols = {name: r[name] for name in r.dtype.names}
-    for name in ("status", "spectrum", "shift", "model"):
-        cols[name] = np.array([v.decode("ascii") for v in cols[name]])
-    cols["shift_param"] = np.array([number_in(s) for s in cols["shift"]])
-    cols["shift_name"] = np.array([s.split("(")[0] for s in cols["shift"]])
-    cols["kappa"] = np.array([number_in(s) if s.startswith("geometric") else
-                              (1.0 if s == "isotropic" else np.nan) for s in cols["spectrum"]])
+def load(paths, partial=False):
+    """The rows of `paths` (icl_sweep.load) as a dict of numpy arrays, with this command's axes and
+    metrics added."""
+    df = load_frame(paths, partial=partial)
+    cols = {name: df[name].to_numpy() for name in df.columns}
+    cols["kappa"] = np.where(df["spectrum_name"] == "geometric", df["spectrum_param"],
+                             np.where(df["spectrum"] == "isotropic", 1.0, np.nan))
     cols["d_over_n"] = cols["d"] / cols["n_train"]
-    zero = cols["risk_zero"]
-    mc = cols["risk_model_mc"] / zero
-    cols["lsa_norm"] = np.where(np.isfinite(mc), mc, cols["risk_model_theory"] / zero)
-    cols["lsa_theory_norm"] = cols["risk_model_theory"] / zero
-    cols["ols_norm"] = cols["risk_ols_mc"] / zero
-    cols["lsa_over_ols"] = cols["risk_model_mc"] / cols["risk_ols_mc"]
-    cols["log_rel_err"] = np.log10(cols["rel_err"])
-    cols["converged"] = (cols["status"] == "converged").astype(float)
-    return cols, traj
+    mc = cols["risk_model_mc_norm"]
+    cols["lsa_norm"] = np.where(np.isfinite(mc), mc, cols["risk_model_theory_norm"])
+    cols["lsa_theory_norm"] = cols["risk_model_theory_norm"]
+    cols["ols_norm"] = cols["risk_ols_mc_norm"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cols["lsa_over_ols"] = cols["risk_model_mc"] / cols["risk_ols_mc"]
+        cols["log_rel_err"] = np.log10(cols["rel_err"])
+    cols["converged"] = np.isin(cols["status"], SUCCESS_STATUSES).astype(float)
+    return cols
 
 
 def unique_in_order(values):
@@ -109,10 +96,10 @@ def write_summary(cols, outdir):
     for key, index in seen.items():
             sel = np.zeros(len(cols["row"]), dtype=bool)
             sel[index] = True
-            runs = np.unique(cols["train_id"][sel])
+            runs = set(zip(cols["file"][sel], cols["train_id"][sel]))
             row = [str(v) for v in key] + [int(sel.sum()), len(runs), f"{cols['converged'][sel].mean():.3f}",
                    f"{np.median(cols['rel_err'][sel]):.3e}"]
-            row += [f"{nanmean(cols[c][sel] / cols['risk_zero'][sel]):.6g}" for c, _, _, _ in PREDICTORS]
+            row += [f"{nanmean(cols[c + '_norm'][sel]):.6g}" for c, _, _, _ in PREDICTORS]
             rows.append(row)
     with open(os.path.join(outdir, "summary.csv"), "w", newline="") as f:
         w = csv.writer(f)
@@ -123,38 +110,45 @@ def write_summary(cols, outdir):
         print("  ".join(str(x).rjust(w) for x, w in zip(line, widths)))
 
 
-def plot_convergence(cols, traj, outdir):
-    if "time" not in traj:
+def limit_of(spectra):
+    """What the flow's limit A* is for these training spectra: Γ⁻¹ only for a fixed covariance; for
+    random ones the minimiser of the loss averaged over the covariances (docs/theory.md §2)."""
+    random = [s for s in spectra if s.startswith("random_")]
+    return "; ".join((["A* = Γ⁻¹ for a fixed training covariance"] if len(random) < len(spectra) else []) +
+                     (["A* = (E[λ²] / E[γλ²])·I for a random one (docs/theory.md §2)"] if random else []))
+
+
+def plot_convergence(paths, partial, outdir):
+    """The population flow's runs: excess loss and distance to the limit A* against flow time."""
+    tr = trajectories(paths, partial=partial)
+    tr = tr[tr["model"] == "flow"]
+    if tr.empty:
         return
-    first = {}
-    for i, tid in enumerate(cols["train_id"]):
-        first.setdefault(int(tid), i)
-    spectra = unique_in_order(cols["spectrum"])
-    sigmas = sorted(set(cols["sigma"]))
+    runs = list(tr.groupby(["file", "train_id"], sort=False))
+    spectra = list(dict.fromkeys(tr["spectrum"]))
+    sigmas = sorted(tr["sigma"].unique())
     colours = plt.cm.viridis(np.linspace(0, 0.9, max(len(spectra), 1)))
     styles = ["-", "--", ":", "-."]
+    by_sigma = len(sigmas) <= len(styles)  # more sigmas than line styles: colour by spectrum only
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    excess = traj.get("excess_loss", traj["loss"])
     shown = set()
-    runs = sorted(first)[:: max(1, len(first) // 60)]  # at most about 60 lines stay readable
-    for tid in runs:
-        i = first[tid]
-        spec, sig = cols["spectrum"][i], cols["sigma"][i]
-        by_sigma = len(sigmas) <= len(styles)  # more sigmas than line styles: colour by spectrum only
+    for _, run in runs[:: max(1, len(runs) // 60)]:  # at most about 60 lines stay readable
+        spec, sig = run["spectrum"].iloc[0], run["sigma"].iloc[0]
         label = f"{spec}, σ={sig:g}" if by_sigma else spec
         kw = dict(color=colours[spectra.index(spec)], ls=styles[sigmas.index(sig)] if by_sigma else "-", lw=1,
                   label=None if label in shown else label)
         shown.add(label)
-        t = traj["time"][tid]
-        ok = np.isfinite(t) & (t > 0)
-        axes[0].loglog(t[ok], np.maximum(excess[tid][ok], 1e-300), **kw)
-        axes[1].loglog(t[ok], traj["rel_err"][tid][ok], **kw)
+        ok = run["time"] > 0
+        axes[0].loglog(run["time"][ok], np.maximum(run["excess_loss"][ok], 1e-300), **kw)
+        axes[1].loglog(run["time"][ok], run["rel_err"][ok], **kw)
+    # A* is Γ⁻¹ only for a fixed training covariance; for random ones it is the minimiser of the
+    # loss averaged over the covariances (docs/theory.md §2).
     axes[0].set(xlabel="gradient-flow time t", ylabel="excess loss L(t) − L*", title="Loss")
-    axes[1].set(xlabel="gradient-flow time t", ylabel="‖A(t) − A*‖_F / ‖A*‖_F", title="Distance to Γ⁻¹")
+    axes[1].set(xlabel="gradient-flow time t", ylabel="‖A(t) − A*‖_F / ‖A*‖_F", title="Distance to the limit A*")
     for ax in axes:
         ax.grid(True, which="major", alpha=0.3)
     axes[1].legend(fontsize=7, loc="lower left", ncol=2 if len(shown) > 8 else 1)
-    fig.suptitle("Gradient-flow convergence (one line per training run)")
+    fig.suptitle("Gradient-flow convergence, one line per training run\n" + limit_of(spectra), fontsize=10)
     fig.tight_layout()
     fig.savefig(os.path.join(outdir, "convergence.png"), dpi=90)
     plt.close(fig)
@@ -203,7 +197,7 @@ def plot_error_vs_m(cols, outdir):
 
 
 def bad_input(message):
-    print(f"icl_analyze: {message}", file=sys.stderr)
+    print(f"icl_sweep analyze: {message}", file=sys.stderr)
     sys.exit(2)
 
 
@@ -214,8 +208,8 @@ def select(cols, fixes):
         col = cols[key]
         if key == "m_test" and value == "n":
             sel &= cols["m_test"] == cols["n_train"]
-        elif col.dtype.kind in "US":
-            sel &= col == value
+        elif col.dtype.kind in "USOb":  # text (and the m_equals_n flag): compared as written
+            sel &= col.astype(str) == value
         else:
             try:
                 sel &= np.isclose(col.astype(float), float(value))
@@ -277,14 +271,20 @@ def tick_text(axis, values, cols, sel):
     return [fmt(v) for v in values]
 
 
-def plot_phase(cols, x, y, metric, fixes, outdir, title):
+def phase_rows(cols, x, y, fixes):
+    """The rows a phase diagram over x and y draws: those --fix keeps where both are defined
+    (shift_param of shifts without a parameter is not); refuses when none is left."""
     sel = select(cols, fixes)
-    # Rows where an axis is undefined (shift_param of shifts without a parameter) are left out.
     for axis in (x, y):
         if cols[axis].dtype.kind == "f":
             sel &= np.isfinite(cols[axis])
     if not sel.any():
         bad_input(f"--phase {x} {y}: no row has both defined (shift_param needs shifts with a parameter)")
+    return sel
+
+
+def plot_phase(cols, x, y, metric, fixes, outdir, title):
+    sel = phase_rows(cols, x, y, fixes)
     xs = unique_in_order(sorted(set(cols[x][sel]), key=lambda v: (isinstance(v, str), v)))
     ys = unique_in_order(sorted(set(cols[y][sel]), key=lambda v: (isinstance(v, str), v)))
     grid = np.full((len(ys), len(xs)), np.nan)
@@ -314,8 +314,6 @@ def plot_phase(cols, x, y, metric, fixes, outdir, title):
 
 def plot_panel(cols, m, outdir):
     sel = cols["m_test"] == m
-    if not sel.any():
-        sys.exit(f"--panel: no rows with m_test = {m}")
     shifts = unique_in_order(cols["shift"][sel])
     predictors = [(c, label) for c, label, _, _ in PREDICTORS] + [("risk_zero", "zero")]
     grid = np.array([[nanmean(cols[c][sel & (cols["shift"] == s)] / cols["risk_zero"][sel & (cols["shift"] == s)])
@@ -336,8 +334,9 @@ def plot_panel(cols, m, outdir):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("results")
+    p = argparse.ArgumentParser(prog="python3 -m icl_sweep analyze", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("results", nargs="+", metavar="RESULTS.h5")
     p.add_argument("outdir")
     p.add_argument("--phase", nargs=2, metavar=("X", "Y"), action="append", default=[])
     p.add_argument("--metric", choices=METRICS, default="lsa_norm")
@@ -345,8 +344,12 @@ def main(argv=None):
     p.add_argument("--title", default="")
     p.add_argument("--no-curves", action="store_true", help="skip the error-against-M figures")
     p.add_argument("--panel", type=int, action="append", default=[], metavar="M")
+    p.add_argument("--partial", action="store_true", help="read unfinished files' rows done")
     args = p.parse_args(argv)
-    cols, traj = load(args.results)
+    try:
+        cols = load(args.results, args.partial)
+    except (FileNotFoundError, ValueError) as e:
+        bad_input(str(e))
     for f in args.fix:
         if "=" not in f:
             p.error(f"--fix {f}: expected KEY=VALUE")
@@ -358,9 +361,15 @@ def main(argv=None):
         for axis in (x, y):
             if axis not in cols:
                 p.error(f"--phase: unknown axis {axis}")
+    select(cols, fixes)  # a bad --fix, or a phase without rows, is refused before anything is written
+    for x, y in args.phase:
+        phase_rows(cols, x, y, fixes)
+    for m in args.panel:
+        if not (cols["m_test"] == m).any():
+            bad_input(f"--panel {m}: no rows with m_test = {m}")
     os.makedirs(args.outdir, exist_ok=True)
     write_summary(cols, args.outdir)
-    plot_convergence(cols, traj, args.outdir)
+    plot_convergence(args.results, args.partial, args.outdir)
     if not args.no_curves:
         plot_error_vs_m(cols, args.outdir)
     for x, y in args.phase:
@@ -368,7 +377,8 @@ def main(argv=None):
     for m in args.panel:
         plot_panel(cols, m, args.outdir)
     print(f"wrote {', '.join(sorted(os.listdir(args.outdir)))} to {args.outdir}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

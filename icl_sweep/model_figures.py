@@ -1,45 +1,36 @@
-#!/usr/bin/python3
-"""Figures comparing the trained models of an icl-sweep results file (grid.model).
+"""Figures comparing the trained models of results files (grid.model).
 
-    /usr/bin/python3 analysis/model_figures.py RESULTS.h5 OUT.png --paper [--n N]
+    python3 -m icl_sweep models RESULTS.h5... OUT.png --paper [--n N]
         the paper's layout: normalised error R/R0 against the test prompt length M, one panel per
         test condition (shift), one row per training covariance; curves for every model, the LSA's
         limit A*, least squares and zero (R/R0 = 1); at N = --n (default: the largest)
-    /usr/bin/python3 analysis/model_figures.py RESULTS.h5 OUT.png --training
+    python3 -m icl_sweep models RESULTS.h5... OUT.png --training
         sampled training against the population flow: L - L* and rel_err of A (flow) or A_eff
         (sampled LSA models) along training, flow time and optimizer steps side by side
-    /usr/bin/python3 analysis/model_figures.py RESULTS.h5 OUT.png --depth
+    python3 -m icl_sweep models RESULTS.h5... OUT.png --depth
         error of linear_transformer(L) against the number of layers L, per shift, at M = N
-Uses only h5py, numpy and matplotlib.
 """
 import argparse
 import warnings
 import re
 import sys
 
-import h5py
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-import results_schema  # noqa: E402
+from .results import load as load_frame, trajectories  # noqa: E402
 
 FLOOR = 1e-3
 warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
 STYLE = {"flow": ("LSA, population flow", "tab:blue"), "lsa": ("LSA, sampled training", "tab:orange")}
 
 
-def load(path):
-    with h5py.File(path, "r") as f:
-        results_schema.check(f, path)
-        r = f["results"][:]
-        traj = {k: f["trajectories"][k][:] for k in ("time", "loss", "rel_err", "excess_loss")}
-    cols = {name: r[name] for name in r.dtype.names}
-    for name in ("status", "spectrum", "shift", "model"):
-        cols[name] = np.array([v.decode("ascii") for v in cols[name]])
-    return cols, traj
+def load(paths):
+    df = load_frame(paths)
+    return {name: df[name].to_numpy() for name in df.columns}
 
 
 def ordered(values):
@@ -85,33 +76,32 @@ def paper(cols, out, n):
             if i == len(spectra) - 1:
                 ax.set_xlabel("test prompt length M")
             if j == 0:
-                ax.set_ylabel("R / R0")
+                ax.set_ylabel("R / R₀")
     axes[0][0].legend(fontsize=6)
     fig.suptitle(f"d = {int(cols['d'].max())}, N = {n} (dotted: M = N)", fontsize=9)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
 
 
-def training(cols, traj, out):
+def training(paths, out):
     fig, axes = plt.subplots(2, 2, figsize=(9, 6), squeeze=False)
-    for model in ordered(cols["model"]):
+    tr = trajectories(paths)
+    for model in ordered(tr["model"]):
         if model not in ("flow", "lsa") and not model.startswith("linear_transformer(1)"):
             continue
-        runs = np.unique(cols["train_id"][cols["model"] == model])
         column = 0 if model == "flow" else 1
         text, colour = label(model)
-        for k, run in enumerate(runs):
-            t, excess, rel = traj["time"][run], traj["excess_loss"][run], traj["rel_err"][run]
-            ok = np.isfinite(t) & (t > 0)
-            axes[0][column].loglog(t[ok], np.maximum(excess[ok], 1e-12), color=colour, alpha=0.5,
+        for k, (_, run) in enumerate(tr[tr["model"] == model].groupby(["file", "train_id"], sort=False)):
+            ok = run["time"] > 0
+            axes[0][column].loglog(run["time"][ok], np.maximum(run["excess_loss"][ok], 1e-12), color=colour, alpha=0.5,
                                    label=text if k == 0 else None)
-            axes[1][column].loglog(t[ok], rel[ok], color=colour, alpha=0.5)
+            axes[1][column].loglog(run["time"][ok], run["rel_err"][ok], color=colour, alpha=0.5)
     axes[0][0].set_title("population flow: against flow time", fontsize=9)
     axes[0][1].set_title("sampled training: against optimizer steps", fontsize=9)
     for ax in axes[1]:
         ax.set_xlabel("flow time" if ax is axes[1][0] else "step")
-    axes[0][0].set_ylabel("L(A) - L*")
-    axes[1][0].set_ylabel("||A - A*|| / ||A*||")
+    axes[0][0].set_ylabel("L(A) − L*")
+    axes[1][0].set_ylabel("‖A − A*‖ / ‖A*‖")
     for ax in axes[0]:
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -122,7 +112,8 @@ def depth(cols, out):
     layers = {m: int(re.search(r"\((\d+)\)", m).group(1)) for m in ordered(cols["model"])
               if m.startswith("linear_transformer(")}
     if not layers:
-        sys.exit("no linear_transformer(L) models in the file")
+        print("icl_sweep models --depth: no linear_transformer(L) models in the file", file=sys.stderr)
+        return 2
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     at_n = cols["m_test"] == cols["n_train"]
     ls = sorted(layers.items(), key=lambda kv: kv[1])
@@ -134,15 +125,16 @@ def depth(cols, out):
             ax.plot([l for _, l in ls], y, marker="o", ls="-" if k == 0 else "--", label=f"{spectrum}, {shift}")
     ax.set_yscale("log")
     ax.set_xlabel("layers L")
-    ax.set_ylabel("R / R0 at M = N")
+    ax.set_ylabel("R / R₀ at M = N")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("results")
+    p = argparse.ArgumentParser(prog="python3 -m icl_sweep models", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("results", nargs="+", metavar="RESULTS.h5")
     p.add_argument("out")
     kind = p.add_mutually_exclusive_group(required=True)
     kind.add_argument("--paper", action="store_true")
@@ -150,15 +142,20 @@ def main(argv=None):
     kind.add_argument("--depth", action="store_true")
     p.add_argument("--n", type=int, default=None)
     a = p.parse_args(argv)
-    cols, traj = load(a.results)
-    if a.paper:
-        paper(cols, a.out, a.n)
-    elif a.training:
-        training(cols, traj, a.out)
-    else:
-        depth(cols, a.out)
+    try:
+        if a.training:
+            training(a.results, a.out)
+        else:
+            cols = load(a.results)
+            status = paper(cols, a.out, a.n) if a.paper else depth(cols, a.out)
+            if status:
+                return status
+    except (FileNotFoundError, ValueError) as e:
+        print(f"icl_sweep models: {e}", file=sys.stderr)
+        return 2
     print(a.out)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
