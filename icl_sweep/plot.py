@@ -281,6 +281,8 @@ def plot(files, x, hue=None, facet=None, fix=(), metric="r_over_r0", predictors=
     """Draws the figure to `out`; returns (the aggregated table, the statement of what was averaged)."""
     if metric not in METRICS:
         raise PlotError(f"--metric {metric}: one of {', '.join(METRICS)}")
+    if columns is not None and columns < 1:
+        raise PlotError(f"--columns {columns}: at least 1 panel per row")
     df = load(files, partial=partial)
     df["converged"] = df["status"].isin(SUCCESS_STATUSES)
     df = parse_fix(fix, df)

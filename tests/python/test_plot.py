@@ -77,6 +77,7 @@ def test_metrics_and_keys(question, tmp_path):
     (["--x", "d", "--fix", "d=x"], "is not a number"),
     (["--x", "d", "--hue", "n_train"], "none of --x, --hue, --facet is `predictor`"),
     (["--x", "d", "--predictors", "oracle"], "unknown 'oracle'"),
+    (["--x", "d", "--columns", "0"], "--columns 0: at least 1"),
 ])
 def test_refusals_name_the_key(question, tmp_path, args, words):
     r = cli(question, *args, "--out", str(tmp_path / "x.png"))
