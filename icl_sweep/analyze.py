@@ -34,16 +34,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .plot import PALETTE  # noqa: E402
 from .results import SUCCESS_STATUSES, load as load_frame, trajectories  # noqa: E402
 
-PREDICTORS = [  # column, label, standard-error column, colour (the same in every figure)
-    ("risk_model_theory", "LSA, closed form", None, "tab:blue"),
-    ("risk_model_mc", "LSA, Monte-Carlo", "risk_model_mc_se", "tab:orange"),
-    ("risk_ols_mc", "OLS (min-norm)", "risk_ols_mc_se", "tab:green"),
-    ("risk_ridge_mc", "ridge", "risk_ridge_mc_se", "tab:red"),
-    ("risk_gd_mc", "one-step GD", None, "tab:purple"),
-    ("risk_avg_mc", "averaging", "risk_avg_mc_se", "tab:brown"),
-    ("risk_knn_mc", "k-NN", "risk_knn_mc_se", "tab:pink"),
+PREDICTORS = [  # column, label, standard-error column, colour (the same in every figure; Okabe-Ito)
+    ("risk_model_theory", "LSA, closed form", None, PALETTE[0]),
+    ("risk_model_mc", "LSA, Monte-Carlo", "risk_model_mc_se", PALETTE[1]),
+    ("risk_ols_mc", "OLS (min-norm)", "risk_ols_mc_se", PALETTE[2]),
+    ("risk_ridge_mc", "ridge", "risk_ridge_mc_se", PALETTE[3]),
+    ("risk_gd_mc", "one-step GD", None, PALETTE[4]),
+    ("risk_avg_mc", "averaging", "risk_avg_mc_se", PALETTE[5]),
+    ("risk_knn_mc", "k-NN", "risk_knn_mc_se", PALETTE[7]),
 ]
 FLOOR = 1e-3  # R/R0 below this (OLS interpolating noiseless prompts: ~1e-30) is drawn at it
 METRICS = ["lsa_norm", "lsa_theory_norm", "lsa_over_ols", "ols_norm", "gf_time", "log_rel_err", "converged"]
@@ -163,7 +164,7 @@ def plot_error_vs_m(cols, outdir):
         n = len(panels)
         ncol = min(n, 3)
         nrow = (n + ncol - 1) // ncol
-        fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.6 * nrow), squeeze=False)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.6 * nrow), squeeze=False, sharey=True)
         for ax, (spec, ntrain) in zip(axes.flat, panels):
             sel = s_sel & (cols["spectrum"] == spec) & (cols["n_train"] == ntrain)
             ms = sorted(set(cols["m_test"][sel]))

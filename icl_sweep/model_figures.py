@@ -21,11 +21,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .plot import PALETTE  # noqa: E402
 from .results import load as load_frame, trajectories  # noqa: E402
 
 FLOOR = 1e-3
 warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
-STYLE = {"flow": ("LSA, population flow", "tab:blue"), "lsa": ("LSA, sampled training", "tab:orange")}
+STYLE = {"flow": ("LSA, population flow", PALETTE[0]), "lsa": ("LSA, sampled training", PALETTE[1])}
 
 
 def load(paths):
@@ -37,7 +38,7 @@ def ordered(values):
     return list(dict.fromkeys(values))
 
 
-OTHERS = ["tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan"]
+OTHERS = [PALETTE[i] for i in (3, 4, 5, 7, 6)]  # after the LSA's two and least squares' (2): Okabe-Ito
 
 
 def label(model, _seen={}):
@@ -51,7 +52,7 @@ def paper(cols, out, n):
     n = n or int(cols["n_train"].max())
     spectra, shifts = ordered(cols["spectrum"]), ordered(cols["shift"])
     fig, axes = plt.subplots(len(spectra), len(shifts), figsize=(3.6 * len(shifts), 3.0 * len(spectra)),
-                             squeeze=False, sharex=True)
+                             squeeze=False, sharex=True, sharey=True)
     for i, spectrum in enumerate(spectra):
         for j, shift in enumerate(shifts):
             ax = axes[i][j]
@@ -68,7 +69,7 @@ def paper(cols, out, n):
             ratio = lambda c: [np.nanmean(cols[c][s & (cols["m_test"] == v)] / cols["risk_zero"][s & (cols["m_test"] == v)]) for v in m]
             if np.isfinite(ratio("risk_lsa_limit")).any():
                 ax.plot(m, ratio("risk_lsa_limit"), ls="--", color="black", label="LSA limit A* (closed form)")
-            ax.plot(m, np.maximum(ratio("risk_ols_mc"), FLOOR), color="tab:green", label="least squares")
+            ax.plot(m, np.maximum(ratio("risk_ols_mc"), FLOOR), color=PALETTE[2], label="least squares")
             ax.axhline(1.0, color="grey", lw=0.8, label="zero predictor")
             ax.axvline(n, color="grey", lw=0.5, ls=":")
             ax.set_yscale("log")
@@ -117,12 +118,15 @@ def depth(cols, out):
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     at_n = cols["m_test"] == cols["n_train"]
     ls = sorted(layers.items(), key=lambda kv: kv[1])
+    curves = 0
     for spectrum in ordered(cols["spectrum"]):
         for k, shift in enumerate(ordered(cols["shift"])):
             sel = at_n & (cols["spectrum"] == spectrum) & (cols["shift"] == shift)
             y = [np.nanmedian(cols["risk_model_mc"][sel & (cols["model"] == m)] / cols["risk_zero"][sel & (cols["model"] == m)])
                  for m, _ in ls]
-            ax.plot([l for _, l in ls], y, marker="o", ls="-" if k == 0 else "--", label=f"{spectrum}, {shift}")
+            ax.plot([l for _, l in ls], y, marker="o", ls="-" if k == 0 else "--", label=f"{spectrum}, {shift}",
+                    color=PALETTE[curves % len(PALETTE)])
+            curves += 1
     ax.set_yscale("log")
     ax.set_xlabel("layers L")
     ax.set_ylabel("R / R₀ at M = N")

@@ -16,7 +16,7 @@ import sys
 import h5py
 import numpy as np
 
-from .plot import PREDICTORS, PlotError, plot
+from .plot import PALETTE, PREDICTORS, PlotError, plot
 from .results import SUCCESS_STATUSES, expand_paths, load, trajectories
 
 SUMMARY_KEYS = ["model", "spectrum", "shift", "d", "n_train", "m_test", "ridge_lambda"]
@@ -50,14 +50,13 @@ def convergence_figure(paths, out, partial):
     if tr.empty:
         return False
     fig, ax = plt.subplots(figsize=(6, 3.6))
-    palette = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
     spectra = list(dict.fromkeys(tr["spectrum"]))
     for (_, _), run in tr.groupby(["file", "train_id"]):
         ok = (run["time"] > 0) & (run["rel_err"] > 0)
-        ax.loglog(run["time"][ok], run["rel_err"][ok], color=palette[spectra.index(run["spectrum"].iloc[0]) % 8],
+        ax.loglog(run["time"][ok], run["rel_err"][ok], color=PALETTE[spectra.index(run["spectrum"].iloc[0]) % 8],
                   linewidth=0.8, alpha=0.7)
     for i, s in enumerate(spectra):
-        ax.plot([], [], color=palette[i % 8], label=s)
+        ax.plot([], [], color=PALETTE[i % 8], label=s)
     ax.set(xlabel="gradient-flow time t", ylabel="‖A − A*‖ / ‖A*‖", title="training convergence, one line per run")
     ax.legend(fontsize=8, title="training covariance")
     ax.grid(alpha=0.3)
