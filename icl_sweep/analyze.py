@@ -4,15 +4,15 @@
                                  [--panel M] [--title TEXT] [--no-curves] [--partial]
 
 Writes into OUTDIR:
-  summary.csv             one row per (model, spectrum, shift, d, N, M): runs, convergence, and the mean
-                          normalised error R/R0 of every predictor (also printed)
+  summary.csv             one row per (model, spectrum, shift, d, N, M, ridge lambda, lr, steps): runs,
+                          convergence, and the mean normalised error R/R0 of every predictor (also printed)
   convergence.png         loss - L* and the distance to the limit A* against gradient-flow time, one
                           line per training run of the population flow, coloured by spectrum, styled by sigma
   error_vs_m_<shift>.png  R/R0 against the test prompt length M per shift: LSA closed form, LSA
                           Monte-Carlo (error bars), OLS, ridge, one-step GD, zero; one panel per
-                          (training spectrum, N), averaged over the other axes
+                          (model, training spectrum, N), averaged over the other axes
   phase_<X>_<Y>.png       with --phase X Y: a heatmap of --metric over two grid axes, the other
-                          axes averaged (or fixed with --fix)
+                          axes averaged
   panel_m<M>.png          with --panel M: R/R0 of every predictor under every shift at M (a
                           robustness panel; all predictors saw the same prompts)
 
@@ -20,7 +20,10 @@ Axes: d, n_train, m_test, sigma, init_seed, spectrum, shift, model, shift_param 
 `covariate_scale(2)`), d_over_n, kappa (the number in `geometric(100)`; 1 for isotropic).
 Metrics: lsa_norm (R/R0 of the trained LSA, Monte-Carlo, or closed form when there is no
 Monte-Carlo), lsa_theory_norm, lsa_over_ols, ols_norm, gf_time, log_rel_err, converged.
-Several files are read as one table (icl_sweep.load); unfinished files only with --partial.
+--fix KEY=VALUE (any column of icl_sweep.load or axis above; m_test=n for M = N) keeps only those
+rows, for every output. Several files are read as one table (icl_sweep.load: rows that several
+files hold as exact copies counted once); unfinished files only with --partial. Bad input exits 2
+before anything is written.
 """
 import argparse
 import csv
@@ -33,13 +36,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
-from .plot import PALETTE  # noqa: E402
-from .results import SUCCESS_STATUSES, load as load_frame, trajectories  # noqa: E402
+from .plot import PALETTE, PlotError, parse_fix  # noqa: E402
+from .results import SUCCESS_STATUSES, SUMMARY_KEYS, copies_note, load as load_frame, trajectories  # noqa: E402
 
 PREDICTORS = [  # column, label, standard-error column, colour (the same in every figure; Okabe-Ito)
-    ("risk_model_theory", "LSA, closed form", None, PALETTE[0]),
-    ("risk_model_mc", "LSA, Monte-Carlo", "risk_model_mc_se", PALETTE[1]),
+    ("risk_model_theory", "trained model, closed form", None, PALETTE[0]),
+    ("risk_model_mc", "trained model, Monte-Carlo", "risk_model_mc_se", PALETTE[1]),
     ("risk_ols_mc", "OLS (min-norm)", "risk_ols_mc_se", PALETTE[2]),
     ("risk_ridge_mc", "ridge", "risk_ridge_mc_se", PALETTE[3]),
     ("risk_gd_mc", "one-step GD", None, PALETTE[4]),
@@ -50,32 +54,31 @@ FLOOR = 1e-3  # R/R0 below this (OLS interpolating noiseless prompts: ~1e-30) is
 METRICS = ["lsa_norm", "lsa_theory_norm", "lsa_over_ols", "ols_norm", "gf_time", "log_rel_err", "converged"]
 
 
-def load(paths, partial=False):
-    """The rows of `paths` (icl_sweep.load) as a dict of numpy arrays, with this command's axes and
-    metrics added."""
+def load(paths, partial=False, fixes=()):
+    """The rows of `paths` (icl_sweep.load) with this command's axes and metrics added, that every
+    --fix KEY=VALUE keeps (the plot command's rules: m_test=n is M = N), as a dict of numpy arrays."""
     df = load_frame(paths, partial=partial)
-    cols = {name: df[name].to_numpy() for name in df.columns}
-    cols["kappa"] = np.where(df["spectrum_name"] == "geometric", df["spectrum_param"],
-                             np.where(df["spectrum"] == "isotropic", 1.0, np.nan))
-    cols["d_over_n"] = cols["d"] / cols["n_train"]
-    mc = cols["risk_model_mc_norm"]
-    cols["lsa_norm"] = np.where(np.isfinite(mc), mc, cols["risk_model_theory_norm"])
-    cols["lsa_theory_norm"] = cols["risk_model_theory_norm"]
-    cols["ols_norm"] = cols["risk_ols_mc_norm"]
+    if copies_note(df):
+        print(copies_note(df))
+    df["kappa"] = np.where(df["spectrum_name"] == "geometric", df["spectrum_param"],
+                           np.where(df["spectrum"] == "isotropic", 1.0, np.nan))
+    df["d_over_n"] = df["d"] / df["n_train"]
+    mc = df["risk_model_mc_norm"]
+    df["lsa_norm"] = np.where(np.isfinite(mc), mc, df["risk_model_theory_norm"])
+    df["lsa_theory_norm"] = df["risk_model_theory_norm"]
+    df["ols_norm"] = df["risk_ols_mc_norm"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        cols["lsa_over_ols"] = cols["risk_model_mc"] / cols["risk_ols_mc"]
-        cols["log_rel_err"] = np.log10(cols["rel_err"])
-    cols["converged"] = np.isin(cols["status"], SUCCESS_STATUSES).astype(float)
-    return cols
+        df["lsa_over_ols"] = df["risk_model_mc"] / df["risk_ols_mc"]
+        df["log_rel_err"] = np.log10(df["rel_err"])
+    df["converged"] = df["status"].isin(SUCCESS_STATUSES).astype(float)
+    df = parse_fix([f"{k}={v}" for k, v in fixes], df)
+    if df.empty:
+        raise PlotError(f"{', '.join(paths)}: no rows")
+    return {name: df[name].to_numpy() for name in df.columns}
 
 
 def unique_in_order(values):
-    seen, out = set(), []
-    for v in values:
-        if v not in seen:
-            seen.add(v)
-            out.append(v)
-    return out
+    return list(dict.fromkeys(values))
 
 
 def nanmean(values):
@@ -84,10 +87,19 @@ def nanmean(values):
     return float(finite.mean()) if finite.size else np.nan
 
 
+def nanmedian(values):
+    """The median of the finite values (a failed run's NaN, a sampled model's undefined rel_err
+    left out); NaN when there are none."""
+    values = np.asarray(values, dtype=float)
+    finite = values[np.isfinite(values)]
+    return float(np.median(finite)) if finite.size else np.nan
+
+
 def write_summary(cols, outdir):
-    # One row per (model, spectrum, shift, d, N, M): averaged over seeds and sigma only, never over
-    # the sizes (a summary that averaged over N and M would mix different questions silently).
-    keys = ["model", "spectrum", "shift", "d", "n_train", "m_test"]
+    # One row per SUMMARY_KEYS (model, spectrum, shift, d, N, M, ridge lambda, lr, steps): averaged
+    # over seeds and sigma only, never over the sizes or settings (a summary that averaged over N and
+    # M would mix different questions silently).
+    keys = SUMMARY_KEYS
     header = keys + ["rows", "runs", "converged", "median_rel_err"] + \
              [c.replace("risk_", "") + "_norm" for c, _, _, _ in PREDICTORS]
     rows = []
@@ -99,7 +111,7 @@ def write_summary(cols, outdir):
             sel[index] = True
             runs = set(zip(cols["file"][sel], cols["train_id"][sel]))
             row = [str(v) for v in key] + [int(sel.sum()), len(runs), f"{cols['converged'][sel].mean():.3f}",
-                   f"{np.median(cols['rel_err'][sel]):.3e}"]
+                   f"{nanmedian(cols['rel_err'][sel]):.3e}"]
             row += [f"{nanmean(cols[c + '_norm'][sel]):.6g}" for c, _, _, _ in PREDICTORS]
             rows.append(row)
     with open(os.path.join(outdir, "summary.csv"), "w", newline="") as f:
@@ -119,10 +131,12 @@ def limit_of(spectra):
                      (["A* = (E[λ²] / E[γλ²])·I for a random one (docs/theory.md §2)"] if random else []))
 
 
-def plot_convergence(paths, partial, outdir):
-    """The population flow's runs: excess loss and distance to the limit A* against flow time."""
+def plot_convergence(paths, partial, kept_runs, outdir):
+    """The population flow's runs among `kept_runs` ((file, train_id) pairs): excess loss and distance to
+    the limit A* against flow time."""
     tr = trajectories(paths, partial=partial)
-    tr = tr[tr["model"] == "flow"]
+    kept = pd.Series(list(zip(tr["file"], tr["train_id"])), index=tr.index).isin(kept_runs)
+    tr = tr[(tr["model"] == "flow") & kept]
     if tr.empty:
         return
     runs = list(tr.groupby(["file", "train_id"], sort=False))
@@ -158,15 +172,17 @@ def plot_convergence(paths, partial, outdir):
 def plot_error_vs_m(cols, outdir):
     for shift in unique_in_order(cols["shift"]):
         s_sel = cols["shift"] == shift
-        panels = unique_in_order(zip(cols["spectrum"][s_sel], cols["n_train"][s_sel]))
+        # A panel per (model, training spectrum, N): a curve never mixes models.
+        panels = unique_in_order(zip(cols["model"][s_sel], cols["spectrum"][s_sel], cols["n_train"][s_sel]))
+        several_models = len({p[0] for p in panels}) > 1
         if len(set(cols["m_test"][s_sel])) < 2:
             continue
         n = len(panels)
         ncol = min(n, 3)
         nrow = (n + ncol - 1) // ncol
         fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.6 * nrow), squeeze=False, sharey=True)
-        for ax, (spec, ntrain) in zip(axes.flat, panels):
-            sel = s_sel & (cols["spectrum"] == spec) & (cols["n_train"] == ntrain)
+        for ax, (model, spec, ntrain) in zip(axes.flat, panels):
+            sel = s_sel & (cols["model"] == model) & (cols["spectrum"] == spec) & (cols["n_train"] == ntrain)
             ms = sorted(set(cols["m_test"][sel]))
             for column, label, se_column, colour in PREDICTORS:
                 if column in ("risk_avg_mc", "risk_knn_mc"):
@@ -186,39 +202,26 @@ def plot_error_vs_m(cols, outdir):
             ax.axhline(1.0, color="k", lw=0.8, ls=":", label="zero predictor")
             ax.axvline(ntrain, color="grey", lw=0.6, ls="--")
             ax.set(xlabel="test prompt length M", ylabel="normalised error R / R₀",
-                   title=f"train {spec}, N={ntrain}", yscale="log")
+                   title=(f"{model}, " if several_models else "") + f"train {spec}, N={ntrain}", yscale="log")
             ax.grid(True, alpha=0.3)
         for ax in list(axes.flat)[n:]:
             ax.axis("off")
         axes.flat[0].legend(fontsize=7)
-        fig.suptitle(f"Error against M under {shift} (dashed: M = N; values below {FLOOR:g} drawn at {FLOOR:g})")
+        fig.suptitle(f"Error against M under {shift}, model {model if not several_models else 'per panel'} "
+                     f"(dashed: M = N; values below {FLOOR:g} drawn at {FLOOR:g})")
         fig.tight_layout()
-        fig.savefig(os.path.join(outdir, f"error_vs_m_{re.sub(r'[^A-Za-z0-9.]+', '_', shift).strip('_')}.png"), dpi=80)
+        fig.savefig(os.path.join(outdir, f"error_vs_m_{file_part(shift)}.png"), dpi=80)
         plt.close(fig)
+
+
+def file_part(text):
+    """A shift as part of a file name: signs kept, so that task_mean(-1) and task_mean(1) differ."""
+    return re.sub(r"[^A-Za-z0-9.+-]+", "_", text).strip("_")
 
 
 def bad_input(message):
     print(f"icl_sweep analyze: {message}", file=sys.stderr)
     sys.exit(2)
-
-
-def select(cols, fixes):
-    """The rows that --fix KEY=VALUE keeps; the config's spelling m_test=n means M = N."""
-    sel = np.ones(len(cols["row"]), dtype=bool)
-    for key, value in fixes:
-        col = cols[key]
-        if key == "m_test" and value == "n":
-            sel &= cols["m_test"] == cols["n_train"]
-        elif col.dtype.kind in "USOb":  # text (and the m_equals_n flag): compared as written
-            sel &= col.astype(str) == value
-        else:
-            try:
-                sel &= np.isclose(col.astype(float), float(value))
-            except ValueError:
-                bad_input(f"--fix {key}={value}: {key} is numeric, {value!r} is not a number (or n for m_test)")
-    if not sel.any():
-        bad_input("--fix " + " ".join(f"{k}={v}" for k, v in fixes) + " leaves no rows")
-    return sel
 
 
 # Mathematical labels for the axes and metrics.
@@ -272,20 +275,23 @@ def tick_text(axis, values, cols, sel):
     return [fmt(v) for v in values]
 
 
-def phase_rows(cols, x, y, fixes):
-    """The rows a phase diagram over x and y draws: those --fix keeps where both are defined
-    (shift_param of shifts without a parameter is not); refuses when none is left."""
-    sel = select(cols, fixes)
+def phase_rows(cols, x, y, metric):
+    """The rows a phase diagram over x and y draws: those where both are defined (shift_param of
+    shifts without a parameter is not); refuses when none is left or the metric is nowhere finite."""
+    sel = np.ones(len(cols["row"]), dtype=bool)
     for axis in (x, y):
         if cols[axis].dtype.kind == "f":
             sel &= np.isfinite(cols[axis])
     if not sel.any():
         bad_input(f"--phase {x} {y}: no row has both defined (shift_param needs shifts with a parameter)")
+    if not np.isfinite(cols[metric][sel].astype(float)).any():
+        bad_input(f"--phase {x} {y} --metric {metric}: the metric is not defined on these rows "
+                  "(gf_time and log_rel_err need population-flow runs, lsa_theory_norm a closed form)")
     return sel
 
 
 def plot_phase(cols, x, y, metric, fixes, outdir, title):
-    sel = phase_rows(cols, x, y, fixes)
+    sel = phase_rows(cols, x, y, metric)
     xs = unique_in_order(sorted(set(cols[x][sel]), key=lambda v: (isinstance(v, str), v)))
     ys = unique_in_order(sorted(set(cols[y][sel]), key=lambda v: (isinstance(v, str), v)))
     grid = np.full((len(ys), len(xs)), np.nan)
@@ -347,30 +353,32 @@ def main(argv=None):
     p.add_argument("--panel", type=int, action="append", default=[], metavar="M")
     p.add_argument("--partial", action="store_true", help="read unfinished files' rows done")
     args = p.parse_args(argv)
-    try:
-        cols = load(args.results, args.partial)
-    except (FileNotFoundError, ValueError) as e:
-        bad_input(str(e))
+    # Everything is checked before anything is written.
+    if os.path.exists(args.outdir) and not os.path.isdir(args.outdir) or args.outdir.endswith(".h5"):
+        bad_input(f"{args.outdir}: the last argument is the output folder, not a file (a results file there "
+                  "would be left out of the analysis)")
     for f in args.fix:
         if "=" not in f:
-            p.error(f"--fix {f}: expected KEY=VALUE")
+            bad_input(f"--fix {f}: expected KEY=VALUE")
     fixes = [tuple(t.strip() for t in f.split("=", 1)) for f in args.fix]
-    for key, _ in fixes:
-        if key not in cols:
-            p.error(f"--fix: unknown axis {key}")
+    try:
+        cols = load(args.results, args.partial, fixes)
+    except (FileNotFoundError, ValueError) as e:  # PlotError and the package's refusals are ValueErrors
+        bad_input(str(e))
     for x, y in args.phase:
         for axis in (x, y):
             if axis not in cols:
-                p.error(f"--phase: unknown axis {axis}")
-    select(cols, fixes)  # a bad --fix, or a phase without rows, is refused before anything is written
-    for x, y in args.phase:
-        phase_rows(cols, x, y, fixes)
+                bad_input(f"--phase: unknown axis {axis} (axes: see --help)")
+        phase_rows(cols, x, y, args.metric)
     for m in args.panel:
         if not (cols["m_test"] == m).any():
             bad_input(f"--panel {m}: no rows with m_test = {m}")
+        if len(set(cols["model"][cols["m_test"] == m])) > 1:
+            bad_input(f"--panel {m}: the rows hold several models ({', '.join(sorted(set(cols['model'])))}); "
+                      "choose one with --fix model=NAME")
     os.makedirs(args.outdir, exist_ok=True)
     write_summary(cols, args.outdir)
-    plot_convergence(args.results, args.partial, args.outdir)
+    plot_convergence(args.results, args.partial, set(zip(cols["file"], cols["train_id"])), args.outdir)
     if not args.no_curves:
         plot_error_vs_m(cols, args.outdir)
     for x, y in args.phase:

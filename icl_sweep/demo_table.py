@@ -3,22 +3,23 @@
 
     python3 -m icl_sweep demo-table demo.h5
 """
+import argparse
 import sys
 
-from .results import load
+from .results import is_complete, load
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    path = argv[0] if argv else "demo.h5"
+    p = argparse.ArgumentParser(prog="python3 -m icl_sweep demo-table", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("results", nargs="?", default="demo.h5", metavar="RESULTS.h5")
+    path = p.parse_args(argv).results
     try:
         df = load(path, partial=True)
+        completed = int(is_complete(path))
     except (FileNotFoundError, ValueError) as e:
         print(f"icl_sweep demo-table: {e}", file=sys.stderr)
         return 2
-    import h5py
-    with h5py.File(path, "r", locking=False) as f:
-        completed = int(f.attrs["completed"])
     runs = df.drop_duplicates("train_id")
     print(f"{path}: {len(df)} rows, {len(runs)} training runs, completed = {completed}")
     print(f"training: {dict(runs['status'].value_counts())}; max rel_err {runs['rel_err'].max():.2e}; "

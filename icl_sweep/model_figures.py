@@ -12,7 +12,6 @@
 """
 import argparse
 import warnings
-import re
 import sys
 
 import matplotlib
@@ -22,7 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .plot import PALETTE  # noqa: E402
-from .results import load as load_frame, trajectories  # noqa: E402
+from .results import load as load_frame, split_call, trajectories  # noqa: E402
 
 FLOOR = 1e-3
 warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
@@ -50,6 +49,8 @@ def label(model, _seen={}):
 
 def paper(cols, out, n):
     n = n or int(cols["n_train"].max())
+    if not (cols["n_train"] == n).any():
+        raise ValueError(f"--n {n}: no rows with n_train = {n} (values: {', '.join(map(str, ordered(cols['n_train'])))})")
     spectra, shifts = ordered(cols["spectrum"]), ordered(cols["shift"])
     fig, axes = plt.subplots(len(spectra), len(shifts), figsize=(3.6 * len(shifts), 3.0 * len(spectra)),
                              squeeze=False, sharex=True, sharey=True)
@@ -79,7 +80,7 @@ def paper(cols, out, n):
             if j == 0:
                 ax.set_ylabel("R / R₀")
     axes[0][0].legend(fontsize=6)
-    fig.suptitle(f"d = {int(cols['d'].max())}, N = {n} (dotted: M = N)", fontsize=9)
+    fig.suptitle(f"d = {', '.join(map(str, ordered(cols['d'])))}, N = {n} (dotted: M = N)", fontsize=9)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
 
@@ -87,6 +88,8 @@ def paper(cols, out, n):
 def training(paths, out):
     fig, axes = plt.subplots(2, 2, figsize=(9, 6), squeeze=False)
     tr = trajectories(paths)
+    if not tr["model"].isin(["flow", "lsa", "linear_transformer(1)"]).any():
+        raise ValueError("--training: no flow, lsa or linear_transformer(1) runs in the file")
     for model in ordered(tr["model"]):
         if model not in ("flow", "lsa") and not model.startswith("linear_transformer(1)"):
             continue
@@ -110,8 +113,7 @@ def training(paths, out):
 
 
 def depth(cols, out):
-    layers = {m: int(re.search(r"\((\d+)\)", m).group(1)) for m in ordered(cols["model"])
-              if m.startswith("linear_transformer(")}
+    layers = {m: int(split_call(m)[1]) for m in ordered(cols["model"]) if split_call(m)[0] == "linear_transformer"}
     if not layers:
         print("icl_sweep models --depth: no linear_transformer(L) models in the file", file=sys.stderr)
         return 2
@@ -146,6 +148,10 @@ def main(argv=None):
     kind.add_argument("--depth", action="store_true")
     p.add_argument("--n", type=int, default=None)
     a = p.parse_args(argv)
+    if a.out.endswith(".h5"):
+        print(f"icl_sweep models: {a.out}: the last argument is the figure to write, not a results file",
+              file=sys.stderr)
+        return 2
     try:
         if a.training:
             training(a.results, a.out)

@@ -19,7 +19,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from .results import SUCCESS_STATUSES, load
+from .results import SUCCESS_STATUSES, copies_note, load
 
 # Okabe and Ito's palette: told apart with every common colour-vision deficiency.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -120,7 +120,7 @@ def aggregate(long, x, hue, facet):
     stats = grouped.agg(mean=("value", "mean"), sd=("value", "std"), n=("value", "size"), mc_se=("se", "mean"),
                         unconverged=("converged", lambda c: int((~c).sum()))).reset_index()
     stats["se"] = np.where(stats["n"] > 1, stats["sd"] / np.sqrt(stats["n"]), stats["mc_se"])
-    axes = ["d", "n_train", "m_test", "spectrum", "shift", "ridge_lambda", "sigma", "init_seed", "model", "lr", "steps"]
+    axes = ["d", "n_train", "m_test", "spectrum", "shift", "ridge_lambda", "sigma", "init_seed", "model", "lr", "steps", "file"]
     # What differs between the rows of one point: the mean is over those.
     varied = {}
     for a in axes:
@@ -159,14 +159,17 @@ def draw(stats, x, hue, facet, metric, title, labels, styles=None, columns=None)
             if hue and isinstance(stats[hue].dtype, pd.CategoricalDtype) else list(stats[hue].unique()) if hue else [None])
     cols = columns or (len(facets) if len(facets) <= 4 else 3)
     rows = math.ceil(len(facets) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), sharey=True, squeeze=False)
+    numeric_x = pd.api.types.is_numeric_dtype(stats[x])
+    # Text on x: one position per value, the same in every curve and panel, each given room.
+    positions = {v: n for n, v in enumerate(dict.fromkeys(stats[x]))} if not numeric_x else None
+    width = 4.2 if numeric_x else max(4.2, 0.45 * len(positions))
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, 3.4 * rows), sharey=True, squeeze=False)
     # A log scale where the values span decades; values below the floor (zeros to rounding) are
     # then drawn at it as downward triangles.
     floor = floor_of(stats["mean"])
     real = stats["mean"][stats["mean"] >= floor * 10] if floor else stats["mean"][:0]
     low_any = floor is not None and bool((stats["mean"] < floor).any())
     log_y = floor is not None and (low_any or real.max() / real.min() > 30)
-    numeric_x = pd.api.types.is_numeric_dtype(stats[x])
     dense = stats.groupby([k for k in (facet, hue) if k] or (lambda _: 0), observed=True).size().max() > 30
     line_styles = ["-", "--", ":", "-."]
     unconverged_total = int(stats["unconverged"].sum())
@@ -179,7 +182,7 @@ def draw(stats, x, hue, facet, metric, title, labels, styles=None, columns=None)
                 continue
             c, k = styles[h] if styles else (j, j)
             colour, marker = PALETTE[c % len(PALETTE)], MARKERS[k % len(MARKERS)]
-            xs = line[x].to_numpy() if numeric_x else np.arange(len(line))
+            xs = line[x].to_numpy() if numeric_x else line[x].map(positions).to_numpy(dtype=float)
             ys = line["mean"].to_numpy(dtype=float)
             low = ys < floor if log_y else np.zeros(len(ys), bool)
             shown = np.where(low, floor, ys)
@@ -194,8 +197,9 @@ def draw(stats, x, hue, facet, metric, title, labels, styles=None, columns=None)
                         markeredgecolor=colour)
             if low.any():
                 ax.plot(xs[low][::every], shown[low][::every], linestyle="none", marker="v", markersize=7, color=colour)
-            if not numeric_x:
-                ax.set_xticks(np.arange(len(line)), [str(v) for v in line[x]], rotation=30, ha="right")
+        if not numeric_x:
+            ax.set_xticks(range(len(positions)), [str(v) for v in positions], rotation=45 if len(positions) > 8 else 30,
+                          ha="right", rotation_mode="anchor")
         if log_y:
             ax.set_yscale("log")
         if metric == "r_over_r0":
@@ -240,7 +244,8 @@ SHIFT_TITLES = {"covariate_isotropic": lambda c: "test covariance I",
                 "covariate_random": lambda c: "test covariance " + (f"{c:g}·" if c != 1 else "") + "diag(Exp(1))",
                 "covariate_scale": lambda c: f"test covariates scaled by {c:g}",
                 "none": lambda c: "no shift"}
-SYMBOLS = {"n_train": "N", "m_test": "M", "d": "d", "sigma": "σ", "ridge_lambda": "λ", "init_seed": "seed"}
+SYMBOLS = {"n_train": "N", "m_test": "M", "d": "d", "sigma": "σ", "ridge_lambda": "λ", "init_seed": "seed",
+           "shift_param": "c"}
 
 
 def facet_title(key, value, label):
@@ -268,12 +273,17 @@ def combine_hue(long, hue):
         number = isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_))
         return f"{SYMBOLS.get(key, key)} = {v:g}" if number else f"{SYMBOLS.get(key, key)} = {v}"
 
-    combos = list(long[parts].drop_duplicates().itertuples(index=False, name=None))
-    names = {row: ", ".join(text(k, v) for k, v in zip(parts, row)) for row in combos}
-    order = sorted(combos, key=lambda row: tuple(rank[n].get(v, len(rank[n])) for n, v in enumerate(row)))
-    long[hue] = pd.Categorical([names[row] for row in long[parts].itertuples(index=False, name=None)],
-                               categories=[names[row] for row in order], ordered=True)
-    return {names[row]: (rank[0].get(row[0], 0), rank[-1].get(row[-1], 0) if len(parts) > 1 else 0) for row in order}
+    # Rows where a part is undefined (shift_param of `none`) get no curve: aggregate leaves them out
+    # and says so.
+    defined = long[parts].notna().all(axis=1)
+    label = pd.Series(np.nan, index=long.index, dtype=object)
+    text_of = [long.loc[defined, k].astype(object).map(lambda v, k=k: text(k, v)) for k in parts]
+    label[defined] = text_of[0].str.cat(text_of[1:], sep=", ") if len(parts) > 1 else text_of[0]
+    combos = long.loc[defined, parts].assign(_label=label[defined]).drop_duplicates("_label")
+    keyed = sorted((tuple(rank[n][v] for n, v in enumerate(row[:-1])), row[-1])
+                   for row in combos.itertuples(index=False, name=None))
+    long[hue] = pd.Categorical(label, categories=[name for _, name in keyed], ordered=True)
+    return {name: (key[0], key[-1] if len(parts) > 1 else 0) for key, name in keyed}
 
 
 def plot(files, x, hue=None, facet=None, fix=(), metric="r_over_r0", predictors=("model", "ols", "ridge"),
@@ -285,6 +295,7 @@ def plot(files, x, hue=None, facet=None, fix=(), metric="r_over_r0", predictors=
         raise PlotError(f"--columns {columns}: at least 1 panel per row")
     df = load(files, partial=partial)
     df["converged"] = df["status"].isin(SUCCESS_STATUSES)
+    copies = copies_note(df)
     df = parse_fix(fix, df)
     long = long_form(df, list(predictors), metric)
     styles = combine_hue(long, hue) if hue and "," in hue else None  # `--hue n_train,predictor`
@@ -292,7 +303,8 @@ def plot(files, x, hue=None, facet=None, fix=(), metric="r_over_r0", predictors=
     counts = sorted({int(stats["n"].min()), int(stats["n"].max())})
     statement = (f"each point: the mean of {'-'.join(map(str, counts))} row(s); averaged over "
                  + (", ".join(f"{k} ({n} values)" for k, n in varied.items()) if varied else "nothing (one row a point)")
-                 + "; error bars: one standard error" + left_out)
+                 + "; error bars: one standard error" + left_out
+                 + (f"; {copies}" if copies else ""))
     labels = {k: axis_label(k, long) if "," not in k else " / ".join(axis_label(p.strip(), long) for p in k.split(","))
               for k in (x, hue, facet) if k}
     fig = draw(stats, x, hue, facet, metric, title, labels, styles, columns)

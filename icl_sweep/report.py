@@ -2,7 +2,7 @@
 
     python3 -m icl_sweep report FILES... --html DIR [--partial]
 
-DIR/index.html holds the summary (one row per model, spectrum, shift, d, N, M, ridge λ: means of
+DIR/index.html holds the summary (one row per model, spectrum, shift, d, N, M, ridge λ, lr, steps: means of
 R/R0 over seeds and σ), every figure (error against M per shift, error against each shift's
 parameter, the training convergence), and each file's config and provenance. The figures are PNG
 files beside it. The page checks on load that every figure loaded and says so in its footer
@@ -14,12 +14,10 @@ import os
 import sys
 
 import h5py
-import numpy as np
 
 from .plot import PALETTE, PREDICTORS, PlotError, plot
-from .results import SUCCESS_STATUSES, expand_paths, load, trajectories
+from .results import SUCCESS_STATUSES, SUMMARY_KEYS, copies_note, expand_paths, load, trajectories
 
-SUMMARY_KEYS = ["model", "spectrum", "shift", "d", "n_train", "m_test", "ridge_lambda"]
 SUMMARY_PREDICTORS = ["model", "ols", "ridge", "avg", "knn"]
 
 CHECK_IMAGES = """<script>
@@ -34,7 +32,7 @@ window.addEventListener("load", () => {
 
 def summary_table(df):
     cols = {f"{p} R/R₀": PREDICTORS[p][0] + "_norm" for p in SUMMARY_PREDICTORS}
-    g = df.groupby(SUMMARY_KEYS, sort=False)
+    g = df.groupby(SUMMARY_KEYS, sort=False, dropna=False)
     out = g.agg(rows=("row", "size"), converged=("status", lambda s: float(s.isin(SUCCESS_STATUSES).mean())),
                 **{label: (column, "mean") for label, column in cols.items()}).reset_index()
     return out.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, classes="summary")
@@ -112,7 +110,8 @@ def report(files, outdir, partial=False):
     os.makedirs(outdir, exist_ok=True)
     made = figures(paths, df, outdir, partial)
     body = [f"<h1>icl-sweep report: {html.escape(', '.join(os.path.basename(p) for p in paths))}</h1>",
-            f"<p>{len(df)} rows from {len(paths)} file(s); errors as R/R₀ (1 is no better than predicting 0).</p>",
+            f"<p>{len(df)} rows from {len(paths)} file(s){html.escape('; ' + copies_note(df)) if copies_note(df) else ''}; "
+            "errors as R/R₀ (1 is no better than predicting 0).</p>",
             "<h2>Summary</h2>", summary_table(df), "<h2>Figures</h2>"]
     body += [f"<figure><img src='{html.escape(name)}' alt='{html.escape(caption)}'><figcaption>{html.escape(caption)}"
              f"</figcaption></figure>" for name, caption in made]

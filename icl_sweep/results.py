@@ -19,6 +19,11 @@ TIMING_COLUMNS = ("seconds", "train_seconds", "rank", "finished_unix")
 # The statuses of a training run that reached its end: the flow converged, a sampled model trained
 # its steps (docs/interface.md, "status"); any other status is a failure or a stop.
 SUCCESS_STATUSES = ("converged", "trained")
+# A summary row: a point of these, averaged over the seeds and sigma (never over sizes or settings).
+SUMMARY_KEYS = ["model", "spectrum", "shift", "d", "n_train", "m_test", "ridge_lambda", "lr", "steps"]
+# Columns that say where a row sits in its file, not what it is: the same row has other values in
+# another file (an extension or a merge reorders the grid).
+PLACE_COLUMNS = ("file", "row", "train_id")
 
 _CALL = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$")
 
@@ -64,13 +69,22 @@ def expand_paths(paths_or_glob):
 
 
 def _open(path):
-    f = h5py.File(path, "r", locking=False)  # a reader never locks out the writer
+    try:
+        f = h5py.File(path, "r", locking=False)  # a reader never locks out the writer
+    except OSError as e:
+        raise schema.SchemaMismatch(f"{path}: not a readable HDF5 results file ({e})") from None
     try:
         schema.check(f, path)
     except Exception:
         f.close()
         raise
     return f
+
+
+def is_complete(path):
+    """Whether the sweep that writes the file at `path` has completed (checks its schema)."""
+    with _open(path) as f:
+        return int(f.attrs.get("completed", 0)) == 1
 
 
 def _read_one(path, partial):
@@ -102,19 +116,38 @@ def _derive(df):
     return df
 
 
-def load(paths_or_glob, partial=False):
+def load(paths_or_glob, partial=False, keep_copies=False):
     """One tidy DataFrame over one or many results files: a row per row of /results, strings
     decoded, `shift_name`/`shift_param` and `spectrum_name`/`spectrum_param` split out,
     `m_equals_n`, every risk column also as R/R0 (`<column>_norm`), and the `file` it came from.
 
     Checks each file's schema version (SchemaMismatch). A file whose sweep has not completed is
-    refused (IncompleteFile) unless partial=True, which reads its rows done so far."""
+    refused (IncompleteFile) unless partial=True, which reads its rows done so far.
+
+    A row that several files hold as exact copies (a sweep and its --extend or --merge output hold
+    the same rows bitwise) is kept once, from the first file, unless keep_copies=True: averages would
+    count it twice. df.attrs["copies_dropped"] says how many were dropped. Rows of sweeps with other
+    seeds differ in their values and are all kept."""
     frames = []
     for path in expand_paths(paths_or_glob):
         df = _read_one(path, partial)
         df.insert(0, "file", path)
         frames.append(df)
-    return _derive(pd.concat(frames, ignore_index=True))
+    df = pd.concat(frames, ignore_index=True)
+    dropped = 0
+    if len(frames) > 1 and not keep_copies:
+        copies = df.duplicated([c for c in df.columns if c not in PLACE_COLUMNS])
+        dropped = int(copies.sum())
+        df = df[~copies].reset_index(drop=True)
+    df = _derive(df)
+    df.attrs["copies_dropped"] = dropped
+    return df
+
+
+def copies_note(df):
+    """The sentence a command prints when load dropped copies, or ''."""
+    n = df.attrs.get("copies_dropped", 0)
+    return f"{n} row(s) held by several files counted once (exact copies, as --extend and --merge make)" if n else ""
 
 
 def trajectories(paths_or_glob, partial=False):
@@ -137,7 +170,10 @@ def trajectories(paths_or_glob, partial=False):
         long = long.join(runs, on="train_id")
         long.insert(0, "file", path)
         frames.append(long)
-    return pd.concat(frames, ignore_index=True)
+    long = pd.concat(frames, ignore_index=True)
+    if len(frames) > 1:  # a run several files hold (an extension's copy) is drawn once, as load keeps it
+        long = long[~long.duplicated([c for c in long.columns if c not in PLACE_COLUMNS])].reset_index(drop=True)
+    return long
 
 
 def to_xarray(df, axes=None):

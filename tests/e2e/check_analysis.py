@@ -53,7 +53,7 @@ def main():
                             "--fix", "m_test=n"], capture_output=True, text=True, timeout=600, env=env)
         check(r.returncode == 0 and os.path.getsize(os.path.join(figures, "phase_shift_param_d.png")) > 5000,
               f"--phase shift_param d --fix m_test=n: exit {r.returncode} {r.stderr[-1500:]}")
-        for bad, words in ((["--fix", "m_test=x"], "not a number"), (["--fix", "d=99"], "leaves no rows"),
+        for bad, words in ((["--fix", "m_test=x"], "not a number"), (["--fix", "d=99"], "no row has d = 99"),
                            (["--fix", "m_test"], "expected KEY=VALUE"), (["--panel", "999"], "no rows with m_test")):
             r = subprocess.run(analyze + [out, figures, "--no-curves", "--phase", "d", "sigma"] + bad,
                                capture_output=True, text=True, timeout=600, env=env)

@@ -37,12 +37,30 @@ def test_analyze_reads_several_files_as_one(small_file, tmp_path):
 
 def test_analyze_refuses_before_writing(small_file, tmp_path):
     out = tmp_path / "never"
-    for args, words in ((["--panel", "99"], "no rows with m_test = 99"), (["--fix", "d=x"], "not a number")):
+    not_hdf5 = tmp_path / "notes.h5"
+    not_hdf5.write_text("not HDF5")
+    for args, words in ((["--panel", "99"], "no rows with m_test = 99"), (["--fix", "d=x"], "not a number"),
+                        (["--fix", "d=99"], "no row has d = 99"), (["--fix", "d"], "expected KEY=VALUE"),
+                        (["--phase", "d", "warp"], "unknown axis warp"),
+                        (["--phase", "shift_param", "d", "--fix", "shift=none"], "no row has both defined")):
         r = cli("analyze", small_file, str(out), "--phase", "d", "sigma", *args)
+        assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+    for files, words in (([str(tmp_path / "missing.h5")], "no such file"), ([str(not_hdf5)], "not a readable HDF5"),
+                         ([small_file, small_file], "the output folder, not a file")):  # OUTDIR forgotten
+        r = cli("analyze", *files, str(out) if words != "the output folder, not a file" else files[-1])
         assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert not out.exists()
-    r = cli("analyze", str(tmp_path / "missing.h5"), str(out))
-    assert r.returncode == 2 and "no such file" in r.stderr and not out.exists()
+
+
+def test_fix_applies_to_every_output_and_copies_count_once(small_file, tmp_path):
+    out = tmp_path / "fixed"
+    r = cli("analyze", small_file, small_file, str(out), "--fix", "d=3", "--fix", "m_test=n")
+    assert r.returncode == 0, r.stderr
+    assert "12 row(s) held by several files counted once" in r.stdout
+    with open(out / "summary.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert {(r["d"], r["m_test"]) for r in rows} == {("3", "6")} and len(rows) == 3
+    assert all(r["rows"] == "1" and r["runs"] == "1" for r in rows)
 
 
 @pytest.mark.parametrize("spectra, says, not_says", [

@@ -29,9 +29,19 @@ def test_load_is_tidy(small_file):
 def test_load_many_files_and_globs(small_file, tmp_path):
     copy = tmp_path / "copy.h5"
     shutil.copy(small_file, copy)
+    # The same rows in two files (as a sweep and its --extend output hold them) count once...
     both = icl_sweep.load([small_file, str(copy)])
-    assert len(both) == 24 and both["file"].nunique() == 2
-    assert len(icl_sweep.load(str(tmp_path / "*.h5"))) == 12
+    assert len(both) == 12 and both.attrs["copies_dropped"] == 12 and (both["file"] == small_file).all()
+    assert "12 row(s) held by several files counted once" in icl_sweep.results.copies_note(both)
+    kept = icl_sweep.load([small_file, str(copy)], keep_copies=True)
+    assert len(kept) == 24 and kept["file"].nunique() == 2
+    # ...while another seed's rows at the same grid points are other samples, all kept.
+    from conftest import SMALL, run_sweep
+    reseeded = run_sweep(SMALL.replace("seed = 5", "seed = 6"), str(tmp_path / "seed6.h5"))
+    two = icl_sweep.load([small_file, reseeded])
+    assert len(two) == 24 and two.attrs["copies_dropped"] == 0
+    assert len(icl_sweep.trajectories([small_file, str(copy)])) == len(icl_sweep.trajectories(small_file))
+    assert len(icl_sweep.load(str(tmp_path / "copy*.h5"))) == 12
     with pytest.raises(FileNotFoundError):
         icl_sweep.load(str(tmp_path / "nothing*.h5"))
     with pytest.raises(FileNotFoundError):
@@ -85,7 +95,7 @@ def test_to_xarray_has_the_grid_as_dimensions(small_file):
     one = df[(df["d"] == 4) & (df["m_test"] == 3) & (df["shift"] == "covariate_scale(2)")].iloc[0]
     assert ds["risk_model_mc"].sel(d=4, m_test=3, shift="covariate_scale(2)").item() == one["risk_model_mc"]
     with pytest.raises(ValueError, match="share their grid point"):
-        icl_sweep.to_xarray(icl_sweep.load([small_file, small_file]))
+        icl_sweep.to_xarray(icl_sweep.load([small_file, small_file], keep_copies=True))
 
 
 def test_merge_an_array_job(small_file, tmp_path):

@@ -118,3 +118,15 @@ def test_the_log_axis_floor_is_a_decade_below_the_smallest_real_value():
 def test_panel_titles_in_the_papers_words(shift, title):
     assert plot.facet_title("shift", shift, "test condition") == title
     assert plot.facet_title("n_train", 40, "N (training prompt length)") == "N = 40"
+
+
+def test_a_combined_hue_with_an_undefined_part_leaves_those_rows_out(question, tmp_path):
+    """shift_param is undefined for `none`: no curve, said in the statement, no traceback."""
+    r = cli(question, "--x", "m_test", "--hue", "shift_param,predictor", "--predictors", "model",
+            "--out", str(tmp_path / "h.png"))
+    assert r.returncode == 0 and "left out: " in r.stdout and "is undefined (none)" in r.stdout, r.stdout + r.stderr
+    stats, _ = plot.plot(question, "m_test", "shift_param,predictor", None, predictors=["model"],
+                         out=str(tmp_path / "again.png"))
+    assert list(stats["shift_param,predictor"].cat.categories) == [
+        f"c = {c:g}, trained model" for c in (0.5, 1.0, 1.5, 2.0)]
+
