@@ -72,7 +72,8 @@ def _open(path):
     try:
         f = h5py.File(path, "r", locking=False)  # a reader never locks out the writer
     except OSError as e:
-        raise schema.SchemaMismatch(f"{path}: not a readable HDF5 results file ({e})") from None
+        raise schema.SchemaMismatch(f"{path}: cannot be read as an HDF5 results file ({e}); a sweep still "
+                                    f"writing it is read with `icl-sweep status {path} --export SNAPSHOT.h5`") from None
     try:
         schema.check(f, path)
     except Exception:

@@ -45,7 +45,7 @@ def test_analyze_refuses_before_writing(small_file, tmp_path):
                         (["--phase", "shift_param", "d", "--fix", "shift=none"], "no row has both defined")):
         r = cli("analyze", small_file, str(out), "--phase", "d", "sigma", *args)
         assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
-    for files, words in (([str(tmp_path / "missing.h5")], "no such file"), ([str(not_hdf5)], "not a readable HDF5"),
+    for files, words in (([str(tmp_path / "missing.h5")], "no such file"), ([str(not_hdf5)], "cannot be read as an HDF5 results file"),
                          ([small_file, small_file], "the output folder, not a file")):  # OUTDIR forgotten
         r = cli("analyze", *files, str(out) if words != "the output folder, not a file" else files[-1])
         assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr, r.stderr
