@@ -20,10 +20,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .plot import PALETTE  # noqa: E402
+from .plot import PALETTE, facet_title  # noqa: E402
 from .results import load as load_frame, split_call, trajectories  # noqa: E402
 
 FLOOR = 1e-3
+TRAINING_TITLES = {"isotropic": "Λ = I", "random_exp": "random Λ = diag(Exp(1))"}
 warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
 STYLE = {"flow": ("LSA, population flow", PALETTE[0]), "lsa": ("LSA, sampled training", PALETTE[1])}
 
@@ -74,13 +75,15 @@ def paper(cols, out, n):
             ax.axhline(1.0, color="grey", lw=0.8, label="zero predictor")
             ax.axvline(n, color="grey", lw=0.5, ls=":")
             ax.set_yscale("log")
-            ax.set_title(f"trained on {spectrum}\ntested: {shift}", fontsize=8)
+            ax.set_title(f"trained on {TRAINING_TITLES.get(spectrum, spectrum)}\n{facet_title('shift', shift, shift)}",
+                         fontsize=8)
             if i == len(spectra) - 1:
                 ax.set_xlabel("test prompt length M")
             if j == 0:
                 ax.set_ylabel("R / R₀")
     axes[0][0].legend(fontsize=6)
-    fig.suptitle(f"d = {', '.join(map(str, ordered(cols['d'])))}, N = {n} (dotted: M = N)", fontsize=9)
+    fig.suptitle(f"d = {', '.join(map(str, ordered(cols['d'])))}, N = {n} (dotted: M = N; values below {FLOOR:g}, "
+                 "least squares' zeros to rounding, drawn at it)", fontsize=9)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
 
@@ -130,6 +133,7 @@ def depth(cols, out):
                     color=PALETTE[curves % len(PALETTE)])
             curves += 1
     ax.set_yscale("log")
+    ax.set_xticks([l for _, l in ls])
     ax.set_xlabel("layers L")
     ax.set_ylabel("R / R₀ at M = N")
     ax.legend(fontsize=7)
