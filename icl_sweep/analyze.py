@@ -38,18 +38,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .plot import PALETTE, PlotError, parse_fix  # noqa: E402
+from .plot import LABELS, PALETTE, PREDICTORS as PLOT_PREDICTORS, PlotError, parse_fix  # noqa: E402
 from .results import SUCCESS_STATUSES, SUMMARY_KEYS, copies_note, load as load_frame, trajectories  # noqa: E402
 
-PREDICTORS = [  # column, label, standard-error column, colour (the same in every figure; Okabe-Ito)
-    ("risk_model_theory", "trained model, closed form", None, PALETTE[0]),
-    ("risk_model_mc", "trained model, Monte-Carlo", "risk_model_mc_se", PALETTE[1]),
-    ("risk_ols_mc", "OLS (min-norm)", "risk_ols_mc_se", PALETTE[2]),
-    ("risk_ridge_mc", "ridge", "risk_ridge_mc_se", PALETTE[3]),
-    ("risk_gd_mc", "one-step GD", None, PALETTE[4]),
-    ("risk_avg_mc", "averaging", "risk_avg_mc_se", PALETTE[5]),
-    ("risk_knn_mc", "k-NN", "risk_knn_mc_se", PALETTE[7]),
-]
+# column, label, standard-error column, colour (the same in every figure; Okabe-Ito): plot's
+# predictors, in this command's order.
+PREDICTORS = [(PLOT_PREDICTORS[key][0], PLOT_PREDICTORS[key][2], PLOT_PREDICTORS[key][1], PALETTE[colour])
+              for key, colour in (("model_theory", 0), ("model", 1), ("ols", 2), ("ridge", 3), ("gd", 4),
+                                  ("avg", 5), ("knn", 7))]
 FLOOR = 1e-3  # R/R0 below this (OLS interpolating noiseless prompts: ~1e-30) is drawn at it
 METRICS = ["lsa_norm", "lsa_theory_norm", "lsa_over_ols", "ols_norm", "gf_time", "log_rel_err", "converged"]
 
@@ -138,7 +134,7 @@ def plot_convergence(paths, partial, kept_runs, outdir):
     kept = pd.Series(list(zip(tr["file"], tr["train_id"])), index=tr.index).isin(kept_runs)
     tr = tr[(tr["model"] == "flow") & kept]
     if tr.empty:
-        return
+        return False
     runs = list(tr.groupby(["file", "train_id"], sort=False))
     spectra = list(dict.fromkeys(tr["spectrum"]))
     sigmas = sorted(tr["sigma"].unique())
@@ -167,6 +163,7 @@ def plot_convergence(paths, partial, kept_runs, outdir):
     fig.tight_layout()
     fig.savefig(os.path.join(outdir, "convergence.png"), dpi=90)
     plt.close(fig)
+    return True
 
 
 def plot_error_vs_m(cols, outdir):
@@ -225,10 +222,7 @@ def bad_input(message):
 
 
 # Mathematical labels for the axes and metrics.
-AXIS_LABELS = {"d": "d", "n_train": "N (training prompt length)", "m_test": "M (test prompt length)",
-               "d_over_n": "d / N", "kappa": "κ (condition number)", "shift_param": "shift parameter c",
-               "sigma": "σ (initialisation)", "spectrum": "training covariance", "shift": "test condition",
-               "init_seed": "initialisation", "model": "model"}
+AXIS_LABELS = {**LABELS, "d_over_n": "d / N", "kappa": "κ (condition number)", "shift_param": "shift parameter c"}
 METRIC_LABELS = {"lsa_norm": "R / R₀ of the LSA", "lsa_theory_norm": "R / R₀ of the LSA (closed form)",
                  "ols_norm": "R / R₀ of OLS", "lsa_over_ols": "R(LSA) / R(OLS)", "gf_time": "gradient-flow time",
                  "log_rel_err": "log₁₀ ‖A − A*‖ / ‖A*‖", "converged": "fraction of runs converged"}

@@ -41,15 +41,17 @@ def ordered(values):
 OTHERS = [PALETTE[i] for i in (3, 4, 5, 7, 6)]  # after the LSA's two and least squares' (2): Okabe-Ito
 
 
-def label(model, _seen={}):
+def label(model, seen):
+    """A model's legend text and colour; the models without a style of their own get the next
+    colour of OTHERS, the same in every panel (`seen`: this figure's assignments)."""
     if model in STYLE:
         return STYLE[model]
-    colour = _seen.setdefault(model, OTHERS[len(_seen) % len(OTHERS)])
-    return model, colour
+    return model, seen.setdefault(model, OTHERS[len(seen) % len(OTHERS)])
 
 
 def paper(cols, out, n):
     n = n or int(cols["n_train"].max())
+    colours = {}
     if not (cols["n_train"] == n).any():
         raise ValueError(f"--n {n}: no rows with n_train = {n} (values: {', '.join(map(str, ordered(cols['n_train'])))})")
     spectra, shifts = ordered(cols["spectrum"]), ordered(cols["shift"])
@@ -64,7 +66,7 @@ def paper(cols, out, n):
                 s = sel & (cols["model"] == model)
                 m = np.unique(cols["m_test"][s])
                 y = [np.nanmean(cols["risk_model_mc"][s & (cols["m_test"] == v)] / cols["risk_zero"][s & (cols["m_test"] == v)]) for v in m]
-                text, colour = label(model)
+                text, colour = label(model, colours)
                 ax.plot(m, np.maximum(y, FLOOR), marker="o", ms=2.5, label=text, color=colour)
             s = sel & (cols["model"] == models[0]) if models else sel
             m = np.unique(cols["m_test"][s])
@@ -90,6 +92,7 @@ def paper(cols, out, n):
 
 def training(paths, out):
     fig, axes = plt.subplots(2, 2, figsize=(9, 6), squeeze=False)
+    colours = {}
     tr = trajectories(paths)
     if not tr["model"].isin(["flow", "lsa", "linear_transformer(1)"]).any():
         raise ValueError("--training: no flow, lsa or linear_transformer(1) runs in the file")
@@ -97,7 +100,7 @@ def training(paths, out):
         if model not in ("flow", "lsa") and not model.startswith("linear_transformer(1)"):
             continue
         column = 0 if model == "flow" else 1
-        text, colour = label(model)
+        text, colour = label(model, colours)
         for k, (_, run) in enumerate(tr[tr["model"] == model].groupby(["file", "train_id"], sort=False)):
             ok = run["time"] > 0
             axes[0][column].loglog(run["time"][ok], np.maximum(run["excess_loss"][ok], 1e-12), color=colour, alpha=0.5,

@@ -15,8 +15,9 @@ import sys
 
 import h5py
 
-from .plot import PALETTE, PREDICTORS, PlotError, plot
-from .results import SUCCESS_STATUSES, SUMMARY_KEYS, copies_note, expand_paths, load, trajectories
+from .analyze import plot_convergence
+from .plot import PREDICTORS, PlotError, plot
+from .results import SUCCESS_STATUSES, SUMMARY_KEYS, copies_note, expand_paths, load
 
 SUMMARY_PREDICTORS = ["model", "ols", "ridge", "avg", "knn"]
 
@@ -36,32 +37,6 @@ def summary_table(df):
     out = g.agg(rows=("row", "size"), converged=("status", lambda s: float(s.isin(SUCCESS_STATUSES).mean())),
                 **{label: (column, "mean") for label, column in cols.items()}).reset_index()
     return out.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, classes="summary")
-
-
-def convergence_figure(paths, out, partial):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    tr = trajectories(paths, partial=partial)
-    tr = tr[tr["model"] == "flow"]
-    if tr.empty:
-        return False
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    spectra = list(dict.fromkeys(tr["spectrum"]))
-    for (_, _), run in tr.groupby(["file", "train_id"]):
-        ok = (run["time"] > 0) & (run["rel_err"] > 0)
-        ax.loglog(run["time"][ok], run["rel_err"][ok], color=PALETTE[spectra.index(run["spectrum"].iloc[0]) % 8],
-                  linewidth=0.8, alpha=0.7)
-    for i, s in enumerate(spectra):
-        ax.plot([], [], color=PALETTE[i % 8], label=s)
-    ax.set(xlabel="gradient-flow time t", ylabel="‖A − A*‖ / ‖A*‖", title="training convergence, one line per run")
-    ax.legend(fontsize=8, title="training covariance")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return True
 
 
 def figures(paths, df, outdir, partial):
@@ -89,8 +64,8 @@ def figures(paths, df, outdir, partial):
             made.append((name, f"R/R₀ against the parameter of {shift_name}" + (" (M = N)" if len(fixes) > 1 else "")))
         except PlotError:
             pass
-    if convergence_figure(paths, os.path.join(outdir, "convergence.png"), partial):
-        made.append(("convergence.png", "the flow's relative error against gradient-flow time"))
+    if plot_convergence(paths, partial, set(zip(df["file"], df["train_id"])), outdir):  # writes convergence.png
+        made.append(("convergence.png", "the flow's excess loss and distance to its limit A* against gradient-flow time"))
     return made
 
 
