@@ -81,7 +81,9 @@ double round15(double v) {
   return std::strtod(text, nullptr);
 }
 
-double range_number(std::string_view part, std::string_view item) {
+}  // namespace
+
+double parse_item_number(std::string_view part, std::string_view item) {
   const std::string t = trim(part);
   if (t.empty()) throw InputError("a number is missing");
   try {
@@ -91,22 +93,20 @@ double range_number(std::string_view part, std::string_view item) {
   }
 }
 
-}  // namespace
-
 bool is_range(std::string_view item) { return item.find(':') != std::string_view::npos; }
 
 std::vector<double> expand_range(std::string_view text, std::size_t max_values) {
   const std::string item = trim(text);
   const auto c1 = item.find(':');
-  if (c1 == std::string::npos) return {range_number(item, item)};
+  if (c1 == std::string::npos) return {parse_item_number(item, item)};
   const auto c2 = item.find(':', c1 + 1);
   if (c2 == std::string::npos || item.find(':', c2 + 1) != std::string::npos)
     throw InputError("a range is a:b:s or a:b:*f");
-  const double a = range_number(item.substr(0, c1), item);
-  const double b = range_number(item.substr(c1 + 1, c2 - c1 - 1), item);
+  const double a = parse_item_number(item.substr(0, c1), item);
+  const double b = parse_item_number(item.substr(c1 + 1, c2 - c1 - 1), item);
   const std::string step = trim(std::string_view(item).substr(c2 + 1));
   const bool geometric = !step.empty() && step.front() == '*';
-  const double s = range_number(geometric ? step.substr(1) : step, item);
+  const double s = parse_item_number(geometric ? step.substr(1) : step, item);
   if (a > b) throw InputError("the range is empty: its start exceeds its end");
   if (geometric && !(s > 1.0)) throw InputError("the factor of a:b:*f must be > 1");
   if (geometric && !(a > 0.0)) throw InputError("the start of a:b:*f must be > 0");

@@ -31,6 +31,12 @@ std::string trim(std::string_view text);
 // parameters. Throws InputError whose what() is the reason alone ("a range is a:b:s or a:b:*f").
 std::vector<double> expand_range(std::string_view item, std::size_t max_values);
 bool is_range(std::string_view item);  // it has a ':'
+// Values one range (a list item, or a shift's or a spectrum's parameter) may give at most: a typo
+// such as 0:1e9:1 would otherwise exhaust memory before anything reports it.
+inline constexpr std::size_t kMaxRangeValues = 1'000'000;
+// `part` of `item` (a range bound or step, or the whole item) as a finite number. Throws
+// InputError whose what() quotes the part when it is not the whole item.
+double parse_item_number(std::string_view part, std::string_view item);
 
 // The shortest text that reads back as v: `2`, `0.5`, `1e-06`.
 std::string shortest(double v);

@@ -54,9 +54,6 @@ std::vector<CatalogueEntry> shift_catalogue() {
   return entries;
 }
 
-// Values one shift's ranges may give at most.
-constexpr std::size_t kMaxShiftValues = 1'000'000;
-
 std::vector<Shift> expand_shift(std::string_view text) {
   const Call call = parse_call(text);
   const std::string where = "shift '" + trim(text) + "'";
@@ -73,7 +70,7 @@ std::vector<Shift> expand_shift(std::string_view text) {
       std::vector<std::pair<double, std::string>> values;
       if (is_range(arg)) {
         try {
-          for (const double v : expand_range(arg, kMaxShiftValues)) values.emplace_back(v, shortest(v));
+          for (const double v : expand_range(arg, kMaxRangeValues)) values.emplace_back(v, shortest(v));
         } catch (const InputError& x) {
           throw InputError(where + ": " + arg + ": " + x.what());
         }

@@ -18,8 +18,6 @@ namespace {
 
 namespace po = boost::program_options;
 
-// A typo such as 0:1e9:1 would otherwise exhaust memory before anything reports it.
-
 // The lines of an INI text as Boost's config parser reads them (comments stripped, trimmed),
 // each with the key prefix of its section ("grid." or ""). Boost's exceptions name the key
 // but not the value or the section, and messages must quote them.
@@ -61,18 +59,6 @@ std::string raw_section(const std::string& text, const std::string& content) {
     if (line.content == content)
       return line.prefix.empty() ? "" : line.prefix.substr(0, line.prefix.size() - 1);
   return {};
-}
-
-
-// `part` is a piece of `item` (a range bound or step); the message quotes the whole item.
-double number(const Entry& e, const std::string& part, const std::string& item) {
-  const std::string t = trim(part);
-  if (t.empty()) fail(e, item, "a number is missing");
-  try {
-    return parse_number(t, e.key);
-  } catch (const InputError&) {
-    fail(e, item, t == item ? "not a finite number" : "'" + t + "' is not a finite number");
-  }
 }
 
 std::string error_message(const std::string& file, const std::string& section,
@@ -141,7 +127,6 @@ std::vector<std::string> split_list(const Entry& e) {
   return items;
 }
 
-
 // One list item: a number, `a:b:s` or `a:b:*f`.
 std::vector<Number> expand_item(const Entry& e, const std::string& item) {
   std::vector<double> values;
@@ -166,7 +151,11 @@ std::vector<Number> numbers(const Entry& e) {
 
 Number scalar(const Entry& e) {
   const std::string t = trim(e.text);
-  return Number{number(e, t, t), t};
+  try {
+    return Number{parse_item_number(t, t), t};
+  } catch (const InputError& x) {
+    fail(e, t, x.what());
+  }
 }
 
 // `why` explains the upper bound, when it is a limit of this program rather than of the type.

@@ -44,8 +44,6 @@ struct Number {
   double value;
   std::string item;  // the list item it came from, for messages
 };
-// Values one range (`a:b:s`, also inside a shift's or a spectrum's parameters) may give at most.
-inline constexpr std::size_t kMaxRangeValues = 1'000'000;
 // One list item: a number, `a:b:s` or `a:b:*f`.
 std::vector<Number> expand_item(const Entry& e, const std::string& item);
 std::vector<Number> numbers(const Entry& e);  // every item, expanded

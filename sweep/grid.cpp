@@ -92,15 +92,16 @@ int Grid::max_test_m(const TrainingRun& run) const {
 // baselines and closed forms, the training (flow) or the model's evaluation (sampled), and the
 // cost of one optimizer step (sampled models only).
 void Grid::tabulate_costs() {
-  const double shifts = static_cast<double>(config_.shift.size() * config_.ridge_lambda.size());
+  // The conditions at one test length M: every shift and ridge lambda.
+  const double per_m = static_cast<double>(conditions_ / config_.m_test.size());
   for (const int d : config_.d)
     for (const int n : config_.n_train)
       for (const ModelSpec& model : config_.model) {
         double fixed = 0.0, per_step = 0.0;
         for (const int m : config_.m_test) {
           const double length = m == 0 ? n : m;
-          fixed += shifts * condition_cost(length, d, config_.mc.prompts);
-          if (model.sampled()) fixed += shifts * config_.mc.prompts * forward_cost(model, d, length + 1.0);
+          fixed += per_m * condition_cost(length, d, config_.mc.prompts);
+          if (model.sampled()) fixed += per_m * config_.mc.prompts * forward_cost(model, d, length + 1.0);
         }
         if (model.sampled())  // forward and backward (3 forwards) per prompt, about 50 us of overhead
           per_step = 3.0 * config_.train.batch * forward_cost(model, d, n + 1.0) + 5e-5;

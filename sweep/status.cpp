@@ -4,6 +4,7 @@
 #include <sys/sysmacros.h>
 
 #include <algorithm>
+#include <functional>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +13,8 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "grid.hpp"
@@ -71,23 +74,29 @@ std::optional<long> lock_holder(const std::string& journal) {
 
 struct Summary {
   std::uint64_t rows_total = 0, runs_total = 0, rows_done = 0, runs_done = 0;
-  std::map<std::string, std::uint64_t> by_status;
+  std::map<std::string, std::uint64_t, std::less<>> by_status;
   std::map<int, double> last_by_rank;  // when each rank's last row was recorded
-  std::vector<double> times;           // every row's record time
+  double first = INFINITY, last = -INFINITY;  // the earliest and latest record time
+  bool keep_times = false;  // a running sweep's rate needs every record time; a finished one's span only these two
+  std::vector<double> times;  // every row's record time, when kept
 };
 
 void count(Summary& s, const ResultRow& row) {
   if (row.done != 1) return;
   ++s.rows_done;
-  ++s.by_status[std::string(row.status)];
+  const std::string_view status(row.status);
+  const auto at = s.by_status.find(status);
+  ++(at != s.by_status.end() ? at->second : s.by_status[std::string(status)]);
   if (std::isfinite(row.finished_unix)) {
-    s.times.push_back(row.finished_unix);
+    if (s.keep_times) s.times.push_back(row.finished_unix);
+    s.first = std::min(s.first, row.finished_unix);
+    s.last = std::max(s.last, row.finished_unix);
     double& last = s.last_by_rank[row.rank];
     last = std::max(last, row.finished_unix);
   }
 }
 
-void print(const std::string& what, const Summary& s, bool finished) {
+void print(const std::string& what, Summary& s, bool finished) {
   const double now = now_unix();
   std::printf("%s\n", what.c_str());
   std::printf("rows: %llu of %llu done (%.1f%%); runs: %llu of %llu\n", static_cast<unsigned long long>(s.rows_done),
@@ -98,15 +107,15 @@ void print(const std::string& what, const Summary& s, bool finished) {
   for (const auto& [status, n] : s.by_status)
     statuses += (statuses.empty() ? "" : ", ") + status + " " + std::to_string(n);
   std::printf("by status: %s\n", statuses.empty() ? "none yet" : statuses.c_str());
-  if (s.times.empty()) return;
-  std::vector<double> times = s.times;
-  std::sort(times.begin(), times.end());
-  const double last = times.back();
-  const double from = std::max(times.front(), last - kRateWindow);
-  // Rows recorded after the window's start: those at its start were done before it began.
-  const auto in_window = static_cast<double>(times.end() - std::upper_bound(times.begin(), times.end(), from));
-  const double span = last - from;
+  if (!(s.last >= s.first)) return;  // no row with a record time
+  const double last = s.last;
   if (!finished) {
+    std::vector<double>& times = s.times;
+    std::sort(times.begin(), times.end());
+    const double from = std::max(s.first, last - kRateWindow);
+    // Rows recorded after the window's start: those at its start were done before it began.
+    const auto in_window = static_cast<double>(times.end() - std::upper_bound(times.begin(), times.end(), from));
+    const double span = last - from;
     if (span > 0.0) {
       const double rate = in_window / span;
       std::printf("rate: %.3g rows/s over the last %s of records; ETA %s after the last record\n", rate,
@@ -114,7 +123,7 @@ void print(const std::string& what, const Summary& s, bool finished) {
     }
     std::printf("last record: %s ago\n", duration(now - last).c_str());
   } else {
-    std::printf("computed in %s (first to last record)\n", duration(last - times.front()).c_str());
+    std::printf("computed in %s (first to last record)\n", duration(last - s.first).c_str());
   }
   std::vector<std::pair<double, int>> ranks;
   for (const auto& [rank, t] : s.last_by_rank) ranks.emplace_back(t, rank);
@@ -130,20 +139,23 @@ void print(const std::string& what, const Summary& s, bool finished) {
 }  // namespace
 
 int print_status(const std::string& output, const std::string& snapshot) {
-  const std::string journal = output + ".journal";
+  const std::string journal = journal_path(output);
   std::error_code ec;
   if (std::filesystem::exists(journal, ec)) {
     JournalRecovery found;
+    std::optional<SweepIdentity> identity;
     std::optional<SweepConfig> config;
     try {
       found = Journal::read(journal);
-      config.emplace(parse_config(SweepIdentity::parse(found.config).config, journal + " (stored config)", {}));
+      identity.emplace(SweepIdentity::parse(found.config));
+      config.emplace(parse_config(identity->config, journal + " (stored config)", {}));
     } catch (const std::exception& e) {
       std::fprintf(stderr, "icl-sweep: --status %s: %s\n", output.c_str(), e.what());
       return 2;
     }
     const Grid grid(*config);
     Summary s;
+    s.keep_times = true;
     s.rows_total = grid.rows();
     s.runs_total = grid.runs();
     std::vector<char> seen(grid.runs(), 0);
@@ -163,7 +175,7 @@ int print_status(const std::string& output, const std::string& snapshot) {
     print(what, s, false);
     if (!snapshot.empty()) {
       try {
-        write_snapshot(snapshot, SweepIdentity::parse(found.config), grid, config->flow.trajectory_points, found.records);
+        write_snapshot(snapshot, *identity, grid, config->flow.trajectory_points, found.records);
       } catch (const std::exception& e) {
         std::fprintf(stderr, "icl-sweep: --export %s: %s\n", snapshot.c_str(), e.what());
         return 2;
@@ -181,6 +193,7 @@ int print_status(const std::string& output, const std::string& snapshot) {
     const ResultsFile file = ResultsFile::open(output, false);
     const FileAttributes a = file.read_attributes();
     Summary s;
+    s.keep_times = a.completed != 1;
     s.rows_total = a.rows_total;
     constexpr std::uint64_t kBlock = 1 << 16;
     for (std::uint64_t first = 0; first < a.rows_total; first += kBlock)

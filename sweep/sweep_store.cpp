@@ -29,8 +29,6 @@ std::string utc_now() {
   return text;
 }
 
-std::string journal_path(const std::string& output) { return output + ".journal"; }
-
 // A results file is built under a temporary name beside the output and renamed over it only
 // once complete: a refused or failed start never leaves a truncated output behind.
 std::string temporary_path(const std::string& output, long pid = ::getpid()) {
@@ -58,6 +56,8 @@ SweepIdentity identity_of_file(const FileAttributes& a) {
 }
 
 }  // namespace
+
+std::string journal_path(const std::string& output) { return output + ".journal"; }
 
 std::string output_path_problem(const std::string& output) {
   namespace fs = std::filesystem;

@@ -39,6 +39,9 @@ struct StoreRefusal : std::runtime_error {
 // A readable results file at `path` holding `records` (the rows done; the others zero, done = 0),
 // marked not complete: `icl-sweep --status --export`. Built under a temporary name beside it and
 // renamed; throws StoreRefusal if `path` exists.
+// The journal beside a sweep's output.
+std::string journal_path(const std::string& output);
+
 void write_snapshot(const std::string& path, const SweepIdentity& identity, const Grid& grid, int trajectory_points,
                     const std::vector<TaskResult>& records);
 
