@@ -12,14 +12,14 @@
 #include <sys/resource.h>
 #include <string>
 
-#include "grid.hpp"
+#include "task/grid.hpp"
 #include "lead_sweep.hpp"
-#include "mpi_session.hpp"
-#include "run_task.hpp"
-#include "scheduler.hpp"
-#include "sweep_config.hpp"
-#include "sweep_identity.hpp"
-#include "sweep_store.hpp"
+#include "schedule/mpi_session.hpp"
+#include "task/run_task.hpp"
+#include "schedule/scheduler.hpp"
+#include "config/sweep_config.hpp"
+#include "config/sweep_identity.hpp"
+#include "store/sweep_store.hpp"
 
 using namespace icl;
 namespace po = boost::program_options;
@@ -46,10 +46,10 @@ int main(int argc, char** argv) {
                           ":1\n[eval]\nmc_prompts = 16\nshift = " + shift_list + "\n";
   const SweepConfig config = parse_config(ini, "dispatch_bench", {});
   const Grid grid(config);
-  const TaskResult model = run_task(config, grid, 0, mpi.rank());  // one real run's rows and trajectory
+  const TaskResult model = run_task(config, grid, 0, mpi.rank(), nullptr);  // one real run's rows and trajectory
   SchedulerOptions scheduling;
   scheduling.batching = !single;
-  scheduling.run = [&](std::uint64_t id, int rank, CancelCheck) {
+  const RunFunction run = [&](std::uint64_t id, int rank, CancelCheck) {
     const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(run_us);
     TaskResult r = model;
     r.train_id = id;
@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
     return r;
   };
   if (mpi.rank() != 0) {
-    work(config, grid, mpi.rank(), scheduling.run);
+    work(mpi.rank(), grid.conditions_per_run(), run);
     return 0;
   }
   std::filesystem::remove(output);
@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   SweepOutcome outcome;
   {
     SweepStore store = SweepStore::create(output, identity_of(config), grid, config.flow.trajectory_points, mpi.size());
-    outcome = lead_sweep(config, grid, mpi.size(), 0.0, scheduling, store);
+    outcome = lead_sweep(config, grid, mpi.size(), 0.0, scheduling, run, store);
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::filesystem::remove(output);

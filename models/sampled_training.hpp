@@ -13,6 +13,7 @@
 #include "population_loss.hpp"
 #include "random_stream.hpp"
 #include "train_options.hpp"
+#include "training_status.hpp"
 
 // Training of the sampled models (lsa, linear_transformer, gpt2) with libtorch. This header is
 // free of torch, so that the sweep engine does not compile against it; the implementation in
@@ -51,7 +52,7 @@ struct TrainingSample {
 };
 
 struct SampledOutcome {
-  std::string status = "failed";  // trained, diverged, failed
+  TrainingStatus status = TrainingStatus::failed;  // trained, diverged or cancelled
   std::int64_t steps = 0;          // optimizer steps taken
   std::int64_t resumed_at = -1;    // the step a checkpoint continued from; -1 when trained from the start
   double loss_final = std::numeric_limits<double>::quiet_NaN();  // mean training loss over the last steps
@@ -64,20 +65,11 @@ struct SampledOutcome {
 };
 
 // Trains one model; never throws for a numerical failure (status diverged). Returns with status
-// `failed` and no predictor when `cancelled` answers true (checked every step), after a last
+// `cancelled` and no predictor when `cancelled` answers true (checked every step), after a last
 // checkpoint. Throws std::runtime_error when `resume_from` is not a state of this run.
 SampledOutcome train_sampled(const SampledSetup& setup, CancelCheck cancelled = nullptr);
 
 // Whether libtorch can run on `device` ("cpu", "cuda", "cuda:1"); `why` says why not.
 bool device_available(const std::string& device, std::string& why);
-
-// The two entry points above, as the shared library libicl_models.so hands them out
-// (icl_models_api, a C symbol). The program loads the library on first use
-// (sweep/models_library.hpp), so that a sweep without sampled models never pays for loading
-// libtorch; both sides are built together, so the C++ types cross unchanged.
-struct ModelsApi {
-  SampledOutcome (*train_sampled)(const SampledSetup& setup, CancelCheck cancelled);
-  bool (*device_available)(const std::string& device, std::string& why);
-};
 
 }  // namespace icl

@@ -255,13 +255,13 @@ SampledOutcome train_sampled(const SampledSetup& s, CancelCheck cancelled) {
     last_save = Clock::now();
   };
   TrainingBatch batch;
-  out.status = "trained";
+  out.status = TrainingStatus::trained;
   out.steps = state.step;
   for (; state.step < s.options.steps; ++state.step) {
     const std::int64_t step = state.step;
     if (cancelled && cancelled()) {
       checkpoint();  // a stop loses no training
-      out.status = "failed";
+      out.status = TrainingStatus::cancelled;
       return out;
     }
     if (s.save && std::chrono::duration<double>(Clock::now() - last_save).count() >= s.options.checkpoint_seconds)
@@ -271,7 +271,7 @@ SampledOutcome train_sampled(const SampledSetup& s, CancelCheck cancelled) {
                           batch);
     const double loss = model->loss_and_grad(batch);
     if (!std::isfinite(loss)) {
-      out.status = "diverged";
+      out.status = TrainingStatus::diverged;
       out.steps = step;
       break;
     }
@@ -282,8 +282,8 @@ SampledOutcome train_sampled(const SampledSetup& s, CancelCheck cancelled) {
     out.steps = step + 1;
   }
   const double tail_sum = state.tail_sum;
-  if (out.status == "trained") out.loss_final = tail_sum / static_cast<double>(std::min(tail, s.options.steps));
-  if (model->effective(out.a_eff, out.offblock_norm) && !out.a_eff.allFinite()) out.status = "diverged";
+  if (out.status == TrainingStatus::trained) out.loss_final = tail_sum / static_cast<double>(std::min(tail, s.options.steps));
+  if (model->effective(out.a_eff, out.offblock_norm) && !out.a_eff.allFinite()) out.status = TrainingStatus::diverged;
   out.predictor = [model](const PromptBlock& block, double* predictions) { model->predict(block, predictions); };
   out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return out;

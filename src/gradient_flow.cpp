@@ -25,16 +25,6 @@ std::string_view to_string(Integrator integrator) {
   return "?";
 }
 
-std::string_view to_string(FlowStatus status) {
-  switch (status) {
-    case FlowStatus::converged: return "converged";
-    case FlowStatus::max_time: return "max_time";
-    case FlowStatus::max_steps: return "max_steps";
-    case FlowStatus::diverged: return "diverged";
-  }
-  return "?";
-}
-
 Eigen::MatrixXd initial_gram(int d, Stream& stream, CancelCheck cancelled) {
   Eigen::MatrixXd m(d, d);
   for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = stream.normal();
@@ -336,19 +326,19 @@ FlowResult gradient_flow(const PopulationLoss& loss, double sigma, const MatrixX
   recorder.offer(now);
   while (true) {
     if (!(std::isfinite(now.rel_err) && std::abs(y[0]) <= 1e6 * u_ref)) {
-      r.status = FlowStatus::diverged;
+      r.status = TrainingStatus::diverged;
       break;
     }
     if (now.rel_err <= options.tol) {
-      r.status = FlowStatus::converged;
+      r.status = TrainingStatus::converged;
       break;
     }
     if (t >= options.t_max) {
-      r.status = FlowStatus::max_time;
+      r.status = TrainingStatus::max_time;
       break;
     }
     if (r.steps >= options.max_steps) {
-      r.status = FlowStatus::max_steps;
+      r.status = TrainingStatus::max_steps;
       break;
     }
     throw_if_cancelled(cancelled);
@@ -360,7 +350,7 @@ FlowResult gradient_flow(const PopulationLoss& loss, double sigma, const MatrixX
       case Integrator::euler: ok = euler.step(field, t, y, f0, control, h_limit); break;
     }
     if (!ok) {
-      r.status = FlowStatus::diverged;
+      r.status = TrainingStatus::diverged;
       break;
     }
     ++r.steps;

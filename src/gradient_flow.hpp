@@ -7,6 +7,7 @@
 #include "cancellation.hpp"
 #include "population_loss.hpp"
 #include "random_stream.hpp"
+#include "training_status.hpp"
 
 namespace icl {
 
@@ -16,11 +17,9 @@ namespace icl {
 // rosenbrock: the A-stable Kaps-Rentrop Rosenbrock 4(3) pair with Shampine's coefficients,
 //       error-controlled, with the flow's exact Jacobian: stiffness costs nothing.
 enum class Integrator { euler, rk45, rosenbrock };
-enum class FlowStatus { converged, max_time, max_steps, diverged };
 
 Integrator parse_integrator(std::string_view name);  // throws InputError
 std::string_view to_string(Integrator integrator);
-std::string_view to_string(FlowStatus status);
 
 struct FlowOptions {
   Integrator integrator = Integrator::rosenbrock;
@@ -36,7 +35,7 @@ struct TrajectorySample {
 };
 
 struct FlowResult {
-  FlowStatus status = FlowStatus::diverged;
+  TrainingStatus status = TrainingStatus::diverged;  // converged, max_time, max_steps or diverged
   double time = 0.0;
   std::int64_t steps = 0;
   double loss_final = 0.0, loss_min = 0.0, rel_err = 0.0, balance_drift = 0.0;

@@ -4,9 +4,9 @@
 
 #include "covariance.hpp"
 #include "model_spec.hpp"
-#include "result_row.hpp"
+#include "config/result_row.hpp"
 #include "shifts.hpp"
-#include "sweep_config.hpp"
+#include "config/sweep_config.hpp"
 
 namespace icl {
 namespace {

@@ -4,20 +4,23 @@
 #include <chrono>
 #include <vector>
 
-#include "progress.hpp"
+#include "schedule/progress.hpp"
 
 namespace icl {
 
 SweepOutcome lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, double progress_seconds,
-                        const SchedulerOptions& scheduling, SweepStore& store,
+                        const SchedulerOptions& scheduling, const RunFunction& run, SweepStore& store,
                         const std::function<void(TaskResult&)>& complete) {
   // Costliest first, so that no rank is left with a long run at the tail.
-  std::vector<std::uint64_t> order;
+  Workload workload;
+  std::vector<std::uint64_t>& order = workload.order;
   for (std::uint64_t id = 0; id < grid.runs(); ++id)
     if (!store.done(id)) order.push_back(id);
   std::vector<double> cost(grid.runs());
   for (const std::uint64_t id : order) cost[id] = grid.cost_estimate(id);
   std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return cost[a] > cost[b]; });
+  workload.cost = [&grid](std::uint64_t id) { return grid.cost_estimate(id); };
+  workload.rows_per_run = grid.conditions_per_run();
 
   Progress progress(grid.rows(), ranks, progress_seconds);
   auto last_checkpoint = std::chrono::steady_clock::now();
@@ -33,7 +36,7 @@ SweepOutcome lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, 
       last_checkpoint = std::chrono::steady_clock::now();
     }
   };
-  const SweepOutcome outcome = coordinate(config, grid, order, ranks, hooks, scheduling);
+  const SweepOutcome outcome = coordinate(workload, run, ranks, hooks, scheduling);
   if (outcome.end != SweepEnd::complete) {
     store.checkpoint();
     return outcome;

@@ -1,10 +1,10 @@
 #pragma once
 #include <functional>
 
-#include "grid.hpp"
-#include "scheduler.hpp"
-#include "sweep_config.hpp"
-#include "sweep_store.hpp"
+#include "task/grid.hpp"
+#include "schedule/scheduler.hpp"
+#include "config/sweep_config.hpp"
+#include "store/sweep_store.hpp"
 
 namespace icl {
 
@@ -15,8 +15,9 @@ namespace icl {
 inline constexpr auto kCheckpointEvery = std::chrono::seconds(10);
 // `complete`, when given, sees every finished run before it is recorded (--extend fills in the
 // rows it reuses).
+// `run` computes rank 0's own share.
 SweepOutcome lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, double progress_seconds,
-                        const SchedulerOptions& scheduling, SweepStore& store,
+                        const SchedulerOptions& scheduling, const RunFunction& run, SweepStore& store,
                         const std::function<void(TaskResult&)>& complete = {});
 
 }  // namespace icl

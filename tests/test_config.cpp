@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include "sweep_config.hpp"
+#include "config/sweep_config.hpp"
 
 using icl::ConfigError;
 using icl::parse_config;

@@ -34,7 +34,7 @@ TEST_P(EveryIntegrator, OneDimensionalTrajectoryMatchesExactSolution) {
   const double sigma = 0.05;
   const double gamma = 1.0 + 2.0 / n;
   const FlowResult r = train("isotropic", 1, n, sigma, GetParam());
-  ASSERT_EQ(r.status, FlowStatus::converged);
+  ASSERT_EQ(r.status, TrainingStatus::converged);
   // Euler's global error is first order in its step; the adaptive pairs hold theirs near
   // their local tolerance (1e-7), amplified by the unstable escape from sigma.
   const double tolerance = GetParam() == Integrator::euler ? 5e-2 : 1e-6;
@@ -53,7 +53,7 @@ TEST_P(EveryIntegrator, OneDimensionalTrajectoryMatchesExactSolution) {
 TEST_P(EveryIntegrator, FixedCovarianceReachesGammaInverseAndTheoremLimits) {
   const PopulationLoss loss = make_population_loss(make_covariance("power(1)", 5), 10);
   const FlowResult r = train("power(1)", 5, 10, 0.01, GetParam());
-  ASSERT_EQ(r.status, FlowStatus::converged);
+  ASSERT_EQ(r.status, TrainingStatus::converged);
   EXPECT_LE(r.rel_err, 1e-10);
   const FlowLimits lim = flow_limits(loss);
   EXPECT_LT((r.A - lim.A).norm(), 2e-10 * lim.A.norm());
@@ -68,7 +68,7 @@ TEST_P(EveryIntegrator, FixedCovarianceReachesGammaInverseAndTheoremLimits) {
 TEST_P(EveryIntegrator, RandomCovarianceReachesMomentOptimum) {
   const PopulationLoss loss = make_population_loss(make_covariance("random_exp", 4), 20);
   const FlowResult r = train("random_exp", 4, 20, 0.02, GetParam());
-  ASSERT_EQ(r.status, FlowStatus::converged);
+  ASSERT_EQ(r.status, TrainingStatus::converged);
   const double m2 = 2.0, m3 = 6.0, m1 = 1.0, n = 20.0, d = 4.0;
   const double expected = m2 / ((1.0 + 1.0 / n) * m3 + (m3 + (d - 1) * m1 * m2) / n);
   EXPECT_LT((r.A - expected * MatrixXd::Identity(4, 4)).norm(), 1e-9 * expected);
@@ -77,7 +77,7 @@ TEST_P(EveryIntegrator, RandomCovarianceReachesMomentOptimum) {
 
 TEST_P(EveryIntegrator, BalanceIsConserved) {
   const FlowResult r = train("geometric(5)", 4, 8, 0.1, GetParam());
-  ASSERT_EQ(r.status, FlowStatus::converged);
+  ASSERT_EQ(r.status, TrainingStatus::converged);
   // u^2 - ||U||^2 is zero at the start; the adaptive pairs keep it to their tolerance, Euler
   // to its first-order error (u* ^2 is about 1 here).
   const double bound = GetParam() == Integrator::euler ? 1e-2 : 1e-6;
@@ -93,10 +93,10 @@ TEST(GradientFlow, StiffSpectrumConvergesInFewSteps) {
   // geometric(100) at d = 10 has a stiffness ratio near 1e6; an L-stable integrator must not
   // pay for it.
   const FlowResult r = train("geometric(100)", 10, 80, 0.01, Integrator::rosenbrock, 1e-8);
-  ASSERT_EQ(r.status, FlowStatus::converged);
+  ASSERT_EQ(r.status, TrainingStatus::converged);
   EXPECT_LT(r.steps, 20000);
   const FlowResult harder = train("geometric(10000)", 6, 20, 0.01, Integrator::rosenbrock, 1e-8);
-  ASSERT_EQ(harder.status, FlowStatus::converged);
+  ASSERT_EQ(harder.status, TrainingStatus::converged);
   EXPECT_LT(harder.steps, 50000);
 }
 
@@ -106,7 +106,7 @@ TEST(GradientFlow, IntegratorsAgreeAtAFixedTime) {
   const FlowResult b = train("spiked(2, 4)", 5, 12, 0.2, Integrator::rk45, 0.0, 3.0);
   const FlowResult c = train("spiked(2, 4)", 5, 12, 0.2, Integrator::euler, 0.0, 3.0);
   for (const auto* r : {&a, &b, &c}) {
-    EXPECT_EQ(r->status, FlowStatus::max_time);
+    EXPECT_EQ(r->status, TrainingStatus::max_time);
     EXPECT_DOUBLE_EQ(r->time, 3.0);
   }
   EXPECT_LT((a.A - b.A).norm(), 1e-6 * b.A.norm());
@@ -137,7 +137,7 @@ TEST(GradientFlow, StepBudgetAndDivergenceAreStatusesNotCrashes) {
   FlowOptions options;
   options.max_steps = 10;
   const FlowResult capped = gradient_flow(loss, 0.01, gram, options);
-  EXPECT_EQ(capped.status, FlowStatus::max_steps);
+  EXPECT_EQ(capped.status, TrainingStatus::max_steps);
   EXPECT_EQ(capped.steps, 10);
 
   PopulationLoss unstable = loss;  // negative curvature: the flow runs away
@@ -147,7 +147,7 @@ TEST(GradientFlow, StepBudgetAndDivergenceAreStatusesNotCrashes) {
     options = FlowOptions{};
     options.integrator = integrator;
     const FlowResult r = gradient_flow(unstable, 0.5, gram, options);
-    EXPECT_EQ(r.status, FlowStatus::diverged) << to_string(integrator);
+    EXPECT_EQ(r.status, TrainingStatus::diverged) << to_string(integrator);
   }
 }
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "grid.hpp"
-#include "scheduler.hpp"
-#include "sweep_config.hpp"
+#include "task/grid.hpp"
+#include "schedule/dispatch.hpp"
+#include "config/sweep_config.hpp"
 
 namespace {
 
@@ -195,7 +195,7 @@ TEST(Grid, CostEstimatesAddUpToTheTotal) {
   EXPECT_EQ(grid.longest_run_estimate(), longest);
 }
 
-// Batches (scheduler.hpp): runs are handed out in the cost model's order, as many as fit the
+// Batches (schedule/dispatch.hpp): runs are handed out in the cost model's order, as many as fit the
 // per-message budget, never more than a 1/(kBatchBalance ranks) share of the work left, always one.
 TEST(Scheduler, BatchesFillTheMessageBudgetAndShrinkAtTheTail) {
   using icl::batch_runs;

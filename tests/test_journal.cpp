@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "journal.hpp"
-#include "messages.hpp"
+#include "store/journal.hpp"
+#include "schedule/messages.hpp"
 
 namespace {
 
@@ -76,7 +76,7 @@ void expect_same(const std::vector<TaskResult>& want, const std::vector<TaskResu
 
 // On disk: 8-byte header magic / 4-byte record magic, u64 length, payload, u64 checksum.
 std::uintmax_t header_bytes() { return 8 + 16 + kConfig.size(); }
-std::uintmax_t record_bytes(const TaskResult& t) { return 4 + 16 + icl::messages::pack(t).size(); }
+std::uintmax_t record_bytes(const TaskResult& t) { return 4 + 16 + icl::pack(t).size(); }
 
 class JournalTest : public ::testing::Test {
  protected:

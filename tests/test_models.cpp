@@ -165,7 +165,7 @@ icl::RiskEstimate held_out(const Fixture& f, const icl::SampledOutcome& out, int
 TEST(Models, SampledLsaFromThePaperInitialisationReachesTheOptimum) {
   Fixture f("power(1)", 3, 10);
   const icl::SampledOutcome out = train(f, 3000, 0.01);
-  ASSERT_EQ(out.status, "trained");
+  ASSERT_EQ(out.status, icl::TrainingStatus::trained);
   const MatrixXd optimum = f.loss.optimum_matrix();
   const double rel_err = (out.a_eff - optimum).norm() / optimum.norm();
   std::printf("paper initialisation: rel_err(A_eff, A*) = %.4f, off-block norm %.2e, %.2f s\n", rel_err,
@@ -178,7 +178,7 @@ TEST(Models, SampledLsaFromAGaussianInitialisationComesWithinTenPercentOfTheOpti
   f.setup.options.init = "gaussian";
   f.setup.options.init_scale = 0.3;
   const icl::SampledOutcome out = train(f, 4000, 0.01);
-  ASSERT_EQ(out.status, "trained");
+  ASSERT_EQ(out.status, icl::TrainingStatus::trained);
   const icl::RiskEstimate r = held_out(f, out, 20000);
   icl::Stream fixed{1};
   const auto moments = icl::make_test_distribution(icl::expand_shift("none")[0], f.covariance, 10, fixed).moments();
@@ -197,7 +197,7 @@ TEST(Models, SmallGpt2LearnsInContextRegression) {
   f.setup.options.init = "gaussian";
   f.setup.options.init_scale = 0.1;
   const icl::SampledOutcome out = train(f, 5000, 1e-3);
-  ASSERT_EQ(out.status, "trained");
+  ASSERT_EQ(out.status, icl::TrainingStatus::trained);
   const icl::RiskEstimate r = held_out(f, out, 4000);
   const double zero = 2.0;  // E<w, x_q>^2 = d
   std::printf("gpt2(2, 2, 32), d = 2, N = 8: held-out error %.4f +- %.4f (zero predictor %.1f), loss %.3f, %.1f s\n",

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "hdf5.hpp"
-#include "digest.hpp"
-#include "results_file.hpp"
+#include "store/hdf5.hpp"
+#include "config/digest.hpp"
+#include "store/results_file.hpp"
 
 namespace {
 

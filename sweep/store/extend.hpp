@@ -1,0 +1,81 @@
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "task/grid.hpp"
+#include "store/results_file.hpp"
+#include "task/run_task.hpp"
+#include "config/sweep_config.hpp"
+
+namespace icl {
+
+// Rows of finished sweeps refused for reuse: the user's input (exit 2, nothing written).
+struct ExtendRefusal : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// The rows of finished sweeps reused in a grid (docs/interface.md, "Extending a sweep" and
+// "Merging files"). Rows depend only on their own keys and the sweep's settings, so a finished
+// file's row is bitwise the row this build would compute at the same grid point: it is copied, not
+// computed. A run all of whose conditions some file holds is taken whole; a run with conditions no
+// file holds is trained again (its model is not stored) and evaluates only those, its recomputed
+// trajectory checked against the file's.
+class Extension {
+ public:
+  // --extend: OLD must be a complete results file of this schema, from this build, with the same
+  // settings but for the grid axes (the config's list keys) and sweep.name, and every old grid
+  // point must be in `grid`. Throws ExtendRefusal saying what is wrong.
+  static Extension plan(const std::string& old_path, const SweepConfig& config, const Grid& grid);
+  // --merge: the same checks for each input against `config` (whose grid is their union), and rows
+  // or trajectories that several inputs hold must agree bitwise (timing columns aside).
+  static Extension merge(const std::vector<std::string>& inputs, const SweepConfig& config, const Grid& grid);
+  // The config of a merge: the first input's, each grid list the union of the inputs' values in
+  // the order they first appear, output `output`. Throws ExtendRefusal.
+  static SweepConfig union_config(const std::vector<std::string>& inputs, const std::string& output);
+
+  std::string sources() const;  // the file names, for messages
+  std::uint64_t reused_rows() const { return reused_; }
+  std::uint64_t whole_runs() const { return whole_; }
+  std::uint64_t partial_runs() const { return partial_; }
+  bool whole(std::uint64_t train_id) const;
+  // Per (run, condition) of the grid, runs x conditions: 1 where a file holds the row. Every rank
+  // needs it (run_task leaves those conditions to rank 0).
+  const std::vector<std::uint8_t>& found() const { return found_; }
+
+  // A whole run's result, all from the files.
+  TaskResult take(std::uint64_t train_id) const;
+  // Completes a computed run: the files' rows go where run_task left conditions out. Throws
+  // std::runtime_error if the recomputed trajectory is not the file's.
+  void complete(TaskResult& result) const;
+
+ private:
+  struct Source {
+    std::string path;
+    ResultsFile file;
+    std::uint64_t conditions = 0;
+  };
+  struct Place {  // where a row or a trajectory of the grid is found
+    std::int32_t source = -1;
+    std::uint64_t index = 0;  // the row, or the run, in that source
+  };
+  Extension() = default;
+  // Opens and checks one finished file against `config`; its stored config.
+  static SweepConfig check_source(const std::string& path, const SweepConfig& config, std::optional<ResultsFile>& file);
+  // Maps every row of `source` into `grid`; rows and trajectories already placed must agree.
+  void add(Source source, const SweepConfig& source_config, const Grid& grid, bool whole_source_required);
+  ResultRow row_at(const Place& place) const;
+  std::vector<StoredSample> trajectory_at(const Place& place) const;
+  ResultRow placed_row(std::uint64_t train_id, std::uint64_t condition) const;
+
+  std::vector<Source> sources_;
+  std::uint64_t conditions_ = 0;
+  std::vector<Place> row_place_;   // per grid row
+  std::vector<Place> run_place_;   // per grid run: a trajectory
+  std::vector<std::uint8_t> found_;
+  std::uint64_t reused_ = 0, whole_ = 0, partial_ = 0;
+};
+
+}  // namespace icl

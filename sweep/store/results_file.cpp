@@ -1,0 +1,232 @@
+#include "store/results_file.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+#include <type_traits>
+
+#include "store/hdf5.hpp"
+
+namespace icl {
+namespace {
+
+constexpr hsize_t kRowsPerChunk = 1024;
+constexpr hsize_t kRunsPerChunk = 64;
+
+// Parallel arrays: the datasets under /trajectories and the StoredSample member each one holds.
+constexpr std::array<const char*, 4> kTrajectoryNames = {"time", "loss", "rel_err", "excess_loss"};
+constexpr std::array<double StoredSample::*, 4> kTrajectoryMembers = {
+    &StoredSample::time, &StoredSample::loss, &StoredSample::rel_err, &StoredSample::excess_loss};
+
+hid_t member_type(const Column& column) {
+  switch (column.type) {
+    case ColumnType::u8: return h5::native<std::uint8_t>();
+    case ColumnType::i32: return h5::native<std::int32_t>();
+    case ColumnType::i64: return h5::native<std::int64_t>();
+    case ColumnType::u64: return h5::native<std::uint64_t>();
+    case ColumnType::f64: return h5::native<double>();
+    case ColumnType::text: break;
+  }
+  return H5I_INVALID_HID;
+}
+
+// The same type serves in memory and in the file, so rows travel as raw bytes without
+// conversion. Built from the column list of result_row.hpp.
+h5::Datatype row_type() {
+  h5::Datatype type = h5::Datatype::compound(sizeof(ResultRow));
+  for (const Column& column : kColumns) {
+    const std::string name(column.name);
+    if (column.type == ColumnType::text)  // fixed-length ASCII, as the docs promise
+      type.insert(name, column.offset, h5::Datatype::fixed_string(column.size, H5T_CSET_ASCII).id());
+    else
+      type.insert(name, column.offset, member_type(column));
+  }
+  return type;
+}
+
+// The v1.10 format keeps attributes too large for an object header (a long config, rewritten on
+// resume) in dense storage; the 1.0 format would refuse them.
+h5::PropertyList file_access() {
+  h5::PropertyList access = h5::PropertyList::file_access();
+  access.set_libver_bounds(H5F_LIBVER_V110, H5F_LIBVER_LATEST);
+  return access;
+}
+
+}  // namespace
+
+struct ResultsFile::Handles {
+  h5::File file;
+  h5::Datatype row_type;
+  h5::Dataset results;
+  std::array<h5::Dataset, 4> trajectories;  // in kTrajectoryNames order
+};
+
+ResultsFile ResultsFile::create(const std::string& path, std::uint64_t rows_total,
+                                std::uint64_t runs, int points,
+                                const FileAttributes& attributes) {
+  if (rows_total == 0 || runs == 0 || points <= 0)
+    throw std::invalid_argument("ResultsFile::create(\"" + path +
+                                "\"): rows_total, runs and points must be positive");
+  h5::File file = h5::File::create(path, file_access());
+  h5::Datatype type = row_type();
+
+  h5::PropertyList rows_creation = h5::PropertyList::dataset_creation();
+  rows_creation.set_chunk(std::array{std::min<hsize_t>(rows_total, kRowsPerChunk)});
+  ResultRow zero;
+  std::memset(&zero, 0, sizeof zero);  // padding too: HDF5 copies the fill value bytewise
+  rows_creation.set_fill_value(type.id(), &zero);  // done = 0: not yet computed
+  h5::Dataset results = file.create_dataset(
+      "results", type.id(), h5::Dataspace::simple(std::array<hsize_t, 1>{rows_total}),
+      rows_creation);
+
+  h5::Group group = file.create_group("trajectories");
+  std::vector<std::uint64_t> ids(runs);
+  std::iota(ids.begin(), ids.end(), std::uint64_t{0});
+  const std::array<hsize_t, 1> runs_dims{runs};
+  group
+      .create_dataset("train_id", h5::native<std::uint64_t>(), h5::Dataspace::simple(runs_dims),
+                      h5::PropertyList::dataset_creation())
+      .write_block(std::array<hsize_t, 1>{0}, runs_dims, h5::native<std::uint64_t>(), ids.data());
+
+  const auto columns = static_cast<hsize_t>(points);
+  h5::PropertyList trajectory_creation = h5::PropertyList::dataset_creation();
+  trajectory_creation.set_chunk(std::array{std::min<hsize_t>(runs, kRunsPerChunk), columns});
+  // NaN marks runs whose trajectory was never written.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  trajectory_creation.set_fill_value(h5::native<double>(), &nan);
+  const h5::Dataspace trajectory_space = h5::Dataspace::simple(std::array<hsize_t, 2>{runs, columns});
+  const auto trajectory = [&](std::size_t i) {
+    return group.create_dataset(kTrajectoryNames[i], h5::native<double>(), trajectory_space,
+                                trajectory_creation);
+  };
+
+  ResultsFile created(std::make_unique<Handles>(
+      std::move(file), std::move(type), std::move(results),
+      std::array{trajectory(0), trajectory(1), trajectory(2), trajectory(3)}));
+  // The extent of /results is the authority on rows_total.
+  FileAttributes stored = attributes;
+  stored.rows_total = rows_total;
+  created.write_attributes(stored);
+  return created;
+}
+
+ResultsFile ResultsFile::open(const std::string& path, bool writable) {
+  h5::File file = h5::File::open(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, file_access());
+  h5::Dataset results = file.open_dataset("results");
+  const h5::Group group = file.open_group("trajectories");
+  const auto trajectory = [&](std::size_t i) { return group.open_dataset(kTrajectoryNames[i]); };
+  return ResultsFile(std::make_unique<Handles>(
+      std::move(file), row_type(), std::move(results),
+      std::array{trajectory(0), trajectory(1), trajectory(2), trajectory(3)}));
+}
+
+void ResultsFile::write_rows(std::uint64_t first_row, std::span<const ResultRow> rows) {
+  h_->results.write_block(std::array<hsize_t, 1>{first_row}, std::array<hsize_t, 1>{rows.size()},
+                          h_->row_type.id(), rows.data());
+}
+
+void ResultsFile::write_trajectory(std::uint64_t train_id, std::span<const StoredSample> samples) {
+  const hsize_t points = h_->trajectories[0].dims().at(1);
+  if (samples.empty() || points == 0 || samples.size() % points != 0)
+    h5::fail("write the trajectory of run " + std::to_string(train_id) + " to",
+             h_->file.description(),
+             std::to_string(samples.size()) + " samples given where the file holds " +
+                 std::to_string(points) + " per run");
+  const std::array<hsize_t, 2> start{train_id, 0};
+  const std::array<hsize_t, 2> count{samples.size() / points, points};
+  std::vector<double> column(samples.size());
+  for (std::size_t i = 0; i < kTrajectoryMembers.size(); ++i) {
+    std::transform(samples.begin(), samples.end(), column.begin(),
+                   [member = kTrajectoryMembers[i]](const StoredSample& s) { return s.*member; });
+    h_->trajectories[i].write_block(start, count, h5::native<double>(), column.data());
+  }
+}
+
+void ResultsFile::write_attributes(const FileAttributes& attributes) {
+  h5::File& file = h_->file;
+  file.set_attribute("config", attributes.config);
+  file.set_attribute("inputs", attributes.inputs);
+  file.set_attribute("schema_version", attributes.schema_version);
+  file.set_attribute("program", attributes.program);
+  file.set_attribute("tool_version", attributes.tool_version);
+  file.set_attribute("git_commit", attributes.git_commit);
+  file.set_attribute("created_utc", attributes.created_utc);
+  file.set_attribute("updated_utc", attributes.updated_utc);
+  file.set_attribute("mpi_ranks", attributes.mpi_ranks);
+  file.set_attribute("rows_total", attributes.rows_total);
+  file.set_attribute("rows_done", attributes.rows_done);
+  file.set_attribute("completed", attributes.completed);
+}
+
+FileAttributes ResultsFile::read_attributes() const {
+  const h5::File& file = h_->file;
+  FileAttributes attributes;
+  attributes.config = file.string_attribute("config");
+  attributes.inputs = file.string_attribute("inputs");
+  attributes.schema_version = file.attribute<std::int32_t>("schema_version");
+  attributes.program = file.string_attribute("program");
+  attributes.tool_version = file.string_attribute("tool_version");
+  attributes.git_commit = file.string_attribute("git_commit");
+  attributes.created_utc = file.string_attribute("created_utc");
+  attributes.updated_utc = file.string_attribute("updated_utc");
+  attributes.mpi_ranks = file.attribute<std::int32_t>("mpi_ranks");
+  attributes.rows_total = file.attribute<std::uint64_t>("rows_total");
+  attributes.rows_done = file.attribute<std::uint64_t>("rows_done");
+  attributes.completed = file.attribute<std::uint8_t>("completed");
+  return attributes;
+}
+
+std::vector<ResultRow> ResultsFile::read_rows(std::uint64_t first_row, std::uint64_t count) const {
+  std::vector<ResultRow> rows(count);
+  h_->results.read_block(std::array<hsize_t, 1>{first_row}, std::array<hsize_t, 1>{count},
+                         h_->row_type.id(), rows.data());
+  return rows;
+}
+
+std::vector<StoredSample> ResultsFile::read_trajectory(std::uint64_t train_id) const {
+  const hsize_t points = h_->trajectories[0].dims().at(1);
+  std::vector<StoredSample> samples(points);
+  std::vector<double> column(points);
+  for (std::size_t i = 0; i < kTrajectoryMembers.size(); ++i) {
+    h_->trajectories[i].read_block(std::array<hsize_t, 2>{train_id, 0}, std::array<hsize_t, 2>{1, points},
+                                   h5::native<double>(), column.data());
+    for (hsize_t k = 0; k < points; ++k) samples[k].*kTrajectoryMembers[i] = column[k];
+  }
+  return samples;
+}
+
+std::uint64_t ResultsFile::count_done() const {
+  // A compound type of the one member: HDF5 reads only that field of each row.
+  h5::Datatype done_only = h5::Datatype::compound(sizeof(std::uint8_t));
+  done_only.insert("done", 0, h5::native<std::uint8_t>());
+  const hsize_t rows = h_->results.dims().at(0);
+  constexpr hsize_t kBlock = 1 << 20;
+  std::vector<std::uint8_t> done;
+  std::uint64_t count = 0;
+  for (hsize_t first = 0; first < rows; first += kBlock) {
+    const hsize_t n = std::min(kBlock, rows - first);
+    done.resize(n);
+    h_->results.read_block(std::array<hsize_t, 1>{first}, std::array<hsize_t, 1>{n}, done_only.id(), done.data());
+    for (const std::uint8_t d : done) count += d == 1;
+  }
+  return count;
+}
+
+void ResultsFile::flush() { h_->file.flush(); }
+
+void ResultsFile::close() {
+  for (auto& dataset : h_->trajectories) dataset.close();
+  h_->results.close();
+  h_->row_type.close();
+  h_->file.close();
+}
+
+ResultsFile::ResultsFile(std::unique_ptr<Handles> handles) : h_(std::move(handles)) {}
+ResultsFile::ResultsFile(ResultsFile&&) noexcept = default;
+ResultsFile& ResultsFile::operator=(ResultsFile&&) noexcept = default;
+ResultsFile::~ResultsFile() = default;
+
+}  // namespace icl

@@ -1,0 +1,240 @@
+// The sweep command on every rank: its config read by rank 0 and shared, the start's policy
+// (fresh, resumed, extended, already complete, refused), rank 0's lead and the others' work, and
+// the two points where all ranks agree (whether to start; how it ended).
+#include "sweep_command.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <string>
+
+#include "config/sweep_identity.hpp"
+#include "lead_sweep.hpp"
+#include "schedule/stop_signals.hpp"
+#include "store/extend.hpp"
+#include "store/run_checkpoint.hpp"
+#include "task/run_task.hpp"
+
+namespace icl {
+namespace {
+
+constexpr int kProceed = -1;  // rank 0's word to the others: go on
+constexpr int kExitStoppedUnanswered = -2;  // stopped, and some rank never answered: abort
+
+// Rank 0's effective config and input files, on every rank.
+SweepConfig share_config(const SweepConfig& config, bool root, const std::string& label) {
+  const std::string ini = share(root ? config.to_ini() : std::string());
+  const auto count = static_cast<std::size_t>(std::stoull(share(root ? std::to_string(config.inputs.size()) : "")));
+  InputFiles inputs;
+  auto it = config.inputs.begin();
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string path = share(root ? it->first : std::string());
+    inputs[path] = share(root ? it->second : std::string());
+    if (root) ++it;
+  }
+  return root ? config : parse_config(ini, label, {}, &inputs);
+}
+
+// The config of a `--resume OUTPUT` without --config: the one stored with the output.
+std::string stored_config(const std::string& output) {
+  const ExistingOutput existing = inspect_output(output);
+  if (!existing.identity)
+    throw ConfigError(output, "sweep", "output", output,
+                      existing.kind == ExistingOutput::Kind::nothing
+                          ? "nothing to resume: neither the file nor " + output + ".journal exists"
+                          : "cannot take the config from it: " + existing.why);
+  return existing.identity->config;
+}
+
+void print_dry_run(const SweepConfig& config, const Grid& grid, int ranks) {
+  const double cost = grid.total_cost_estimate();
+  std::printf("config: %s\noutput: %s\n", config.source.c_str(), config.output.c_str());
+  std::printf("grid: %zu d x %zu n_train x %zu spectrum x %zu sigma x %zu init_seed x %zu model x %zu lr x %zu steps"
+              " = %llu training runs\n",
+              config.d.size(), config.n_train.size(), config.spectrum.size(), config.sigma.size(),
+              config.init_seed.size(), config.model.size(), config.lr.size(), config.steps.size(),
+              static_cast<unsigned long long>(grid.runs()));
+  std::printf("conditions per run: %zu m_test x %zu shifts x %zu ridge_lambda = %llu\n", config.m_test.size(),
+              config.shift.size(), config.ridge_lambda.size(), static_cast<unsigned long long>(grid.conditions_per_run()));
+  std::printf("rows: %llu\n", static_cast<unsigned long long>(grid.rows()));
+  const double longest = grid.longest_run_estimate();
+  std::printf("estimated cost: %.0f core-seconds, about %.0f s on %d ranks (the longest run alone: %.0f s)\n", cost,
+              std::max(cost / ranks, longest), ranks, longest);
+  for (const ModelSpec& model : config.model)
+    std::printf("  %s: %.0f core-seconds\n", model.text.c_str(), grid.total_cost_estimate(&model));
+}
+
+}  // namespace
+
+std::optional<int> open_store(const SweepConfig& config, const Grid& grid, const CommandLine& cl, int ranks,
+                              std::optional<SweepStore>& store) {
+  const auto refuse = [&](const std::string& why) {
+    std::fprintf(stderr, "icl-sweep: %s: [sweep] output = %s: %s\n", config.source.c_str(), config.output.c_str(),
+                 why.c_str());
+    return kExitBadInput;
+  };
+  if (const std::string problem = output_path_problem(config.output); !problem.empty()) return refuse(problem);
+  const SweepIdentity requested = identity_of(config);
+  const ExistingOutput existing = inspect_output(config.output);
+  using Kind = ExistingOutput::Kind;
+  if (!cl.resume && !(cl.resume_or_start && existing.kind != Kind::nothing)) {
+    if (existing.kind != Kind::nothing && !cl.force)
+      return refuse("the file exists; use --resume to continue it or --force to overwrite it");
+    try {
+      store.emplace(SweepStore::create(config.output, requested, grid, config.flow.trajectory_points, ranks));
+    } catch (const StoreRefusal& e) {
+      return refuse(e.what());
+    }
+    return std::nullopt;
+  }
+  if (existing.kind == Kind::nothing) return refuse("nothing to resume: no journal " + config.output + ".journal");
+  if (existing.kind == Kind::foreign) return refuse("cannot resume: " + existing.why);
+  const auto differences = identity_differences(*existing.identity, requested);
+  if (!differences.empty()) {
+    std::string why = "--resume with a different sweep:";
+    for (const auto& d : differences) why += " " + d + ";";
+    return refuse(why);
+  }
+  if (existing.kind == Kind::complete) {
+    std::fprintf(stderr, "icl-sweep: %s is already complete\n", config.output.c_str());
+    return kExitOk;
+  }
+  try {
+    std::vector<std::string> notes;
+    store.emplace(SweepStore::resume(config.output, requested, grid, config.flow.trajectory_points, ranks, notes));
+    for (const std::string& note : notes) std::fprintf(stderr, "icl-sweep: %s\n", note.c_str());
+  } catch (const JournalLocked& e) {
+    return refuse(e.what());
+  } catch (const std::exception& e) {
+    // The journal is intact but cannot be taken up (locked, unreadable, unwritable file).
+    std::fprintf(stderr, "icl-sweep: cannot resume %s: %s\n", config.output.c_str(), e.what());
+    return kExitFailure;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// Rank 0 after a successful start: leads the sweep; returns the exit status.
+int lead(const SweepConfig& config, const Grid& grid, int ranks, double progress_seconds,
+         const SchedulerOptions& scheduling, const RunFunction& run, SweepStore& store,
+         const std::function<void(TaskResult&)>& complete) {
+  const SweepOutcome outcome = lead_sweep(config, grid, ranks, progress_seconds, scheduling, run, store, complete);
+  if (outcome.end != SweepEnd::complete) {
+    const int signal = stop_signal();
+    const std::string by = signal == kStopFromAnotherRank ? "a stop on another rank or a failure"
+                           : signal == kStopAtDeadline || signal == 0
+                               ? "the deadline (--stop-after/--stop-at, less " + std::to_string(kDeadlineLead.count()) + " s for the stop)"
+                               : "signal " + std::to_string(signal);
+    std::fprintf(stderr, "icl-sweep: stopped by %s after a checkpoint: %llu/%llu rows; continue with --resume\n",
+                 by.c_str(), static_cast<unsigned long long>(store.rows_done()),
+                 static_cast<unsigned long long>(grid.rows()));
+    if (outcome.end == SweepEnd::abandoned) {
+      std::string ranks_text;
+      for (const int r : outcome.unanswered) ranks_text += (ranks_text.empty() ? "" : ", ") + std::to_string(r);
+      std::fprintf(stderr, "icl-sweep: rank(s) %s did not answer the stop within %g s (--stop-grace); not waiting "
+                   "for them: their runs are computed again on resume\n", ranks_text.c_str(), scheduling.stop_grace_seconds);
+      return kExitStoppedUnanswered;
+    }
+    return kExitStopped;
+  }
+  return kExitOk;
+}
+
+// --extend: rank 0 checks OLD and maps its rows before anything is written; refused: exit 2.
+std::optional<Extension> plan_extension(const SweepConfig& config, const Grid& grid, const CommandLine& cl,
+                                        int& status) {
+  if (cl.extend.empty()) return std::nullopt;
+  try {
+    return Extension::plan(cl.extend, config, grid);
+  } catch (const ExtendRefusal& e) {
+    std::fprintf(stderr, "icl-sweep: --extend %s\n", e.what());
+    status = kExitBadInput;
+    return std::nullopt;
+  }
+}
+
+// Every rank: the two points where they agree (whether to start; how it ended) are here.
+int run_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi, const CommandLine& cl) {
+  std::optional<SweepStore> store;
+  std::optional<Extension> extension;
+  int start = kProceed;
+  if (mpi.rank() == 0) {
+    extension = plan_extension(config, grid, cl, start);
+    if (start == kProceed) start = open_store(config, grid, cl, mpi.size(), store).value_or(kProceed);
+  }
+  start = agree(start);
+  if (start != kProceed) return start;
+  // Which conditions OLD holds, for every rank: run_task leaves them to rank 0.
+  const std::string reused = share(extension ? std::string(extension->found().begin(), extension->found().end())
+                                             : std::string());
+  const auto conditions = grid.conditions_per_run();
+  // Sampled models' training states, in files beside the output (every rank writes its own runs').
+  const RunCheckpoints checkpoints(config.output, identity_of(config));
+  const RunFunction run = [&](std::uint64_t id, int rank, CancelCheck cancelled) {
+    return run_task(config, grid, id, rank, &checkpoints, cancelled,
+                    reused.empty() ? nullptr : reinterpret_cast<const std::uint8_t*>(reused.data()) + id * conditions);
+  };
+  if (mpi.rank() != 0) {
+    work(mpi.rank(), grid.conditions_per_run(), run);
+    return agree(0);
+  }
+  std::function<void(TaskResult&)> complete;
+  if (extension) {
+    // Runs OLD holds whole are recorded at once; the others train and evaluate their new
+    // conditions only, OLD's rows filled in as they arrive.
+    for (std::uint64_t id = 0; id < grid.runs(); ++id)
+      if (extension->whole(id) && !store->done(id)) store->record(extension->take(id));
+    store->checkpoint();
+    std::fprintf(stderr,
+                 "icl-sweep: --extend %s: %llu of %llu rows reused; %llu runs taken whole, %llu trained again for "
+                 "their new conditions, %llu new\n",
+                 extension->sources().c_str(), static_cast<unsigned long long>(extension->reused_rows()),
+                 static_cast<unsigned long long>(grid.rows()), static_cast<unsigned long long>(extension->whole_runs()),
+                 static_cast<unsigned long long>(extension->partial_runs()),
+                 static_cast<unsigned long long>(grid.runs() - extension->whole_runs() - extension->partial_runs()));
+    complete = [&](TaskResult& result) { extension->complete(result); };
+  }
+  SchedulerOptions scheduling;
+  scheduling.stop_grace_seconds = cl.stop_grace;
+  scheduling.deadline = cl.deadline;
+  const int status = lead(config, grid, mpi.size(), cl.progress, scheduling, run, *store, complete);
+  if (status == kExitStoppedUnanswered) {
+    // Some rank will never reach the final agreement (nor MPI_Finalize): end the job here. The
+    // checkpoint is written and the store closed first; MPI_Abort's code is mpiexec's status.
+    store.reset();
+    end_job(kExitStopped);
+  }
+  return agree(status);
+}
+
+}  // namespace
+
+int sweep_command(const CommandLine& cl, const MpiSession& mpi) {
+  const bool root = mpi.rank() == 0;
+  SweepConfig config;
+  if (root) {
+    try {
+      config = cl.config.empty() ? parse_config(stored_config(cl.output), cl.output + " (stored config)", cl.overrides)
+                                 : load_config(cl.config, cl.overrides);
+    } catch (const ConfigError& e) {
+      std::fprintf(stderr, "icl-sweep: %s\n", e.what());
+      return agree(kExitBadInput);
+    }
+  }
+  if (root && stop_requested()) {
+    // A stop during the validation (Ctrl-C on a big grid): nothing was written.
+    std::fprintf(stderr, "icl-sweep: stopped by signal %d before the sweep started; nothing written\n", stop_signal());
+    return agree(kExitStopped);
+  }
+  if (const int outcome = agree(kProceed); outcome != kProceed) return outcome;
+  config = share_config(config, root, cl.config);
+  const Grid grid(config);
+  if (cl.dry_run) {
+    if (root) print_dry_run(config, grid, mpi.size());
+    return kExitOk;
+  }
+  return run_sweep(config, grid, mpi, cl);
+}
+
+}  // namespace icl

@@ -1,0 +1,146 @@
+#include "task/grid.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "random_stream.hpp"
+
+namespace icl {
+
+Grid::Grid(const SweepConfig& config) : config_(config) {
+  runs_ = config.d.size() * config.n_train.size() * config.spectrum.size() * config.sigma.size() *
+          config.init_seed.size() * config.model.size() * config.lr.size() * config.steps.size();
+  conditions_ = config.m_test.size() * config.shift.size() * config.ridge_lambda.size();
+  tabulate_costs();
+}
+
+TrainingRun Grid::run(std::uint64_t train_id) const {
+  // Mixed radix, steps fastest.
+  TrainingRun r;
+  std::uint64_t i = train_id;
+  const auto digit = [&i](std::size_t radix) {
+    const std::uint64_t v = i % radix;
+    i /= radix;
+    return v;
+  };
+  r.steps = config_.steps[digit(config_.steps.size())];
+  r.lr = config_.lr[digit(config_.lr.size())];
+  r.model = config_.model[digit(config_.model.size())];
+  r.init_seed = config_.init_seed[digit(config_.init_seed.size())];
+  r.sigma = config_.sigma[digit(config_.sigma.size())];
+  r.spectrum = config_.spectrum[digit(config_.spectrum.size())];
+  r.n_train = config_.n_train[digit(config_.n_train.size())];
+  r.d = config_.d[digit(config_.d.size())];
+  char text[256];
+  std::snprintf(text, sizeof text, "d=%d;n=%d;sigma=%.17g;init_seed=%d;spectrum=", r.d, r.n_train,
+                r.sigma, r.init_seed);
+  r.key = text_key(std::string(text) + r.spectrum);
+  std::snprintf(text, sizeof text, ";lr=%.17g;steps=%lld;model=", r.lr, static_cast<long long>(r.steps));
+  r.train_key = text_key("point=" + std::to_string(r.key) + text + r.model.text);
+  return r;
+}
+
+Condition Grid::condition(const TrainingRun& run, std::uint64_t index) const {
+  Condition c;
+  c.ridge_lambda = config_.ridge_lambda[index % config_.ridge_lambda.size()];
+  index /= config_.ridge_lambda.size();
+  const int m = config_.m_test[index / config_.shift.size()];
+  c.m = m == 0 ? run.n_train : m;
+  c.shift = config_.shift[index % config_.shift.size()];
+  c.key = text_key("m=" + std::to_string(c.m) + ";shift=" + c.shift.text);
+  return c;
+}
+
+namespace {
+
+// Rough single-core seconds. Flow training: about a thousand Rosenbrock steps of O(d^2) work,
+// 2 us each at d = 10.
+double flow_cost(double d) { return 2e-3 * std::max(1.0, d * d / 100.0); }
+
+// One condition's baselines: per prompt a Gram, two Cholesky factorisations, the products and
+// (m + 2) d normals, constants fitted to the core's benchmark (7 us at d = 20, M = 40); plus
+// the closed forms' O(d^3).
+double condition_cost(double m, double d, int prompts) {
+  const double n = std::min(m, d);
+  // + the conditional errors given the design: d x d products and solves, about d^3 flops
+  const double prompt = 0.25e-9 * (m * n * n + n * n * n + 8.0 * m * d + 4.0 * d * d) + 3e-9 * (m + 2.0) * d +
+                        1e-9 * d * d * d;
+  return prompts * prompt + 1e-6 * d * d * d;
+}
+
+// A sampled model's forward pass on one prompt of `points` points, in seconds: LSA layers are
+// O(points d^2) per layer, GPT-2 about 2 flops per parameter and token plus attention. Constants
+// fitted to build/bench/models_bench on the 2-core build machine (lsa: 0.105 ms per step of 64
+// prompts at d = 5, N = 20; gpt2(3, 2, 64): 46 ms).
+double forward_cost(const ModelSpec& m, double d, double points) {
+  if (m.kind != ModelSpec::Kind::gpt2) return m.layers * points * (d + 1) * (d + 1) * 4e-10;
+  const double w = m.width, tokens = 2.0 * points;
+  const double parameters = 12.0 * m.layers * w * w;
+  return (2.0 * parameters * tokens + 4.0 * m.layers * tokens * tokens * w) / 5.7e10;
+}
+
+}  // namespace
+
+int Grid::max_test_m(const TrainingRun& run) const {
+  int longest = 0;
+  for (const int m : config_.m_test) longest = std::max(longest, m == 0 ? run.n_train : m);
+  return longest;
+}
+
+// A run's cost is fixed_ + steps x per_step_ of its (d, n_train, model) class: the Monte-Carlo
+// baselines and closed forms, the training (flow) or the model's evaluation (sampled), and the
+// cost of one optimizer step (sampled models only).
+void Grid::tabulate_costs() {
+  // The conditions at one test length M: every shift and ridge lambda.
+  const double per_m = static_cast<double>(conditions_ / config_.m_test.size());
+  for (const int d : config_.d)
+    for (const int n : config_.n_train)
+      for (const ModelSpec& model : config_.model) {
+        double fixed = 0.0, per_step = 0.0;
+        for (const int m : config_.m_test) {
+          const double length = m == 0 ? n : m;
+          fixed += per_m * condition_cost(length, d, config_.mc.prompts);
+          if (model.sampled()) fixed += per_m * config_.mc.prompts * forward_cost(model, d, length + 1.0);
+        }
+        if (model.sampled())  // forward and backward (3 forwards) per prompt, about 50 us of overhead
+          per_step = 3.0 * config_.train.batch * forward_cost(model, d, n + 1.0) + 5e-5;
+        else
+          fixed += flow_cost(d);
+        fixed_.push_back(fixed);
+        per_step_.push_back(per_step);
+      }
+}
+
+double Grid::cost_estimate(std::uint64_t train_id) const {
+  // Mixed radix as in run(), without building the run: steps fastest, d slowest.
+  std::uint64_t i = train_id;
+  const std::uint64_t steps = i % config_.steps.size();
+  i /= config_.steps.size() * config_.lr.size();
+  const std::uint64_t model = i % config_.model.size();
+  i /= config_.model.size() * config_.init_seed.size() * config_.sigma.size() * config_.spectrum.size();
+  const std::size_t c = static_cast<std::size_t>(i * config_.model.size() + model);  // (d, n_train) index = i
+  return fixed_[c] + static_cast<double>(config_.steps[steps]) * per_step_[c];
+}
+
+double Grid::total_cost_estimate(const ModelSpec* only) const {
+  // Every axis but (d, n_train, model, steps) repeats runs of the same cost.
+  const double repeats = static_cast<double>(config_.spectrum.size() * config_.sigma.size() *
+                                             config_.init_seed.size() * config_.lr.size());
+  double all_steps = 0.0;
+  for (const std::int64_t steps : config_.steps) all_steps += static_cast<double>(steps);
+  double total = 0.0;
+  for (std::size_t c = 0; c < fixed_.size(); ++c)
+    if (!only || config_.model[c % config_.model.size()].text == only->text)
+      total += repeats * (fixed_[c] * static_cast<double>(config_.steps.size()) + per_step_[c] * all_steps);
+  return total;
+}
+
+double Grid::longest_run_estimate() const {
+  const double most_steps = static_cast<double>(*std::max_element(config_.steps.begin(), config_.steps.end()));
+  double longest = 0.0;
+  for (std::size_t c = 0; c < fixed_.size(); ++c) longest = std::max(longest, fixed_[c] + most_steps * per_step_[c]);
+  return longest;
+}
+
+}  // namespace icl

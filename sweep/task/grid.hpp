@@ -1,0 +1,64 @@
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model_spec.hpp"
+#include "shifts.hpp"
+#include "config/sweep_config.hpp"
+
+namespace icl {
+
+struct TrainingRun {
+  int d = 0, n_train = 0;
+  std::string spectrum;
+  double sigma = 0.0;
+  int init_seed = 0;
+  ModelSpec model;
+  double lr = 0.0;
+  std::int64_t steps = 0;
+  // text_key of the grid point (d, n_train, sigma, init_seed, spectrum): the test prompts hang
+  // off it, so every model and hyperparameter at one point sees the same prompts.
+  std::uint64_t key = 0;
+  // text_key of the point, the model and its hyperparameters: the training prompts hang off it.
+  std::uint64_t train_key = 0;
+};
+
+struct Condition {
+  int m = 0;  // resolved: `n` is the run's n_train
+  Shift shift;
+  double ridge_lambda = 0.0;
+  // text_key of (M, shift): the test prompts hang off it, the same for every ridge_lambda.
+  std::uint64_t key = 0;
+};
+
+// The sweep's rows without materialising them: training runs in the lexicographic order of
+// (d, n_train, spectrum, sigma, init_seed, model, lr, steps) as listed, each followed by its
+// conditions in the order (m_test, shift, ridge_lambda). Row r belongs to run r / conditions_per_run().
+class Grid {
+ public:
+  explicit Grid(const SweepConfig& config);
+  std::uint64_t runs() const { return runs_; }
+  std::uint64_t conditions_per_run() const { return conditions_; }
+  std::uint64_t rows() const { return runs_ * conditions_; }
+  TrainingRun run(std::uint64_t train_id) const;
+  Condition condition(const TrainingRun& run, std::uint64_t index) const;
+  int max_test_m(const TrainingRun& run) const;  // the longest test prompt of the run
+  // Rough single-core seconds for one run with all its conditions: orders the work so that
+  // the costliest runs start first. O(1).
+  double cost_estimate(std::uint64_t train_id) const;
+  // The sum over all runs, in O(|d| |n_train| |m_test|): --dry-run answers at once.
+  // With `model`, the runs of that model only.
+  double total_cost_estimate(const ModelSpec* model = nullptr) const;
+  double longest_run_estimate() const;  // the costliest single run: a lower bound on the wall time
+
+ private:
+  void tabulate_costs();
+
+  const SweepConfig& config_;  // must outlive the grid
+  std::uint64_t runs_ = 0, conditions_ = 0;
+  // By (d, n_train, model) class, in run order: a run costs fixed_ + steps x per_step_.
+  std::vector<double> fixed_, per_step_;
+};
+
+}  // namespace icl

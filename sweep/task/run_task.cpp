@@ -1,0 +1,224 @@
+#include "task/run_task.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <limits>
+#include <new>
+
+#include "covariance.hpp"
+#include "evaluation.hpp"
+#include "gradient_flow.hpp"
+#include "interruptible_product.hpp"
+#include "population_loss.hpp"
+#include "random_stream.hpp"
+#include "models_library.hpp"
+
+namespace icl {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// What a training run gives every one of its rows, whichever the model.
+struct Trained {
+  TrainingStatus status = TrainingStatus::failed;
+  double gf_time = kNaN, loss_final = kNaN, loss_min = kNaN, rel_err = kNaN, offblock_norm = kNaN;
+  double balance_drift = kNaN, train_loss_final = kNaN;
+  std::int64_t gf_steps = 0, train_steps = 0;
+  LsaPredictors lsa;          // trained: the model's A when it is exactly x_q^T A h
+  BlockPredictor predictor;   // the model, when it is not
+  Eigen::MatrixXd a_eff;      // one LSA layer's effective A, when the layer is not exactly lsa.trained
+
+  void fill(ResultRow& row) const {
+    set_text(row.status, to_string(status));
+    row.gf_time = gf_time;
+    row.gf_steps = gf_steps;
+    row.train_steps = train_steps;
+    row.train_loss_final = train_loss_final;
+    row.loss_final = loss_final;
+    row.loss_min = loss_min;
+    row.rel_err = rel_err;
+    row.offblock_norm = offblock_norm;
+    row.balance_drift = balance_drift;
+  }
+};
+
+Trained train_flow(const SweepConfig& config, const TrainingRun& run, const PopulationLoss& loss, TaskResult& result,
+                   CancelCheck cancelled) {
+  // Theta depends on (seed, init_seed, d) only: runs that differ in spectrum, N or sigma
+  // start from the same direction.
+  Stream theta_stream{config.seed, text_key("theta"), static_cast<std::uint64_t>(run.init_seed),
+                      static_cast<std::uint64_t>(run.d)};
+  const FlowResult flow = gradient_flow(loss, run.sigma, initial_gram(run.d, theta_stream, cancelled), config.flow, cancelled);
+  for (std::size_t i = 0; i < flow.trajectory.size(); ++i) {
+    const TrajectorySample& s = flow.trajectory[i];
+    result.trajectory[i] = StoredSample{s.time, s.loss, s.rel_err, s.excess};
+  }
+  Trained t;
+  t.status = flow.status;
+  t.gf_time = flow.time;
+  t.gf_steps = flow.steps;
+  t.loss_final = flow.loss_final;
+  t.loss_min = flow.loss_min;
+  t.rel_err = flow.rel_err;
+  t.offblock_norm = 0.0;  // the reduced model has none
+  t.balance_drift = flow.balance_drift;
+  t.lsa = LsaPredictors{flow.A, loss.optimum_matrix(cancelled), loss.one_step_eta()};  // A_eff is A
+  return t;
+}
+
+Trained train_model(const SweepConfig& config, const Grid& grid, std::uint64_t train_id, const TrainingRun& run,
+                    const Covariance& covariance, const PopulationLoss& loss,
+                    const TrainingCheckpoints* checkpoints, TaskResult& result, CancelCheck cancelled) {
+  SampledSetup setup;
+  setup.model = run.model;
+  setup.options = config.train;
+  setup.options.lr = run.lr;
+  setup.options.steps = run.steps;
+  setup.covariance = &covariance;
+  setup.loss = &loss;
+  setup.d = run.d;
+  setup.n_train = run.n_train;
+  setup.sigma = run.sigma;
+  setup.max_test_m = grid.max_test_m(run);
+  setup.trajectory_points = config.flow.trajectory_points;
+  setup.seed = config.seed;
+  setup.train_key = run.train_key;
+  setup.init_seed = run.init_seed;
+  if (checkpoints) {
+    setup.save = [checkpoints, train_id](const std::string& state) { checkpoints->save(train_id, state); };
+    setup.resume_from = checkpoints->load(train_id);
+  }
+  SampledOutcome out;
+  try {
+    out = models_library().train_sampled(setup, cancelled);
+  } catch (const CheckpointMismatch& e) {
+    std::fprintf(stderr, "icl-sweep: training run %llu: %s; it starts again\n",
+                 static_cast<unsigned long long>(train_id), e.what());
+    setup.resume_from.clear();
+    out = models_library().train_sampled(setup, cancelled);
+  }
+  if (out.resumed_at >= 0)
+    std::fprintf(stderr, "icl-sweep: training run %llu continued from its checkpoint at step %lld\n",
+                 static_cast<unsigned long long>(train_id), static_cast<long long>(out.resumed_at));
+  for (std::size_t i = 0; i < out.trajectory.size(); ++i) {
+    const TrainingSample& s = out.trajectory[i];
+    result.trajectory[i] = StoredSample{s.step, s.loss, s.rel_err, s.excess};
+  }
+  Trained t;
+  t.status = out.status;
+  t.train_steps = out.steps;
+  t.train_loss_final = out.loss_final;
+  t.loss_min = loss.minimum();
+  t.lsa = LsaPredictors{Eigen::MatrixXd(), loss.optimum_matrix(cancelled), loss.one_step_eta()};
+  t.predictor = std::move(out.predictor);
+  if (out.a_eff.size() > 0) {
+    const Eigen::MatrixXd& optimum = t.lsa.limit;
+    t.offblock_norm = out.offblock_norm;
+    t.rel_err = (out.a_eff - optimum).norm() / optimum.norm();
+    t.loss_final = loss.minimum() + loss.excess(product(product(loss.basis.transpose(), out.a_eff, cancelled), loss.basis, cancelled));
+    // Exactly x_q^T A_eff h only when the other blocks vanish.
+    (out.offblock_norm == 0.0 ? t.lsa.trained : t.a_eff) = std::move(out.a_eff);
+  }
+  return t;
+}
+
+}  // namespace
+
+TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t train_id, int rank,
+                    const TrainingCheckpoints* checkpoints, CancelCheck cancelled, const std::uint8_t* reused) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  const TrainingRun run = grid.run(train_id);
+  const std::uint64_t conditions = grid.conditions_per_run();
+  TaskResult result;
+  result.train_id = train_id;
+  result.rows.resize(conditions);
+  result.trajectory.assign(config.flow.trajectory_points, StoredSample{kNaN, kNaN, kNaN, kNaN});
+  for (std::uint64_t c = 0; c < conditions; ++c) {
+    ResultRow& row = result.rows[c];
+    row = blank_row();
+    const Condition cond = grid.condition(run, c);
+    row.row = train_id * conditions + c;
+    row.train_id = train_id;
+    row.d = run.d;
+    row.n_train = run.n_train;
+    row.m_test = cond.m;
+    set_text(row.spectrum, run.spectrum);
+    set_text(row.shift, cond.shift.text);
+    row.ridge_lambda = cond.ridge_lambda;
+    row.sigma = run.sigma;
+    row.init_seed = run.init_seed;
+    set_text(row.model, run.model.text);
+    row.lr = run.lr;
+    row.steps = run.steps;
+    row.mc_prompts = 0;  // the prompts drawn, once evaluated
+    row.rank = rank;
+  }
+
+  const auto abandon = [&] {
+    if (!cancelled || !cancelled()) return false;
+    result.rows.clear();
+    return true;
+  };
+  try {
+    if (abandon()) return result;
+    const Covariance covariance = make_covariance(run.spectrum, run.d, config.inputs);
+    const PopulationLoss loss = make_population_loss(covariance, run.n_train);
+    const Trained trained = run.model.sampled() ? train_model(config, grid, train_id, run, covariance, loss, checkpoints, result, cancelled)
+                                                : train_flow(config, run, loss, result, cancelled);
+    if (trained.status == TrainingStatus::cancelled) {
+      result.rows.clear();
+      return result;
+    }
+    const double train_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    const BlockPredictor* model = trained.predictor ? &trained.predictor : nullptr;
+    for (std::uint64_t c = 0; c < conditions; ++c) {
+      if (abandon()) return result;
+      if (reused && reused[c]) continue;
+      const auto cond_start = Clock::now();
+      ResultRow& row = result.rows[c];
+      const Condition cond = grid.condition(run, c);
+      trained.fill(row);
+      row.train_seconds = train_seconds;
+      const StreamKey key{config.seed, run.key, cond.key};
+      Stream fixed_draws{key.seed, key.train, key.condition, text_key("condition")};
+      const TestDistribution dist = make_test_distribution(cond.shift, covariance, cond.m, fixed_draws, cancelled);
+      McSettings mc = config.mc;
+      mc.ridge_lambda = cond.ridge_lambda;
+      const ConditionRisks r = evaluate_condition(dist, trained.lsa, mc, key, model, trained.a_eff, cancelled);
+      row.risk_model_theory = r.model_theory;
+      row.risk_model_mc = r.mc.model.mean;
+      row.risk_model_mc_se = r.mc.model.se;
+      row.risk_a_eff_theory = r.a_eff_theory;
+      row.risk_lsa_limit = r.lsa_limit;
+      row.risk_ols_mc = r.mc.ols.mean;
+      row.risk_ols_mc_se = r.mc.ols.se;
+      row.risk_ridge_mc = r.mc.ridge.mean;
+      row.risk_ridge_mc_se = r.mc.ridge.se;
+      row.risk_gd_theory = r.gd_theory;
+      row.risk_gd_mc = r.mc.gd.mean;
+      row.risk_avg_mc = r.mc.avg.mean;
+      row.risk_avg_mc_se = r.mc.avg.se;
+      row.risk_knn_mc = r.mc.knn.mean;
+      row.risk_knn_mc_se = r.mc.knn.se;
+      row.mc_prompts = static_cast<std::int32_t>(r.mc.prompts);
+      row.risk_zero = r.zero;
+      // The training time is shared out over the run's rows.
+      row.seconds = std::chrono::duration<double>(Clock::now() - cond_start).count() +
+                    train_seconds / static_cast<double>(conditions);
+    }
+  } catch (const Cancelled&) {
+    result.rows.clear();  // abandoned: computed again on resume
+    return result;
+  } catch (const std::bad_alloc&) {
+    throw;  // depends on the node, not on the run: not a result to keep
+  } catch (const std::exception& e) {
+    // The rows not yet evaluated keep status `failed` and NaN values; the sweep goes on.
+    std::fprintf(stderr, "icl-sweep: training run %llu (%s) failed: %s\n",
+                 static_cast<unsigned long long>(train_id), run.spectrum.c_str(), e.what());
+  }
+  for (std::uint64_t c = 0; c < result.rows.size(); ++c) result.rows[c].done = reused && reused[c] ? 0 : 1;
+  return result;
+}
+
+}  // namespace icl

@@ -1,0 +1,27 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "config/result_row.hpp"
+
+namespace icl {
+
+// Everything one training run contributes to the file: its rows (contiguous, starting at
+// train_id * conditions_per_run) and its trajectory.
+struct TaskResult {
+  std::uint64_t train_id = 0;
+  std::vector<ResultRow> rows;
+  std::vector<StoredSample> trajectory;
+};
+
+// A result as bytes, as it travels between ranks (schedule/messages.hpp, kResult) and into the
+// journal (store/journal.hpp): u64 train_id, u64 row count, u64 sample count, the ResultRow
+// bytes, the StoredSample bytes. Every rank runs the same binary, so the structs travel as bytes.
+std::vector<std::byte> pack(const TaskResult& result);
+TaskResult unpack(const std::vector<std::byte>& bytes);
+// A batch: u64 count, then per result its u64 size and its pack() bytes.
+std::vector<std::byte> pack_batch(const std::vector<TaskResult>& results);
+void unpack_batch(const std::vector<std::byte>& bytes, std::vector<TaskResult>& results);
+
+}  // namespace icl
