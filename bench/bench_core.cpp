@@ -53,7 +53,7 @@ void BM_MonteCarlo(benchmark::State& state) {
   settings.prompts = 10000;
   for (auto _ : state) {
     const McRisks r = monte_carlo(dist, lsa, settings, StreamKey{1, 2, 3});
-    benchmark::DoNotOptimize(r.model.mean);
+    benchmark::DoNotOptimize(r[Predictor::model].mean);
   }
   state.counters["prompts_per_second"] =
       benchmark::Counter(double(settings.prompts), benchmark::Counter::kIsIterationInvariantRate);

@@ -19,22 +19,14 @@ import sys
 import numpy as np
 import pandas as pd
 
+from .predictors import PREDICTORS
 from .results import SUCCESS_STATUSES, copies_note, load
 
 # Okabe and Ito's palette: told apart with every common colour-vision deficiency.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
-# Predictors: the column of the estimate, of its standard error (None: a closed form), the label.
-PREDICTORS = {
-    "model": ("risk_model_mc", "risk_model_mc_se", "trained model"),
-    "model_theory": ("risk_model_theory", None, "trained model, closed form"),
-    "lsa_limit": ("risk_lsa_limit", None, "LSA at A*, closed form"),
-    "ols": ("risk_ols_mc", "risk_ols_mc_se", "OLS (min-norm)"),
-    "ridge": ("risk_ridge_mc", "risk_ridge_mc_se", "ridge"),
-    "gd": ("risk_gd_mc", None, "one-step GD"),
-    "avg": ("risk_avg_mc", "risk_avg_mc_se", "averaging"),
-    "knn": ("risk_knn_mc", "risk_knn_mc_se", "k-NN"),
-}
+# Predictors: the column of the estimate, of its standard error (None: a closed form), the label;
+# the program's own list (icl_sweep/predictors.py).
 METRICS = {"r_over_r0": "R / R₀", "error": "error  E(ŷ − y)²", "error_per_d": "error / d"}
 LABELS = {"d": "d", "n_train": "N (training prompt length)", "m_test": "M (test prompt length)",
           "sigma": "σ (initialisation scale)", "init_seed": "initialisation", "spectrum": "training covariance",

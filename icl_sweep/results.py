@@ -8,10 +8,13 @@ import numpy as np
 import pandas as pd
 
 from . import schema
+from .declared import declared
 
-# The axes of a sweep's grid, in the program's order (docs/interface.md): a row is one point of
-# these, and its values depend on nothing else but the sweep's seed and settings.
-GRID_AXES = ["d", "n_train", "spectrum", "sigma", "init_seed", "model", "lr", "steps", "m_test", "shift", "ridge_lambda"]
+# The axes of a sweep's grid, in the program's order (icl-sweep --describe-axes): a row is one
+# point of these, and its values depend on nothing else but the sweep's seed and settings. The run
+# axes make training runs, the others a run's conditions.
+GRID_AXES = [a["name"] for a in declared("axes")]
+RUN_AXES = [a["name"] for a in declared("axes") if a["kind"] == "run"]
 TEXT_COLUMNS = ["status", "spectrum", "shift", "model"]
 TRAJECTORY_COLUMNS = ["time", "loss", "rel_err", "excess_loss"]
 # Columns that differ between runs of the same rows (docs/interface.md, "Determinism").
@@ -156,7 +159,7 @@ def trajectories(paths_or_glob, partial=False):
     grid values (d, n_train, spectrum, sigma, init_seed, model, lr, steps) and time, loss, rel_err,
     excess_loss; the NaN padding of runs with fewer points is dropped."""
     frames = []
-    run_axes = [a for a in GRID_AXES if a not in ("m_test", "shift", "ridge_lambda")]
+    run_axes = RUN_AXES
     for path in expand_paths(paths_or_glob):
         rows = _read_one(path, partial)
         runs = rows.drop_duplicates("train_id").set_index("train_id")[run_axes]

@@ -11,16 +11,26 @@ ConditionRisks evaluate_condition(const TestDistribution& dist, const LsaPredict
   r.mc = monte_carlo(dist, lsa, settings, key, model, cancelled);
   if (const auto moments = dist.moments(cancelled)) {
     const RiskForm form = risk_form(*moments, cancelled);
-    if (lsa.trained.size() > 0) r.model_theory = risk(lsa.trained, form, cancelled);
+    r.closed_form = true;
+    if (lsa.trained.size() > 0) r.theory[index_of(Predictor::model)] = risk(lsa.trained, form, cancelled);
     // A model that is exactly x_q^T A h has A_eff = A: its closed form is not computed twice.
-    r.a_eff_theory = a_eff.size() > 0 ? risk(a_eff, form, cancelled) : r.model_theory;
-    r.lsa_limit = risk(lsa.limit, form, cancelled);
-    r.gd_theory = risk(lsa.gd_eta * Eigen::MatrixXd::Identity(dist.d, dist.d), form, cancelled);
-    r.zero = form.zero;
-  } else {
-    r.zero = r.mc.zero.mean;
+    r.a_eff_theory = a_eff.size() > 0 ? risk(a_eff, form, cancelled) : r.theory_of(Predictor::model);
+    r.theory[index_of(Predictor::lsa_limit)] = risk(lsa.limit, form, cancelled);
+    r.theory[index_of(Predictor::gd)] = risk(lsa.gd_eta * Eigen::MatrixXd::Identity(dist.d, dist.d), form, cancelled);
+    r.theory[index_of(Predictor::zero)] = form.zero;
   }
   return r;
+}
+
+double ConditionRisks::value(Predictor p, Quantity quantity) const {
+  switch (quantity) {
+    case Quantity::theory: return theory_of(p);
+    case Quantity::mc: return mc[p].mean;
+    case Quantity::mc_se: return mc[p].se;
+    case Quantity::a_eff_theory: return a_eff_theory;
+    case Quantity::theory_else_mc: return closed_form ? theory_of(p) : mc[p].mean;
+  }
+  return std::numeric_limits<double>::quiet_NaN();
 }
 
 }  // namespace icl

@@ -1,19 +1,29 @@
 #pragma once
+#include <array>
+#include <limits>
+
 #include "monte_carlo.hpp"
+#include "predictors.hpp"
 #include "shifts.hpp"
 
 namespace icl {
 
 // Everything a result row reports about one condition: closed forms where they exist (NaN
-// otherwise) and the Monte-Carlo estimates.
+// otherwise) and the Monte-Carlo estimates, per predictor (predictors.hpp).
 struct ConditionRisks {
-  double model_theory = std::numeric_limits<double>::quiet_NaN();  // R(lsa.trained), if the model is that linear form
+  // Indexed by Predictor: R(lsa.trained) for the model when it is that linear form, R(A*), R of
+  // one-step GD and E<w, x_q>^2 where the test law has its moments (closed_form); NaN otherwise.
+  std::array<double, kPredictorCount> theory;
   double a_eff_theory = std::numeric_limits<double>::quiet_NaN();  // R(A_eff); R(lsa.trained) without a_eff
-  double lsa_limit = std::numeric_limits<double>::quiet_NaN();
-  double gd_theory = std::numeric_limits<double>::quiet_NaN();
-  // E<w, x_q>^2: closed form when there is one, else the Monte-Carlo mean.
-  double zero = std::numeric_limits<double>::quiet_NaN();
+  bool closed_form = false;  // the test law has the moments the closed forms need
   McRisks mc;
+
+  ConditionRisks() { theory.fill(std::numeric_limits<double>::quiet_NaN()); }
+  double theory_of(Predictor p) const { return theory[index_of(p)]; }
+  // What a result column of `p` holds (predictors.hpp, Quantity).
+  double value(Predictor p, Quantity quantity) const;
+  // E<w, x_q>^2: the closed form when there is one, else the Monte-Carlo mean.
+  double zero() const { return value(Predictor::zero, Quantity::theory_else_mc); }
 };
 
 // `model`: the trained model when it is not lsa.trained (see monte_carlo); `a_eff`: the effective

@@ -113,9 +113,8 @@ bool conditional(const TestDistribution& dist) {
 //   E[(x_q^T B y - <w, x_q>)^2 | X] = w_scale^2 ||F^T G||^2 + ||F^T G mu||^2 + s^2 ||F^T B||^2.
 // For the LSA forms B = A X^T / M, so F^T G = H Sigma - F^T and ||F^T B||^2 = <H Sigma, H> / M
 // with H = F^T A; OLS and ridge give B itself. `linear`: the model is lsa.trained.
-struct ConditionalErrors {
-  double model, limit, ols, ridge, gd, avg, zero;
-};
+// Indexed by Predictor; the sampled ones (k-NN) are not filled.
+using ConditionalErrors = std::array<double, kPredictorCount>;
 
 class ConditionalError {
  public:
@@ -134,6 +133,7 @@ class ConditionalError {
 
   ConditionalErrors operator()(PromptWorkspace& p, LeastSquares& ls) const {
     if (per_prompt_) set_query_covariance(p);
+    using enum Predictor;
     const double m = static_cast<double>(p.X.rows());
     ConditionalErrors e{};
     if (ls.full_column_rank()) {
@@ -144,8 +144,8 @@ class ConditionalError {
       p.sigma.selfadjointView<Eigen::Lower>().rankUpdate(p.X.transpose(), 1.0 / m);
       p.sigma.triangularView<Eigen::StrictlyUpper>() = p.sigma.transpose();
     }
-    if (linear_) e.model = lsa_form(p, p.h_model, m);
-    e.limit = lsa_form(p, p.h_limit, m);
+    if (linear_) e[index_of(model)] = lsa_form(p, p.h_model, m);
+    e[index_of(lsa_limit)] = lsa_form(p, p.h_limit, m);
     // Averaging (A = I) and one-step GD (A = eta I) share F^T Sigma.
     if (dist_.mix_identity)
       p.hs.noalias() = p.ft.diagonal().asDiagonal() * p.sigma;
@@ -154,32 +154,32 @@ class ConditionalError {
     const double eta = lsa_.gd_eta;
     const double noise_avg = (p.hs.array() * p.ft.array()).sum() / m;
     p.ftg = p.hs - p.ft;
-    e.avg = error(p, noise_avg);
+    e[index_of(avg)] = error(p, noise_avg);
     p.ftg = eta * p.hs - p.ft;
-    e.gd = error(p, eta * eta * noise_avg);
+    e[index_of(gd)] = error(p, eta * eta * noise_avg);
     if (ls.full_column_rank()) {
       // X^+ X = I: G = 0 and ||F^T B||^2 = tr(F^T (X^T X)^-1 F). Ridge with R = X^T X + M lambda I:
       // G = -M lambda R^-1, and with Y = R^-1 F, ||F^T B||^2 = tr(F^T Y) - M lambda ||Y||^2.
       // OLS: s^2 ||L^-1 F||^2 with X^T X = L L^T (zero without label noise).
-      e.ols = 0.0;
+      e[index_of(ols)] = 0.0;
       if (s2_ > 0.0) {
         p.hs = p.ft.transpose();
         ls.solve_gram_factor(p.hs);
-        e.ols = s2_ * p.hs.squaredNorm();
+        e[index_of(ols)] = s2_ * p.hs.squaredNorm();
       }
       p.hs = p.ft.transpose();
       ls.solve_ridge_gram(p.hs);
       const double shift = ls.ridge_shift();
       p.ftg = -shift * p.hs.transpose();
-      e.ridge = error(p, (p.ft.transpose().array() * p.hs.array()).sum() - shift * p.hs.squaredNorm());
+      e[index_of(ridge)] = error(p, (p.ft.transpose().array() * p.hs.array()).sum() - shift * p.hs.squaredNorm());
     } else {
       ls.pseudo_inverse_matrix(p.X, p.b);
-      e.ols = explicit_form(p);
+      e[index_of(ols)] = explicit_form(p);
       ls.ridge_matrix(p.X, p.b);
-      e.ridge = explicit_form(p);
+      e[index_of(ridge)] = explicit_form(p);
     }
     p.ftg = -p.ft;
-    e.zero = error(p, 0.0);
+    e[index_of(zero)] = error(p, 0.0);
     return e;
   }
 
@@ -218,39 +218,42 @@ class ConditionalError {
 // is lsa.trained), else a BlockPredictor fills it in later. The linear predictors only when
 // `sampled_linear`: otherwise their conditional errors stand in for them.
 struct Predictions {
-  double target, model, limit, ols, ridge, gd, avg, knn;
+  double target;
+  std::array<double, kPredictorCount> value;  // indexed by Predictor; the zero predictor's is 0
 };
 
 Predictions predict(PromptWorkspace& p, LeastSquares& ls, const LsaPredictors& lsa, bool linear, bool sampled_linear,
                     int k) {
+  using enum Predictor;
   Predictions r{};
+  auto& v = r.value;
   r.target = p.w.dot(p.q);
   if (sampled_linear) {
     p.h.noalias() = p.X.transpose() * p.y;
     p.h /= static_cast<double>(p.X.rows());
-    r.avg = p.q.dot(p.h);
+    v[index_of(avg)] = p.q.dot(p.h);
     if (linear) {
       p.a_h.noalias() = lsa.trained * p.h;
-      r.model = p.q.dot(p.a_h);
+      v[index_of(model)] = p.q.dot(p.a_h);
     }
     p.a_h.noalias() = lsa.limit * p.h;
-    r.limit = p.q.dot(p.a_h);
+    v[index_of(lsa_limit)] = p.q.dot(p.a_h);
     ls.pseudo_inverse(p.X, p.y, p.w_ols);
     ls.ridge(p.X, p.y, p.w_ridge);
-    r.ols = p.q.dot(p.w_ols);
-    r.ridge = p.q.dot(p.w_ridge);
-    r.gd = lsa.gd_eta * r.avg;
+    v[index_of(ols)] = p.q.dot(p.w_ols);
+    v[index_of(ridge)] = p.q.dot(p.w_ridge);
+    v[index_of(gd)] = lsa.gd_eta * v[index_of(avg)];
   }
 
-  r.knn = std::numeric_limits<double>::quiet_NaN();
+  v[index_of(knn)] = std::numeric_limits<double>::quiet_NaN();
   if (k == 0) return r;  // no k-NN baseline
   p.dist.noalias() = (p.X.rowwise() - p.q.transpose()).rowwise().squaredNorm();
   std::iota(p.order.begin(), p.order.end(), 0);
   std::nth_element(p.order.begin(), p.order.begin() + (k - 1), p.order.end(),
                    [&](int a, int c) { return p.dist[a] < p.dist[c] || (p.dist[a] == p.dist[c] && a < c); });
-  double knn = 0.0;
-  for (int j = 0; j < k; ++j) knn += p.y[p.order[j]];
-  r.knn = knn / k;
+  double neighbours = 0.0;
+  for (int j = 0; j < k; ++j) neighbours += p.y[p.order[j]];
+  v[index_of(knn)] = neighbours / k;
   return r;
 }
 
@@ -267,18 +270,26 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
 
   PromptWorkspace p(m, d);
   LeastSquares ls(m, d, settings.ridge_lambda);
-  Accumulator acc_model, acc_limit, acc_ols, acc_ridge, acc_gd, acc_avg, acc_knn, acc_zero;
+  std::array<Accumulator, kPredictorCount> acc;  // indexed by Predictor
+  // Which predictors are estimated: all but k-NN without k. Which are averaged given the design
+  // where the query allows (Estimation::linear): the model only when it is lsa.trained.
+  std::array<bool, kPredictorCount> estimated, given_design;
   if (!dist.law) p.sqrt_lambda = dist.lambda.cwiseSqrt();
   const bool linear = model == nullptr;  // the model is lsa.trained
   const bool exact_given_design = conditional(dist);
   const ConditionalError conditional_error(dist, lsa, linear);
+  for (const PredictorSpec& spec : kPredictors) {
+    const std::size_t i = index_of(spec.id);
+    estimated[i] = spec.id != Predictor::knn || k > 0;
+    given_design[i] = exact_given_design && spec.estimation == Estimation::linear && (spec.id != Predictor::model || linear);
+  }
   if (exact_given_design && !dist.law) conditional_error.set_query_covariance(p);
 
   // Prompts go in blocks: each prompt's predictions are kept until the model has predicted the
   // whole block, then every estimate accumulates in prompt order.
   const int block = model ? kPromptBlock : 1;
   std::vector<Predictions> predictions(static_cast<std::size_t>(block));
-  std::vector<ConditionalErrors> given_design(static_cast<std::size_t>(block));
+  std::vector<ConditionalErrors> given_design_errors(static_cast<std::size_t>(block));
   std::vector<double> block_x, block_y, block_q, block_model;
   if (model) {
     block_x.resize(static_cast<std::size_t>(block) * m * d);
@@ -297,10 +308,13 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
       const RiskEstimate e = a.estimate();
       return e.se <= settings.target_rel_se * std::max(std::abs(e.mean), kNumericalZero * zero_risk);
     };
-    const double r0 = std::abs(acc_zero.mean);
-    // An infinite risk has no precision to reach: its estimate is reported, not waited for.
-    return within(acc_model, r0) && within(acc_limit, r0) && (ols_infinite || within(acc_ols, r0)) && within(acc_ridge, r0) &&
-           within(acc_gd, r0) && within(acc_avg, r0) && within(acc_knn, r0) && within(acc_zero, r0);
+    const double r0 = std::abs(acc[index_of(Predictor::zero)].mean);
+    for (std::size_t i = 0; i < kPredictorCount; ++i) {
+      // An infinite risk has no precision to reach: its estimate is reported, not waited for.
+      if (i == index_of(Predictor::ols) && ols_infinite) continue;
+      if (!within(acc[i], r0)) return false;
+    }
+    return true;
   };
 
   int used = 0;
@@ -312,7 +326,7 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
       Stream s{key.seed, key.train, key.condition, static_cast<std::uint64_t>(first + b)};
       draw_prompt(dist, s, p, ls);
       predictions[static_cast<std::size_t>(b)] = predict(p, ls, lsa, linear, !exact_given_design, k);
-      if (exact_given_design) given_design[static_cast<std::size_t>(b)] = conditional_error(p, ls);
+      if (exact_given_design) given_design_errors[static_cast<std::size_t>(b)] = conditional_error(p, ls);
       if (model) {
         const auto offset = static_cast<std::size_t>(b);
         Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
@@ -323,30 +337,15 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
     }
     if (model) {
       (*model)(PromptBlock{count, m, d, block_x.data(), block_y.data(), block_q.data()}, block_model.data());
-      for (int b = 0; b < count; ++b) predictions[static_cast<std::size_t>(b)].model = block_model[static_cast<std::size_t>(b)];
+      for (int b = 0; b < count; ++b)
+        predictions[static_cast<std::size_t>(b)].value[index_of(Predictor::model)] = block_model[static_cast<std::size_t>(b)];
     }
     for (int b = 0; b < count; ++b) {
       const Predictions& r = predictions[static_cast<std::size_t>(b)];
       const auto sq = [t = r.target](double prediction) { return (prediction - t) * (prediction - t); };
-      if (exact_given_design) {
-        const ConditionalErrors& e = given_design[static_cast<std::size_t>(b)];
-        acc_model.add(linear ? e.model : sq(r.model));
-        acc_limit.add(e.limit);
-        acc_ols.add(e.ols);
-        acc_ridge.add(e.ridge);
-        acc_gd.add(e.gd);
-        acc_avg.add(e.avg);
-        acc_zero.add(e.zero);
-      } else {
-        acc_model.add(sq(r.model));
-        acc_limit.add(sq(r.limit));
-        acc_ols.add(sq(r.ols));
-        acc_ridge.add(sq(r.ridge));
-        acc_gd.add(sq(r.gd));
-        acc_avg.add(sq(r.avg));
-        acc_zero.add(r.target * r.target);
-      }
-      if (k > 0) acc_knn.add(sq(r.knn));
+      const ConditionalErrors& e = given_design_errors[static_cast<std::size_t>(b)];
+      for (std::size_t i = 0; i < kPredictorCount; ++i)
+        if (estimated[i]) acc[i].add(given_design[i] ? e[i] : sq(r.value[i]));
     }
     used += count;
     if (settings.target_rel_se > 0.0 && used >= next_check && used < settings.prompts) {
@@ -355,14 +354,8 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
     }
   }
   out.prompts = used;
-  out.model = acc_model.estimate();
-  out.lsa_limit = acc_limit.estimate();
-  out.ols = acc_ols.estimate();
-  out.ridge = acc_ridge.estimate();
-  out.gd = acc_gd.estimate();
-  out.avg = acc_avg.estimate();
-  if (k > 0) out.knn = acc_knn.estimate();
-  out.zero = acc_zero.estimate();
+  for (std::size_t i = 0; i < kPredictorCount; ++i)
+    if (estimated[i]) out.of[i] = acc[i].estimate();
   return out;
 }
 

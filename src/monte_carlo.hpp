@@ -1,10 +1,12 @@
 #pragma once
 #include <Eigen/Dense>
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <limits>
 
 #include "cancellation.hpp"
+#include "predictors.hpp"
 #include "random_stream.hpp"
 #include "shifts.hpp"
 
@@ -15,11 +17,13 @@ struct RiskEstimate {
   double se = std::numeric_limits<double>::quiet_NaN();  // standard error of the mean
 };
 
-// Mean squared error of each predictor of docs/theory.md §8, all on the same prompts. `model`
-// is the trained model: the linear predictor `LsaPredictors::trained`, or a BlockPredictor.
+// Mean squared error of each predictor (predictors.hpp), all on the same prompts. The model is
+// the trained model: the linear predictor `LsaPredictors::trained`, or a BlockPredictor.
 struct McRisks {
-  RiskEstimate model, lsa_limit, ols, ridge, gd, avg, knn, zero;
-  std::int64_t prompts = 0;  // prompts drawn
+  std::array<RiskEstimate, kPredictorCount> of;  // indexed by Predictor
+  std::int64_t prompts = 0;                      // prompts drawn
+  RiskEstimate& operator[](Predictor p) { return of[index_of(p)]; }
+  const RiskEstimate& operator[](Predictor p) const { return of[index_of(p)]; }
 };
 
 struct McSettings {

@@ -36,6 +36,8 @@ std::optional<std::string> information(const po::variables_map& vm, const po::op
   if (vm.count("version")) return "icl-sweep " + tool_version() + " (" + git_commit() + ")\n";
   if (vm.count("describe-keys")) return describe_keys();
   if (vm.count("describe-columns")) return describe_columns();
+  if (vm.count("describe-predictors")) return describe_predictors();
+  if (vm.count("describe-axes")) return describe_axes();
   if (vm.count("list-shifts")) return list_shifts();
   if (vm.count("list-spectra")) return list_spectra();
   if (vm.count("list-models")) return list_models();
@@ -121,6 +123,8 @@ CommandLine parse(int argc, char** argv, std::optional<std::string>& info) {
        "seconds rank 0 waits, after a stop, for ranks to abandon their runs before it exits without them")
       ("describe-keys", "print the config keys as a Markdown table")
       ("describe-columns", "print the result columns as a Markdown table")
+      ("describe-predictors", "print the predictors (their names, labels and columns) as JSON")
+      ("describe-axes", "print the grid's axes (their keys, columns and kinds) as JSON")
       ("list-shifts", "print every shift, one line each")
       ("list-spectra", "print every covariance model, one line each")
       ("list-models", "print every model, one line each")

@@ -1,9 +1,12 @@
 #include "describe.hpp"
 
 #include <algorithm>
+#include <string_view>
 
 #include "covariance.hpp"
 #include "model_spec.hpp"
+#include "predictors.hpp"
+#include "config/grid_axes.hpp"
 #include "config/result_row.hpp"
 #include "shifts.hpp"
 #include "config/sweep_config.hpp"
@@ -25,6 +28,27 @@ std::string catalogue(const std::vector<CatalogueEntry>& entries) {
   return out;
 }
 
+// A JSON string: the texts here hold no control characters.
+std::string quoted(std::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string_view quantity_name(Quantity q) {
+  switch (q) {
+    case Quantity::theory: return "theory";
+    case Quantity::mc: return "mc";
+    case Quantity::mc_se: return "mc_se";
+    case Quantity::a_eff_theory: return "a_eff_theory";
+    case Quantity::theory_else_mc: return "theory_else_mc";
+  }
+  return "?";
+}
+
 }  // namespace
 
 std::string describe_keys() {
@@ -40,6 +64,33 @@ std::string describe_columns() {
   for (const Column& c : kColumns)
     out += "| `" + std::string(c.name) + "` | " + type_name(c) + " | " + cell(std::string(c.meaning)) + " |\n";
   return out;
+}
+
+std::string describe_predictors() {
+  std::string out = "{\"predictors\": [\n";
+  for (std::size_t i = 0; i < kPredictors.size(); ++i) {
+    const PredictorSpec& p = kPredictors[i];
+    out += "  {\"name\": " + quoted(p.name) + ", \"label\": " + quoted(p.label) + ", \"estimation\": " +
+           quoted(p.estimation == Estimation::linear ? "linear" : "sampled") + ", \"columns\": [\n";
+    std::string columns;
+    for (const PredictorColumn& column : kPredictorColumns)
+      if (column.predictor == p.id)
+        columns += std::string(columns.empty() ? "" : ",\n") + "    {\"name\": " + quoted(column.name) +
+                   ", \"quantity\": " + quoted(quantity_name(column.quantity)) + ", \"meaning\": " +
+                   quoted(column.meaning) + "}";
+    out += columns + "\n  ]}" + (i + 1 < kPredictors.size() ? ",\n" : "\n");
+  }
+  return out + "]}\n";
+}
+
+std::string describe_axes() {
+  std::string out = "{\"axes\": [\n";
+  for (std::size_t i = 0; i < kGridAxes.size(); ++i) {
+    const GridAxis& a = kGridAxes[i];
+    out += "  {\"name\": " + quoted(a.column) + ", \"key\": " + quoted(a.key) + ", \"kind\": " +
+           quoted(a.kind == AxisKind::run ? "run" : "condition") + "}" + (i + 1 < kGridAxes.size() ? ",\n" : "\n");
+  }
+  return out + "]}\n";
 }
 
 std::string list_shifts() { return catalogue(shift_catalogue()); }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "config/grid_axes.hpp"
 #include "config/sweep_identity.hpp"
 #include "lead_sweep.hpp"
 #include "schedule/stop_signals.hpp"
@@ -49,13 +50,18 @@ std::string stored_config(const std::string& output) {
 void print_dry_run(const SweepConfig& config, const Grid& grid, int ranks) {
   const double cost = grid.total_cost_estimate();
   std::printf("config: %s\noutput: %s\n", config.source.c_str(), config.output.c_str());
-  std::printf("grid: %zu d x %zu n_train x %zu spectrum x %zu sigma x %zu init_seed x %zu model x %zu lr x %zu steps"
-              " = %llu training runs\n",
-              config.d.size(), config.n_train.size(), config.spectrum.size(), config.sigma.size(),
-              config.init_seed.size(), config.model.size(), config.lr.size(), config.steps.size(),
+  // "3 d x 2 n_train x ...": the axes of one kind, in kGridAxes' order.
+  const auto product = [&](AxisKind kind) {
+    std::string text;
+    for (const GridAxis& axis : kGridAxes)
+      if (axis.kind == kind)
+        text += (text.empty() ? "" : " x ") + std::to_string(axis.size(config)) + " " + std::string(axis.counted);
+    return text;
+  };
+  std::printf("grid: %s = %llu training runs\n", product(AxisKind::run).c_str(),
               static_cast<unsigned long long>(grid.runs()));
-  std::printf("conditions per run: %zu m_test x %zu shifts x %zu ridge_lambda = %llu\n", config.m_test.size(),
-              config.shift.size(), config.ridge_lambda.size(), static_cast<unsigned long long>(grid.conditions_per_run()));
+  std::printf("conditions per run: %s = %llu\n", product(AxisKind::condition).c_str(),
+              static_cast<unsigned long long>(grid.conditions_per_run()));
   std::printf("rows: %llu\n", static_cast<unsigned long long>(grid.rows()));
   const double longest = grid.longest_run_estimate();
   std::printf("estimated cost: %.0f core-seconds, about %.0f s on %d ranks (the longest run alone: %.0f s)\n", cost,

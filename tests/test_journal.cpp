@@ -45,7 +45,7 @@ TaskResult make_result(std::uint64_t id, std::size_t rows) {
     std::memcpy(row.shift, "none", 4);
     row.sigma = 0.01 * static_cast<double>(id + 1);
     row.loss_final = 1.0 / static_cast<double>(3 + r);
-    row.risk_model_mc = -1e-17 * static_cast<double>(id);
+    icl::risk_column(row, "risk_model_mc") = -1e-17 * static_cast<double>(id);
     row.rank = static_cast<std::int32_t>(r);
     t.rows.push_back(row);
   }

@@ -40,7 +40,7 @@ TaskResult fake_result(std::uint64_t id, int rank) {
     row.done = 1;
     row.rank = rank;
     row.m_test = static_cast<std::int32_t>(7 * id + j);
-    row.risk_model_mc = 1.0 / static_cast<double>(id + j + 1);
+    icl::risk_column(row, "risk_model_mc") = 1.0 / static_cast<double>(id + j + 1);
     row.seconds = 1e-4;
   }
   r.trajectory.assign(2, StoredSample{static_cast<double>(id), 0.5, 0.25, -1.0});

@@ -54,13 +54,13 @@ class ClosedFormShift : public ::testing::TestWithParam<const char*> {};
 TEST_P(ClosedFormShift, TheoryMatchesMonteCarlo) {
   const TrainedModel s = setup("power(1)", 6, 12);
   const ConditionRisks r = evaluate(s, GetParam(), 9, 30000);
-  ASSERT_TRUE(std::isfinite(r.model_theory));
-  EXPECT_NEAR(r.mc.model.mean, r.model_theory, 4.5 * r.mc.model.se);
-  EXPECT_NEAR(r.mc.lsa_limit.mean, r.lsa_limit, 4.5 * r.mc.lsa_limit.se);
-  EXPECT_NEAR(r.mc.gd.mean, r.gd_theory, 4.5 * r.mc.gd.se);
+  ASSERT_TRUE(std::isfinite(r.theory_of(Predictor::model)));
+  EXPECT_NEAR(r.mc[Predictor::model].mean, r.theory_of(Predictor::model), 4.5 * r.mc[Predictor::model].se);
+  EXPECT_NEAR(r.mc[Predictor::lsa_limit].mean, r.theory_of(Predictor::lsa_limit), 4.5 * r.mc[Predictor::lsa_limit].se);
+  EXPECT_NEAR(r.mc[Predictor::gd].mean, r.theory_of(Predictor::gd), 4.5 * r.mc[Predictor::gd].se);
   // The zero predictor's error given the design does not depend on it: exact up to rounding.
-  EXPECT_NEAR(r.mc.zero.mean, r.zero, 4.5 * r.mc.zero.se + 1e-12 * r.zero);
-  EXPECT_GT(r.mc.model.se, 0.0);
+  EXPECT_NEAR(r.mc[Predictor::zero].mean, r.zero(), 4.5 * r.mc[Predictor::zero].se + 1e-12 * r.zero());
+  EXPECT_GT(r.mc[Predictor::model].se, 0.0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shifts, ClosedFormShift,
@@ -81,9 +81,9 @@ TEST(Shifts, CovariateScaleBreaksTheLsaButNotOls) {
   const TrainedModel s = setup("isotropic", 5, 40);
   const ConditionRisks base = evaluate(s, "none", 40, 4000);
   const ConditionRisks scaled = evaluate(s, "covariate_scale(3)", 40, 4000);
-  EXPECT_GT(scaled.lsa_limit / scaled.zero, 10.0 * base.lsa_limit / base.zero);
-  EXPECT_LT(scaled.mc.ols.mean, 1e-20);
-  EXPECT_LT(base.mc.ols.mean, 1e-20);
+  EXPECT_GT(scaled.theory_of(Predictor::lsa_limit) / scaled.zero(), 10.0 * base.theory_of(Predictor::lsa_limit) / base.zero());
+  EXPECT_LT(scaled.mc[Predictor::ols].mean, 1e-20);
+  EXPECT_LT(base.mc[Predictor::ols].mean, 1e-20);
 }
 
 TEST(Shifts, MonteCarloOnlyConditionsHaveNoTheory) {
@@ -91,21 +91,21 @@ TEST(Shifts, MonteCarloOnlyConditionsHaveNoTheory) {
   for (const char* shift : {"orthogonal_query", "overlapping_query", "random_quadrants",
                             "opposite_quadrants", "covariate_random(4)"}) {
     const ConditionRisks r = evaluate(s, shift, 4, 2000);
-    EXPECT_TRUE(std::isnan(r.model_theory)) << shift;
-    EXPECT_TRUE(std::isnan(r.lsa_limit)) << shift;
-    EXPECT_TRUE(std::isnan(r.gd_theory)) << shift;
-    EXPECT_TRUE(std::isfinite(r.mc.model.mean)) << shift;
-    EXPECT_TRUE(std::isfinite(r.mc.knn.mean)) << shift;
-    EXPECT_DOUBLE_EQ(r.zero, r.mc.zero.mean) << shift;
+    EXPECT_TRUE(std::isnan(r.theory_of(Predictor::model))) << shift;
+    EXPECT_TRUE(std::isnan(r.theory_of(Predictor::lsa_limit))) << shift;
+    EXPECT_TRUE(std::isnan(r.theory_of(Predictor::gd))) << shift;
+    EXPECT_TRUE(std::isfinite(r.mc[Predictor::model].mean)) << shift;
+    EXPECT_TRUE(std::isfinite(r.mc[Predictor::knn].mean)) << shift;
+    EXPECT_DOUBLE_EQ(r.zero(), r.mc[Predictor::zero].mean) << shift;
   }
 }
 
 TEST(Shifts, OrthogonalQueryIsUndefinedWhenPromptsSpanTheSpace) {
   const TrainedModel s = setup("isotropic", 4, 8);
   const ConditionRisks r = evaluate(s, "orthogonal_query", 4, 100);
-  EXPECT_TRUE(std::isnan(r.mc.model.mean));
-  EXPECT_TRUE(std::isnan(r.mc.ols.mean));
-  EXPECT_TRUE(std::isnan(r.zero));
+  EXPECT_TRUE(std::isnan(r.mc[Predictor::model].mean));
+  EXPECT_TRUE(std::isnan(r.mc[Predictor::ols].mean));
+  EXPECT_TRUE(std::isnan(r.zero()));
 }
 
 TEST(Shifts, OrthogonalQueryDefeatsLeastSquares) {
@@ -113,7 +113,7 @@ TEST(Shifts, OrthogonalQueryDefeatsLeastSquares) {
   // equals the zero predictor's on every prompt.
   const TrainedModel s = setup("isotropic", 8, 8);
   const ConditionRisks r = evaluate(s, "orthogonal_query", 3, 3000);
-  EXPECT_NEAR(r.mc.ols.mean, r.mc.zero.mean, 1e-9 * r.mc.zero.mean);
+  EXPECT_NEAR(r.mc[Predictor::ols].mean, r.mc[Predictor::zero].mean, 1e-9 * r.mc[Predictor::zero].mean);
 }
 
 TEST(Shifts, OverlappingQueryIsInterpolatedByOlsAndOneNearestNeighbour) {
@@ -125,19 +125,19 @@ TEST(Shifts, OverlappingQueryIsInterpolatedByOlsAndOneNearestNeighbour) {
   settings.prompts = 500;
   settings.knn_k = 1;
   const McRisks r = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
-  EXPECT_LT(r.ols.mean, 1e-20);
-  EXPECT_LT(r.knn.mean, 1e-25);  // y_j and <w, x_q> differ only by rounding
-  EXPECT_GT(r.model.mean, 0.1);
+  EXPECT_LT(r[Predictor::ols].mean, 1e-20);
+  EXPECT_LT(r[Predictor::knn].mean, 1e-25);  // y_j and <w, x_q> differ only by rounding
+  EXPECT_GT(r[Predictor::model].mean, 0.1);
 }
 
 TEST(Shifts, RandomCovarianceNormaliserIsScaledTrace) {
   // E<w, x_q>^2 = E tr(Lambda) = c d for Lambda = c diag(Exp(1)) and w ~ N(0, I).
   const TrainedModel s = setup("isotropic", 5, 10);
   const ConditionRisks r = evaluate(s, "covariate_random(4)", 10, 40000);
-  EXPECT_NEAR(r.zero, 4.0 * 5, 4.5 * r.mc.zero.se);
+  EXPECT_NEAR(r.zero(), 4.0 * 5, 4.5 * r.mc[Predictor::zero].se);
   const TrainedModel random_training = setup("random_uniform(0.5, 1.5)", 5, 10);
   const ConditionRisks none = evaluate(random_training, "none", 10, 40000);
-  EXPECT_NEAR(none.zero, 5.0, 4.5 * none.mc.zero.se);
+  EXPECT_NEAR(none.zero(), 5.0, 4.5 * none.mc[Predictor::zero].se);
 }
 
 TEST(Shifts, QuadrantsConfineThePromptToOneOrthant) {
@@ -146,30 +146,30 @@ TEST(Shifts, QuadrantsConfineThePromptToOneOrthant) {
   const TrainedModel s = setup("isotropic", 4, 8);
   for (const char* shift : {"random_quadrants", "opposite_quadrants"}) {
     const ConditionRisks r = evaluate(s, shift, 8, 40000);
-    EXPECT_NEAR(r.zero, 4.0, 4.5 * r.mc.zero.se) << shift;
+    EXPECT_NEAR(r.zero(), 4.0, 4.5 * r.mc[Predictor::zero].se) << shift;
   }
   // With the query in the opposite orthant, averaging predicts the wrong sign of the
   // prompt's mean direction: it does worse than with an unrestricted query.
   const ConditionRisks random = evaluate(s, "random_quadrants", 8, 40000);
   const ConditionRisks opposite = evaluate(s, "opposite_quadrants", 8, 40000);
-  EXPECT_GT(opposite.mc.avg.mean, random.mc.avg.mean + 4.5 * (opposite.mc.avg.se + random.mc.avg.se));
+  EXPECT_GT(opposite.mc[Predictor::avg].mean, random.mc[Predictor::avg].mean + 4.5 * (opposite.mc[Predictor::avg].se + random.mc[Predictor::avg].se));
 }
 
 TEST(MonteCarlo, OlsIsExactWhenNoiselessAndRightBelowD) {
   const TrainedModel s = setup("isotropic", 10, 20);
   // M >= d, noiseless: exact interpolation of w.
-  EXPECT_LT(evaluate(s, "none", 10, 2000).mc.ols.mean, 1e-18);
-  EXPECT_LT(evaluate(s, "none", 25, 2000).mc.ols.mean, 1e-20);
+  EXPECT_LT(evaluate(s, "none", 10, 2000).mc[Predictor::ols].mean, 1e-18);
+  EXPECT_LT(evaluate(s, "none", 25, 2000).mc[Predictor::ols].mean, 1e-20);
   // M < d, isotropic: the min-norm solution is w's projection on a random M-dimensional
   // subspace, so the error is E||(I - P) w||^2 = d - M.
   const ConditionRisks r = evaluate(s, "none", 4, 40000);
-  EXPECT_NEAR(r.mc.ols.mean, 10.0 - 4.0, 4.5 * r.mc.ols.se);
+  EXPECT_NEAR(r.mc[Predictor::ols].mean, 10.0 - 4.0, 4.5 * r.mc[Predictor::ols].se);
   // Prompts and query in a random 5-dimensional subspace: more examples than its dimension
   // interpolate exactly (the rounding beside the subspace is not taken for rank), also at
   // M = 6, one more than the rank, where the design is nearly singular most often.
-  for (const int m : {6, 8, 12}) EXPECT_LT(evaluate(s, "half_subspace", m, 20000).mc.ols.mean, 1e-20) << m;
+  for (const int m : {6, 8, 12}) EXPECT_LT(evaluate(s, "half_subspace", m, 20000).mc[Predictor::ols].mean, 1e-20) << m;
   const TrainedModel s3 = setup("isotropic", 3, 8);
-  EXPECT_LT(evaluate(s3, "half_subspace", 2, 20000).mc.ols.mean, 1e-20);
+  EXPECT_LT(evaluate(s3, "half_subspace", 2, 20000).mc[Predictor::ols].mean, 1e-20);
 }
 
 TEST(MonteCarlo, RidgeShrinksTowardsZeroAsLambdaGrows) {
@@ -179,10 +179,10 @@ TEST(MonteCarlo, RidgeShrinksTowardsZeroAsLambdaGrows) {
   settings.prompts = 3000;
   settings.ridge_lambda = 1e6;
   const McRisks heavy = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
-  EXPECT_NEAR(heavy.ridge.mean, heavy.zero.mean, 1e-3 * heavy.zero.mean);
+  EXPECT_NEAR(heavy[Predictor::ridge].mean, heavy[Predictor::zero].mean, 1e-3 * heavy[Predictor::zero].mean);
   settings.ridge_lambda = 1e-9;
   const McRisks light = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
-  EXPECT_LT(std::abs(light.ridge.mean - light.ols.mean), 1e-6 * light.zero.mean);
+  EXPECT_LT(std::abs(light[Predictor::ridge].mean - light[Predictor::ols].mean), 1e-6 * light[Predictor::zero].mean);
 }
 
 TEST(MonteCarlo, StreamsAreKeyedNotOrdered) {
@@ -193,9 +193,9 @@ TEST(MonteCarlo, StreamsAreKeyedNotOrdered) {
   const McRisks a = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
   const McRisks other = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 4});
   const McRisks b = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
-  EXPECT_EQ(a.model.mean, b.model.mean);  // bitwise
-  EXPECT_EQ(a.knn.se, b.knn.se);
-  EXPECT_NE(a.model.mean, other.model.mean);
+  EXPECT_EQ(a[Predictor::model].mean, b[Predictor::model].mean);  // bitwise
+  EXPECT_EQ(a[Predictor::knn].se, b[Predictor::knn].se);
+  EXPECT_NE(a[Predictor::model].mean, other[Predictor::model].mean);
 }
 
 // Sampled squared errors of a linear predictor, through the path every nonlinear model takes
@@ -233,12 +233,12 @@ TEST(MonteCarlo, ConditionalErrorsAgreeWithSampledErrorsWithoutAClosedForm) {
     });
     for (const auto& [name, model] : {std::pair{"lsa", &lsa}, std::pair{"ols", &ols}}) {
       const McRisks r = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3}, model);
-      const RiskEstimate& conditional = std::string(name) == "lsa" ? r.lsa_limit : r.ols;
+      const RiskEstimate& conditional = std::string(name) == "lsa" ? r[Predictor::lsa_limit] : r[Predictor::ols];
       // (plus rounding: OLS interpolating a noiseless prompt is exactly 0 given the design)
-      EXPECT_NEAR(r.model.mean, conditional.mean, 4.5 * std::hypot(r.model.se, conditional.se) + 1e-12 * r.zero.mean)
+      EXPECT_NEAR(r[Predictor::model].mean, conditional.mean, 4.5 * std::hypot(r[Predictor::model].se, conditional.se) + 1e-12 * r[Predictor::zero].mean)
           << shift << " " << name;
       if (conditional.mean > 1e-12) {  // not OLS interpolating a noiseless prompt (M >= d): zero up to rounding
-        EXPECT_LT(conditional.se, r.model.se) << shift << " " << name;
+        EXPECT_LT(conditional.se, r[Predictor::model].se) << shift << " " << name;
       }
     }
   }
@@ -253,8 +253,8 @@ TEST(MonteCarlo, ConditioningCutsTheLsaStandardErrorTenfold) {
   settings.prompts = 4000;
   const BlockPredictor lsa = plain_lsa(s.lsa.limit);
   const McRisks r = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3}, &lsa);
-  EXPECT_GT(r.model.se, 10.0 * r.lsa_limit.se);
-  EXPECT_NEAR(r.model.mean, r.lsa_limit.mean, 4.5 * std::hypot(r.model.se, r.lsa_limit.se));
+  EXPECT_GT(r[Predictor::model].se, 10.0 * r[Predictor::lsa_limit].se);
+  EXPECT_NEAR(r[Predictor::model].mean, r[Predictor::lsa_limit].mean, 4.5 * std::hypot(r[Predictor::model].se, r[Predictor::lsa_limit].se));
 }
 
 // eval.target_rel_se: sampling stops at the first check where every estimate is precise enough,
@@ -269,8 +269,8 @@ TEST(MonteCarlo, TargetRelativeStandardErrorStopsEarlyAndDeterministically) {
   const McRisks b = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
   EXPECT_LT(a.prompts, settings.prompts);
   EXPECT_EQ(a.prompts, b.prompts);
-  EXPECT_EQ(a.knn.mean, b.knn.mean);
-  for (const RiskEstimate& e : {a.model, a.lsa_limit, a.ols, a.ridge, a.gd, a.avg, a.knn})
+  EXPECT_EQ(a[Predictor::knn].mean, b[Predictor::knn].mean);
+  for (const RiskEstimate& e : {a[Predictor::model], a[Predictor::lsa_limit], a[Predictor::ols], a[Predictor::ridge], a[Predictor::gd], a[Predictor::avg], a[Predictor::knn]})
     EXPECT_LE(e.se, 0.02 * e.mean);
   // k-NN is sampled plainly: it decides the count; without a target the same prompts give the
   // same estimates.
@@ -278,8 +278,8 @@ TEST(MonteCarlo, TargetRelativeStandardErrorStopsEarlyAndDeterministically) {
   fixed.target_rel_se = 0.0;
   fixed.prompts = static_cast<int>(a.prompts);
   const McRisks c = monte_carlo(dist, s.lsa, fixed, StreamKey{1, 2, 3});
-  EXPECT_EQ(c.knn.mean, a.knn.mean);
-  EXPECT_EQ(c.model.mean, a.model.mean);
+  EXPECT_EQ(c[Predictor::knn].mean, a[Predictor::knn].mean);
+  EXPECT_EQ(c[Predictor::model].mean, a[Predictor::model].mean);
   settings.prompts = 3000;
   settings.target_rel_se = 1e-9;
   EXPECT_EQ(monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3}).prompts, 3000);
@@ -298,7 +298,7 @@ TEST(MonteCarlo, TargetDoesNotWaitForAnInfiniteOlsRisk) {
     settings.knn_k = 0;
     const McRisks r = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
     EXPECT_LT(r.prompts, 20000) << m;
-    for (const RiskEstimate& e : {r.model, r.lsa_limit, r.ridge, r.gd, r.avg}) EXPECT_LE(e.se, 0.02 * e.mean) << m;
+    for (const RiskEstimate& e : {r[Predictor::model], r[Predictor::lsa_limit], r[Predictor::ridge], r[Predictor::gd], r[Predictor::avg]}) EXPECT_LE(e.se, 0.02 * e.mean) << m;
   }
   // Finite: two away from the rank, no noise, or the rank halved by half_subspace.
   EXPECT_FALSE(distribution(s, "label_noise(0.5)", 10).ols_risk_infinite());

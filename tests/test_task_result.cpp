@@ -43,8 +43,8 @@ ResultRow make_row(std::uint64_t r) {
   row.gf_steps = 987654321012LL;
   row.loss_final = 1.0 / 3.0;
   row.rel_err = 1e-300;
-  row.risk_model_mc = -0.0;
-  row.risk_knn_mc_se = 6.02e23;
+  icl::risk_column(row, "risk_model_mc") = -0.0;
+  icl::risk_column(row, "risk_knn_mc_se") = 6.02e23;
   row.mc_prompts = 10000;
   row.seconds = 0.125;
   row.rank = 3;
@@ -81,7 +81,7 @@ TEST(Messages, RoundTripIsBitwise) {
   expect_bitwise_equal(in, out);
   EXPECT_EQ(out.rows[2].m_test, 32 + 41 * 3 + 2);  // row 125
   EXPECT_EQ(out.trajectory[4].time, 15.0);
-  EXPECT_TRUE(std::signbit(out.rows[0].risk_model_mc));  // -0.0 survives
+  EXPECT_TRUE(std::signbit(icl::risk_column(out.rows[0], "risk_model_mc")));  // -0.0 survives
 }
 
 TEST(Messages, ZeroRowsRoundTrip) {

@@ -139,11 +139,11 @@ TEST(Theory, RiskFormulaMatchesMonteCarloForGeneralMoments) {
   settings.prompts = 40000;
   const McRisks mc = monte_carlo(dist, lsa, settings, StreamKey{1, 2, 3});
   const TestMoments t = *dist.moments();
-  EXPECT_NEAR(mc.model.mean, risk(lsa.trained, t), 4.5 * mc.model.se);
-  EXPECT_NEAR(mc.lsa_limit.mean, risk(lsa.limit, t), 4.5 * mc.lsa_limit.se);
-  EXPECT_NEAR(mc.gd.mean, risk(0.4 * MatrixXd::Identity(d, d), t), 4.5 * mc.gd.se);
-  EXPECT_NEAR(mc.avg.mean, risk(MatrixXd::Identity(d, d), t), 4.5 * mc.avg.se);
-  EXPECT_NEAR(mc.zero.mean, risk_zero(t), 4.5 * mc.zero.se + 1e-12 * risk_zero(t));  // exact given X
+  EXPECT_NEAR(mc[Predictor::model].mean, risk(lsa.trained, t), 4.5 * mc[Predictor::model].se);
+  EXPECT_NEAR(mc[Predictor::lsa_limit].mean, risk(lsa.limit, t), 4.5 * mc[Predictor::lsa_limit].se);
+  EXPECT_NEAR(mc[Predictor::gd].mean, risk(0.4 * MatrixXd::Identity(d, d), t), 4.5 * mc[Predictor::gd].se);
+  EXPECT_NEAR(mc[Predictor::avg].mean, risk(MatrixXd::Identity(d, d), t), 4.5 * mc[Predictor::avg].se);
+  EXPECT_NEAR(mc[Predictor::zero].mean, risk_zero(t), 4.5 * mc[Predictor::zero].se + 1e-12 * risk_zero(t));  // exact given X
 }
 
 }  // namespace

@@ -3,9 +3,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
+
+#include "predictors.hpp"
 
 namespace icl {
 
@@ -18,11 +21,13 @@ inline constexpr int kSchemaVersion = 5;
 template <std::size_t N>
 using Text = char[N];
 
-// Every column of /results, declared once: (name, C++ type, meaning). This list makes the
-// row struct, the HDF5 compound type, the blank row, `icl-sweep --describe-columns` and the
-// column table of docs/interface.md. Adding a column is one line here plus the code that
-// fills it.
-#define ICL_RESULT_COLUMNS(X)                                                                        \
+// Every column of /results, declared once: (name, C++ type, meaning), the predictors' columns
+// coming from the core's list of them (src/predictors.hpp, kPredictorColumns) between the two
+// lists below.
+// They make the row struct, the HDF5 compound type, the blank row, `icl-sweep
+// --describe-columns` and the column table of docs/interface.md. Adding a column is one line
+// here plus the code that fills it; a predictor's are its lines of kPredictorColumns.
+#define ICL_LEADING_COLUMNS(X)                                                                        \
   X(row, std::uint64_t, "row index in /results")                                                    \
   X(train_id, std::uint64_t, "index of the training run (a row of /trajectories)")                   \
   X(done, std::uint8_t, "1 once the row is written; 0 rows are still to be computed")                \
@@ -47,23 +52,9 @@ using Text = char[N];
   X(loss_min, double, "the optimal population loss L*")                                              \
   X(rel_err, double, "||A - A*||_F / ||A*||_F of the trained A or A_eff")                            \
   X(offblock_norm, double, "one LSA layer: norm of the entries the reduced model keeps at zero")      \
-  X(balance_drift, double, "flow: absolute change of u^2 - ||U||_F^2 over training (0 exactly)")     \
-  X(risk_model_theory, double, "closed-form test error of the trained model where it is x_q^T A h")  \
-  X(risk_model_mc, double, "Monte-Carlo test error of the trained model")                            \
-  X(risk_model_mc_se, double, "its standard error")                                                  \
-  X(risk_a_eff_theory, double, "one LSA layer: closed-form test error R(A_eff)")                      \
-  X(risk_lsa_limit, double, "closed-form test error R(A*) of the LSA's limit; NaN without closed form") \
-  X(risk_ols_mc, double, "minimum-norm least squares on the same prompts")                           \
-  X(risk_ols_mc_se, double, "its standard error")                                                    \
-  X(risk_ridge_mc, double, "ridge regression (the row's ridge_lambda) on the same prompts")          \
-  X(risk_ridge_mc_se, double, "its standard error")                                                  \
-  X(risk_gd_theory, double, "closed-form error of one step of gradient descent from 0")              \
-  X(risk_gd_mc, double, "Monte-Carlo error of one step of gradient descent, same prompts")           \
-  X(risk_avg_mc, double, "averaging predictor x_q^T (1/M) sum y_i x_i, same prompts")                \
-  X(risk_avg_mc_se, double, "its standard error")                                                    \
-  X(risk_knn_mc, double, "k-nearest-neighbour average (eval.knn_k), same prompts")                   \
-  X(risk_knn_mc_se, double, "its standard error")                                                    \
-  X(risk_zero, double, "E<w, x_q>^2: the zero predictor's error, the normaliser")                    \
+  X(balance_drift, double, "flow: absolute change of u^2 - ||U||_F^2 over training (0 exactly)")
+
+#define ICL_TRAILING_COLUMNS(X)                                                                      \
   X(mc_prompts, std::int32_t, "Monte-Carlo test prompts drawn (eval.mc_prompts, fewer with a target)") \
   X(seconds, double, "wall time spent on the row (training shared over its rows)")                   \
   X(finished_unix, double, "when rank 0 recorded the row: seconds since 1970-01-01 UTC")            \
@@ -73,7 +64,10 @@ using Text = char[N];
 // between ranks and into the journal.
 struct ResultRow {
 #define ICL_DECLARE_COLUMN(name, type, meaning) type name;
-  ICL_RESULT_COLUMNS(ICL_DECLARE_COLUMN)
+  ICL_LEADING_COLUMNS(ICL_DECLARE_COLUMN)
+  // The predictors' columns, in src/predictors.hpp's order: risk_column(row, "risk_ols_mc").
+  double risk[kPredictorColumnCount];
+  ICL_TRAILING_COLUMNS(ICL_DECLARE_COLUMN)
 #undef ICL_DECLARE_COLUMN
 };
 
@@ -102,12 +96,35 @@ constexpr ColumnType column_type() {
   }
 }
 
-inline constexpr auto kColumns = std::to_array<Column>({
 #define ICL_DESCRIBE_COLUMN(name, type, meaning) \
   Column{#name, column_type<type>(), offsetof(ResultRow, name), sizeof(type), meaning},
-    ICL_RESULT_COLUMNS(ICL_DESCRIBE_COLUMN)
+inline constexpr auto kLeadingColumns = std::to_array<Column>({ICL_LEADING_COLUMNS(ICL_DESCRIBE_COLUMN)});
+inline constexpr auto kTrailingColumns = std::to_array<Column>({ICL_TRAILING_COLUMNS(ICL_DESCRIBE_COLUMN)});
 #undef ICL_DESCRIBE_COLUMN
-});
+
+// Every column in row order: the leading ones, the predictors', the trailing ones.
+inline constexpr auto kColumns = [] {
+  std::array<Column, kLeadingColumns.size() + kPredictorColumnCount + kTrailingColumns.size()> all{};
+  std::size_t i = 0;
+  for (const Column& c : kLeadingColumns) all[i++] = c;
+  std::size_t offset = offsetof(ResultRow, risk);
+  for (const PredictorColumn& c : kPredictorColumns) {
+    all[i++] = Column{c.name, ColumnType::f64, offset, sizeof(double), c.meaning};
+    offset += sizeof(double);
+  }
+  for (const Column& c : kTrailingColumns) all[i++] = c;
+  return all;
+}();
+
+// The index of a predictor's column among row.risk, by its name; throws std::out_of_range for a
+// name that is none of them.
+inline std::size_t risk_index(std::string_view name) {
+  const std::size_t i = predictor_column(name);
+  if (i == kPredictorColumnCount) throw std::out_of_range("no predictor column " + std::string(name));
+  return i;
+}
+inline double& risk_column(ResultRow& row, std::string_view name) { return row.risk[risk_index(name)]; }
+inline double risk_column(const ResultRow& row, std::string_view name) { return row.risk[risk_index(name)]; }
 
 // The longest text a string column holds, from the struct itself.
 inline constexpr std::size_t kSpectrumChars = std::extent_v<decltype(ResultRow::spectrum)> - 1;

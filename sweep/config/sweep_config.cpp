@@ -12,6 +12,7 @@
 
 #include "call_syntax.hpp"
 #include "input_error.hpp"
+#include "config/grid_axes.hpp"
 #include "config/result_row.hpp"
 #include "models_library.hpp"
 
@@ -34,9 +35,6 @@ constexpr double kMaxRuns = 1e8;
 constexpr double kMaxRows = 1e10;
 constexpr double kRowBytes = sizeof(ResultRow);
 const std::string kCommandLine = "command line";
-// The keys whose values multiply into training runs, in the order of the message's tie-break.
-const char* const kRunAxes[] = {"grid.d",     "grid.n_train", "grid.spectrum", "grid.sigma",
-                                "grid.init_seed", "grid.model", "train.lr",     "train.steps"};
 constexpr int kMaxBatch = 1'000'000;
 constexpr std::int64_t kMaxTrainSteps = 1'000'000'000'000;
 constexpr int kMaxThreads = 1024;
@@ -81,16 +79,16 @@ std::vector<int> m_test_list(const Entry& e, const std::vector<int>& d,
 // overflows. The message names the grid key with the most values (the first on ties), the
 // one to shorten.
 void check_grid_size(const SweepConfig& c, const std::map<std::string, Entry>& entries) {
-  const std::size_t sizes[] = {c.d.size(),         c.n_train.size(), c.spectrum.size(), c.sigma.size(),
-                               c.init_seed.size(), c.model.size(),   c.lr.size(),       c.steps.size()};
-  double runs = 1.0;
-  for (const std::size_t n : sizes) runs *= static_cast<double>(n);
-  const double rows = runs * static_cast<double>(c.m_test.size()) * static_cast<double>(c.shift.size()) *
-                      static_cast<double>(c.ridge_lambda.size());
+  const double runs = grid_extent(c, AxisKind::run);
+  double rows = runs;  // times each condition axis in turn, as the message has always counted
+  for (const GridAxis& axis : kGridAxes)
+    if (axis.kind == AxisKind::condition) rows *= static_cast<double>(axis.size(c));
   if (runs <= kMaxRuns && rows <= kMaxRows) return;
-  const std::size_t widest = static_cast<std::size_t>(
-      std::max_element(std::begin(sizes), std::end(sizes)) - std::begin(sizes));
-  const Entry& e = entries.at(kRunAxes[widest]);
+  // The run axis with the most values, the first on ties (kGridAxes' order).
+  const GridAxis* widest = &kGridAxes[0];
+  for (std::size_t a = 0; a < kRunAxisCount; ++a)
+    if (kGridAxes[a].size(c) > widest->size(c)) widest = &kGridAxes[a];
+  const Entry& e = entries.at(std::string(widest->key));
   const std::string rows_size = " rows (about " + byte_size(rows * kRowBytes) + " of results)";
   if (runs > kMaxRuns)
     fail(e, trim(e.text),

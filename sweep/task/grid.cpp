@@ -4,34 +4,29 @@
 #include <cmath>
 #include <cstdio>
 
+#include "config/grid_axes.hpp"
 #include "random_stream.hpp"
 
 namespace icl {
 
 Grid::Grid(const SweepConfig& config) : config_(config) {
-  runs_ = config.d.size() * config.n_train.size() * config.spectrum.size() * config.sigma.size() *
-          config.init_seed.size() * config.model.size() * config.lr.size() * config.steps.size();
-  conditions_ = config.m_test.size() * config.shift.size() * config.ridge_lambda.size();
+  // Exact in double: check_grid_size keeps runs <= 1e8 and rows <= 1e10.
+  runs_ = static_cast<std::uint64_t>(grid_extent(config, AxisKind::run));
+  conditions_ = static_cast<std::uint64_t>(grid_extent(config, AxisKind::condition));
   tabulate_costs();
 }
 
 TrainingRun Grid::run(std::uint64_t train_id) const {
-  // Mixed radix, steps fastest.
+  const AxisDigits at = grid_place(config_, AxisKind::run, train_id);
   TrainingRun r;
-  std::uint64_t i = train_id;
-  const auto digit = [&i](std::size_t radix) {
-    const std::uint64_t v = i % radix;
-    i /= radix;
-    return v;
-  };
-  r.steps = config_.steps[digit(config_.steps.size())];
-  r.lr = config_.lr[digit(config_.lr.size())];
-  r.model = config_.model[digit(config_.model.size())];
-  r.init_seed = config_.init_seed[digit(config_.init_seed.size())];
-  r.sigma = config_.sigma[digit(config_.sigma.size())];
-  r.spectrum = config_.spectrum[digit(config_.spectrum.size())];
-  r.n_train = config_.n_train[digit(config_.n_train.size())];
-  r.d = config_.d[digit(config_.d.size())];
+  r.d = config_.d[at[index_of(Axis::d)]];
+  r.n_train = config_.n_train[at[index_of(Axis::n_train)]];
+  r.spectrum = config_.spectrum[at[index_of(Axis::spectrum)]];
+  r.sigma = config_.sigma[at[index_of(Axis::sigma)]];
+  r.init_seed = config_.init_seed[at[index_of(Axis::init_seed)]];
+  r.model = config_.model[at[index_of(Axis::model)]];
+  r.lr = config_.lr[at[index_of(Axis::lr)]];
+  r.steps = config_.steps[at[index_of(Axis::steps)]];
   char text[256];
   std::snprintf(text, sizeof text, "d=%d;n=%d;sigma=%.17g;init_seed=%d;spectrum=", r.d, r.n_train,
                 r.sigma, r.init_seed);
@@ -42,12 +37,12 @@ TrainingRun Grid::run(std::uint64_t train_id) const {
 }
 
 Condition Grid::condition(const TrainingRun& run, std::uint64_t index) const {
+  const AxisDigits at = grid_place(config_, AxisKind::condition, index);
   Condition c;
-  c.ridge_lambda = config_.ridge_lambda[index % config_.ridge_lambda.size()];
-  index /= config_.ridge_lambda.size();
-  const int m = config_.m_test[index / config_.shift.size()];
+  const int m = config_.m_test[at[index_of(Axis::m_test)]];
   c.m = m == 0 ? run.n_train : m;
-  c.shift = config_.shift[index % config_.shift.size()];
+  c.shift = config_.shift[at[index_of(Axis::shift)]];
+  c.ridge_lambda = config_.ridge_lambda[at[index_of(Axis::ridge_lambda)]];
   c.key = text_key("m=" + std::to_string(c.m) + ";shift=" + c.shift.text);
   return c;
 }
@@ -113,14 +108,12 @@ void Grid::tabulate_costs() {
 }
 
 double Grid::cost_estimate(std::uint64_t train_id) const {
-  // Mixed radix as in run(), without building the run: steps fastest, d slowest.
-  std::uint64_t i = train_id;
-  const std::uint64_t steps = i % config_.steps.size();
-  i /= config_.steps.size() * config_.lr.size();
-  const std::uint64_t model = i % config_.model.size();
-  i /= config_.model.size() * config_.init_seed.size() * config_.sigma.size() * config_.spectrum.size();
-  const std::size_t c = static_cast<std::size_t>(i * config_.model.size() + model);  // (d, n_train) index = i
-  return fixed_[c] + static_cast<double>(config_.steps[steps]) * per_step_[c];
+  // The run's (d, n_train, model) class, in tabulate_costs' order, and its steps.
+  const AxisDigits at = grid_place(config_, AxisKind::run, train_id);
+  const std::size_t c = (at[index_of(Axis::d)] * config_.n_train.size() + at[index_of(Axis::n_train)]) *
+                            config_.model.size() +
+                        at[index_of(Axis::model)];
+  return fixed_[c] + static_cast<double>(config_.steps[at[index_of(Axis::steps)]]) * per_step_[c];
 }
 
 double Grid::total_cost_estimate(const ModelSpec* only) const {
@@ -141,6 +134,33 @@ double Grid::longest_run_estimate() const {
   double longest = 0.0;
   for (std::size_t c = 0; c < fixed_.size(); ++c) longest = std::max(longest, fixed_[c] + most_steps * per_step_[c]);
   return longest;
+}
+
+static_assert([] {
+  for (const GridAxis& axis : kGridAxes) {
+    bool found = false;
+    for (const Column& column : kColumns) found = found || column.name == axis.column;
+    if (!found) return false;
+  }
+  return true;
+}(), "every grid axis has its result column");
+
+void set_grid_columns(ResultRow& row, const TrainingRun& run, const Condition& condition) {
+  for (const GridAxis& axis : kGridAxes) {
+    switch (axis.id) {  // no default: a new axis without its column here is a compiler warning
+      case Axis::d: row.d = run.d; break;
+      case Axis::n_train: row.n_train = run.n_train; break;
+      case Axis::spectrum: set_text(row.spectrum, run.spectrum); break;
+      case Axis::sigma: row.sigma = run.sigma; break;
+      case Axis::init_seed: row.init_seed = run.init_seed; break;
+      case Axis::model: set_text(row.model, run.model.text); break;
+      case Axis::lr: row.lr = run.lr; break;
+      case Axis::steps: row.steps = run.steps; break;
+      case Axis::m_test: row.m_test = condition.m; break;
+      case Axis::shift: set_text(row.shift, condition.shift.text); break;
+      case Axis::ridge_lambda: row.ridge_lambda = condition.ridge_lambda; break;
+    }
+  }
 }
 
 }  // namespace icl

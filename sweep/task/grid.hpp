@@ -5,6 +5,7 @@
 
 #include "model_spec.hpp"
 #include "shifts.hpp"
+#include "config/result_row.hpp"
 #include "config/sweep_config.hpp"
 
 namespace icl {
@@ -60,5 +61,8 @@ class Grid {
   // By (d, n_train, model) class, in run order: a run costs fixed_ + steps x per_step_.
   std::vector<double> fixed_, per_step_;
 };
+
+// Writes the row's grid columns: every axis of config/grid_axes.hpp, from the run and condition.
+void set_grid_columns(ResultRow& row, const TrainingRun& run, const Condition& condition);
 
 }  // namespace icl

@@ -42,6 +42,15 @@ struct Trained {
   }
 };
 
+// The loss curve as stored: (flow time or optimizer step, loss, rel_err, excess) per sample.
+template <class Sample>
+void store_trajectory(const std::vector<Sample>& samples, double Sample::*clock, TaskResult& result) {
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    const Sample& s = samples[i];
+    result.trajectory[i] = StoredSample{s.*clock, s.loss, s.rel_err, s.excess};
+  }
+}
+
 Trained train_flow(const SweepConfig& config, const TrainingRun& run, const PopulationLoss& loss, TaskResult& result,
                    CancelCheck cancelled) {
   // Theta depends on (seed, init_seed, d) only: runs that differ in spectrum, N or sigma
@@ -49,10 +58,7 @@ Trained train_flow(const SweepConfig& config, const TrainingRun& run, const Popu
   Stream theta_stream{config.seed, text_key("theta"), static_cast<std::uint64_t>(run.init_seed),
                       static_cast<std::uint64_t>(run.d)};
   const FlowResult flow = gradient_flow(loss, run.sigma, initial_gram(run.d, theta_stream, cancelled), config.flow, cancelled);
-  for (std::size_t i = 0; i < flow.trajectory.size(); ++i) {
-    const TrajectorySample& s = flow.trajectory[i];
-    result.trajectory[i] = StoredSample{s.time, s.loss, s.rel_err, s.excess};
-  }
+  store_trajectory(flow.trajectory, &TrajectorySample::time, result);
   Trained t;
   t.status = flow.status;
   t.gf_time = flow.time;
@@ -100,10 +106,7 @@ Trained train_model(const SweepConfig& config, const Grid& grid, std::uint64_t t
   if (out.resumed_at >= 0)
     std::fprintf(stderr, "icl-sweep: training run %llu continued from its checkpoint at step %lld\n",
                  static_cast<unsigned long long>(train_id), static_cast<long long>(out.resumed_at));
-  for (std::size_t i = 0; i < out.trajectory.size(); ++i) {
-    const TrainingSample& s = out.trajectory[i];
-    result.trajectory[i] = StoredSample{s.step, s.loss, s.rel_err, s.excess};
-  }
+  store_trajectory(out.trajectory, &TrainingSample::step, result);
   Trained t;
   t.status = out.status;
   t.train_steps = out.steps;
@@ -140,17 +143,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
     const Condition cond = grid.condition(run, c);
     row.row = train_id * conditions + c;
     row.train_id = train_id;
-    row.d = run.d;
-    row.n_train = run.n_train;
-    row.m_test = cond.m;
-    set_text(row.spectrum, run.spectrum);
-    set_text(row.shift, cond.shift.text);
-    row.ridge_lambda = cond.ridge_lambda;
-    row.sigma = run.sigma;
-    row.init_seed = run.init_seed;
-    set_text(row.model, run.model.text);
-    row.lr = run.lr;
-    row.steps = run.steps;
+    set_grid_columns(row, run, cond);
     row.mc_prompts = 0;  // the prompts drawn, once evaluated
     row.rank = rank;
   }
@@ -186,23 +179,10 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
       McSettings mc = config.mc;
       mc.ridge_lambda = cond.ridge_lambda;
       const ConditionRisks r = evaluate_condition(dist, trained.lsa, mc, key, model, trained.a_eff, cancelled);
-      row.risk_model_theory = r.model_theory;
-      row.risk_model_mc = r.mc.model.mean;
-      row.risk_model_mc_se = r.mc.model.se;
-      row.risk_a_eff_theory = r.a_eff_theory;
-      row.risk_lsa_limit = r.lsa_limit;
-      row.risk_ols_mc = r.mc.ols.mean;
-      row.risk_ols_mc_se = r.mc.ols.se;
-      row.risk_ridge_mc = r.mc.ridge.mean;
-      row.risk_ridge_mc_se = r.mc.ridge.se;
-      row.risk_gd_theory = r.gd_theory;
-      row.risk_gd_mc = r.mc.gd.mean;
-      row.risk_avg_mc = r.mc.avg.mean;
-      row.risk_avg_mc_se = r.mc.avg.se;
-      row.risk_knn_mc = r.mc.knn.mean;
-      row.risk_knn_mc_se = r.mc.knn.se;
+      // Every predictor's columns (src/predictors.hpp), in row order.
+      for (std::size_t i = 0; i < kPredictorColumnCount; ++i)
+        row.risk[i] = r.value(kPredictorColumns[i].predictor, kPredictorColumns[i].quantity);
       row.mc_prompts = static_cast<std::int32_t>(r.mc.prompts);
-      row.risk_zero = r.zero;
       // The training time is shared out over the run's rows.
       row.seconds = std::chrono::duration<double>(Clock::now() - cond_start).count() +
                     train_seconds / static_cast<double>(conditions);

@@ -1,5 +1,6 @@
 """The tables of docs/interface.md are the program's own (--describe-keys, --describe-columns,
---list-spectra, --list-shifts): check them, or rewrite them with --write."""
+--list-spectra, --list-shifts), and so are the Python package's predictor and axis
+tables (icl_sweep/predictors.json and axes.json, --describe-predictors and --describe-axes): check them, or rewrite them with --write."""
 import argparse
 import os
 import re
@@ -16,8 +17,18 @@ def generated(program, name):
     return f"```\n{text}```\n" if name in FENCED else text
 
 
+# The Python package's copies of the program's declarations: file -> the option that prints it.
+PACKAGE_JSON = {os.path.join("icl_sweep", "predictors.json"): "--describe-predictors",
+                os.path.join("icl_sweep", "axes.json"): "--describe-axes"}
+
+
 def repository_problems(program, repo):
     problems = []
+    for path, option in PACKAGE_JSON.items():
+        want = subprocess.run([program, option], check=True, capture_output=True, text=True).stdout
+        with open(os.path.join(repo, path)) as f:
+            if f.read() != want:
+                problems.append(f"{path} differs from `icl-sweep {option}` (run scripts/update-docs.sh)")
     sys.path.insert(0, repo)
     from icl_sweep import schema
     version = int(subprocess.run([program, "--schema-version"], check=True, capture_output=True,
@@ -53,6 +64,10 @@ def main():
             doc = doc[:match.start(2)] + want + doc[match.end(2):]
     if args.write:
         open(args.doc, "w").write(doc)
+        if args.repo:
+            for path, option in PACKAGE_JSON.items():
+                text = subprocess.run([args.program, option], check=True, capture_output=True, text=True).stdout
+                open(os.path.join(args.repo, path), "w").write(text)
         return 0
     if args.repo:
         stale += repository_problems(args.program, args.repo)
