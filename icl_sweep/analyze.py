@@ -52,7 +52,7 @@ METRICS = ["lsa_norm", "lsa_theory_norm", "lsa_over_ols", "ols_norm", "gf_time",
 
 def load(paths, partial=False, fixes=()):
     """The rows of `paths` (icl_sweep.load) with this command's axes and metrics added, that every
-    --fix KEY=VALUE keeps (the plot command's rules: m_test=n is M = N), as a dict of numpy arrays."""
+    --fix KEY=VALUE keeps (the plot command's rules: m_test=n is M = N): one tidy DataFrame."""
     df = load_frame(paths, partial=partial)
     if copies_note(df):
         print(copies_note(df))
@@ -70,20 +70,18 @@ def load(paths, partial=False, fixes=()):
     df = parse_fix([f"{k}={v}" for k, v in fixes], df)
     if df.empty:
         raise PlotError(f"{', '.join(paths)}: no rows")
-    return {name: df[name].to_numpy() for name in df.columns}
+    return df.reset_index(drop=True)
 
 
-def unique_in_order(values):
-    return list(dict.fromkeys(values))
-
-
-def nanmean(values):
+def finite_mean(values):
+    """The mean of the finite values (a failed run's NaN, an infinite OLS risk left out); NaN when
+    there are none."""
     values = np.asarray(values, dtype=float)
     finite = values[np.isfinite(values)]
     return float(finite.mean()) if finite.size else np.nan
 
 
-def nanmedian(values):
+def finite_median(values):
     """The median of the finite values (a failed run's NaN, a sampled model's undefined rel_err
     left out); NaN when there are none."""
     values = np.asarray(values, dtype=float)
@@ -91,25 +89,24 @@ def nanmedian(values):
     return float(np.median(finite)) if finite.size else np.nan
 
 
-def write_summary(cols, outdir):
+def groups(df, keys):
+    """(key, rows) for every value of `keys` in order of first appearance, NaN keys kept."""
+    return df.groupby(keys, sort=False, dropna=False)
+
+
+def write_summary(df, outdir):
     # One row per SUMMARY_KEYS (model, spectrum, shift, d, N, M, ridge lambda, lr, steps): averaged
     # over seeds and sigma only, never over the sizes or settings (a summary that averaged over N and
     # M would mix different questions silently).
-    keys = SUMMARY_KEYS
-    header = keys + ["rows", "runs", "converged", "median_rel_err"] + \
-             [c.replace("risk_", "") + "_norm" for c, _, _, _ in PREDICTORS]
-    rows = []
-    seen = {}
-    for i in range(len(cols["row"])):
-        seen.setdefault(tuple(cols[k][i] for k in keys), []).append(i)
-    for key, index in seen.items():
-            sel = np.zeros(len(cols["row"]), dtype=bool)
-            sel[index] = True
-            runs = set(zip(cols["file"][sel], cols["train_id"][sel]))
-            row = [str(v) for v in key] + [int(sel.sum()), len(runs), f"{cols['converged'][sel].mean():.3f}",
-                   f"{nanmedian(cols['rel_err'][sel]):.3e}"]
-            row += [f"{nanmean(cols[c + '_norm'][sel]):.6g}" for c, _, _, _ in PREDICTORS]
-            rows.append(row)
+    norms = [c.replace("risk_", "") + "_norm" for c, _, _, _ in PREDICTORS]
+    table = groups(df.assign(run=list(zip(df["file"], df["train_id"]))), SUMMARY_KEYS).agg(
+        rows=("row", "size"), runs=("run", "nunique"), converged=("converged", "mean"),
+        median_rel_err=("rel_err", finite_median), **{n: (c + "_norm", finite_mean) for n, (c, _, _, _) in
+                                                      zip(norms, PREDICTORS)}).reset_index()
+    header = SUMMARY_KEYS + ["rows", "runs", "converged", "median_rel_err"] + norms
+    rows = [[str(v) for v in r[SUMMARY_KEYS]] + [int(r["rows"]), int(r["runs"]), f"{r['converged']:.3f}",
+                                               f"{r['median_rel_err']:.3e}"] + [f"{r[n]:.6g}" for n in norms]
+            for _, r in table.iterrows()]
     with open(os.path.join(outdir, "summary.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(header)
@@ -166,30 +163,25 @@ def plot_convergence(paths, partial, kept_runs, outdir):
     return True
 
 
-def plot_error_vs_m(cols, outdir):
-    for shift in unique_in_order(cols["shift"]):
-        s_sel = cols["shift"] == shift
-        # A panel per (model, training spectrum, N): a curve never mixes models.
-        panels = unique_in_order(zip(cols["model"][s_sel], cols["spectrum"][s_sel], cols["n_train"][s_sel]))
-        several_models = len({p[0] for p in panels}) > 1
-        if len(set(cols["m_test"][s_sel])) < 2:
+def plot_error_vs_m(df, outdir):
+    for shift, rows in groups(df, "shift"):
+        if rows["m_test"].nunique() < 2:
             continue
+        # A panel per (model, training spectrum, N): a curve never mixes models.
+        panels = list(groups(rows, ["model", "spectrum", "n_train"]))
+        several_models = rows["model"].nunique() > 1
         n = len(panels)
         ncol = min(n, 3)
         nrow = (n + ncol - 1) // ncol
         fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.6 * nrow), squeeze=False, sharey=True)
-        for ax, (model, spec, ntrain) in zip(axes.flat, panels):
-            sel = s_sel & (cols["model"] == model) & (cols["spectrum"] == spec) & (cols["n_train"] == ntrain)
-            ms = sorted(set(cols["m_test"][sel]))
+        for ax, ((model, spec, ntrain), panel) in zip(axes.flat, panels):
+            by_m = panel.groupby("m_test")  # M in increasing order
+            ms = list(by_m.groups)
             for column, label, se_column, colour in PREDICTORS:
                 if column in ("risk_avg_mc", "risk_knn_mc"):
                     continue
-                ys, es = [], []
-                for m in ms:
-                    k = sel & (cols["m_test"] == m)
-                    ys.append(nanmean(cols[column][k] / cols["risk_zero"][k]))
-                    es.append(nanmean(cols[se_column][k] / cols["risk_zero"][k]) if se_column else 0.0)
-                ys = np.array(ys)
+                ys = np.array([finite_mean(g[column] / g["risk_zero"]) for _, g in by_m])
+                es = [finite_mean(g[se_column] / g["risk_zero"]) if se_column else 0.0 for _, g in by_m]
                 if not np.isfinite(ys).any():
                     continue
                 if se_column == "risk_model_mc_se":
@@ -261,40 +253,38 @@ def heatmap(fig, ax, grid, unconverged, ratio, label, cell_text=True):
     return hatched
 
 
-def tick_text(axis, values, cols, sel):
+def tick_text(axis, values, rows):
     """Tick labels; a rotation's angle θ in units of π."""
-    rotations = axis == "shift_param" and set(cols["shift_name"][sel]) == {"covariate_rotate"}
+    rotations = axis == "shift_param" and set(rows["shift_name"]) == {"covariate_rotate"}
     fmt = (lambda v: f"{v / np.pi:.2g}π") if rotations else \
         (lambda v: f"{v:g}" if isinstance(v, (float, np.floating)) else str(v))
     return [fmt(v) for v in values]
 
 
-def phase_rows(cols, x, y, metric):
+def phase_rows(df, x, y, metric):
     """The rows a phase diagram over x and y draws: those where both are defined (shift_param of
     shifts without a parameter is not); refuses when none is left or the metric is nowhere finite."""
-    sel = np.ones(len(cols["row"]), dtype=bool)
-    for axis in (x, y):
-        if cols[axis].dtype.kind == "f":
-            sel &= np.isfinite(cols[axis])
-    if not sel.any():
+    rows = df[np.isfinite(df[[x, y]].select_dtypes("float")).all(axis=1)]
+    if rows.empty:
         bad_input(f"--phase {x} {y}: no row has both defined (shift_param needs shifts with a parameter)")
-    if not np.isfinite(cols[metric][sel].astype(float)).any():
+    if not np.isfinite(rows[metric].astype(float)).any():
         bad_input(f"--phase {x} {y} --metric {metric}: the metric is not defined on these rows "
                   "(gf_time and log_rel_err need population-flow runs, lsa_theory_norm a closed form)")
-    return sel
+    return rows
 
 
-def plot_phase(cols, x, y, metric, fixes, outdir, title):
-    sel = phase_rows(cols, x, y, metric)
-    xs = unique_in_order(sorted(set(cols[x][sel]), key=lambda v: (isinstance(v, str), v)))
-    ys = unique_in_order(sorted(set(cols[y][sel]), key=lambda v: (isinstance(v, str), v)))
-    grid = np.full((len(ys), len(xs)), np.nan)
-    unconverged = np.zeros((len(ys), len(xs)), dtype=bool)
-    for i, yv in enumerate(ys):
-        for j, xv in enumerate(xs):
-            cell = sel & (cols[x] == xv) & (cols[y] == yv)
-            grid[i, j] = nanmean(cols[metric][cell])
-            unconverged[i, j] = cell.any() and (cols["converged"][cell] < 1).any()
+def ordered(values):
+    """Numbers by value, then texts."""
+    return sorted(set(values), key=lambda v: (isinstance(v, str), v))
+
+
+def plot_phase(df, x, y, metric, fixes, outdir, title):
+    rows = phase_rows(df, x, y, metric)
+    xs, ys = ordered(rows[x]), ordered(rows[y])
+    cells = groups(rows.assign(phase_y=rows[y]), ["phase_y", x])  # a copy of y: x and y may be one axis
+    grid = cells[metric].agg(finite_mean).unstack(x).reindex(index=ys, columns=xs).to_numpy(dtype=float)
+    unconverged = (cells["converged"].min() < 1).unstack(x, fill_value=False) \
+        .reindex(index=ys, columns=xs, fill_value=False).to_numpy(dtype=bool)
     fig, ax = plt.subplots(figsize=(1.6 + 0.62 * max(len(xs), 6), 1.6 + 0.45 * max(len(ys), 5)))
     label = METRIC_LABELS.get(metric, metric)
     if metric == "gf_time":
@@ -302,8 +292,8 @@ def plot_phase(cols, x, y, metric, fixes, outdir, title):
     else:
         grid_shown = grid
     hatched = heatmap(fig, ax, grid_shown, unconverged, metric in RATIOS, label)
-    ax.set_xticks(range(len(xs)), tick_text(x, xs, cols, sel), rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(len(ys)), tick_text(y, ys, cols, sel), fontsize=8)
+    ax.set_xticks(range(len(xs)), tick_text(x, xs, rows), rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(ys)), tick_text(y, ys, rows), fontsize=8)
     ax.set(xlabel=AXIS_LABELS.get(x, x), ylabel=AXIS_LABELS.get(y, y))
     others = ", ".join(f"{k}={v}" for k, v in fixes) or "other axes averaged"
     note = f"; hatched: {hatched} cell(s) with unconverged runs" if hatched else ""
@@ -313,14 +303,12 @@ def plot_phase(cols, x, y, metric, fixes, outdir, title):
     plt.close(fig)
 
 
-def plot_panel(cols, m, outdir):
-    sel = cols["m_test"] == m
-    shifts = unique_in_order(cols["shift"][sel])
+def plot_panel(df, m, outdir):
+    by_shift = list(groups(df[df["m_test"] == m], "shift"))
+    shifts = [shift for shift, _ in by_shift]
     predictors = [(c, label) for c, label, _, _ in PREDICTORS] + [("risk_zero", "zero")]
-    grid = np.array([[nanmean(cols[c][sel & (cols["shift"] == s)] / cols["risk_zero"][sel & (cols["shift"] == s)])
-                      for c, _ in predictors] for s in shifts])
-    unconverged = np.array([[(cols["converged"][sel & (cols["shift"] == s)] < 1).any() for _ in predictors]
-                            for s in shifts])
+    grid = np.array([[finite_mean(rows[c] / rows["risk_zero"]) for c, _ in predictors] for _, rows in by_shift])
+    unconverged = np.array([[(rows["converged"] < 1).any()] * len(predictors) for _, rows in by_shift])
     fig, ax = plt.subplots(figsize=(9.5, 0.4 * len(shifts) + 2.4))
     hatched = heatmap(fig, ax, grid, unconverged, True, "R / R₀")
     ax.invert_yaxis()  # the shifts top-down, as listed
@@ -356,29 +344,30 @@ def main(argv=None):
             bad_input(f"--fix {f}: expected KEY=VALUE")
     fixes = [tuple(t.strip() for t in f.split("=", 1)) for f in args.fix]
     try:
-        cols = load(args.results, args.partial, fixes)
+        df = load(args.results, args.partial, fixes)
     except (FileNotFoundError, ValueError) as e:  # PlotError and the package's refusals are ValueErrors
         bad_input(str(e))
     for x, y in args.phase:
         for axis in (x, y):
-            if axis not in cols:
+            if axis not in df:
                 bad_input(f"--phase: unknown axis {axis} (axes: see --help)")
-        phase_rows(cols, x, y, args.metric)
+        phase_rows(df, x, y, args.metric)
     for m in args.panel:
-        if not (cols["m_test"] == m).any():
+        at_m = df[df["m_test"] == m]
+        if at_m.empty:
             bad_input(f"--panel {m}: no rows with m_test = {m}")
-        if len(set(cols["model"][cols["m_test"] == m])) > 1:
-            bad_input(f"--panel {m}: the rows hold several models ({', '.join(sorted(set(cols['model'])))}); "
+        if at_m["model"].nunique() > 1:
+            bad_input(f"--panel {m}: the rows hold several models ({', '.join(sorted(set(df['model'])))}); "
                       "choose one with --fix model=NAME")
     os.makedirs(args.outdir, exist_ok=True)
-    write_summary(cols, args.outdir)
-    plot_convergence(args.results, args.partial, set(zip(cols["file"], cols["train_id"])), args.outdir)
+    write_summary(df, args.outdir)
+    plot_convergence(args.results, args.partial, set(zip(df["file"], df["train_id"])), args.outdir)
     if not args.no_curves:
-        plot_error_vs_m(cols, args.outdir)
+        plot_error_vs_m(df, args.outdir)
     for x, y in args.phase:
-        plot_phase(cols, x, y, args.metric, fixes, args.outdir, args.title)
+        plot_phase(df, x, y, args.metric, fixes, args.outdir, args.title)
     for m in args.panel:
-        plot_panel(cols, m, args.outdir)
+        plot_panel(df, m, args.outdir)
     print(f"wrote {', '.join(sorted(os.listdir(args.outdir)))} to {args.outdir}")
     return 0
 
