@@ -34,23 +34,23 @@ void LeastSquares::pseudo_inverse(const Eigen::MatrixXd& X, const Eigen::VectorX
                                   Eigen::VectorXd& out) {
   if (use_fallback_) {
     out = fallback_.solve(b);
-  } else if (tall_) {
-    out.noalias() = X.transpose() * b;
-    ols_.solveInPlace(out);
   } else {
-    work_ = b;
-    ols_.solveInPlace(work_);
-    out.noalias() = X.transpose() * work_;
+    solve_with(ols_, X, b, out);
   }
 }
 
 void LeastSquares::ridge(const Eigen::MatrixXd& X, const Eigen::VectorXd& b, Eigen::VectorXd& out) {
-  if (tall_) {
+  solve_with(ridge_, X, b, out);
+}
+
+void LeastSquares::solve_with(const Eigen::LLT<Eigen::MatrixXd>& gram, const Eigen::MatrixXd& X,
+                              const Eigen::VectorXd& b, Eigen::VectorXd& out) {
+  if (tall_) {  // (X^T X + c I)^-1 X^T b
     out.noalias() = X.transpose() * b;
-    ridge_.solveInPlace(out);
-  } else {
+    gram.solveInPlace(out);
+  } else {  // X^T (X X^T + c I)^-1 b
     work_ = b;
-    ridge_.solveInPlace(work_);
+    gram.solveInPlace(work_);
     out.noalias() = X.transpose() * work_;
   }
 }

@@ -40,6 +40,9 @@ class LeastSquares {
  private:
   // (X^T X + c I)^{-1} X^T, or X^T (X X^T + c I)^{-1} when M < d, with `factor` that Gram's Cholesky.
   void estimator_matrix(const Eigen::LLT<Eigen::MatrixXd>& factor, const Eigen::MatrixXd& X, Eigen::MatrixXd& out);
+  // The same applied to one vector b, into `out`.
+  void solve_with(const Eigen::LLT<Eigen::MatrixXd>& factor, const Eigen::MatrixXd& X, const Eigen::VectorXd& b,
+                  Eigen::VectorXd& out);
 
   int m_, d_, n_;
   bool tall_;

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <numbers>
+#include <optional>
 
 #include "call_syntax.hpp"
 #include "input_error.hpp"
@@ -41,6 +42,16 @@ std::string_view name_of(const Names<E>& names, E value) {
   return "?";
 }
 
+// `bare` (nullopt) or `name(x)` (x, a number; what names it in messages); anything else throws
+// InputError(usage).
+std::optional<double> bare_or_number(std::string_view text, std::string_view bare, std::string_view name,
+                                     const char* what, const char* usage) {
+  const Call call = parse_call(text);
+  if (call.name == bare && call.args.empty()) return std::nullopt;
+  if (call.name == name && call.args.size() == 1) return parse_number(call.args[0], what);
+  throw InputError(usage);
+}
+
 }  // namespace
 
 TrainOptions::Optimizer parse_optimizer(std::string_view name) { return parse_name(kOptimizers, name, "optimizer"); }
@@ -49,20 +60,10 @@ std::string_view to_string(TrainOptions::Optimizer optimizer) { return name_of(k
 std::string_view to_string(TrainOptions::Schedule schedule) { return name_of(kSchedules, schedule); }
 
 void parse_init(std::string_view text, TrainOptions& options) {
-  const Call call = parse_call(text);
-  if (call.name == "paper" && call.args.empty()) {
-    options.init = "paper";
-    options.init_scale = 0.0;
-    return;
-  }
-  if (call.name == "gaussian" && call.args.size() == 1) {
-    const double scale = parse_number(call.args[0], "init");
-    if (!(scale > 0.0 && scale <= 1e3)) throw InputError("the scale of gaussian(scale) must be in (0, 1000]");
-    options.init = "gaussian";
-    options.init_scale = scale;
-    return;
-  }
-  throw InputError("an initialisation is paper or gaussian(scale)");
+  const auto scale = bare_or_number(text, "paper", "gaussian", "init", "an initialisation is paper or gaussian(scale)");
+  if (scale && !(*scale > 0.0 && *scale <= 1e3)) throw InputError("the scale of gaussian(scale) must be in (0, 1000]");
+  options.init = scale ? "gaussian" : "paper";
+  options.init_scale = scale.value_or(0.0);
 }
 
 std::string init_text(const TrainOptions& options) {
@@ -70,21 +71,11 @@ std::string init_text(const TrainOptions& options) {
 }
 
 void parse_curriculum(std::string_view text, TrainOptions& options) {
-  const Call call = parse_call(text);
-  if (call.name == "none" && call.args.empty()) {
-    options.curriculum = "none";
-    options.curriculum_every = 0;
-    return;
-  }
-  if (call.name == "garg" && call.args.size() == 1) {
-    const double every = parse_number(call.args[0], "curriculum");
-    if (!(every >= 1 && every <= 1e12 && every == std::floor(every)))
-      throw InputError("the interval of garg(every) must be a whole number of steps >= 1");
-    options.curriculum = "garg";
-    options.curriculum_every = static_cast<std::int64_t>(every);
-    return;
-  }
-  throw InputError("a curriculum is none or garg(every)");
+  const auto every = bare_or_number(text, "none", "garg", "curriculum", "a curriculum is none or garg(every)");
+  if (every && !(*every >= 1 && *every <= 1e12 && *every == std::floor(*every)))
+    throw InputError("the interval of garg(every) must be a whole number of steps >= 1");
+  options.curriculum = every ? "garg" : "none";
+  options.curriculum_every = static_cast<std::int64_t>(every.value_or(0.0));
 }
 
 std::string curriculum_text(const TrainOptions& options) {

@@ -147,35 +147,23 @@ void ResultsFile::write_trajectory(std::uint64_t train_id, std::span<const Store
 
 void ResultsFile::write_attributes(const FileAttributes& attributes) {
   h5::File& file = h_->file;
-  file.set_attribute("config", attributes.config);
-  file.set_attribute("inputs", attributes.inputs);
-  file.set_attribute("schema_version", attributes.schema_version);
-  file.set_attribute("program", attributes.program);
-  file.set_attribute("tool_version", attributes.tool_version);
-  file.set_attribute("git_commit", attributes.git_commit);
-  file.set_attribute("created_utc", attributes.created_utc);
-  file.set_attribute("updated_utc", attributes.updated_utc);
-  file.set_attribute("mpi_ranks", attributes.mpi_ranks);
-  file.set_attribute("rows_total", attributes.rows_total);
-  file.set_attribute("rows_done", attributes.rows_done);
-  file.set_attribute("completed", attributes.completed);
+#define ICL_WRITE_ATTRIBUTE(type, name, initial, meaning) file.set_attribute(#name, attributes.name);
+  ICL_FILE_ATTRIBUTES(ICL_WRITE_ATTRIBUTE)
+#undef ICL_WRITE_ATTRIBUTE
 }
 
 FileAttributes ResultsFile::read_attributes() const {
   const h5::File& file = h_->file;
   FileAttributes attributes;
-  attributes.config = file.string_attribute("config");
-  attributes.inputs = file.string_attribute("inputs");
-  attributes.schema_version = file.attribute<std::int32_t>("schema_version");
-  attributes.program = file.string_attribute("program");
-  attributes.tool_version = file.string_attribute("tool_version");
-  attributes.git_commit = file.string_attribute("git_commit");
-  attributes.created_utc = file.string_attribute("created_utc");
-  attributes.updated_utc = file.string_attribute("updated_utc");
-  attributes.mpi_ranks = file.attribute<std::int32_t>("mpi_ranks");
-  attributes.rows_total = file.attribute<std::uint64_t>("rows_total");
-  attributes.rows_done = file.attribute<std::uint64_t>("rows_done");
-  attributes.completed = file.attribute<std::uint8_t>("completed");
+  const auto read = [&file]<class T>(T& value, const char* name) {
+    if constexpr (std::is_same_v<T, std::string>)
+      value = file.string_attribute(name);
+    else
+      value = file.attribute<T>(name);
+  };
+#define ICL_READ_ATTRIBUTE(type, name, initial, meaning) read(attributes.name, #name);
+  ICL_FILE_ATTRIBUTES(ICL_READ_ATTRIBUTE)
+#undef ICL_READ_ATTRIBUTE
   return attributes;
 }
 

@@ -10,15 +10,26 @@
 namespace icl {
 
 // Root attributes of a results file (docs/interface.md, "The results file").
+// Every root attribute, declared once: (C++ type, name, initial value, meaning). This list makes
+// the struct and its writing and reading (results_file.cpp).
+#define ICL_FILE_ATTRIBUTES(X)                                                                      \
+  X(std::string, config, {}, "the effective config as INI text")                                    \
+  X(std::string, inputs, {}, "digests of the files the config reads (\"\" if none)")                 \
+  X(std::int32_t, schema_version, kSchemaVersion, "the layout of this file")                       \
+  X(std::string, program, {}, "the build that computed the rows: version, commit, source digest")   \
+  X(std::string, tool_version, {}, "the program's version")                                         \
+  X(std::string, git_commit, {}, "the commit it was built from")                                    \
+  X(std::string, created_utc, {}, "when the sweep started")                                         \
+  X(std::string, updated_utc, {}, "when the file was last written")                                 \
+  X(std::int32_t, mpi_ranks, 1, "ranks of the last run")                                            \
+  X(std::uint64_t, rows_total, 0, "rows of the grid")                                               \
+  X(std::uint64_t, rows_done, 0, "rows written")                                                    \
+  X(std::uint8_t, completed, 0, "1 once every row is written and checked")
+
 struct FileAttributes {
-  std::string config;  // the effective config as INI text
-  std::string inputs;  // digests of the files the config reads ("" if none)
-  std::int32_t schema_version = kSchemaVersion;
-  std::string program;  // the build that computed the rows: version, commit, digest of the sources
-  std::string tool_version, git_commit, created_utc, updated_utc;
-  std::int32_t mpi_ranks = 1;
-  std::uint64_t rows_total = 0, rows_done = 0;
-  std::uint8_t completed = 0;
+#define ICL_DECLARE_ATTRIBUTE(type, name, initial, meaning) type name = initial;
+  ICL_FILE_ATTRIBUTES(ICL_DECLARE_ATTRIBUTE)
+#undef ICL_DECLARE_ATTRIBUTE
 };
 
 // The results file, written by rank 0 only. All HDF5 calls of the program live behind this
