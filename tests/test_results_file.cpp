@@ -24,7 +24,9 @@ using icl::H5Error;
 using icl::ResultRow;
 using icl::StoredSample;
 
-// The field is zeroed beforehand, which supplies the NUL padding.
+// Raw bytes, unlike icl::set_text: a text may fill the whole field without a NUL (row 7's
+// spectrum), as HDF5's fixed-length strings allow. The field is zeroed beforehand, which
+// supplies the NUL padding of shorter ones.
 template <std::size_t N>
 void copy_text(char (&field)[N], const std::string& text) {
   std::memcpy(field, text.data(), std::min(text.size(), N));

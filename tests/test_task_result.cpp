@@ -10,8 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "schedule/messages.hpp"
-#include "task/run_task.hpp"
+#include "task/task_result.hpp"
 
 namespace {
 
@@ -19,10 +18,6 @@ using icl::ResultRow;
 using icl::StoredSample;
 using icl::TaskResult;
 
-template <std::size_t N>
-void copy_text(char (&field)[N], const std::string& text) {
-  std::memcpy(field, text.data(), std::min(text.size(), N));
-}
 
 // Zeroed first (padding included) so that rows compare bytewise.
 ResultRow make_row(std::uint64_t r) {
@@ -31,12 +26,12 @@ ResultRow make_row(std::uint64_t r) {
   row.row = r;
   row.train_id = 7;
   row.done = 1;
-  copy_text(row.status, "converged");
+  icl::set_text(row.status, "converged");
   row.d = 4;
   row.n_train = 16;
   row.m_test = 32 + static_cast<std::int32_t>(r);
-  copy_text(row.spectrum, "spiked(2, 10)");
-  copy_text(row.shift, "covariate_scale(2)");
+  icl::set_text(row.spectrum, "spiked(2, 10)");
+  icl::set_text(row.shift, "covariate_scale(2)");
   row.sigma = 0.1;
   row.init_seed = -3;
   row.gf_time = 1234.5 + static_cast<double>(r);

@@ -2,13 +2,18 @@
 
 namespace icl {
 
-AxisDigits grid_place(const SweepConfig& config, AxisKind kind, std::uint64_t index) {
+AxisDigits grid_sizes(const SweepConfig& config) {
+  AxisDigits sizes{};
+  for (std::size_t a = 0; a < kGridAxes.size(); ++a) sizes[a] = kGridAxes[a].size(config);
+  return sizes;
+}
+
+AxisDigits grid_place(const AxisDigits& sizes, AxisKind kind, std::uint64_t index) {
   AxisDigits digits{};
   for (std::size_t a = kGridAxes.size(); a-- > 0;) {
     if (kGridAxes[a].kind != kind) continue;
-    const std::size_t radix = kGridAxes[a].size(config);
-    digits[a] = static_cast<std::size_t>(index % radix);
-    index /= radix;
+    digits[a] = static_cast<std::size_t>(index % sizes[a]);
+    index /= sizes[a];
   }
   return digits;
 }

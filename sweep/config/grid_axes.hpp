@@ -58,9 +58,11 @@ static_assert([] {
 // A place on the grid: the index into each axis's list of values (those of the other kind 0).
 using AxisDigits = std::array<std::size_t, kGridAxes.size()>;
 
-// Mixed radix over the axes of `kind`, the last fastest: the place of run `train_id`, or of
-// condition `index` within a run.
-AxisDigits grid_place(const SweepConfig& config, AxisKind kind, std::uint64_t index);
+// How many values the config gives each axis.
+AxisDigits grid_sizes(const SweepConfig& config);
+// Mixed radix over the axes of `kind` with these sizes, the last fastest: the place of run
+// `train_id`, or of condition `index` within a run.
+AxisDigits grid_place(const AxisDigits& sizes, AxisKind kind, std::uint64_t index);
 // The product of the sizes of the axes of `kind` (in floating point: never overflows).
 double grid_extent(const SweepConfig& config, AxisKind kind);
 

@@ -9,7 +9,7 @@
 
 namespace icl {
 
-Grid::Grid(const SweepConfig& config) : config_(config) {
+Grid::Grid(const SweepConfig& config) : config_(config), sizes_(grid_sizes(config)) {
   // Exact in double: check_grid_size keeps runs <= 1e8 and rows <= 1e10.
   runs_ = static_cast<std::uint64_t>(grid_extent(config, AxisKind::run));
   conditions_ = static_cast<std::uint64_t>(grid_extent(config, AxisKind::condition));
@@ -17,7 +17,7 @@ Grid::Grid(const SweepConfig& config) : config_(config) {
 }
 
 TrainingRun Grid::run(std::uint64_t train_id) const {
-  const AxisDigits at = grid_place(config_, AxisKind::run, train_id);
+  const AxisDigits at = grid_place(sizes_, AxisKind::run, train_id);
   TrainingRun r;
   r.d = config_.d[at[index_of(Axis::d)]];
   r.n_train = config_.n_train[at[index_of(Axis::n_train)]];
@@ -37,7 +37,7 @@ TrainingRun Grid::run(std::uint64_t train_id) const {
 }
 
 Condition Grid::condition(const TrainingRun& run, std::uint64_t index) const {
-  const AxisDigits at = grid_place(config_, AxisKind::condition, index);
+  const AxisDigits at = grid_place(sizes_, AxisKind::condition, index);
   Condition c;
   const int m = config_.m_test[at[index_of(Axis::m_test)]];
   c.m = m == 0 ? run.n_train : m;
@@ -109,7 +109,7 @@ void Grid::tabulate_costs() {
 
 double Grid::cost_estimate(std::uint64_t train_id) const {
   // The run's (d, n_train, model) class, in tabulate_costs' order, and its steps.
-  const AxisDigits at = grid_place(config_, AxisKind::run, train_id);
+  const AxisDigits at = grid_place(sizes_, AxisKind::run, train_id);
   const std::size_t c = (at[index_of(Axis::d)] * config_.n_train.size() + at[index_of(Axis::n_train)]) *
                             config_.model.size() +
                         at[index_of(Axis::model)];

@@ -5,6 +5,7 @@
 
 #include "model_spec.hpp"
 #include "shifts.hpp"
+#include "config/grid_axes.hpp"
 #include "config/result_row.hpp"
 #include "config/sweep_config.hpp"
 
@@ -57,6 +58,7 @@ class Grid {
   void tabulate_costs();
 
   const SweepConfig& config_;  // must outlive the grid
+  AxisDigits sizes_;           // every axis's number of values: decoding a row's place needs no more
   std::uint64_t runs_ = 0, conditions_ = 0;
   // By (d, n_train, model) class, in run order: a run costs fixed_ + steps x per_step_.
   std::vector<double> fixed_, per_step_;
