@@ -17,7 +17,10 @@ def _table(specs):
         if "mc" in columns:
             table[p["name"]] = (columns["mc"], columns.get("mc_se"), p["label"])
             if "theory" in columns:
-                table[p["name"] + "_theory"] = (columns["theory"], None, p["label"] + ", closed form")
+                # A theory column with a standard error is a closed form where that is 0 and a
+                # conditional Monte-Carlo estimate elsewhere (the whole LSA layer).
+                label = p["label"] + (", theory" if "theory_se" in columns else ", closed form")
+                table[p["name"] + "_theory"] = (columns["theory"], columns.get("theory_se"), label)
         elif "theory" in columns:
             table[p["name"]] = (columns["theory"], None, p["label"] + ", closed form")
         elif "theory_else_mc" in columns:

@@ -98,6 +98,15 @@ class Lsa : public TorchModel {
     return lsa_effective(w_pv_, w_kq_, d_, a_eff, offblock);
   }
 
+  std::vector<Eigen::MatrixXd> weights() override { return {to_eigen(w_pv_), to_eigen(w_kq_)}; }
+
+  // A square parameter as an Eigen matrix (double, on the CPU).
+  static Eigen::MatrixXd to_eigen(const torch::Tensor& t) {
+    const torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+    return Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+        c.data_ptr<double>(), c.size(0), c.size(1));
+  }
+
   // A_eff = p_y W11^T; the blocks the reduced model keeps at zero: W^PV[d, :d] and W^KQ[d, :d].
   static bool lsa_effective(const torch::Tensor& w_pv, const torch::Tensor& w_kq, int d, Eigen::MatrixXd& a_eff,
                             double& offblock) {
@@ -167,6 +176,15 @@ class LinearTransformer : public TorchModel {
   bool effective(Eigen::MatrixXd& a_eff, double& offblock) override {
     if (pv_.size() != 1) return false;
     return Lsa::lsa_effective(pv_[0], kq_[0], d_, a_eff, offblock);
+  }
+
+  std::vector<Eigen::MatrixXd> weights() override {
+    std::vector<Eigen::MatrixXd> all;
+    for (std::size_t l = 0; l < pv_.size(); ++l) {
+      all.push_back(Lsa::to_eigen(pv_[l]));
+      all.push_back(Lsa::to_eigen(kq_[l]));
+    }
+    return all;
   }
 
  private:

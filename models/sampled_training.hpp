@@ -61,6 +61,9 @@ struct SampledOutcome {
   // LSA models only (one layer): y_hat = x_q^T A_eff h when the off-block entries vanish.
   Eigen::MatrixXd a_eff;
   double offblock_norm = std::numeric_limits<double>::quiet_NaN();
+  // The trained weights of LSA-type models (lsa, linear_transformer(L)): W^PV_1, W^KQ_1, ...,
+  // W^PV_L, W^KQ_L, each (d+1) x (d+1) in double precision; empty for GPT-2.
+  std::vector<Eigen::MatrixXd> weights;
   BlockPredictor predictor;  // the trained model on test prompts
 };
 

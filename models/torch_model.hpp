@@ -24,6 +24,8 @@ class TorchModel {
   // One LSA layer: its effective A (y_hat = x_q^T A h when the off-block entries vanish) and the
   // norm of those entries. False for the other models.
   virtual bool effective(Eigen::MatrixXd& /*a_eff*/, double& /*offblock*/) { return false; }
+  // LSA-type models: every layer's W^PV and W^KQ, in that order (SampledOutcome::weights).
+  virtual std::vector<Eigen::MatrixXd> weights() { return {}; }
 };
 
 // The full LSA layer (docs/theory.md §1) with analytic gradients; double precision.

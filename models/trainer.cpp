@@ -284,6 +284,7 @@ SampledOutcome train_sampled(const SampledSetup& s, CancelCheck cancelled) {
   const double tail_sum = state.tail_sum;
   if (out.status == TrainingStatus::trained) out.loss_final = tail_sum / static_cast<double>(std::min(tail, s.options.steps));
   if (model->effective(out.a_eff, out.offblock_norm) && !out.a_eff.allFinite()) out.status = TrainingStatus::diverged;
+  out.weights = model->weights();
   out.predictor = [model](const PromptBlock& block, double* predictions) { model->predict(block, predictions); };
   out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return out;

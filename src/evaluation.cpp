@@ -1,5 +1,7 @@
 #include "evaluation.hpp"
 
+#include <cmath>
+
 #include "theory.hpp"
 
 namespace icl {
@@ -18,6 +20,13 @@ ConditionRisks evaluate_condition(const TestDistribution& dist, const LsaPredict
     r.theory[index_of(Predictor::lsa_limit)] = risk(lsa.limit, form, cancelled);
     r.theory[index_of(Predictor::gd)] = risk(lsa.gd_eta * Eigen::MatrixXd::Identity(dist.d, dist.d), form, cancelled);
     r.theory[index_of(Predictor::zero)] = form.zero;
+    for (std::size_t i = 0; i < kPredictorCount; ++i)
+      if (!std::isnan(r.theory[i])) r.theory_se[i] = 0.0;
+  }
+  const auto trained = index_of(Predictor::model);
+  if (std::isnan(r.theory[trained]) && !lsa.layer.empty()) {
+    r.theory[trained] = r.mc.layer.mean;
+    r.theory_se[trained] = r.mc.layer.se;
   }
   return r;
 }
@@ -25,6 +34,7 @@ ConditionRisks evaluate_condition(const TestDistribution& dist, const LsaPredict
 double ConditionRisks::value(Predictor p, Quantity quantity) const {
   switch (quantity) {
     case Quantity::theory: return theory_of(p);
+    case Quantity::theory_se: return theory_se[index_of(p)];
     case Quantity::mc: return mc[p].mean;
     case Quantity::mc_se: return mc[p].se;
     case Quantity::a_eff_theory: return a_eff_theory;

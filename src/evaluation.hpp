@@ -14,11 +14,18 @@ struct ConditionRisks {
   // Indexed by Predictor: R(lsa.trained) for the model when it is that linear form, R(A*), R of
   // one-step GD and E<w, x_q>^2 where the test law has its moments (closed_form); NaN otherwise.
   std::array<double, kPredictorCount> theory;
+  // Its standard error: 0 for a closed form; for the model when it is a whole LSA layer whose
+  // closed form is unknown (blocks beyond A_eff, or a test law without moments), theory holds
+  // the layer's conditional Monte-Carlo estimate (McRisks::layer) and this its standard error.
+  std::array<double, kPredictorCount> theory_se;
   double a_eff_theory = std::numeric_limits<double>::quiet_NaN();  // R(A_eff); R(lsa.trained) without a_eff
   bool closed_form = false;  // the test law has the moments the closed forms need
   McRisks mc;
 
-  ConditionRisks() { theory.fill(std::numeric_limits<double>::quiet_NaN()); }
+  ConditionRisks() {
+    theory.fill(std::numeric_limits<double>::quiet_NaN());
+    theory_se.fill(std::numeric_limits<double>::quiet_NaN());
+  }
   double theory_of(Predictor p) const { return theory[index_of(p)]; }
   // What a result column of `p` holds (predictors.hpp, Quantity).
   double value(Predictor p, Quantity quantity) const;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <vector>
 
 #include "least_squares.hpp"
@@ -107,6 +108,20 @@ bool conditional(const TestDistribution& dist) {
   return dist.query == Query::independent && dist.quadrants != Quadrants::opposite;
 }
 
+// The design's covariance Sigma = X^T X / M into p.sigma (both triangles), from the Gram matrix
+// that least squares factored where it has full column rank.
+void design_covariance(PromptWorkspace& p, const LeastSquares& ls) {
+  const double m = static_cast<double>(p.X.rows());
+  if (ls.full_column_rank()) {
+    p.sigma = ls.gram().selfadjointView<Eigen::Lower>();
+    p.sigma /= m;
+  } else {
+    p.sigma.setZero();
+    p.sigma.selfadjointView<Eigen::Lower>().rankUpdate(p.X.transpose(), 1.0 / m);
+    p.sigma.triangularView<Eigen::StrictlyUpper>() = p.sigma.transpose();
+  }
+}
+
 // Each linear predictor's expected squared error given the prompt's design X (and its
 // covariance, for per-prompt laws), over the task w, the query x_q and the label noise: with
 // y = X w + eps, prediction x_q^T B y, G = B X - I and Lambda_q = F F^T,
@@ -136,14 +151,7 @@ class ConditionalError {
     using enum Predictor;
     const double m = static_cast<double>(p.X.rows());
     ConditionalErrors e{};
-    if (ls.full_column_rank()) {
-      p.sigma = ls.gram().selfadjointView<Eigen::Lower>();
-      p.sigma /= m;
-    } else {
-      p.sigma.setZero();
-      p.sigma.selfadjointView<Eigen::Lower>().rankUpdate(p.X.transpose(), 1.0 / m);
-      p.sigma.triangularView<Eigen::StrictlyUpper>() = p.sigma.transpose();
-    }
+    design_covariance(p, ls);
     if (linear_) e[index_of(model)] = lsa_form(p, p.h_model, m);
     e[index_of(lsa_limit)] = lsa_form(p, p.h_limit, m);
     // Averaging (A = I) and one-step GD (A = eta I) share F^T Sigma.
@@ -284,12 +292,27 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
     given_design[i] = exact_given_design && spec.estimation == Estimation::linear && (spec.id != Predictor::model || linear);
   }
   if (exact_given_design && !dist.law) conditional_error.set_query_covariance(p);
+  // The whole layer's error given the design, over w, eps and an independent Gaussian query, or
+  // given the design and the query for the other queries (w and eps are independent of both).
+  const bool layer = !lsa.layer.empty();
+  std::optional<LayerError> layer_error;
+  Eigen::MatrixXd lambda_q(d, d);
+  const auto set_layer_query = [&] {
+    lambda_q.noalias() = p.ft.transpose() * p.ft;
+    layer_error->set_query_covariance(lambda_q);
+  };
+  if (layer) {
+    layer_error.emplace(lsa.layer, m, dist.w_mean, dist.w_scale, dist.noise_sd);
+    if (exact_given_design && !dist.law) set_layer_query();
+  }
+  Accumulator layer_acc;
 
   // Prompts go in blocks: each prompt's predictions are kept until the model has predicted the
   // whole block, then every estimate accumulates in prompt order.
   const int block = model ? kPromptBlock : 1;
   std::vector<Predictions> predictions(static_cast<std::size_t>(block));
   std::vector<ConditionalErrors> given_design_errors(static_cast<std::size_t>(block));
+  std::vector<double> layer_errors(layer ? static_cast<std::size_t>(block) : 0);
   std::vector<double> block_x, block_y, block_q, block_model;
   if (model) {
     block_x.resize(static_cast<std::size_t>(block) * m * d);
@@ -314,7 +337,7 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
       if (i == index_of(Predictor::ols) && ols_infinite) continue;
       if (!within(acc[i], r0)) return false;
     }
-    return true;
+    return within(layer_acc, r0);
   };
 
   int used = 0;
@@ -323,10 +346,17 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
     const int count = std::min(block, settings.prompts - first);
     for (int b = 0; b < count; ++b) {
       throw_if_cancelled(cancelled);
-      Stream s{key.seed, key.train, key.condition, static_cast<std::uint64_t>(first + b)};
+      Stream s{key.seed, key.covariance, key.condition, static_cast<std::uint64_t>(first + b)};
       draw_prompt(dist, s, p, ls);
       predictions[static_cast<std::size_t>(b)] = predict(p, ls, lsa, linear, !exact_given_design, k);
       if (exact_given_design) given_design_errors[static_cast<std::size_t>(b)] = conditional_error(p, ls);
+      if (layer && exact_given_design) {
+        if (dist.law) set_layer_query();  // the query covariance of this prompt (conditional_error set F)
+        layer_errors[static_cast<std::size_t>(b)] = layer_error->integrated(p.sigma);
+      } else if (layer) {
+        design_covariance(p, ls);
+        layer_errors[static_cast<std::size_t>(b)] = (*layer_error)(p.sigma, p.q);
+      }
       if (model) {
         const auto offset = static_cast<std::size_t>(b);
         Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
@@ -346,6 +376,7 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
       const ConditionalErrors& e = given_design_errors[static_cast<std::size_t>(b)];
       for (std::size_t i = 0; i < kPredictorCount; ++i)
         if (estimated[i]) acc[i].add(given_design[i] ? e[i] : sq(r.value[i]));
+      if (layer) layer_acc.add(layer_errors[static_cast<std::size_t>(b)]);
     }
     used += count;
     if (settings.target_rel_se > 0.0 && used >= next_check && used < settings.prompts) {
@@ -356,6 +387,7 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
   out.prompts = used;
   for (std::size_t i = 0; i < kPredictorCount; ++i)
     if (estimated[i]) out.of[i] = acc[i].estimate();
+  if (layer) out.layer = layer_acc.estimate();
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "cancellation.hpp"
+#include "lsa_layer.hpp"
 #include "predictors.hpp"
 #include "random_stream.hpp"
 #include "shifts.hpp"
@@ -21,6 +22,9 @@ struct RiskEstimate {
 // the trained model: the linear predictor `LsaPredictors::trained`, or a BlockPredictor.
 struct McRisks {
   std::array<RiskEstimate, kPredictorCount> of;  // indexed by Predictor
+  // The whole trained LSA layer's risk (LsaPredictors::layer), w and eps integrated given the
+  // design and the query (docs/theory.md §12); NaN without a layer.
+  RiskEstimate layer;
   std::int64_t prompts = 0;                      // prompts drawn
   RiskEstimate& operator[](Predictor p) { return of[index_of(p)]; }
   const RiskEstimate& operator[](Predictor p) const { return of[index_of(p)]; }
@@ -38,6 +42,7 @@ struct LsaPredictors {
   Eigen::MatrixXd trained;  // the trained model's A when the model is exactly this linear form; else empty
   Eigen::MatrixXd limit;    // A*
   double gd_eta = 0.0;      // one-step GD: A = eta I
+  LsaLayer layer;           // the trained model when it is one whole LSA layer (McRisks::layer); else empty
 };
 
 // A block of test prompts, row-major: x[b][i][j] = x[(b m + i) d + j], y[b][i] = y[b m + i],
@@ -53,7 +58,7 @@ using BlockPredictor = std::function<void(const PromptBlock& block, double* pred
 // Prompts per call of a BlockPredictor.
 inline constexpr int kPromptBlock = 256;
 
-// Prompt i draws from Stream{key.seed, key.train, key.condition, i}: the estimate does not
+// Prompt i draws from Stream{key.seed, key.covariance, key.condition, i}: the estimate does not
 // depend on how prompts are scheduled, nor on the model evaluated. Where the query is an
 // independent Gaussian, every linear predictor's (and the zero predictor's) error is averaged
 // in its exact expectation given the prompt's design (conditional Monte-Carlo, docs/theory.md

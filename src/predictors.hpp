@@ -27,11 +27,18 @@ enum class Estimation {
 
 // What one result column holds of a predictor's error.
 enum class Quantity {
-  theory,          // the closed form (NaN where there is none)
+  theory,          // the closed form (NaN where there is none); see theory_se
+  theory_se,       // 0 for a closed form; the standard error where theory is a conditional Monte-Carlo estimate
   mc,              // the Monte-Carlo mean
   mc_se,           // its standard error
   a_eff_theory,    // a trained layer's closed form R(A_eff) (the model's only)
   theory_else_mc,  // the closed form where there is one, else the Monte-Carlo mean
+};
+
+// What a predictor is made from besides the test prompt.
+enum class Source {
+  training_law,  // the training law too (the trained model, A*, GD's eta*): differs between training laws
+  prompt,        // the prompt alone: bitwise equal on rows with the same test law (same prompts)
 };
 
 struct PredictorSpec {
@@ -39,17 +46,18 @@ struct PredictorSpec {
   std::string_view name;   // short, for commands and figures: "ols"
   std::string_view label;  // for legends: "OLS (min-norm)"
   Estimation estimation;
+  Source source;
 };
 
 inline constexpr std::array<PredictorSpec, kPredictorCount> kPredictors{{
-    {Predictor::model, "model", "trained model", Estimation::linear},
-    {Predictor::lsa_limit, "lsa_limit", "LSA at A*", Estimation::linear},
-    {Predictor::ols, "ols", "OLS (min-norm)", Estimation::linear},
-    {Predictor::ridge, "ridge", "ridge", Estimation::linear},
-    {Predictor::gd, "gd", "one-step GD", Estimation::linear},
-    {Predictor::avg, "avg", "averaging", Estimation::linear},
-    {Predictor::knn, "knn", "k-NN", Estimation::sampled},
-    {Predictor::zero, "zero", "zero predictor", Estimation::linear},
+    {Predictor::model, "model", "trained model", Estimation::linear, Source::training_law},
+    {Predictor::lsa_limit, "lsa_limit", "LSA at A*", Estimation::linear, Source::training_law},
+    {Predictor::ols, "ols", "OLS (min-norm)", Estimation::linear, Source::prompt},
+    {Predictor::ridge, "ridge", "ridge", Estimation::linear, Source::prompt},
+    {Predictor::gd, "gd", "one-step GD", Estimation::linear, Source::training_law},
+    {Predictor::avg, "avg", "averaging", Estimation::linear, Source::prompt},
+    {Predictor::knn, "knn", "k-NN", Estimation::sampled, Source::prompt},
+    {Predictor::zero, "zero", "zero predictor", Estimation::linear, Source::prompt},
 }};
 
 // One result column of a predictor: what it holds of the predictor's error.
@@ -62,7 +70,8 @@ struct PredictorColumn {
 
 // Every predictor's result columns, in row order (grouped by predictor, in kPredictors' order).
 inline constexpr auto kPredictorColumns = std::to_array<PredictorColumn>({
-    {Predictor::model, "risk_model_theory", Quantity::theory, "closed-form test error of the trained model where it is x_q^T A h"},
+    {Predictor::model, "risk_model_theory", Quantity::theory, "test error of the trained model by theory: in closed form where it is x_q^T A h; for a whole LSA layer (lsa, linear_transformer(1)) otherwise, conditional Monte-Carlo with w and noise integrated (theory.md §12)"},
+    {Predictor::model, "risk_model_theory_se", Quantity::theory_se, "its standard error: 0 in closed form"},
     {Predictor::model, "risk_model_mc", Quantity::mc, "Monte-Carlo test error of the trained model"},
     {Predictor::model, "risk_model_mc_se", Quantity::mc_se, "its standard error"},
     {Predictor::model, "risk_a_eff_theory", Quantity::a_eff_theory, "one LSA layer: closed-form test error R(A_eff)"},

@@ -65,9 +65,10 @@ class Stream {
 
 namespace icl {
 
-// The identity of one condition's random numbers: (sweep seed, training key, condition key).
+// The identity of one test law's random numbers: (sweep seed, covariance key, condition key),
+// the test covariance and the rest of the condition (docs/theory.md §9).
 struct StreamKey {
-  std::uint64_t seed = 0, train = 0, condition = 0;
+  std::uint64_t seed = 0, covariance = 0, condition = 0;
 };
 
 }  // namespace icl

@@ -12,31 +12,38 @@ namespace {
 
 enum class Param { none, any, positive, nonnegative };
 
+// Whether the test law is made from the training covariance (most shifts move or keep it) or
+// replaces it whatever it was (a fixed or per-prompt covariance of its own): in the second case
+// rows trained on different covariances share their test prompts (docs/interface.md,
+// "Determinism"). Test `Shifts.TrainingCovarianceFlagMatchesTheTestLaw` checks every entry.
+enum class Covariates { from_training, own };
+
 struct ShiftName {
   const char* name;
   ShiftKind kind;
   Param param;
+  Covariates covariates;
   const char* meaning;  // one line, for --list-shifts and docs/theory.md §7
 };
 
 constexpr std::array<ShiftName, 17> kShifts{{
-    {"none", ShiftKind::none, Param::none, "test prompts from the training distribution"},
-    {"task_mean", ShiftKind::task_mean, Param::any, "w ~ N(c 1/sqrt(d), I): the task gets a mean of norm c"},
-    {"task_scale", ShiftKind::task_scale, Param::nonnegative, "w ~ N(0, c^2 I)"},
-    {"label_noise", ShiftKind::label_noise, Param::nonnegative, "y_i = <w, x_i> + N(0, c^2) in the prompt"},
-    {"query_scale", ShiftKind::query_scale, Param::positive, "the query x_q is multiplied by c"},
-    {"covariate_scale", ShiftKind::covariate_scale, Param::positive, "every covariate, prompt and query, is multiplied by c"},
-    {"prompt_scale", ShiftKind::prompt_scale, Param::positive, "the prompt's x_i are multiplied by c, the query is not"},
-    {"covariate_rotate", ShiftKind::covariate_rotate, Param::any, "covariates rotated by angle c in the planes of eigenvector pairs (1,2), (3,4), ..."},
-    {"covariate_flip", ShiftKind::covariate_flip, Param::none, "the training spectrum reversed (largest eigenvalue becomes smallest)"},
-    {"covariate_isotropic", ShiftKind::covariate_isotropic, Param::none, "test covariance I"},
-    {"covariate_random", ShiftKind::covariate_random, Param::positive, "test covariance c diag(Exp(1)), drawn anew per prompt (Monte-Carlo only)"},
-    {"half_subspace", ShiftKind::half_subspace, Param::none, "covariates projected onto a random subspace of dimension d/2"},
-    {"orthogonal_query", ShiftKind::orthogonal_query, Param::none, "the query orthogonal to the prompt's x_i (M < d; Monte-Carlo only)"},
-    {"overlapping_query", ShiftKind::overlapping_query, Param::none, "the query is one of the prompt's x_i (Monte-Carlo only)"},
-    {"covariate_skewed", ShiftKind::covariate_skewed, Param::none, "test spectrum proportional to 1/k in the standard basis, trace d"},
-    {"random_quadrants", ShiftKind::random_quadrants, Param::none, "prompt covariates in one random orthant per prompt, query anywhere (Monte-Carlo only)"},
-    {"opposite_quadrants", ShiftKind::opposite_quadrants, Param::none, "prompt covariates in one orthant, the query in the opposite one (Monte-Carlo only)"},
+    {"none", ShiftKind::none, Param::none, Covariates::from_training, "test prompts from the training distribution"},
+    {"task_mean", ShiftKind::task_mean, Param::any, Covariates::from_training, "w ~ N(c 1/sqrt(d), I): the task gets a mean of norm c"},
+    {"task_scale", ShiftKind::task_scale, Param::nonnegative, Covariates::from_training, "w ~ N(0, c^2 I)"},
+    {"label_noise", ShiftKind::label_noise, Param::nonnegative, Covariates::from_training, "y_i = <w, x_i> + N(0, c^2) in the prompt"},
+    {"query_scale", ShiftKind::query_scale, Param::positive, Covariates::from_training, "the query x_q is multiplied by c"},
+    {"covariate_scale", ShiftKind::covariate_scale, Param::positive, Covariates::from_training, "every covariate, prompt and query, is multiplied by c"},
+    {"prompt_scale", ShiftKind::prompt_scale, Param::positive, Covariates::from_training, "the prompt's x_i are multiplied by c, the query is not"},
+    {"covariate_rotate", ShiftKind::covariate_rotate, Param::any, Covariates::from_training, "covariates rotated by angle c in the planes of eigenvector pairs (1,2), (3,4), ..."},
+    {"covariate_flip", ShiftKind::covariate_flip, Param::none, Covariates::from_training, "the training spectrum reversed (largest eigenvalue becomes smallest)"},
+    {"covariate_isotropic", ShiftKind::covariate_isotropic, Param::none, Covariates::own, "test covariance I"},
+    {"covariate_random", ShiftKind::covariate_random, Param::positive, Covariates::own, "test covariance c diag(Exp(1)), drawn anew per prompt (Monte-Carlo only)"},
+    {"half_subspace", ShiftKind::half_subspace, Param::none, Covariates::from_training, "covariates projected onto a random subspace of dimension d/2"},
+    {"orthogonal_query", ShiftKind::orthogonal_query, Param::none, Covariates::from_training, "the query orthogonal to the prompt's x_i (M < d; Monte-Carlo only)"},
+    {"overlapping_query", ShiftKind::overlapping_query, Param::none, Covariates::from_training, "the query is one of the prompt's x_i (Monte-Carlo only)"},
+    {"covariate_skewed", ShiftKind::covariate_skewed, Param::none, Covariates::own, "test spectrum proportional to 1/k in the standard basis, trace d"},
+    {"random_quadrants", ShiftKind::random_quadrants, Param::none, Covariates::from_training, "prompt covariates in one random orthant per prompt, query anywhere (Monte-Carlo only)"},
+    {"opposite_quadrants", ShiftKind::opposite_quadrants, Param::none, Covariates::from_training, "prompt covariates in one orthant, the query in the opposite one (Monte-Carlo only)"},
 }};
 
 std::string known_names() {
@@ -46,6 +53,12 @@ std::string known_names() {
 }
 
 }  // namespace
+
+bool test_law_uses_training_covariance(ShiftKind kind) {
+  for (const auto& s : kShifts)
+    if (s.kind == kind) return s.covariates == Covariates::from_training;
+  return true;
+}
 
 std::vector<CatalogueEntry> shift_catalogue() {
   std::vector<CatalogueEntry> entries;

@@ -28,6 +28,11 @@ struct Shift {
 // Every shift as `name` or `name(c)`, with its meaning in one line.
 std::vector<CatalogueEntry> shift_catalogue();
 
+// Whether the shift's test law is made from the training covariance (`none`, `covariate_scale`,
+// ...) rather than replacing it with its own (`covariate_isotropic`, `covariate_random`,
+// `covariate_skewed`): the training covariance is then part of the test prompts' key.
+bool test_law_uses_training_covariance(ShiftKind kind);
+
 // `covariate_scale(0.5, 2, 4)` gives three shifts, one per parameter; a shift without
 // parameters gives one. Throws InputError for unknown names, missing, extra or
 // out-of-range parameters.

@@ -41,6 +41,7 @@ std::string quoted(std::string_view text) {
 std::string_view quantity_name(Quantity q) {
   switch (q) {
     case Quantity::theory: return "theory";
+    case Quantity::theory_se: return "theory_se";
     case Quantity::mc: return "mc";
     case Quantity::mc_se: return "mc_se";
     case Quantity::a_eff_theory: return "a_eff_theory";
@@ -71,7 +72,8 @@ std::string describe_predictors() {
   for (std::size_t i = 0; i < kPredictors.size(); ++i) {
     const PredictorSpec& p = kPredictors[i];
     out += "  {\"name\": " + quoted(p.name) + ", \"label\": " + quoted(p.label) + ", \"estimation\": " +
-           quoted(p.estimation == Estimation::linear ? "linear" : "sampled") + ", \"columns\": [\n";
+           quoted(p.estimation == Estimation::linear ? "linear" : "sampled") + ", \"source\": " +
+           quoted(p.source == Source::prompt ? "prompt" : "training_law") + ", \"columns\": [\n";
     std::string columns;
     for (const PredictorColumn& column : kPredictorColumns)
       if (column.predictor == p.id)

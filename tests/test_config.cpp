@@ -474,7 +474,7 @@ TEST(Config, GridWithTooManyTrainingRuns) {
   EXPECT_EQ(error_of("[grid]\nd = 4\nn_train = 1:1000:1\nsigma = 0.001:1:0.001\n"
                      "init_seed = 0:999:1\n"),
             "bad.ini: [grid] n_train = 1:1000:1: the grid has 1e+09 training runs, 1e+09 rows "
-            "(about 552 GB of results); the limit is 1e8 training runs");
+            "(about 560 GB of results); the limit is 1e8 training runs");
 }
 
 TEST(Config, GridWithTooManyRows) {
@@ -484,7 +484,7 @@ TEST(Config, GridWithTooManyRows) {
   EXPECT_EQ(c.n_train.size() * c.init_seed.size() * c.m_test.size(), 10'000'000'000u);
   // n_train and init_seed have 10000 values each: the first of them is named.
   EXPECT_EQ(error_of(grid + "[eval]\nm_test = 1:101:1\n"),
-            "bad.ini: [grid] n_train = 1:10000:1: the grid has 1.01e+10 rows (about 5.6 TB of "
+            "bad.ini: [grid] n_train = 1:10000:1: the grid has 1.01e+10 rows (about 5.7 TB of "
             "results); the limit is 1e10 rows");
   // Shifts multiply the rows too; the key with the most values is named.
   EXPECT_EQ(error_of("[grid]\nd = 4\nn_train = 1:100:1\ninit_seed = 0:99999:1\n"
@@ -499,13 +499,13 @@ TEST(Config, GridSizeDoesNotOverflow) {
       error_of("[grid]\nd = 4\nn_train = 1:100000:1\nsigma = 1:100000:1\ninit_seed = 0:99999:1\n"
                "[eval]\nm_test = 1:100000:1\n");
   EXPECT_EQ(msg, "bad.ini: [grid] n_train = 1:100000:1: the grid has 1e+15 training runs, 1e+20 "
-                 "rows (about 55 ZB of results); the limit is 1e8 training runs");
+                 "rows (about 56 ZB of results); the limit is 1e8 training runs");
 }
 
 TEST(Config, GridSizeNamesTheCommandLine) {
   EXPECT_EQ(error_of(kMinimal, {{"grid.n_train", "1:1000:1"}, {"grid.init_seed", "0:999999:1"}}),
             "command line: [grid] init_seed = 0:999999:1: the grid has 1e+09 training runs, 1e+09 "
-            "rows (about 552 GB of results); the limit is 1e8 training runs");
+            "rows (about 560 GB of results); the limit is 1e8 training runs");
 }
 
 TEST(Config, UnknownKeyInKnownSection) {

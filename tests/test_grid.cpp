@@ -106,11 +106,11 @@ TEST(Grid, RidgeLambdaIsTheFastestConditionAxisOnTheSamePrompts) {
   EXPECT_EQ(plain.condition(plain.run(3), 4).key, grid.condition(run, 8).key);
 }
 
-TEST(Grid, RunKeysAreDistinctAndDependOnlyOnParameters) {
+TEST(Grid, TrainingKeysAreDistinctAndDependOnlyOnParameters) {
   const SweepConfig config = parse(ini());
   const Grid grid(config);
   std::set<std::uint64_t> keys;
-  for (std::uint64_t id = 0; id < grid.runs(); ++id) keys.insert(grid.run(id).key);
+  for (std::uint64_t id = 0; id < grid.runs(); ++id) keys.insert(grid.run(id).train_key);
   EXPECT_EQ(keys.size(), grid.runs());
 
   // An extra d (and another sweep seed) moves the runs to other train_ids, not other keys.
@@ -122,11 +122,11 @@ TEST(Grid, RunKeysAreDistinctAndDependOnlyOnParameters) {
     for (std::uint64_t w = 0; w < wider.runs(); ++w) {
       const TrainingRun s = wider.run(w);
       if (same_params(r, s)) {
-        EXPECT_EQ(s.key, r.key) << "train_id " << id << " vs " << w;
+        EXPECT_EQ(s.train_key, r.train_key) << "train_id " << id << " vs " << w;
         ++matched;
         moved += w != id;
       } else {
-        EXPECT_NE(s.key, r.key) << "train_id " << id << " vs " << w;
+        EXPECT_NE(s.train_key, r.train_key) << "train_id " << id << " vs " << w;
       }
     }
   }
@@ -155,6 +155,42 @@ TEST(Grid, ConditionKeysDependOnlyOnMAndShift) {
   const TrainingRun o = other.run(0);
   EXPECT_EQ(other.condition(o, 1).key, grid.condition(a, 0).key);  // (8, none)
   EXPECT_EQ(other.condition(o, 0).key, grid.condition(a, 2).key);  // (8, covariate_scale(2))
+}
+
+// The test prompts hang off (covariance key, condition key): the test law. A shift whose law is
+// made from the training covariance keys it by d and the training spectrum; one with its own
+// covariance by d alone, so that models trained on other spectra (or N, sigma, init_seed, model,
+// lr, steps) see the same prompts there.
+TEST(Grid, TestPromptsAreKeyedByTheTestLaw) {
+  const SweepConfig config = parse(
+      "[grid]\nd = 3, 4\nn_train = 8, 16\nspectrum = isotropic, power(1), random_exp\nsigma = 0.1, 0.5\n"
+      "init_seed = 0, 1\n[eval]\nm_test = 10\nshift = none, covariate_scale(2), covariate_random(1, 4), "
+      "covariate_isotropic, covariate_skewed\n");
+  const Grid grid(config);
+  ASSERT_EQ(grid.conditions_per_run(), 6u);
+  const auto own = [](const Condition& c) {
+    return c.shift.text.starts_with("covariate_random") || c.shift.text == "covariate_isotropic" ||
+           c.shift.text == "covariate_skewed";
+  };
+  int shared = 0, separate = 0;
+  for (std::uint64_t a = 0; a < grid.runs(); ++a)
+    for (std::uint64_t b = 0; b < grid.runs(); ++b) {
+      const TrainingRun ra = grid.run(a), rb = grid.run(b);
+      for (std::uint64_t c = 0; c < grid.conditions_per_run(); ++c) {
+        const Condition ca = grid.condition(ra, c), cb = grid.condition(rb, c);
+        EXPECT_EQ(ca.key, cb.key);  // (M, shift): the same at every run (m_test is a number here)
+        const bool same_law = ra.d == rb.d && (own(ca) || ra.spectrum == rb.spectrum);
+        EXPECT_EQ(ca.covariance_key == cb.covariance_key, same_law)
+            << ra.d << " " << ra.spectrum << " / " << rb.d << " " << rb.spectrum << ": " << ca.shift.text;
+        if (a != b && same_law && ra.spectrum != rb.spectrum) ++shared;
+        if (!same_law) ++separate;
+      }
+    }
+  EXPECT_GT(shared, 0);
+  EXPECT_GT(separate, 0);
+  // The two covariate_random conditions (c = 1 and c = 4) differ in their condition key.
+  const TrainingRun r = grid.run(0);
+  EXPECT_NE(grid.condition(r, 2).key, grid.condition(r, 3).key);
 }
 
 TEST(Grid, CostEstimateIsPositiveAndGrowsWithD) {

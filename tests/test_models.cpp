@@ -156,7 +156,7 @@ icl::RiskEstimate held_out(const Fixture& f, const icl::SampledOutcome& out, int
   icl::Stream fixed{1};
   const icl::TestDistribution dist =
       icl::make_test_distribution(icl::expand_shift("none")[0], f.covariance, f.setup.n_train, fixed);
-  const icl::LsaPredictors lsa{MatrixXd(), f.loss.optimum_matrix(), f.loss.one_step_eta()};
+  const icl::LsaPredictors lsa{MatrixXd(), f.loss.optimum_matrix(), f.loss.one_step_eta(), {}};
   icl::McSettings settings;
   settings.prompts = prompts;
   return icl::monte_carlo(dist, lsa, settings, icl::StreamKey{99, 98, 97}, &out.predictor)[icl::Predictor::model];

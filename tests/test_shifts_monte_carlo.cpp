@@ -5,6 +5,7 @@
 #include <cmath>
 #include <functional>
 #include <utility>
+#include <vector>
 
 #include "covariance.hpp"
 #include "evaluation.hpp"
@@ -327,6 +328,49 @@ TEST(Shifts, ExpansionAndValidation) {
                           "covariate_random(0)", "task_scale(x)", "covariate_scale(0:1:0.5)",
                           "covariate_scale(2:1:0.5)", "covariate_scale(1:2:0)", "covariate_scale(1:2)"})
     EXPECT_THROW(expand_shift(bad), InputError) << bad;
+}
+
+// The flag that puts the training covariance into the test prompts' key (sweep/task/grid.cpp)
+// says what make_test_distribution does: a shift that is flagged not to use it gives the same
+// test distribution whatever the model was trained on, and a flagged one a different one.
+bool same_law(const TestDistribution& a, const TestDistribution& b) {
+  const bool laws = a.law.has_value() == b.law.has_value() &&
+                    (!a.law || (a.law->kind == b.law->kind && a.law->a == b.law->a && a.law->b == b.law->b));
+  return laws && a.d == b.d && a.m == b.m && a.lambda == b.lambda && a.law_scale == b.law_scale && a.mix == b.mix &&
+         a.mix_identity == b.mix_identity && a.prompt_scale == b.prompt_scale && a.query_scale == b.query_scale &&
+         a.query == b.query && a.quadrants == b.quadrants && a.w_mean == b.w_mean && a.w_scale == b.w_scale &&
+         a.noise_sd == b.noise_sd && a.subspace == b.subspace;
+}
+
+TEST(Shifts, TrainingCovarianceFlagMatchesTheTestLaw) {
+  const int d = 4, m = 6;
+  const std::vector<Covariance> trainings{make_covariance("power(1)", d), make_covariance("random_exp", d),
+                                          make_covariance("isotropic", d), make_covariance("geometric(100)", d)};
+  int own = 0;
+  for (const CatalogueEntry& entry : shift_catalogue()) {
+    std::string text = entry.name;
+    if (text.ends_with("(c)")) text = text.substr(0, text.size() - 3) + "(0.7)";
+    const Shift shift = expand_shift(text).at(0);
+    const bool uses = test_law_uses_training_covariance(shift.kind);
+    own += !uses;
+    for (std::size_t i = 0; i < trainings.size(); ++i)
+      for (std::size_t j = i + 1; j < trainings.size(); ++j) {
+        Stream si{5, 6}, sj{5, 6};  // the condition's fixed draws: the same stream for both
+        const TestDistribution a = make_test_distribution(shift, trainings[i], m, si);
+        const TestDistribution b = make_test_distribution(shift, trainings[j], m, sj);
+        if (!uses) {
+          EXPECT_TRUE(same_law(a, b)) << text << ": " << trainings[i].name << " / " << trainings[j].name;
+        }
+      }
+    // Flagged: the law follows the training covariance (power(1) against random_exp differ always).
+    if (uses) {
+      Stream si{5, 6}, sj{5, 6};
+      EXPECT_FALSE(same_law(make_test_distribution(shift, trainings[0], m, si),
+                            make_test_distribution(shift, trainings[1], m, sj)))
+          << text;
+    }
+  }
+  EXPECT_EQ(own, 3);  // covariate_isotropic, covariate_random, covariate_skewed
 }
 
 }  // namespace

@@ -30,6 +30,13 @@ ResultRow blank_row() {
   return row;
 }
 
+std::string schema_changes_since(int version) {
+  std::string out;
+  for (const SchemaChange& c : kSchemaChanges)
+    if (c.version > version) out += (out.empty() ? "" : "; ") + std::to_string(c.version) + ": " + std::string(c.change);
+  return out.empty() ? out : "since version " + std::to_string(version) + ", " + out;
+}
+
 std::string schema_signature() {
   std::string s = "schema " + std::to_string(kSchemaVersion) + "\n";
   for (const Column& c : kColumns) s += std::string(c.name) + " " + type_name(c) + "\n";

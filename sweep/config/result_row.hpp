@@ -13,9 +13,22 @@
 namespace icl {
 
 // The version of the results file's layout (the columns below, /trajectories and the root
-// attributes), stored as the root attribute `schema_version`; readers check it. Bump it with
-// every change to the list below.
-inline constexpr int kSchemaVersion = 5;
+// attributes) and of what its rows mean, stored as the root attribute `schema_version`; readers
+// check it. Bump it with every change to the list below or to how a row's numbers are drawn, and
+// say why in kSchemaChanges: --extend and --merge refuse a file of another version with it.
+inline constexpr int kSchemaVersion = 6;
+
+struct SchemaChange {
+  int version;
+  std::string_view change;
+};
+inline constexpr std::array<SchemaChange, 1> kSchemaChanges{{
+    {6, "test prompts are drawn by test law (d, M, shift, and the training spectrum only where the shift's test law "
+        "is made from the training covariance), no longer by training run, so that rows with the same test law share "
+        "them (docs/interface.md, \"Determinism\")"},
+}};
+// "since version 5: 6: test prompts ..." for a file of `version` older than kSchemaVersion, else "".
+std::string schema_changes_since(int version);
 
 // A fixed-length, NUL-padded ASCII string column of N - 1 characters at most.
 template <std::size_t N>

@@ -70,9 +70,12 @@ SweepConfig Extension::check_source(const std::string& path, const SweepConfig& 
   } catch (const std::exception& e) {
     refuse(path, std::string("not an icl-sweep results file: ") + e.what());
   }
-  if (a.schema_version != kSchemaVersion)
+  if (a.schema_version != kSchemaVersion) {
+    const std::string why = schema_changes_since(a.schema_version);
     refuse(path, "results schema version " + std::to_string(a.schema_version) + "; this build writes " +
-                     std::to_string(kSchemaVersion));
+                     std::to_string(kSchemaVersion) + (why.empty() ? "" : " (" + why + ")") +
+                     ": its rows cannot be reused");
+  }
   if (a.completed != 1)
     refuse(path, "its sweep has not completed (" + std::to_string(a.rows_done) + " of " + std::to_string(a.rows_total) +
                      " rows); finish it with --resume first");

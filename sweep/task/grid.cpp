@@ -30,9 +30,9 @@ TrainingRun Grid::run(std::uint64_t train_id) const {
   char text[256];
   std::snprintf(text, sizeof text, "d=%d;n=%d;sigma=%.17g;init_seed=%d;spectrum=", r.d, r.n_train,
                 r.sigma, r.init_seed);
-  r.key = text_key(std::string(text) + r.spectrum);
+  const std::uint64_t point = text_key(std::string(text) + r.spectrum);
   std::snprintf(text, sizeof text, ";lr=%.17g;steps=%lld;model=", r.lr, static_cast<long long>(r.steps));
-  r.train_key = text_key("point=" + std::to_string(r.key) + text + r.model.text);
+  r.train_key = text_key("point=" + std::to_string(point) + text + r.model.text);
   return r;
 }
 
@@ -43,6 +43,8 @@ Condition Grid::condition(const TrainingRun& run, std::uint64_t index) const {
   c.m = m == 0 ? run.n_train : m;
   c.shift = config_.shift[at[index_of(Axis::shift)]];
   c.ridge_lambda = config_.ridge_lambda[at[index_of(Axis::ridge_lambda)]];
+  c.covariance_key = text_key("d=" + std::to_string(run.d) +
+                              (test_law_uses_training_covariance(c.shift.kind) ? ";spectrum=" + run.spectrum : ""));
   c.key = text_key("m=" + std::to_string(c.m) + ";shift=" + c.shift.text);
   return c;
 }

@@ -19,10 +19,8 @@ struct TrainingRun {
   ModelSpec model;
   double lr = 0.0;
   std::int64_t steps = 0;
-  // text_key of the grid point (d, n_train, sigma, init_seed, spectrum): the test prompts hang
-  // off it, so every model and hyperparameter at one point sees the same prompts.
-  std::uint64_t key = 0;
-  // text_key of the point, the model and its hyperparameters: the training prompts hang off it.
+  // text_key of the point (d, n_train, sigma, init_seed, spectrum), the model and its
+  // hyperparameters: the training prompts hang off it (the test prompts do not: Condition).
   std::uint64_t train_key = 0;
 };
 
@@ -30,7 +28,12 @@ struct Condition {
   int m = 0;  // resolved: `n` is the run's n_train
   Shift shift;
   double ridge_lambda = 0.0;
-  // text_key of (M, shift): the test prompts hang off it, the same for every ridge_lambda.
+  // The test law's keys, off which the test prompts and the condition's fixed draws hang: rows
+  // with the same test law see the same prompts, whatever was trained and how.
+  // text_key of d, and of the training spectrum as written where the shift's test law is made
+  // from the training covariance (test_law_uses_training_covariance).
+  std::uint64_t covariance_key = 0;
+  // text_key of (M, shift): the same for every ridge_lambda.
   std::uint64_t key = 0;
 };
 

@@ -68,7 +68,7 @@ Trained train_flow(const SweepConfig& config, const TrainingRun& run, const Popu
   t.rel_err = flow.rel_err;
   t.offblock_norm = 0.0;  // the reduced model has none
   t.balance_drift = flow.balance_drift;
-  t.lsa = LsaPredictors{flow.A, loss.optimum_matrix(cancelled), loss.one_step_eta()};  // A_eff is A
+  t.lsa = LsaPredictors{flow.A, loss.optimum_matrix(cancelled), loss.one_step_eta(), LsaLayer{}};  // A_eff is A
   return t;
 }
 
@@ -112,7 +112,11 @@ Trained train_model(const SweepConfig& config, const Grid& grid, std::uint64_t t
   t.train_steps = out.steps;
   t.train_loss_final = out.loss_final;
   t.loss_min = loss.minimum();
-  t.lsa = LsaPredictors{Eigen::MatrixXd(), loss.optimum_matrix(cancelled), loss.one_step_eta()};
+  t.lsa = LsaPredictors{Eigen::MatrixXd(), loss.optimum_matrix(cancelled), loss.one_step_eta(), LsaLayer{}};
+  // One whole LSA layer, every block: its risk by theory (docs/theory.md §12). The LSA of §1 has
+  // the query among its keys; a deep linear transformer's layer masks it.
+  if (run.model.lsa_type() && out.weights.size() == 2 && out.status == TrainingStatus::trained)
+    t.lsa.layer = LsaLayer{out.weights[0].row(run.d).transpose(), out.weights[1], run.model.kind == ModelSpec::Kind::lsa};
   t.predictor = std::move(out.predictor);
   if (out.a_eff.size() > 0) {
     const Eigen::MatrixXd& optimum = t.lsa.limit;
@@ -173,8 +177,8 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
       const Condition cond = grid.condition(run, c);
       trained.fill(row);
       row.train_seconds = train_seconds;
-      const StreamKey key{config.seed, run.key, cond.key};
-      Stream fixed_draws{key.seed, key.train, key.condition, text_key("condition")};
+      const StreamKey key{config.seed, cond.covariance_key, cond.key};
+      Stream fixed_draws{key.seed, key.covariance, key.condition, text_key("condition")};
       const TestDistribution dist = make_test_distribution(cond.shift, covariance, cond.m, fixed_draws, cancelled);
       McSettings mc = config.mc;
       mc.ridge_lambda = cond.ridge_lambda;

@@ -116,7 +116,14 @@ def main():
             dst.write(src.read())
         with h5py.File(incomplete, "r+") as f:
             f.attrs["completed"] = np.uint8(0)
+        # A file of schema 5 drew its test prompts by training run: refused, and the message says so.
+        schema5 = os.path.join(tmp, "schema5.h5")
+        with open(old, "rb") as src, open(schema5, "wb") as dst:
+            dst.write(src.read())
+        with h5py.File(schema5, "r+") as f:
+            f.attrs["schema_version"] = np.int32(5)
         cases = [
+            ("schema 5", WIDER, schema5, "test prompts are drawn by test law"),
             ("another mc_prompts", WIDER.replace("mc_prompts = 300", "mc_prompts = 400"), old, "eval.mc_prompts"),
             ("another seed", WIDER.replace("seed = 13", "seed = 14"), old, "sweep.seed"),
             ("an old value dropped", WIDER.replace("d = 3, 4, 5", "d = 3, 5"), old, "not in the new grid"),
@@ -168,7 +175,8 @@ def main():
               f"--merge with holes, then --resume: exit {r.returncode}, not the clean union sweep")
         # Inputs whose shared rows disagree, or from another build: refused, nothing written.
         for what, change, words in (("a tampered row", "row", "differs from the same row"),
-                                    ("another build", "program", "another build")):
+                                    ("another build", "program", "another build"),
+                                    ("schema 5", "schema", "results schema version 5")):
             bad = os.path.join(tmp, "bad.h5")
             with open(parts[0], "rb") as src, open(bad, "wb") as dst:
                 dst.write(src.read())
@@ -177,6 +185,8 @@ def main():
                     r0 = f["results"][0]
                     r0["risk_model_mc"] *= 1.0 + 1e-15
                     f["results"][0] = r0
+                elif change == "schema":
+                    f.attrs["schema_version"] = np.int32(5)
                 else:
                     f.attrs["program"] = np.bytes_("icl-sweep 0.0.1 (0123456789ab, sources 0123456789abcdef)")
             out = os.path.join(tmp, "bad_merge.h5")

@@ -1,7 +1,10 @@
 """End-to-end: a sweep over every kind of model. All models at one grid point are evaluated on the
-same test prompts (their baselines agree bitwise); the sampled models give bitwise the same rows on
+same test prompts (their baselines agree bitwise), and so are models trained on other covariances
+where the test law does not depend on the training covariance (covariate_random, as in
+jobs/paper_nonlinear.ini, and covariate_isotropic); the sampled models give bitwise the same rows on
 1 and 2 ranks and after a stop and --resume; columns say what was trained."""
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -31,7 +34,7 @@ lr_schedule = warmup
 trajectory_points = 8
 [eval]
 m_test = n, 9
-shift = none, covariate_scale(2)
+shift = none, covariate_scale(2), covariate_random(1, 4), covariate_isotropic
 mc_prompts = 600
 """
 LONG_CONFIG = """[sweep]
@@ -50,8 +53,57 @@ trajectory_points = 16
 [eval]
 mc_prompts = 300
 """
+# Trained layers whose extra blocks are not zero (offblock_norm 0.03 to 0.3), evaluated with enough
+# prompts that the plain estimate's standard error can be trusted under the heavy-tailed laws.
+LAYER_CONFIG = """[sweep]
+name = layer
+seed = 3
+[grid]
+d = 3
+n_train = 6
+spectrum = isotropic, random_exp
+model = lsa
+[train]
+steps = 100, 800
+lr = 0.01
+batch = 16
+lr_schedule = warmup
+trajectory_points = 4
+[eval]
+m_test = n, 9
+shift = none, covariate_scale(2), covariate_random(1), covariate_isotropic
+mc_prompts = 100000
+knn_k = 0
+"""
 BASELINES = ["risk_ols_mc", "risk_ridge_mc", "risk_gd_mc", "risk_avg_mc", "risk_knn_mc", "risk_zero",
              "risk_lsa_limit"]
+
+
+def check_layer_risk(prog, tmp):
+    """The whole layer's risk (docs/theory.md §12, `risk_model_theory` of lsa rows) against plain
+    Monte-Carlo of the same trained layer on the same prompts (`risk_model_mc`): within 3 standard
+    errors of their difference on every row of a fixed test covariance (4 under a per-prompt one),
+    with a standard error 1.5 times smaller at least and 4 times in the median."""
+    cfg, out = os.path.join(tmp, "layer.ini"), os.path.join(tmp, "layer.h5")
+    with open(cfg, "w") as f:
+        f.write(LAYER_CONFIG)
+    r = run_sweep(prog, ["--config", cfg, "--output", out, "--progress", "0"], ranks=2)
+    check(r.returncode == 0, f"layer sweep: exit {r.returncode} {r.stderr}")
+    df = pd.DataFrame(h5py.File(out, "r")["results"][:])
+    check(len(df) == 32 and (df["offblock_norm"] > 0.01).all(), "the layer sweep's extra blocks")
+    z = (df["risk_model_theory"] - df["risk_model_mc"]) / np.hypot(df["risk_model_theory_se"], df["risk_model_mc_se"])
+    ratio = df["risk_model_mc_se"] / df["risk_model_theory_se"]
+    # Under a per-prompt covariance (random_exp's own law, covariate_random) the squared errors are
+    # heavy-tailed (fourth moments of lambda and beyond): plain Monte-Carlo's standard error
+    # understates its spread at any count this test can afford, so those rows get 4 of them (at
+    # 200,000 prompts every |z| was below 1.4; tests/test_lsa_layer.cpp checks the algebra exactly).
+    per_prompt = df["spectrum"].str.decode("ascii").eq("random_exp") & ~df["shift"].str.decode("ascii").eq("covariate_isotropic")
+    per_prompt |= df["shift"].str.decode("ascii").str.startswith("covariate_random")
+    bound = np.where(per_prompt, 4.0, 3.0)
+    check(np.isfinite(z).all() and (z.abs() <= bound).all(), f"the layer's risk is not its plain Monte-Carlo's: z {z.round(2).tolist()}")
+    check((ratio >= 1.5).all() and ratio.median() >= 4, f"the layer's estimate is not the more precise: se ratios {ratio.round(1).tolist()}")
+    print(f"lsa layer risk: {len(df)} rows, |z| at most {z.abs().max():.2f}, "
+          f"se ratio plain/theory {ratio.min():.1f} to {ratio.max():.1f} (median {ratio.median():.1f})")
 
 
 def main():
@@ -82,8 +134,11 @@ def main():
         check(np.isfinite(sampled["train_loss_final"]).all(), "training loss not finite")
         lsa = df[df["model"] == "lsa"]
         check(np.isfinite(lsa["rel_err"]).all() and np.isfinite(lsa["offblock_norm"]).all(), "lsa A_eff columns")
-        fixed = lsa[(lsa["spectrum"] == "isotropic")]
+        fixed = lsa[(lsa["spectrum"] == "isotropic") & ~lsa["shift"].str.startswith("covariate_random")]
         check(np.isfinite(fixed["risk_a_eff_theory"]).all(), "lsa R(A_eff) missing on a fixed covariance")
+        check(np.isfinite(lsa["risk_model_theory"]).all() and np.isfinite(lsa["risk_model_theory_se"]).all(),
+              "lsa: the layer's risk by theory is missing")
+        check_layer_risk(prog, tmp)
         deep = df[df["model"].isin(["gpt2(1, 1, 8)", "linear_transformer(2)"])]
         check(deep["rel_err"].isna().all() and deep["risk_model_theory"].isna().all(), "A_eff reported for a deep model")
         check(np.isfinite(df["risk_model_mc"]).all(), "a model without Monte-Carlo error")
@@ -93,6 +148,21 @@ def main():
             spread = df.groupby(keys)[column].agg(lambda v: len(set(np.asarray(v).tobytes()[i:i + 8]
                                                                    for i in range(0, 8 * len(v), 8))))
             check((spread == 1).all(), f"{column} differs between models at one grid point")
+        # Test prompts by test law: the predictors made from the prompt alone (the program's own
+        # list) agree bitwise across training spectra where the shift brings its own covariance,
+        # and differ where the test law is the training one.
+        described = json.loads(subprocess.run([prog, "--describe-predictors"], capture_output=True, text=True,
+                                              check=True).stdout)
+        prompt_only = [c["name"] for p in described["predictors"] if p["source"] == "prompt" for c in p["columns"]]
+        check({"risk_ols_mc", "risk_knn_mc", "risk_zero"} <= set(prompt_only), f"prompt-only columns {prompt_only}")
+        own = df[df["shift"].str.startswith("covariate_random") | (df["shift"] == "covariate_isotropic")]
+        check(set(own["spectrum"]) == {"isotropic", "random_exp"} and len(own) == len(df) * 6 // 10, "own-law rows")
+        for column in prompt_only:
+            spread = own.groupby(["d", "m_test", "shift", "ridge_lambda"])[column].agg(
+                lambda v: len(set(np.asarray(v).tobytes()[i:i + 8] for i in range(0, 8 * len(v), 8))))
+            check((spread == 1).all(), f"{column} differs between training spectra at one test law")
+        none = df[df["shift"] == "none"].groupby("spectrum")["risk_knn_mc"].first()
+        check(none["isotropic"] != none["random_exp"], "shift none: the two training laws' prompts are the same")
         flow = df[df["model"] == "flow"]
         check(np.array_equal(flow["risk_model_theory"], flow["risk_a_eff_theory"], equal_nan=True), "flow: A_eff is A")
 

@@ -16,7 +16,7 @@ def test_columns_are_the_files_risk_columns(small_file):
 def test_names_resolve_to_columns():
     assert PLOT_PREDICTORS is PREDICTORS
     assert PREDICTORS["model"] == ("risk_model_mc", "risk_model_mc_se", "trained model")
-    assert PREDICTORS["model_theory"] == ("risk_model_theory", None, "trained model, closed form")
+    assert PREDICTORS["model_theory"] == ("risk_model_theory", "risk_model_theory_se", "trained model, theory")
     assert PREDICTORS["lsa_limit"] == ("risk_lsa_limit", None, "LSA at A*, closed form")
     assert PREDICTORS["gd"] == ("risk_gd_mc", None, "one-step GD")
     for value, se, _ in PREDICTORS.values():
