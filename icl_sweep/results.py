@@ -180,6 +180,39 @@ def trajectories(paths_or_glob, partial=False):
     return long
 
 
+def _layers(model):
+    """Layers whose weights a run of `model` keeps: lsa 1, linear_transformer(L) L, else 0."""
+    if model == "lsa":
+        return 1
+    found = re.fullmatch(r"linear_transformer\((\d+)\)", model)
+    return int(found.group(1)) if found else 0
+
+
+def parameters(paths_or_glob, partial=False):
+    """The trained weights of every run that keeps them (`lsa`, `linear_transformer(L)`;
+    docs/interface.md, /parameters): one row per (file, train_id, layer) with the run's grid values
+    and `w_pv`, `w_kq`, each a (d+1) x (d+1) numpy array, layer 0 first. With them a trained layer
+    can be evaluated again anywhere (docs/theory.md §11-§12). Runs that were not trained (yet) are
+    left out; a file without /parameters gives no rows."""
+    out = []
+    for path in expand_paths(paths_or_glob):
+        rows = _read_one(path, partial)
+        runs = rows.drop_duplicates("train_id").set_index("train_id")[RUN_AXES]
+        with _open(path) as f:
+            if "parameters" not in f:
+                continue
+            values = f["parameters"][:]
+        for train_id, run in runs.iterrows():
+            layers, side = _layers(run["model"]), int(run["d"]) + 1
+            block = values[int(train_id), :2 * layers * side * side]
+            if layers == 0 or np.isnan(block).all():
+                continue
+            for layer, pair in enumerate(block.reshape(layers, 2, side, side)):
+                out.append({"file": path, "train_id": int(train_id), **run.to_dict(), "layer": layer,
+                            "w_pv": pair[0].copy(), "w_kq": pair[1].copy()})
+    return pd.DataFrame(out, columns=["file", "train_id", *RUN_AXES, "layer", "w_pv", "w_kq"])
+
+
 def to_xarray(df, axes=None):
     """An xarray Dataset of `df`'s numeric columns with the grid axes as dimensions (by default the
     GRID_AXES that vary in df). Refuses (ValueError) a frame with two rows at the same grid point,

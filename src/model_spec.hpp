@@ -21,6 +21,12 @@ struct ModelSpec {
   // Whether the prediction is x_q^T A h for some A when the blocks outside the reduced model
   // vanish (one LSA layer).
   bool lsa_type() const { return kind == Kind::lsa || (kind == Kind::linear_transformer && layers == 1); }
+  // The trained weights a results file keeps for one run at dimension d (/parameters): every
+  // layer's W^PV and W^KQ, (d+1)^2 each, for lsa and linear_transformer(L); none for the others.
+  int stored_parameters(int d) const {
+    const bool kept = kind == Kind::lsa || kind == Kind::linear_transformer;
+    return kept ? 2 * layers * (d + 1) * (d + 1) : 0;
+  }
 };
 
 // Throws InputError for unknown names and bad parameters (heads must divide width).

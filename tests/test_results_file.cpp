@@ -136,7 +136,7 @@ TEST_F(ResultsFile, RowsWrittenOutOfOrderReadBackBitwiseAndTheRestStaysZero) {
   for (int k = 0; k < points; ++k)
     samples.push_back({0.5 * k, 1.0 / (1 + k), 2.0 / (1 + k), 1e-3 * k});
   {
-    auto results = icl::ResultsFile::create(file, total, runs, points, make_attributes(100));
+    auto results = icl::ResultsFile::create(file, total, runs, points, 3, make_attributes(100));
     const std::span<const ResultRow> all(rows);
     results.write_rows(7, all.subspan(7, 2));
     results.write_rows(2, all.subspan(2, 3));
@@ -150,6 +150,9 @@ TEST_F(ResultsFile, RowsWrittenOutOfOrderReadBackBitwiseAndTheRestStaysZero) {
       two_runs.push_back(sample);
     }
     results.write_trajectory(2, two_runs);
+    // Weights of runs 1 and 2 in one write, 3 values each; a wrong count is refused.
+    results.write_parameters(1, std::vector<double>{1.5, -2.0, 3.25, 4.0, 5.0, -6.5});
+    EXPECT_THROW(results.write_parameters(0, std::vector<double>{1.0, 2.0}), icl::H5Error);
     results.flush();
   }
   {
@@ -172,6 +175,9 @@ TEST_F(ResultsFile, RowsWrittenOutOfOrderReadBackBitwiseAndTheRestStaysZero) {
       EXPECT_EQ(run3[k].excess_loss, samples[k].excess_loss);
     }
     EXPECT_TRUE(std::isnan(results.read_trajectory(0)[0].loss));
+    ASSERT_EQ(results.parameters_per_run(), 3);
+    EXPECT_EQ(results.read_parameters(2), (std::vector<double>{4.0, 5.0, -6.5}));
+    EXPECT_TRUE(std::isnan(results.read_parameters(3)[1]));  // never written: NaN
     const std::vector<ResultRow> middle = results.read_rows(7, 2);
     ASSERT_EQ(middle.size(), 2u);
     EXPECT_EQ(std::memcmp(middle.data(), &rows[7], 2 * sizeof(ResultRow)), 0);
@@ -213,7 +219,7 @@ TEST_F(ResultsFile, AttributesRoundTripThroughRewritesOfAnySize) {
   // Beyond the 64 KiB an attribute may take in an object header.
   FileAttributes want = make_attributes(100'000);
   want.rows_total = 0;  // create() stores the extent of /results instead
-  icl::ResultsFile::create(file, 6, 2, 3, want);
+  icl::ResultsFile::create(file, 6, 2, 3, 0, want);
   want.rows_total = 6;
   expect_same(icl::ResultsFile::open(file).read_attributes(), want);
 
@@ -233,7 +239,7 @@ TEST_F(ResultsFile, AttributesRoundTripThroughRewritesOfAnySize) {
 
 TEST_F(ResultsFile, WritesOutsideTheFileThrow) {
   const std::string file = path("range.h5");
-  auto results = icl::ResultsFile::create(file, 4, 2, 3, make_attributes(10));
+  auto results = icl::ResultsFile::create(file, 4, 2, 3, 0, make_attributes(10));
   const std::vector<ResultRow> rows(2, make_row(0));
   EXPECT_THROW(results.write_rows(3, rows), H5Error);
   EXPECT_THROW(results.write_rows(4, std::span(rows).first(1)), H5Error);
@@ -259,9 +265,9 @@ TEST_F(ResultsFile, WritesOutsideTheFileThrow) {
 }
 
 TEST_F(ResultsFile, CreateRejectsEmptyShapes) {
-  EXPECT_THROW(icl::ResultsFile::create(path("a.h5"), 0, 1, 1, {}), std::invalid_argument);
-  EXPECT_THROW(icl::ResultsFile::create(path("b.h5"), 1, 0, 1, {}), std::invalid_argument);
-  EXPECT_THROW(icl::ResultsFile::create(path("c.h5"), 1, 1, 0, {}), std::invalid_argument);
+  EXPECT_THROW(icl::ResultsFile::create(path("a.h5"), 0, 1, 1, 0, {}), std::invalid_argument);
+  EXPECT_THROW(icl::ResultsFile::create(path("b.h5"), 1, 0, 1, 0, {}), std::invalid_argument);
+  EXPECT_THROW(icl::ResultsFile::create(path("c.h5"), 1, 1, 0, 0, {}), std::invalid_argument);
 }
 
 TEST_F(ResultsFile, OpeningAMissingFileNamesThePath) {
@@ -280,7 +286,7 @@ TEST_F(ResultsFile, OpeningAMissingFileNamesThePath) {
 // its declared class and size; string widths come from the struct.
 TEST_F(ResultsFile, EveryDeclaredColumnIsInTheFileWithItsType) {
   const std::string file = path("schema.h5");
-  icl::ResultsFile::create(file, 3, 1, 2, make_attributes(10)).close();
+  icl::ResultsFile::create(file, 3, 1, 2, 0, make_attributes(10)).close();
   const icl::h5::File f = icl::h5::File::open(file, H5F_ACC_RDONLY, icl::h5::PropertyList::file_access());
   const icl::h5::Dataset results = f.open_dataset("results");
   const hid_t type = H5Dget_type(results.id());

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -46,8 +47,10 @@ ResultRow make_row(std::uint64_t r) {
   return row;
 }
 
-TaskResult make_result(std::uint64_t train_id, std::size_t rows, std::size_t samples) {
+TaskResult make_result(std::uint64_t train_id, std::size_t rows, std::size_t samples, std::size_t parameters = 0) {
   TaskResult t;
+  for (std::size_t p = 0; p < parameters; ++p)
+    t.parameters.push_back(p % 3 == 2 ? std::numeric_limits<double>::quiet_NaN() : std::ldexp(-1.0, -static_cast<int>(p)));
   t.train_id = train_id;
   for (std::size_t r = 0; r < rows; ++r) t.rows.push_back(make_row(train_id * rows + r));
   for (std::size_t s = 0; s < samples; ++s) {
@@ -61,6 +64,10 @@ void expect_bitwise_equal(const TaskResult& a, const TaskResult& b) {
   EXPECT_EQ(a.train_id, b.train_id);
   ASSERT_EQ(a.rows.size(), b.rows.size());
   ASSERT_EQ(a.trajectory.size(), b.trajectory.size());
+  ASSERT_EQ(a.parameters.size(), b.parameters.size());
+  if (!a.parameters.empty()) {
+    EXPECT_EQ(std::memcmp(a.parameters.data(), b.parameters.data(), a.parameters.size() * sizeof(double)), 0);
+  }
   for (std::size_t i = 0; i < a.rows.size(); ++i)
     EXPECT_EQ(std::memcmp(&a.rows[i], &b.rows[i], sizeof(ResultRow)), 0) << "row " << i;
   for (std::size_t i = 0; i < a.trajectory.size(); ++i)
@@ -68,10 +75,10 @@ void expect_bitwise_equal(const TaskResult& a, const TaskResult& b) {
 }
 
 TEST(Messages, RoundTripIsBitwise) {
-  const TaskResult in = make_result(41, 3, 5);
+  const TaskResult in = make_result(41, 3, 5, 7);
   const std::vector<std::byte> bytes = icl::pack(in);
-  // Header of three u64, then the structs as bytes.
-  EXPECT_EQ(bytes.size(), 24 + 3 * sizeof(ResultRow) + 5 * sizeof(StoredSample));
+  // Header of four u64, then the structs and the weights as bytes.
+  EXPECT_EQ(bytes.size(), 32 + 3 * sizeof(ResultRow) + 5 * sizeof(StoredSample) + 7 * sizeof(double));
   const TaskResult out = icl::unpack(bytes);
   expect_bitwise_equal(in, out);
   EXPECT_EQ(out.rows[2].m_test, 32 + 41 * 3 + 2);  // row 125
@@ -83,7 +90,7 @@ TEST(Messages, ZeroRowsRoundTrip) {
   // A cancelled run: no rows, but a train_id (and possibly a trajectory) still travels.
   const TaskResult empty = make_result(0xfedcba9876543210ULL, 0, 0);
   const std::vector<std::byte> bytes = icl::pack(empty);
-  EXPECT_EQ(bytes.size(), 24u);
+  EXPECT_EQ(bytes.size(), 32u);
   expect_bitwise_equal(empty, icl::unpack(bytes));
 
   const TaskResult only_trajectory = make_result(5, 0, 4);
@@ -94,7 +101,7 @@ TEST(Messages, TruncatedBufferThrows) {
   const std::vector<std::byte> bytes = icl::pack(make_result(2, 2, 3));
   // Shorter than the header.
   EXPECT_THROW(icl::unpack({}), std::runtime_error);
-  EXPECT_THROW(icl::unpack(std::vector<std::byte>(bytes.begin(), bytes.begin() + 23)),
+  EXPECT_THROW(icl::unpack(std::vector<std::byte>(bytes.begin(), bytes.begin() + 31)),
                std::runtime_error);
   // A whole header, but the body is one byte (and one sample) short.
   EXPECT_THROW(icl::unpack(std::vector<std::byte>(bytes.begin(), bytes.end() - 1)), std::runtime_error);
@@ -115,7 +122,7 @@ TEST(Messages, OversizedBufferThrows) {
 
 TEST(Messages, BatchRoundTripIsBitwise) {
   // A batch's results travel in one message; a cancelled run (no rows) may end it.
-  const std::vector<TaskResult> in = {make_result(7, 3, 5), make_result(2, 1, 5), make_result(9, 0, 0)};
+  const std::vector<TaskResult> in = {make_result(7, 3, 5, 18), make_result(2, 1, 5, 18), make_result(9, 0, 0)};
   std::vector<TaskResult> out;
   icl::unpack_batch(icl::pack_batch(in), out);
   ASSERT_EQ(out.size(), in.size());

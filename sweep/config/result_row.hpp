@@ -25,7 +25,8 @@ struct SchemaChange {
 inline constexpr std::array<SchemaChange, 1> kSchemaChanges{{
     {6, "test prompts are drawn by test law (d, M, shift, and the training spectrum only where the shift's test law "
         "is made from the training covariance), no longer by training run, so that rows with the same test law share "
-        "them (docs/interface.md, \"Determinism\")"},
+        "them (docs/interface.md, \"Determinism\"); risk_model_theory is the whole LSA layer's risk, with "
+        "risk_model_theory_se; /parameters keeps lsa and linear_transformer weights"},
 }};
 // "since version 5: 6: test prompts ..." for a file of `version` older than kSchemaVersion, else "".
 std::string schema_changes_since(int version);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <string_view>
 #include <unordered_map>
@@ -129,10 +130,11 @@ void Extension::add(Source source, const SweepConfig& source_config, const Grid&
     if (run_place_[id].source < 0) {
       run_place_[id] = run_at;
     } else {
-      const auto a = trajectory_at(run_place_[id]), b = trajectory_at(run_at);
-      if (a.size() != b.size() || std::memcmp(a.data(), b.data(), a.size() * sizeof(StoredSample)) != 0)
+      const RunExtras b = extras_at(run_at);
+      if (!extras_at(run_place_[id]).same_as(b.trajectory, b.parameters))
         refuse(src.path, "its training run " + std::to_string(old_id) + " (" + run_text(run) +
-                             ") has another trajectory than " + sources_[run_place_[id].source].path + "'s");
+                             ") has another trajectory or other trained weights than " +
+                             sources_[run_place_[id].source].path + "'s");
     }
     auto& by_text = old_conditions[run.n_train];
     if (by_text.empty())
@@ -174,6 +176,7 @@ Extension Extension::plan(const std::string& old_path, const SweepConfig& config
 Extension Extension::merge(const std::vector<std::string>& inputs, const SweepConfig& config, const Grid& grid) {
   Extension x;
   x.conditions_ = grid.conditions_per_run();
+  x.parameters_ = static_cast<std::size_t>(grid.parameters_per_run());
   x.row_place_.assign(grid.rows(), Place{});
   x.run_place_.assign(grid.runs(), Place{});
   x.found_.assign(grid.rows(), 0);
@@ -242,8 +245,17 @@ ResultRow Extension::row_at(const Place& place) const {
   return sources_[static_cast<std::size_t>(place.source)].file.read_rows(place.index, 1).front();
 }
 
-std::vector<StoredSample> Extension::trajectory_at(const Place& place) const {
-  return sources_[static_cast<std::size_t>(place.source)].file.read_trajectory(place.index);
+Extension::RunExtras Extension::extras_at(const Place& place) const {
+  const ResultsFile& file = sources_[static_cast<std::size_t>(place.source)].file;
+  RunExtras e{file.read_trajectory(place.index), file.read_parameters(place.index)};
+  e.parameters.resize(parameters_, std::numeric_limits<double>::quiet_NaN());
+  return e;
+}
+
+bool Extension::RunExtras::same_as(const std::vector<StoredSample>& t, const std::vector<double>& p) const {
+  return t.size() == trajectory.size() && p.size() == parameters.size() &&
+         std::memcmp(t.data(), trajectory.data(), t.size() * sizeof(StoredSample)) == 0 &&
+         (p.empty() || std::memcmp(p.data(), parameters.data(), p.size() * sizeof(double)) == 0);
 }
 
 ResultRow Extension::placed_row(std::uint64_t train_id, std::uint64_t condition) const {
@@ -257,7 +269,9 @@ TaskResult Extension::take(std::uint64_t train_id) const {
   TaskResult result;
   result.train_id = train_id;
   for (std::uint64_t c = 0; c < conditions_; ++c) result.rows.push_back(placed_row(train_id, c));
-  result.trajectory = trajectory_at(run_place_[train_id]);
+  RunExtras extras = extras_at(run_place_[train_id]);
+  result.trajectory = std::move(extras.trajectory);
+  result.parameters = std::move(extras.parameters);
   return result;
 }
 
@@ -265,17 +279,17 @@ void Extension::complete(TaskResult& result) const {
   const std::uint64_t id = result.train_id;
   const Place& run = run_place_[id];
   if (run.source < 0 || result.rows.size() != conditions_) return;
-  const std::vector<StoredSample> old = trajectory_at(run);
+  RunExtras old = extras_at(run);
   // A run that failed this time keeps its failed rows for the new conditions (the sweep goes on,
-  // as for any run); the reused rows and their trajectory are the file's.
+  // as for any run); the reused rows, their trajectory and weights are the file's.
   const bool failed = std::any_of(result.rows.begin(), result.rows.end(), [](const ResultRow& r) {
     return r.done == 1 && std::string_view(r.status) == to_string(TrainingStatus::failed);
   });
   if (failed) {
-    result.trajectory = old;
-  } else if (old.size() != result.trajectory.size() ||
-             std::memcmp(old.data(), result.trajectory.data(), old.size() * sizeof(StoredSample)) != 0)
-    throw std::runtime_error("training run " + std::to_string(id) + " trained again does not give the trajectory " +
+    result.trajectory = std::move(old.trajectory);
+    result.parameters = std::move(old.parameters);
+  } else if (!old.same_as(result.trajectory, result.parameters))
+    throw std::runtime_error("training run " + std::to_string(id) + " trained again does not give the trajectory and weights " +
                              sources_[static_cast<std::size_t>(run.source)].path + " holds for it (run " +
                              std::to_string(run.index) + "): its rows cannot be reused");
   for (std::uint64_t c = 0; c < conditions_; ++c)

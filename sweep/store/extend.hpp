@@ -48,7 +48,7 @@ class Extension {
   // A whole run's result, all from the files.
   TaskResult take(std::uint64_t train_id) const;
   // Completes a computed run: the files' rows go where run_task left conditions out. Throws
-  // std::runtime_error if the recomputed trajectory is not the file's.
+  // std::runtime_error if the recomputed trajectory or weights are not the file's.
   void complete(TaskResult& result) const;
 
  private:
@@ -57,7 +57,7 @@ class Extension {
     ResultsFile file;
     std::uint64_t conditions = 0;
   };
-  struct Place {  // where a row or a trajectory of the grid is found
+  struct Place {  // where a row, or a run's trajectory and weights, of the grid is found
     std::int32_t source = -1;
     std::uint64_t index = 0;  // the row, or the run, in that source
   };
@@ -67,13 +67,21 @@ class Extension {
   // Maps every row of `source` into `grid`; rows and trajectories already placed must agree.
   void add(Source source, const SweepConfig& source_config, const Grid& grid, bool whole_source_required);
   ResultRow row_at(const Place& place) const;
-  std::vector<StoredSample> trajectory_at(const Place& place) const;
+  // What a file holds of a run beyond its rows: its trajectory and its kept weights, the latter
+  // NaN-padded to this grid's parameters per run (a grid with a larger d or more layers keeps more).
+  struct RunExtras {
+    std::vector<StoredSample> trajectory;
+    std::vector<double> parameters;
+    bool same_as(const std::vector<StoredSample>& t, const std::vector<double>& p) const;
+  };
+  RunExtras extras_at(const Place& place) const;
   ResultRow placed_row(std::uint64_t train_id, std::uint64_t condition) const;
 
   std::vector<Source> sources_;
   std::uint64_t conditions_ = 0;
+  std::size_t parameters_ = 0;     // the grid's parameters per run
   std::vector<Place> row_place_;   // per grid row
-  std::vector<Place> run_place_;   // per grid run: a trajectory
+  std::vector<Place> run_place_;   // per grid run: a trajectory and weights
   std::vector<std::uint8_t> found_;
   std::uint64_t reused_ = 0, whole_ = 0, partial_ = 0;
 };

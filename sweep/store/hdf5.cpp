@@ -275,6 +275,10 @@ Dataset Location::open_dataset(const std::string& name) const {
   return {dataset, H5Dclose, std::move(description)};
 }
 
+bool Location::has_link(const std::string& name) const {
+  return check(H5Lexists(id(), name.c_str(), H5P_DEFAULT), "look for \"" + name + "\" in", description()) > 0;
+}
+
 bool Location::has_attribute(const std::string& name) const {
   return check(H5Aexists(id(), name.c_str()), "look for the attribute \"" + name + "\" of",
                description()) > 0;

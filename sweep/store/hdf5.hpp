@@ -156,6 +156,8 @@ class Location : public Handle {
   Dataset create_dataset(const std::string& name, hid_t type, const Dataspace& space,
                          const PropertyList& creation);
   Dataset open_dataset(const std::string& name) const;
+  // Whether a link (a dataset or group) of that name is a child here.
+  bool has_link(const std::string& name) const;
 
   bool has_attribute(const std::string& name) const;
   Attribute open_attribute(const std::string& name) const;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <type_traits>
 
@@ -62,14 +63,15 @@ struct ResultsFile::Handles {
   h5::Datatype row_type;
   h5::Dataset results;
   std::array<h5::Dataset, 4> trajectories;  // in kTrajectoryNames order
+  std::optional<h5::Dataset> parameters;     // /parameters, where the sweep keeps weights
 };
 
 ResultsFile ResultsFile::create(const std::string& path, std::uint64_t rows_total,
-                                std::uint64_t runs, int points,
+                                std::uint64_t runs, int points, int parameters,
                                 const FileAttributes& attributes) {
-  if (rows_total == 0 || runs == 0 || points <= 0)
+  if (rows_total == 0 || runs == 0 || points <= 0 || parameters < 0)
     throw std::invalid_argument("ResultsFile::create(\"" + path +
-                                "\"): rows_total, runs and points must be positive");
+                                "\"): rows_total, runs and points must be positive, parameters not negative");
   h5::File file = h5::File::create(path, file_access());
   h5::Datatype type = row_type();
 
@@ -103,9 +105,18 @@ ResultsFile ResultsFile::create(const std::string& path, std::uint64_t rows_tota
                                 trajectory_creation);
   };
 
+  std::optional<h5::Dataset> weights;
+  if (parameters > 0) {
+    const auto width = static_cast<hsize_t>(parameters);
+    h5::PropertyList creation = h5::PropertyList::dataset_creation();
+    creation.set_chunk(std::array{std::min<hsize_t>(runs, kRunsPerChunk), width});
+    creation.set_fill_value(h5::native<double>(), &nan);  // NaN: not kept (yet)
+    weights.emplace(file.create_dataset("parameters", h5::native<double>(),
+                                        h5::Dataspace::simple(std::array<hsize_t, 2>{runs, width}), creation));
+  }
   ResultsFile created(std::make_unique<Handles>(
       std::move(file), std::move(type), std::move(results),
-      std::array{trajectory(0), trajectory(1), trajectory(2), trajectory(3)}));
+      std::array{trajectory(0), trajectory(1), trajectory(2), trajectory(3)}, std::move(weights)));
   // The extent of /results is the authority on rows_total.
   FileAttributes stored = attributes;
   stored.rows_total = rows_total;
@@ -118,9 +129,11 @@ ResultsFile ResultsFile::open(const std::string& path, bool writable) {
   h5::Dataset results = file.open_dataset("results");
   const h5::Group group = file.open_group("trajectories");
   const auto trajectory = [&](std::size_t i) { return group.open_dataset(kTrajectoryNames[i]); };
+  std::optional<h5::Dataset> weights;
+  if (file.has_link("parameters")) weights.emplace(file.open_dataset("parameters"));
   return ResultsFile(std::make_unique<Handles>(
       std::move(file), row_type(), std::move(results),
-      std::array{trajectory(0), trajectory(1), trajectory(2), trajectory(3)}));
+      std::array{trajectory(0), trajectory(1), trajectory(2), trajectory(3)}, std::move(weights)));
 }
 
 void ResultsFile::write_rows(std::uint64_t first_row, std::span<const ResultRow> rows) {
@@ -143,6 +156,29 @@ void ResultsFile::write_trajectory(std::uint64_t train_id, std::span<const Store
                    [member = kTrajectoryMembers[i]](const StoredSample& s) { return s.*member; });
     h_->trajectories[i].write_block(start, count, h5::native<double>(), column.data());
   }
+}
+
+int ResultsFile::parameters_per_run() const {
+  return h_->parameters ? static_cast<int>(h_->parameters->dims().at(1)) : 0;
+}
+
+void ResultsFile::write_parameters(std::uint64_t train_id, std::span<const double> values) {
+  const auto width = static_cast<hsize_t>(parameters_per_run());
+  if (width == 0 ? !values.empty() : values.empty() || values.size() % width != 0)
+    h5::fail("write the parameters of run " + std::to_string(train_id) + " to", h_->file.description(),
+             std::to_string(values.size()) + " values given where the file holds " + std::to_string(width) + " per run");
+  if (width == 0) return;
+  h_->parameters->write_block(std::array<hsize_t, 2>{train_id, 0}, std::array<hsize_t, 2>{values.size() / width, width},
+                              h5::native<double>(), values.data());
+}
+
+std::vector<double> ResultsFile::read_parameters(std::uint64_t train_id) const {
+  const auto width = static_cast<hsize_t>(parameters_per_run());
+  std::vector<double> values(width);
+  if (width > 0)
+    h_->parameters->read_block(std::array<hsize_t, 2>{train_id, 0}, std::array<hsize_t, 2>{1, width},
+                               h5::native<double>(), values.data());
+  return values;
 }
 
 void ResultsFile::write_attributes(const FileAttributes& attributes) {
@@ -207,6 +243,7 @@ void ResultsFile::flush() { h_->file.flush(); }
 
 void ResultsFile::close() {
   for (auto& dataset : h_->trajectories) dataset.close();
+  if (h_->parameters) h_->parameters->close();
   h_->results.close();
   h_->row_type.close();
   h_->file.close();

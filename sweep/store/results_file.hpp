@@ -37,22 +37,30 @@ struct FileAttributes {
 //   /results                      compound ResultRow[rows_total], chunked, written in place
 //   /trajectories/train_id        u64[runs]
 //   /trajectories/{time,loss,rel_err,excess_loss}   f64[runs][points]
+//   /parameters                   f64[runs][parameters] (trained weights; only where a model keeps them)
 class ResultsFile {
  public:
-  // Creates (truncating) the file with datasets of their final size, rows zero-filled.
+  // Creates (truncating) the file with datasets of their final size, rows zero-filled,
+  // /parameters NaN-filled (none when `parameters` is 0).
   static ResultsFile create(const std::string& path, std::uint64_t rows_total, std::uint64_t runs,
-                            int points, const FileAttributes& attributes);
+                            int points, int parameters, const FileAttributes& attributes);
   // Opens an existing file, for writing or only for reading.
   static ResultsFile open(const std::string& path, bool writable = true);
 
   void write_rows(std::uint64_t first_row, std::span<const ResultRow> rows);
   // The trajectories of consecutive runs from `train_id` on, the file's points per run each.
   void write_trajectory(std::uint64_t train_id, std::span<const StoredSample> samples);
+  // The trained weights of consecutive runs from `train_id` on, parameters_per_run() each.
+  void write_parameters(std::uint64_t train_id, std::span<const double> values);
+  // Values per run of /parameters; 0 without the dataset.
+  int parameters_per_run() const;
   void write_attributes(const FileAttributes& attributes);
   FileAttributes read_attributes() const;
   std::vector<ResultRow> read_rows(std::uint64_t first_row, std::uint64_t count) const;
   // One run's trajectory, the file's points per run.
   std::vector<StoredSample> read_trajectory(std::uint64_t train_id) const;
+  // One run's trained weights, parameters_per_run() values (none without the dataset).
+  std::vector<double> read_parameters(std::uint64_t train_id) const;
   // How many rows have done = 1, reading that column alone.
   std::uint64_t count_done() const;
   void flush();

@@ -136,12 +136,14 @@ void write_snapshot(const std::string& path, const SweepIdentity& identity, cons
   const std::string built_at = temporary_path(path);
   try {
     FileAttributes a = initial_attributes(identity, grid, 1);
-    ResultsFile file = ResultsFile::create(built_at, grid.rows(), grid.runs(), trajectory_points, a);
+    ResultsFile file = ResultsFile::create(built_at, grid.rows(), grid.runs(), trajectory_points,
+                                           grid.parameters_per_run(), a);
     std::vector<char> done(grid.runs(), 0);
     for (const TaskResult& r : records) {
       if (r.train_id >= grid.runs() || done[r.train_id] || r.rows.size() != grid.conditions_per_run()) continue;
       file.write_rows(r.train_id * grid.conditions_per_run(), r.rows);
       file.write_trajectory(r.train_id, r.trajectory);
+      file.write_parameters(r.train_id, r.parameters);
       done[r.train_id] = 1;
       a.rows_done += r.rows.size();
     }
@@ -175,7 +177,9 @@ SweepStore SweepStore::assemble(const std::string& output, Journal journal, cons
   try {
     const FileAttributes attributes = initial_attributes(identity, grid, ranks);
     SweepStore store(output, std::move(journal),
-                     ResultsFile::create(built_at, grid.rows(), grid.runs(), trajectory_points, attributes), attributes,
+                     ResultsFile::create(built_at, grid.rows(), grid.runs(), trajectory_points,
+                                         grid.parameters_per_run(), attributes),
+                     attributes,
                      grid.runs(), grid.conditions_per_run());
     for (const TaskResult& r : records)
       if (r.train_id < grid.runs() && !store.done(r.train_id)) store.put(TaskResult(r));
@@ -234,37 +238,44 @@ SweepStore SweepStore::resume(const std::string& output, const SweepIdentity& id
   return assemble(output, std::move(journal), identity, grid, trajectory_points, ranks, found.records);
 }
 
-// Rows held in memory before they are written: bounds rank 0's memory (about 1 KB a row with
-// its trajectory) whatever the sweep's size.
+// Rows and kept weights held in memory before they are written: bound rank 0's memory (about
+// 1 KB a row with its trajectory, and 32 MB of weights) whatever the sweep's size.
 constexpr std::size_t kPendingRows = 4096;
+constexpr std::size_t kPendingParameters = std::size_t{1} << 22;
 
 void SweepStore::put(TaskResult&& result) {
   done_[result.train_id] = 1;
   attributes_.rows_done += result.rows.size();
   pending_rows_ += result.rows.size();
+  pending_parameters_ += result.parameters.size();
   pending_.push_back(std::move(result));
-  if (pending_rows_ >= kPendingRows) write_pending();
+  if (pending_rows_ >= kPendingRows || pending_parameters_ >= kPendingParameters) write_pending();
 }
 
 void SweepStore::write_pending() {
   std::sort(pending_.begin(), pending_.end(), [](const TaskResult& a, const TaskResult& b) { return a.train_id < b.train_id; });
   std::vector<ResultRow> rows;
   std::vector<StoredSample> samples;
+  std::vector<double> parameters;
   for (std::size_t first = 0; first < pending_.size();) {
     std::size_t end = first + 1;
     while (end < pending_.size() && pending_[end].train_id == pending_[end - 1].train_id + 1) ++end;
     rows.clear();
     samples.clear();
+    parameters.clear();
     for (std::size_t i = first; i < end; ++i) {
       rows.insert(rows.end(), pending_[i].rows.begin(), pending_[i].rows.end());
       samples.insert(samples.end(), pending_[i].trajectory.begin(), pending_[i].trajectory.end());
+      parameters.insert(parameters.end(), pending_[i].parameters.begin(), pending_[i].parameters.end());
     }
     file_->write_rows(pending_[first].train_id * conditions_, rows);
     file_->write_trajectory(pending_[first].train_id, samples);
+    file_->write_parameters(pending_[first].train_id, parameters);
     first = end;
   }
   pending_.clear();
   pending_rows_ = 0;
+  pending_parameters_ = 0;
 }
 
 void SweepStore::record(TaskResult&& result) {

@@ -79,6 +79,13 @@ double forward_cost(const ModelSpec& m, double d, double points) {
 
 }  // namespace
 
+int Grid::parameters_per_run() const {
+  int most = 0;
+  for (const ModelSpec& model : config_.model)
+    for (const int d : config_.d) most = std::max(most, model.stored_parameters(d));
+  return most;
+}
+
 int Grid::max_test_m(const TrainingRun& run) const {
   int longest = 0;
   for (const int m : config_.m_test) longest = std::max(longest, m == 0 ? run.n_train : m);

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <limits>
 #include <new>
+#include <stdexcept>
 
 #include "covariance.hpp"
 #include "evaluation.hpp"
@@ -107,6 +108,15 @@ Trained train_model(const SweepConfig& config, const Grid& grid, std::uint64_t t
     std::fprintf(stderr, "icl-sweep: training run %llu continued from its checkpoint at step %lld\n",
                  static_cast<unsigned long long>(train_id), static_cast<long long>(out.resumed_at));
   store_trajectory(out.trajectory, &TrainingSample::step, result);
+  // The trained weights as the file keeps them (/parameters): W^PV_1, W^KQ_1, ..., each row-major.
+  std::size_t at = 0;
+  for (const Eigen::MatrixXd& w : out.weights) {
+    if (at + static_cast<std::size_t>(w.size()) > result.parameters.size())
+      throw std::logic_error("the trained weights outgrow the grid's parameters per run");
+    Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+        result.parameters.data() + at, w.rows(), w.cols()) = w;
+    at += static_cast<std::size_t>(w.size());
+  }
   Trained t;
   t.status = out.status;
   t.train_steps = out.steps;
@@ -141,6 +151,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
   result.train_id = train_id;
   result.rows.resize(conditions);
   result.trajectory.assign(config.flow.trajectory_points, StoredSample{kNaN, kNaN, kNaN, kNaN});
+  result.parameters.assign(static_cast<std::size_t>(grid.parameters_per_run()), kNaN);
   for (std::uint64_t c = 0; c < conditions; ++c) {
     ResultRow& row = result.rows[c];
     row = blank_row();

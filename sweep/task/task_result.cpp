@@ -7,34 +7,43 @@
 namespace icl {
 
 std::vector<std::byte> pack(const TaskResult& result) {
-  const std::uint64_t header[3] = {result.train_id, result.rows.size(), result.trajectory.size()};
+  const std::uint64_t header[4] = {result.train_id, result.rows.size(), result.trajectory.size(),
+                                   result.parameters.size()};
   const std::size_t rows_bytes = result.rows.size() * sizeof(ResultRow);
   const std::size_t samples_bytes = result.trajectory.size() * sizeof(StoredSample);
-  std::vector<std::byte> bytes(sizeof header + rows_bytes + samples_bytes);
-  std::memcpy(bytes.data(), header, sizeof header);
-  std::memcpy(bytes.data() + sizeof header, result.rows.data(), rows_bytes);
-  std::memcpy(bytes.data() + sizeof header + rows_bytes, result.trajectory.data(), samples_bytes);
+  const std::size_t parameter_bytes = result.parameters.size() * sizeof(double);
+  std::vector<std::byte> bytes(sizeof header + rows_bytes + samples_bytes + parameter_bytes);
+  std::byte* at = bytes.data();
+  std::memcpy(at, header, sizeof header);
+  std::memcpy(at += sizeof header, result.rows.data(), rows_bytes);
+  std::memcpy(at += rows_bytes, result.trajectory.data(), samples_bytes);
+  if (parameter_bytes > 0) std::memcpy(at + samples_bytes, result.parameters.data(), parameter_bytes);
   return bytes;
 }
 
 TaskResult unpack(const std::vector<std::byte>& bytes) {
-  std::uint64_t header[3];
+  std::uint64_t header[4];
   if (bytes.size() < sizeof header) throw std::runtime_error("truncated result message");
   std::memcpy(header, bytes.data(), sizeof header);
   // Bounded before multiplying, so that a damaged count cannot wrap around.
   const std::size_t body = bytes.size() - sizeof header;
-  if (header[1] > body / sizeof(ResultRow) || header[2] > body / sizeof(StoredSample))
+  if (header[1] > body / sizeof(ResultRow) || header[2] > body / sizeof(StoredSample) ||
+      header[3] > body / sizeof(double))
     throw std::runtime_error("result message of the wrong size");
   const std::size_t rows_bytes = header[1] * sizeof(ResultRow);
   const std::size_t samples_bytes = header[2] * sizeof(StoredSample);
-  if (bytes.size() != sizeof header + rows_bytes + samples_bytes)
+  const std::size_t parameter_bytes = header[3] * sizeof(double);
+  if (bytes.size() != sizeof header + rows_bytes + samples_bytes + parameter_bytes)
     throw std::runtime_error("result message of the wrong size");
   TaskResult result;
   result.train_id = header[0];
   result.rows.resize(header[1]);
   result.trajectory.resize(header[2]);
-  std::memcpy(result.rows.data(), bytes.data() + sizeof header, rows_bytes);
-  std::memcpy(result.trajectory.data(), bytes.data() + sizeof header + rows_bytes, samples_bytes);
+  result.parameters.resize(header[3]);
+  const std::byte* at = bytes.data() + sizeof header;
+  std::memcpy(result.rows.data(), at, rows_bytes);
+  std::memcpy(result.trajectory.data(), at += rows_bytes, samples_bytes);
+  if (parameter_bytes > 0) std::memcpy(result.parameters.data(), at + samples_bytes, parameter_bytes);
   return result;
 }
 

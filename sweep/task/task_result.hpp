@@ -8,16 +8,18 @@
 namespace icl {
 
 // Everything one training run contributes to the file: its rows (contiguous, starting at
-// train_id * conditions_per_run) and its trajectory.
+// train_id * conditions_per_run), its trajectory and its trained weights (Grid::parameters_per_run
+// values, NaN where the run keeps fewer or none).
 struct TaskResult {
   std::uint64_t train_id = 0;
   std::vector<ResultRow> rows;
   std::vector<StoredSample> trajectory;
+  std::vector<double> parameters;
 };
 
 // A result as bytes, as it travels between ranks (schedule/messages.hpp, kResult) and into the
-// journal (store/journal.hpp): u64 train_id, u64 row count, u64 sample count, the ResultRow
-// bytes, the StoredSample bytes. Every rank runs the same binary, so the structs travel as bytes.
+// journal (store/journal.hpp): u64 train_id, u64 row count, u64 sample count, u64 parameter
+// count, the ResultRow bytes, the StoredSample bytes, the parameters. Every rank runs the same binary, so the structs travel as bytes.
 std::vector<std::byte> pack(const TaskResult& result);
 TaskResult unpack(const std::vector<std::byte>& bytes);
 // A batch: u64 count, then per result its u64 size and its pack() bytes.

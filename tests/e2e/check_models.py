@@ -106,6 +106,28 @@ def check_layer_risk(prog, tmp):
           f"se ratio plain/theory {ratio.min():.1f} to {ratio.max():.1f} (median {ratio.median():.1f})")
 
 
+def check_parameters(path, df, repository):
+    """The kept weights (icl_sweep.parameters): one layer per lsa run, two per linear_transformer(2)
+    run, none for flow and GPT-2, each (d+1) x (d+1); the lsa layer's extra blocks are the stored
+    offblock_norm."""
+    sys.path.insert(0, repository)
+    import icl_sweep
+    w = icl_sweep.parameters(path)
+    runs = df.drop_duplicates("train_id").set_index("train_id")
+    layers = w.groupby("train_id")["layer"].count()
+    want = {"lsa": 1, "linear_transformer(2)": 2}
+    check(set(layers.index) == set(runs.index[runs["model"].isin(list(want))]), "runs with kept weights")
+    check(all(layers[t] == want[runs.loc[t, "model"]] for t in layers.index), "layers kept per run")
+    d = 3
+    check(all(m.shape == (d + 1, d + 1) for m in w["w_pv"]) and all(m.shape == (d + 1, d + 1) for m in w["w_kq"]),
+          "weight shapes")
+    for _, r in w[w["model"] == "lsa"].iterrows():
+        offblock = np.sqrt(np.sum(r["w_pv"][d, :d] ** 2) + np.sum(r["w_kq"][d, :d] ** 2))
+        stored = runs.loc[r["train_id"], "offblock_norm"]
+        check(abs(offblock - stored) <= 1e-12 * stored, f"run {r['train_id']}: offblock {offblock} from the weights, {stored} stored")
+    print(f"parameters: {len(w)} layers of {layers.size} runs")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--program", required=True)
@@ -139,6 +161,7 @@ def main():
         check(np.isfinite(lsa["risk_model_theory"]).all() and np.isfinite(lsa["risk_model_theory_se"]).all(),
               "lsa: the layer's risk by theory is missing")
         check_layer_risk(prog, tmp)
+        check_parameters(one, df, args.repository)
         deep = df[df["model"].isin(["gpt2(1, 1, 8)", "linear_transformer(2)"])]
         check(deep["rel_err"].isna().all() and deep["risk_model_theory"].isna().all(), "A_eff reported for a deep model")
         check(np.isfinite(df["risk_model_mc"]).all(), "a model without Monte-Carlo error")

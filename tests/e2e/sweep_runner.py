@@ -43,7 +43,8 @@ def finish(what):
 
 
 def result_columns(path, trajectories=False):
-    """Every column of /results but the timing ones (and with trajectories=True the trajectories)."""
+    """Every column of /results but the timing ones (and with trajectories=True the trajectories
+    and the kept weights, /parameters, where the file has them)."""
     import h5py  # the runner itself needs no h5py
     with h5py.File(path, "r") as f:
         r = f["results"][:]
@@ -51,6 +52,8 @@ def result_columns(path, trajectories=False):
         if trajectories:
             for name in f["trajectories"]:
                 out["trajectory_" + name] = f["trajectories"][name][:]
+            if "parameters" in f:
+                out["parameters"] = f["parameters"][:]
         return out
 
 
