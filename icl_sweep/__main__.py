@@ -5,6 +5,7 @@ import sys
 # command: (module of this package with a main(argv) that returns the exit status, what it does)
 COMMANDS = {
     "plot": ("plot", "one flexible figure: --x, --hue, --facet, --fix, --metric"),
+    "compare": ("compare", "a paired comparison of two settings over training replicates: interval, sign test"),
     "report": ("report", "one HTML page: summary, figures, config and provenance"),
     "analyze": ("analyze", "summary.csv, convergence, error against M, phase diagrams, robustness panels"),
     "models": ("model_figures", "trained models compared: the paper's layout, sampled training, depth"),

@@ -20,6 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from .intervals import interval  # noqa: E402
 from .plot import PALETTE, facet_title  # noqa: E402
 from .results import load as load_frame, split_call, trajectories  # noqa: E402
 
@@ -55,6 +56,7 @@ def paper(cols, out, n):
     if not (cols["n_train"] == n).any():
         raise ValueError(f"--n {n}: no rows with n_train = {n} (values: {', '.join(map(str, ordered(cols['n_train'])))})")
     spectra, shifts = ordered(cols["spectrum"]), ordered(cols["shift"])
+    replicates = set()
     fig, axes = plt.subplots(len(spectra), len(shifts), figsize=(3.6 * len(shifts), 3.0 * len(spectra)),
                              squeeze=False, sharex=True, sharey=True)
     for i, spectrum in enumerate(spectra):
@@ -65,9 +67,17 @@ def paper(cols, out, n):
             for k, model in enumerate(models):
                 s = sel & (cols["model"] == model)
                 m = np.unique(cols["m_test"][s])
-                y = [np.nanmean(cols["risk_model_mc"][s & (cols["m_test"] == v)] / cols["risk_zero"][s & (cols["m_test"] == v)]) for v in m]
+                # The mean over training replicates and its 95% t interval across them (a band).
+                points = [interval(cols["risk_model_mc"][s & (cols["m_test"] == v)] / cols["risk_zero"][s & (cols["m_test"] == v)])
+                          for v in m]
+                y = np.array([p[0] for p in points])
+                half = np.array([p[1] for p in points])
+                replicates.update(p[2] for p in points)
                 text, colour = label(model, colours)
                 ax.plot(m, np.maximum(y, FLOOR), marker="o", ms=2.5, label=text, color=colour)
+                if np.isfinite(half).any():
+                    ax.fill_between(m, np.maximum(y - half, FLOOR), np.maximum(y + half, FLOOR), color=colour, alpha=0.2,
+                                    linewidth=0)
             s = sel & (cols["model"] == models[0]) if models else sel
             m = np.unique(cols["m_test"][s])
             ratio = lambda c: [np.nanmean(cols[c][s & (cols["m_test"] == v)] / cols["risk_zero"][s & (cols["m_test"] == v)]) for v in m]
@@ -84,8 +94,10 @@ def paper(cols, out, n):
             if j == 0:
                 ax.set_ylabel("R / R₀")
     axes[0][0].legend(fontsize=6)
-    fig.suptitle(f"d = {', '.join(map(str, ordered(cols['d'])))}, N = {n} (dotted: M = N; values below {FLOOR:g}, "
-                 "least squares' zeros to rounding, drawn at it)", fontsize=9)
+    counts = "-".join(map(str, sorted({min(replicates), max(replicates)}))) if replicates else "0"
+    fig.suptitle(f"d = {', '.join(map(str, ordered(cols['d'])))}, N = {n}: each model's curve the mean over {counts} "
+                 "training replicate(s),\nband its 95% t interval across them (dotted: M = N; values below "
+                 f"{FLOOR:g}, least squares' zeros to rounding, drawn at it)", fontsize=9)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
 

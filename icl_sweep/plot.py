@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .predictors import PREDICTORS
+from .intervals import t975
 from .results import SUCCESS_STATUSES, copies_note, load
 
 # Okabe and Ito's palette: told apart with every common colour-vision deficiency.
@@ -93,7 +94,10 @@ def long_form(df, predictors, metric):
 
 
 def aggregate(long, x, hue, facet):
-    """Mean and standard error per (facet, hue, x); what varied inside the groups."""
+    """Per (facet, hue, x): the mean of the rows, the 95% t interval across them (ci_low, ci_high:
+    across training replicates where init_seed is what varies; NaN for one row), and the
+    Monte-Carlo standard error of the mean (se, from the rows' own, as if independent); what varied
+    inside the groups."""
     keys = [k for k in (facet, hue, x) if k]
     for k in keys:
         if k not in long.columns:
@@ -109,9 +113,11 @@ def aggregate(long, x, hue, facet):
                     f"is undefined ({', '.join(shifts[:5])}{', ...' if len(shifts) > 5 else ''})")
     long = long[~undefined]
     grouped = long.groupby(keys, sort=True, dropna=True, observed=True)
-    stats = grouped.agg(mean=("value", "mean"), sd=("value", "std"), n=("value", "size"), mc_se=("se", "mean"),
+    stats = grouped.agg(mean=("value", "mean"), sd=("value", "std"), n=("value", "size"),
+                        se=("se", lambda e: np.sqrt(np.sum(np.square(e))) / len(e) if np.isfinite(e).any() else np.nan),
                         unconverged=("converged", lambda c: int((~c).sum()))).reset_index()
-    stats["se"] = np.where(stats["n"] > 1, stats["sd"] / np.sqrt(stats["n"]), stats["mc_se"])
+    half = stats["n"].map(lambda n: t975(n - 1)) * stats["sd"] / np.sqrt(stats["n"])
+    stats["ci_low"], stats["ci_high"] = stats["mean"] - half, stats["mean"] + half
     axes = ["d", "n_train", "m_test", "spectrum", "shift", "ridge_lambda", "sigma", "init_seed", "model", "lr", "steps", "file"]
     # What differs between the rows of one point: the mean is over those.
     varied = {}
@@ -179,6 +185,12 @@ def draw(stats, x, hue, facet, metric, title, labels, styles=None, columns=None)
             low = ys < floor if log_y else np.zeros(len(ys), bool)
             shown = np.where(low, floor, ys)
             every = max(1, len(xs) // 12) if dense else 1  # markers and error bars on a dense curve: every k-th
+            band = np.isfinite(line["ci_low"].to_numpy(dtype=float))
+            if band.any():  # the 95% interval across the point's rows (replicates)
+                floor_at = floor if log_y else -np.inf
+                ax.fill_between(xs, np.maximum(line["ci_low"].to_numpy(dtype=float), floor_at),
+                                np.maximum(line["ci_high"].to_numpy(dtype=float), floor_at), where=band, color=colour,
+                                alpha=0.18, linewidth=0)
             ax.errorbar(xs, shown, yerr=np.where(low, 0, line["se"].fillna(0)), color=colour, marker=marker,
                         markersize=3.5 if dense else 4, capsize=0 if dense else 2, linewidth=1.2, markevery=every,
                         errorevery=every, linestyle=line_styles[k % len(line_styles)] if styles else "-",
@@ -293,9 +305,12 @@ def plot(files, x, hue=None, facet=None, fix=(), metric="r_over_r0", predictors=
     styles = combine_hue(long, hue) if hue and "," in hue else None  # `--hue n_train,predictor`
     stats, varied, left_out = aggregate(long, x, hue, facet)
     counts = sorted({int(stats["n"].min()), int(stats["n"].max())})
+    replicates = list(varied) == ["init_seed"]
     statement = (f"each point: the mean of {'-'.join(map(str, counts))} row(s); averaged over "
                  + (", ".join(f"{k} ({n} values)" for k, n in varied.items()) if varied else "nothing (one row a point)")
-                 + "; error bars: one standard error" + left_out
+                 + ("; band: 95% t interval across " + ("training replicates" if replicates else "those rows")
+                    if counts[-1] > 1 else "")
+                 + "; error bars: Monte-Carlo standard error of the mean" + left_out
                  + (f"; {copies}" if copies else ""))
     labels = {k: axis_label(k, long) if "," not in k else " / ".join(axis_label(p.strip(), long) for p in k.split(","))
               for k in (x, hue, facet) if k}

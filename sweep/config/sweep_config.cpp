@@ -238,7 +238,7 @@ const KeySpec kKeys[] = {
     {"grid.sigma", "initialisation scales sigma > 0", Need::value, true,
      [](const Entry& e, SweepConfig& c) { c.sigma = positive_list(e); },
      [](const SweepConfig& c) { return reals(c.sigma); }, nullptr, nullptr},
-    {"grid.init_seed", "initial directions Theta, integers >= 0", Need::value, true,
+    {"grid.init_seed", "training replicates, integers >= 0: each its own initialisation (Theta; a sampled model's weights) and training prompts", Need::value, true,
      [](const Entry& e, SweepConfig& c) { c.init_seed = int_list(e, 0); },
      [](const SweepConfig& c) { return ints(c.init_seed); }, nullptr, nullptr},
 

@@ -41,12 +41,17 @@ def test_error_against_the_shift_parameter(question, tmp_path):
     assert sorted(stats["shift_param"].unique()) == [0.5, 1.0, 1.5, 2.0]
     assert set(stats["n_train"]) == {6, 10} and (stats["n"] == 2).all()
     assert list(stats["predictor"].cat.categories) == ["trained model", "OLS (min-norm)", "ridge"]
-    # A point is the mean of its rows, the error bar their spread over sqrt(count).
+    # A point is the mean of its rows (two replicates), the band their 95% t interval (t_{0.975,1}
+    # = 12.7062047), the error bar the Monte-Carlo standard error of the mean.
     df = icl_sweep_rows(question)
     one = df[(df["n_train"] == 6) & (df["m_equals_n"]) & (df["shift"] == "covariate_scale(2)")]
     point = stats[(stats["n_train"] == 6) & (stats["shift_param"] == 2.0) & (stats["predictor"] == "ridge")].iloc[0]
     assert point["mean"] == pytest.approx(one["risk_ridge_mc_norm"].mean(), rel=1e-12)
-    assert point["se"] == pytest.approx(one["risk_ridge_mc_norm"].std() / 2 ** 0.5, rel=1e-12)
+    half = 12.706204736174707 * one["risk_ridge_mc_norm"].std() / 2 ** 0.5
+    assert point["ci_high"] - point["mean"] == pytest.approx(half, rel=1e-12)
+    se = one["risk_ridge_mc_se"] / one["risk_zero"]
+    assert point["se"] == pytest.approx((se ** 2).sum() ** 0.5 / 2, rel=1e-12)
+    assert "band: 95% t interval across training replicates" in r.stdout
 
 
 def icl_sweep_rows(path):

@@ -1,0 +1,115 @@
+"""python3 -m icl_sweep compare FILES --a KEY=VALUE --b KEY=VALUE [--fix KEY=VALUE ...]: a paired
+comparison of two settings of one grid axis (two training spectra, two models, two learning rates)
+over training replicates.
+
+Rows of A and B are paired when every other grid axis agrees, the training replicate
+(`init_seed`) included; since test prompts are drawn by test law (docs/interface.md,
+"Determinism"), a pair at the same test law saw the same prompts, so its difference carries no
+prompt-to-prompt noise. Per condition (the grid point without init_seed) it prints the mean of A and
+of B, the mean difference A - B with its 95% t interval across replicates, the sign test (how many
+replicates have A > B, and the two-sided exact p), and a verdict: "A < B" or "A > B" where the
+interval excludes 0, else "no difference shown". The Monte-Carlo standard error of the mean
+difference (from the rows' own, as if independent: an upper bound for shared prompts) is printed
+beside it. Exit 2 with one message on bad input, nothing written."""
+import argparse
+import math
+import sys
+
+import numpy as np
+import pandas as pd
+
+from .intervals import interval, sign_test
+from .plot import METRICS, PREDICTORS, PlotError, parse_fix
+from .results import GRID_AXES, load
+
+REPLICATE = "init_seed"
+
+
+def paired(df, a, b, predictor, metric):
+    """The pairs of rows of df with KEY = a's value and KEY = b's (a and b: "KEY=VALUE"): one row per
+    pair with the other grid axes, value_a, value_b, se_a, se_b."""
+    key_a, key_b = a.split("=", 1)[0].strip(), b.split("=", 1)[0].strip()
+    if key_a != key_b:
+        raise PlotError(f"--a {a} and --b {b}: compare two values of one key")
+    if key_a not in GRID_AXES:
+        raise PlotError(f"--a {a}: {key_a!r} is not a grid axis ({', '.join(GRID_AXES)})")
+    if predictor not in PREDICTORS:
+        raise PlotError(f"--predictor {predictor}: unknown (known: {', '.join(PREDICTORS)})")
+    column, se_column, _ = PREDICTORS[predictor]
+    scale = {"r_over_r0": 1.0 / df["risk_zero"], "error": 1.0, "error_per_d": 1.0 / df["d"]}[metric]
+    df = df.assign(value=df[column] * scale, se=(df[se_column] * scale) if se_column else np.nan)
+    keys = [k for k in GRID_AXES if k != key_a]
+    sides = []
+    for name, spec in (("a", a), ("b", b)):
+        side = parse_fix([spec], df)
+        twice = side.duplicated(keys, keep=False)
+        if twice.any():
+            first = side[twice].iloc[0]
+            raise PlotError(f"--{name} {spec}: {int(twice.sum())} rows share a grid point (e.g. "
+                            + ", ".join(f"{k}={first[k]}" for k in keys) + "): several files with other seeds? "
+                            "--fix file=PATH or compare one sweep")
+        sides.append(side[keys + ["value", "se"]].rename(columns={"value": f"value_{name}", "se": f"se_{name}"}))
+    pairs = sides[0].merge(sides[1], on=keys, how="inner")
+    if pairs.empty:
+        raise PlotError(f"no row of {a} has a partner in {b} with the same other grid values")
+    return pairs, keys
+
+
+def compare(df, a, b, predictor="model", metric="r_over_r0"):
+    """The table of the paired comparison (one row per condition), and the condition's keys that vary."""
+    pairs, keys = paired(df, a, b, predictor, metric)
+    conditions = [k for k in keys if k != REPLICATE]
+    out = []
+    for condition, group in pairs.groupby(conditions, sort=True, dropna=False):
+        diff = (group["value_a"] - group["value_b"]).to_numpy(dtype=float)
+        mean, half, n = interval(diff)
+        positive, nonzero, p = sign_test(diff)
+        mc_se = math.sqrt(np.nansum(group["se_a"] ** 2 + group["se_b"] ** 2)) / len(group)
+        low, high = mean - half, mean + half
+        verdict = ("no difference shown" if not np.isfinite(half) or low <= 0 <= high
+                   else "A < B" if high < 0 else "A > B")
+        out.append({**dict(zip(conditions, condition)), "replicates": n,
+                    "mean_a": group["value_a"].mean(), "mean_b": group["value_b"].mean(), "diff": mean,
+                    "ci_low": low, "ci_high": high, "mc_se": mc_se if np.isfinite(group["se_a"]).any() else np.nan,
+                    "a_greater": positive, "nonzero": nonzero, "sign_p": p, "verdict": verdict})
+    table = pd.DataFrame(out)
+    varied = [k for k in conditions if table[k].nunique() > 1]
+    return table, varied
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python3 -m icl_sweep compare", description=__doc__.split("\n\n")[0])
+    p.add_argument("files", nargs="+")
+    p.add_argument("--a", required=True, metavar="KEY=VALUE", help="setting A, e.g. spectrum=isotropic")
+    p.add_argument("--b", required=True, metavar="KEY=VALUE", help="setting B of the same key")
+    p.add_argument("--fix", action="append", default=[], metavar="KEY=VALUE", help="keep only these rows (plot's rules)")
+    p.add_argument("--predictor", default="model", help="whose error (plot's names; default: the trained model)")
+    p.add_argument("--metric", default="r_over_r0", choices=list(METRICS))
+    p.add_argument("--csv", help="also write the whole table here")
+    p.add_argument("--partial", action="store_true", help="read unfinished files' rows done")
+    args = p.parse_args(argv)
+    try:
+        df = load(args.files, partial=args.partial)
+        df = parse_fix(args.fix, df)
+        table, varied = compare(df, args.a, args.b, args.predictor, args.metric)
+    except (PlotError, FileNotFoundError, ValueError, OSError) as e:
+        print(f"compare: {e}", file=sys.stderr)
+        return 2
+    shown = table[varied + ["replicates", "mean_a", "mean_b", "diff", "ci_low", "ci_high", "mc_se", "a_greater",
+                            "nonzero", "sign_p", "verdict"]]
+    fixed = {k: table[k].iloc[0] for k in table.columns if k not in shown.columns and k in GRID_AXES}
+    print(f"A: {args.a}; B: {args.b}; {args.predictor} error as {args.metric}; paired by every other grid axis "
+          f"(replicates: {REPLICATE})" + (f"; fixed: " + ", ".join(f"{k}={v}" for k, v in fixed.items()) if fixed else ""))
+    print("diff = mean over replicates of A - B; ci: its 95% t interval across replicates; mc_se: Monte-Carlo "
+          "standard error of diff (an upper bound); a_greater of nonzero: the sign test, sign_p its two-sided p")
+    with pd.option_context("display.max_rows", None, "display.width", 200, "display.float_format", "{:.6g}".format):
+        print(shown.to_string(index=False))
+    shown_counts = table["verdict"].value_counts()
+    print("; ".join(f"{v}: {n}" for v, n in shown_counts.items()))
+    if args.csv:
+        table.to_csv(args.csv, index=False, float_format="%.17g")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
