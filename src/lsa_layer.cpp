@@ -23,10 +23,13 @@ LayerError::LayerError(const LsaLayer& layer, int m, const Eigen::VectorXd& w_me
   py_ = layer.p[d];
   wxx_ = layer.w.topLeftCorner(d, d);
   wyx_ = layer.w.row(d).head(d).transpose();
-  for (Eigen::VectorXd* v : {&u_, &su_, &c_, &sc_, &bw_, &lr_, &v3_, &g_, &tmp_}) v->resize(d);
+  for (Eigen::VectorXd* v : {&u_, &su_, &c_, &sc_, &bw_, &lr_, &clr_, &v3_, &g_, &tmp_, &lp_, &slp_, &lslp_, &s2mu_,
+                             &lambda_diag_, &f_diag_})
+    v->resize(d);
   smu_ = Eigen::VectorXd::Zero(d);
   cm_ = px_ * wyx_.transpose() + py_ * wxx_;
-  sk_.resize(d, d);
+  sym_ = 0.5 * (wxx_ + wxx_.transpose());
+  for (Eigen::MatrixXd* buffer : {&sl_, &f_, &dm_, &q_, &lambda_q_}) buffer->resize(d, d);
 }
 
 // y ~ N(X mu, c^2 X X^T + s^2 I) given X: with Sigma = X^T X / M,
@@ -69,35 +72,59 @@ double LayerError::operator()(const Eigen::MatrixXd& sigma, const Eigen::VectorX
   return mean * mean + variance;
 }
 
-// Over x_q ~ N(0, L) as well: c = C q, b_w = B q with B = Sigma C - I, and
+// Over x_q ~ N(0, L), L = F F^T, as well: c = C q, b_w = B q with B = Sigma C - I, and
 //   E[e | X, q] = g^T q + [query as a key] (p_x^T q)(q^T W_xx q) / M,
 //   g = W_xx^T Sigma p_x + B^T mu + (p_y / M)(tr Sigma_y + ||m_y||^2) w_yx,
-//   Var[e | X, q] = q^T Q q,  E_q q^T Q q = c^2 tr(B L B^T) + (s^2/M) tr(Sigma K)
+//   Var[e | X, q] = q^T Q q,  E_q q^T Q q = c^2 tr(B L B^T) + (s^2/M) tr(Sigma C L C^T)
 //                   + (p_y/M)^2 Var||y||^2 r^T L r + 4 (p_y/M) r^T L h,
-//   r = w_yx, K = C L C^T, h = c^2 M B^T Sigma mu + s^2 C^T Sigma mu,
-//   tr(B L B^T) = tr(K Sigma^2) - 2 tr(Sigma C L) + tr L.
+//   r = w_yx, h = c^2 M B^T Sigma mu + s^2 C^T Sigma mu.
+// With D = C F and Q = Sigma D (the one O(d^3) product a prompt): tr(C L C^T Sigma^2) = ||Q||^2,
+// tr(Sigma C L C^T) = <Q, D>, tr(Sigma C L) = <Q, F>, so tr(B L B^T) = ||Q||^2 - 2 <Q, F> + tr L; and
+// r^T L h = c^2 M ((C L r)^T Sigma Sigma mu - (L r)^T Sigma mu) + s^2 (C L r)^T Sigma mu.
 // The cubic term's Gaussian moments (S = sym(W_xx), t = tr(S L)):
 //   E[(g^T q)(p_x^T q)(q^T S q)] = t g^T L p_x + 2 g^T L S L p_x,
 //   E[(p_x^T q)^2 (q^T S q)^2] = p_x^T L p_x (t^2 + 2 tr(S L S L)) + 8 p_x^T L S L S L p_x + 4 t p_x^T L S L p_x.
-void LayerError::set_query_covariance(const Eigen::MatrixXd& lambda_q) {
-  lambda_q_ = lambda_q;
-  cl_.noalias() = cm_ * lambda_q;
-  k_.noalias() = cl_ * cm_.transpose();
-  lr_.noalias() = lambda_q * wyx_;
-  trace_l_ = lambda_q.trace();
+void LayerError::set_query_factor(const Eigen::MatrixXd& ft, bool diagonal) {
+  diagonal_ = diagonal;
+  const Eigen::Index d = ft.rows();
+  if (diagonal) {
+    f_diag_ = ft.diagonal();
+    lambda_diag_ = f_diag_.cwiseAbs2();
+    dm_ = cm_ * ft.diagonal().asDiagonal();  // C F, F = F^T diagonal
+    lr_ = lambda_diag_.cwiseProduct(wyx_);
+    trace_l_ = lambda_diag_.sum();
+  } else {
+    f_ = ft.transpose();
+    lambda_q_.noalias() = f_ * ft;
+    dm_.noalias() = cm_ * f_;
+    lr_.noalias() = lambda_q_ * wyx_;
+    trace_l_ = lambda_q_.trace();
+  }
+  clr_.noalias() = cm_ * lr_;
   r_l_r_ = wyx_.dot(lr_);
-  v3_.setZero();
+  const auto apply_l = [&](const Eigen::VectorXd& x, Eigen::VectorXd& out) {
+    if (diagonal_)
+      out = lambda_diag_.cwiseProduct(x);
+    else
+      out.noalias() = lambda_q_ * x;
+  };
+  v3_.setZero(d);
   cubic2_ = 0.0;
   if (layer_.query_is_key) {
-    const Eigen::MatrixXd s = 0.5 * (wxx_ + wxx_.transpose());
-    const Eigen::MatrixXd sl = s * lambda_q;
-    const double t = sl.trace();
-    const Eigen::VectorXd lp = lambda_q * px_;                // L p_x
-    const Eigen::VectorXd lslp = lambda_q * (s * lp);         // L S L p_x
-    const double p_lp = px_.dot(lp), p_lslp = px_.dot(lslp);  // p^T L p, p^T L S L p
-    const double p_lslslp = lp.dot(s * lslp);                 // p^T L S L S L p
-    v3_ = (t * lp + 2.0 * lslp) / m_;
-    cubic2_ = (p_lp * (t * t + 2.0 * (sl * sl).trace()) + 8.0 * p_lslslp + 4.0 * t * p_lslp) / (m_ * m_);
+    if (diagonal)
+      sl_ = sym_ * lambda_diag_.asDiagonal();  // S L
+    else
+      sl_.noalias() = sym_ * lambda_q_;
+    const double t = sl_.trace();
+    const double tr_slsl = (sl_.array() * sl_.transpose().array()).sum();  // tr(S L S L)
+    apply_l(px_, lp_);                                                   // L p_x
+    slp_.noalias() = sym_ * lp_;                                         // S L p_x
+    apply_l(slp_, lslp_);                                                // L S L p_x
+    const double p_lp = px_.dot(lp_), p_lslp = px_.dot(lslp_);
+    tmp_.noalias() = sym_ * lslp_;
+    const double p_lslslp = lp_.dot(tmp_);                               // p^T L S L S L p
+    v3_ = (t * lp_ + 2.0 * lslp_) / m_;
+    cubic2_ = (p_lp * (t * t + 2.0 * tr_slsl) + 8.0 * p_lslslp + 4.0 * t * p_lslp) / (m_ * m_);
   }
 }
 
@@ -111,21 +138,21 @@ double LayerError::integrated(const Eigen::MatrixXd& sigma) {
     g_ -= mu_;
   }
   g_ += (py_ / m_) * y.mean_norm2 * wyx_;
-  tmp_.noalias() = lambda_q_ * g_;
-  const double mean2 = g_.dot(tmp_) + 2.0 * g_.dot(v3_) + cubic2_;
-  sk_.noalias() = sigma * k_;
-  const double tr_k_sigma2 = (sk_.array() * sigma.array()).sum();  // tr(Sigma K Sigma), Sigma symmetric
-  const double tr_sigma_cl = (sigma.array() * cl_.array()).sum();  // tr(Sigma C L)
-  const double tr_sigma_k = (sigma.array() * k_.array()).sum();
-  double variance = c2_ * (tr_k_sigma2 - 2.0 * tr_sigma_cl + trace_l_) + s2_ * tr_sigma_k / m_ +
-                    (py_ / m_) * (py_ / m_) * y.var_norm2 * r_l_r_;
+  double g_l_g;
+  if (diagonal_) {
+    g_l_g = (lambda_diag_.array() * g_.array().square()).sum();
+  } else {
+    tmp_.noalias() = lambda_q_ * g_;
+    g_l_g = g_.dot(tmp_);
+  }
+  const double mean2 = g_l_g + 2.0 * g_.dot(v3_) + cubic2_;
+  q_.noalias() = sigma * dm_;
+  const double tr_sigma_cl = diagonal_ ? q_.diagonal().dot(f_diag_) : (q_.array() * f_.array()).sum();
+  double variance = c2_ * (q_.squaredNorm() - 2.0 * tr_sigma_cl + trace_l_) +
+                    s2_ * (q_.array() * dm_.array()).sum() / m_ + (py_ / m_) * (py_ / m_) * y.var_norm2 * r_l_r_;
   if (has_mean_) {
-    // h = c^2 M (C^T Sigma smu - smu) + s^2 C^T smu
-    su_.noalias() = sigma * smu_;
-    tmp_.noalias() = cm_.transpose() * su_;
-    bw_.noalias() = cm_.transpose() * smu_;
-    c_ = c2_ * m_ * (tmp_ - smu_) + s2_ * bw_;
-    variance += 4.0 * (py_ / m_) * lr_.dot(c_);
+    s2mu_.noalias() = sigma * smu_;
+    variance += 4.0 * (py_ / m_) * (c2_ * m_ * (clr_.dot(s2mu_) - lr_.dot(smu_)) + s2_ * clr_.dot(smu_));
   }
   return mean2 + variance;
 }

@@ -28,8 +28,10 @@ class LayerError {
   LayerError(const LsaLayer& layer, int m, const Eigen::VectorXd& w_mean, double w_scale, double noise_sd);
   // E[(y_hat - <w, q>)^2 | X, q], Sigma = X^T X / M (symmetric, both triangles).
   double operator()(const Eigen::MatrixXd& sigma, const Eigen::VectorXd& q);
-  // For integrated(): the query's covariance (once per condition, or per prompt for per-prompt laws).
-  void set_query_covariance(const Eigen::MatrixXd& lambda_q);
+  // For integrated(): the query's covariance Lambda_q = F F^T, given as F^T (once per condition,
+  // or per prompt for per-prompt laws). `diagonal`: F^T is diagonal (every per-prompt law here),
+  // which makes this O(d^2); else O(d^3).
+  void set_query_factor(const Eigen::MatrixXd& ft, bool diagonal);
   // E[(y_hat - <w, x_q>)^2 | X] with x_q ~ N(0, Lambda_q) independent of X.
   double integrated(const Eigen::MatrixXd& sigma);
 
@@ -46,12 +48,12 @@ class LayerError {
   bool has_mean_;
   Eigen::VectorXd mu_, px_, wyx_, u_, su_, c_, sc_, bw_, smu_;
   Eigen::MatrixXd wxx_;
-  // Over the query: C = p_x w_yx^T + p_y W_xx (so c = C x_q), and per query covariance K = C L C^T,
-  // CL = C L, L r, and the vectors and constants of the cubic term (query as a key).
-  Eigen::MatrixXd cm_, k_, cl_, sk_;
-  Eigen::VectorXd lr_, v3_, g_, tmp_;
+  // Over the query: C = p_x w_yx^T + p_y W_xx (so c = C x_q), and per query covariance L = F F^T:
+  // F, D = C F, L r, C L r, and the vectors and constants of the cubic term (query as a key).
+  Eigen::MatrixXd cm_, sym_, sl_, f_, dm_, q_, lambda_q_;
+  Eigen::VectorXd f_diag_, lambda_diag_, lr_, clr_, v3_, g_, tmp_, lp_, slp_, lslp_, s2mu_;
   double trace_l_ = 0.0, r_l_r_ = 0.0, cubic2_ = 0.0;
-  Eigen::MatrixXd lambda_q_;
+  bool diagonal_ = false;
 };
 
 }  // namespace icl

@@ -296,11 +296,7 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
   // given the design and the query for the other queries (w and eps are independent of both).
   const bool layer = !lsa.layer.empty();
   std::optional<LayerError> layer_error;
-  Eigen::MatrixXd lambda_q(d, d);
-  const auto set_layer_query = [&] {
-    lambda_q.noalias() = p.ft.transpose() * p.ft;
-    layer_error->set_query_covariance(lambda_q);
-  };
+  const auto set_layer_query = [&] { layer_error->set_query_factor(p.ft, dist.mix_identity); };
   if (layer) {
     layer_error.emplace(lsa.layer, m, dist.w_mean, dist.w_scale, dist.noise_sd);
     if (exact_given_design && !dist.law) set_layer_query();

@@ -100,8 +100,15 @@ TEST(LsaLayer, ErrorGivenDesignMatchesSampledQueries) {
     const VectorXd mu = gaussian(s, d, 1, 0.7);
     LayerError error(layer, m, mu, 1.2, 0.4);
     const MatrixXd sigma = X.transpose() * X / m;
-    error.set_query_covariance(f * f.transpose());
+    error.set_query_factor(f.transpose(), false);
     const double exact = error.integrated(sigma);
+    // A diagonal F gives the same as the general path.
+    const VectorXd scales = f.col(0).cwiseAbs();
+    error.set_query_factor(scales.asDiagonal().toDenseMatrix(), true);
+    const double diagonal = error.integrated(sigma);
+    error.set_query_factor(scales.asDiagonal().toDenseMatrix(), false);
+    EXPECT_NEAR(diagonal, error.integrated(sigma), 1e-12 * diagonal);
+    error.set_query_factor(f.transpose(), false);
     double sum = 0.0, sum2 = 0.0;
     const int n = 400000;
     Stream draws{17, 18};
