@@ -3,14 +3,17 @@ comparison of two settings of one grid axis (two training spectra, two models, t
 over training replicates.
 
 Rows of A and B are paired when every other grid axis agrees, the training replicate
-(`init_seed`) included; since test prompts are drawn by test law (docs/interface.md,
-"Determinism"), a pair at the same test law saw the same prompts, so its difference carries no
-prompt-to-prompt noise. Per condition (the grid point without init_seed) it prints the mean of A and
-of B, the mean difference A - B with its 95% t interval across replicates, the sign test (how many
-replicates have A > B, and the two-sided exact p), and a verdict: "A < B" or "A > B" where the
-interval excludes 0, else "no difference shown". The Monte-Carlo standard error of the mean
-difference (from the rows' own, as if independent: an upper bound for shared prompts) is printed
-beside it. Exit 2 with one message on bad input, nothing written."""
+(`init_seed`) included. Test prompts are drawn by test law (docs/interface.md, "Determinism"):
+where A and B have the same test law (another model, learning rate or training spectrum under a
+shift with its own covariance) a pair saw the same prompts; every replicate of a condition sees
+the same prompts too. Per condition (the grid point without init_seed) it prints the mean of A and
+of B, the mean difference A - B with its 95% t interval across replicates (ci_low, ci_high), the
+sign test (how many replicates have A > B, and the two-sided exact p), mc_bound, a bound on the
+Monte-Carlo standard error of that mean difference that holds however the estimates are
+correlated (the mean over pairs of se_A + se_B: shared prompts make the replicates' Monte-Carlo
+errors alike, which the spread across replicates does not see), and a verdict: "A < B" or "A > B"
+where the interval widened by 1.96 mc_bound on each side excludes 0, else "no difference shown".
+Exit 2 with one message on bad input, nothing written."""
 import argparse
 import math
 import sys
@@ -61,16 +64,19 @@ def compare(df, a, b, predictor="model", metric="r_over_r0"):
     conditions = [k for k in keys if k != REPLICATE]
     out = []
     for condition, group in pairs.groupby(conditions, sort=True, dropna=False):
+        group = group[np.isfinite(group["value_a"] - group["value_b"])]  # pairs with both values
         diff = (group["value_a"] - group["value_b"]).to_numpy(dtype=float)
         mean, half, n = interval(diff)
         positive, nonzero, p = sign_test(diff)
-        mc_se = math.sqrt(np.nansum(group["se_a"] ** 2 + group["se_b"] ** 2)) / len(group)
+        se = (group["se_a"] + group["se_b"]).to_numpy(dtype=float)
+        mc_bound = float(np.mean(se)) if n > 0 and np.isfinite(se).all() else 0.0
         low, high = mean - half, mean + half
-        verdict = ("no difference shown" if not np.isfinite(half) or low <= 0 <= high
-                   else "A < B" if high < 0 else "A > B")
+        widened = half + 1.96 * mc_bound
+        verdict = ("no difference shown" if not np.isfinite(half) or mean - widened <= 0 <= mean + widened
+                   else "A < B" if mean + widened < 0 else "A > B")
         out.append({**dict(zip(conditions, condition)), "replicates": n,
                     "mean_a": group["value_a"].mean(), "mean_b": group["value_b"].mean(), "diff": mean,
-                    "ci_low": low, "ci_high": high, "mc_se": mc_se if np.isfinite(group["se_a"]).any() else np.nan,
+                    "ci_low": low, "ci_high": high, "mc_bound": mc_bound,
                     "a_greater": positive, "nonzero": nonzero, "sign_p": p, "verdict": verdict})
     table = pd.DataFrame(out)
     varied = [k for k in conditions if table[k].nunique() > 1]
@@ -95,13 +101,14 @@ def main(argv=None):
     except (PlotError, FileNotFoundError, ValueError, OSError) as e:
         print(f"compare: {e}", file=sys.stderr)
         return 2
-    shown = table[varied + ["replicates", "mean_a", "mean_b", "diff", "ci_low", "ci_high", "mc_se", "a_greater",
+    shown = table[varied + ["replicates", "mean_a", "mean_b", "diff", "ci_low", "ci_high", "mc_bound", "a_greater",
                             "nonzero", "sign_p", "verdict"]]
     fixed = {k: table[k].iloc[0] for k in table.columns if k not in shown.columns and k in GRID_AXES}
     print(f"A: {args.a}; B: {args.b}; {args.predictor} error as {args.metric}; paired by every other grid axis "
           f"(replicates: {REPLICATE})" + (f"; fixed: " + ", ".join(f"{k}={v}" for k, v in fixed.items()) if fixed else ""))
-    print("diff = mean over replicates of A - B; ci: its 95% t interval across replicates; mc_se: Monte-Carlo "
-          "standard error of diff (an upper bound); a_greater of nonzero: the sign test, sign_p its two-sided p")
+    print("diff = mean over replicates of A - B; ci: its 95% t interval across replicates; mc_bound: a bound on the "
+          "Monte-Carlo standard error of diff; verdict: whether ci widened by 1.96 mc_bound excludes 0; "
+          "a_greater of nonzero: the sign test, sign_p its two-sided p")
     with pd.option_context("display.max_rows", None, "display.width", 200, "display.float_format", "{:.6g}".format):
         print(shown.to_string(index=False))
     shown_counts = table["verdict"].value_counts()

@@ -95,9 +95,10 @@ def long_form(df, predictors, metric):
 
 def aggregate(long, x, hue, facet):
     """Per (facet, hue, x): the mean of the rows, the 95% t interval across them (ci_low, ci_high:
-    across training replicates where init_seed is what varies; NaN for one row), and the
-    Monte-Carlo standard error of the mean (se, from the rows' own, as if independent); what varied
-    inside the groups."""
+    across training replicates where init_seed is what varies; NaN for one row), and a bound on
+    the Monte-Carlo standard error of the mean that holds however the rows' estimates are
+    correlated (se: the mean of their standard errors; replicates share their test prompts); what
+    varied inside the groups."""
     keys = [k for k in (facet, hue, x) if k]
     for k in keys:
         if k not in long.columns:
@@ -114,7 +115,7 @@ def aggregate(long, x, hue, facet):
     long = long[~undefined]
     grouped = long.groupby(keys, sort=True, dropna=True, observed=True)
     stats = grouped.agg(mean=("value", "mean"), sd=("value", "std"), n=("value", "size"),
-                        se=("se", lambda e: np.sqrt(np.sum(np.square(e))) / len(e) if np.isfinite(e).any() else np.nan),
+                        se=("se", lambda e: np.mean(e) if np.isfinite(e).any() else np.nan),
                         unconverged=("converged", lambda c: int((~c).sum()))).reset_index()
     half = stats["n"].map(lambda n: t975(n - 1)) * stats["sd"] / np.sqrt(stats["n"])
     stats["ci_low"], stats["ci_high"] = stats["mean"] - half, stats["mean"] + half
@@ -310,7 +311,7 @@ def plot(files, x, hue=None, facet=None, fix=(), metric="r_over_r0", predictors=
                  + (", ".join(f"{k} ({n} values)" for k, n in varied.items()) if varied else "nothing (one row a point)")
                  + ("; band: 95% t interval across " + ("training replicates" if replicates else "those rows")
                     if counts[-1] > 1 else "")
-                 + "; error bars: Monte-Carlo standard error of the mean" + left_out
+                 + "; error bars: Monte-Carlo standard error of the mean (bounded: the mean of the rows')" + left_out
                  + (f"; {copies}" if copies else ""))
     labels = {k: axis_label(k, long) if "," not in k else " / ".join(axis_label(p.strip(), long) for p in k.split(","))
               for k in (x, hue, facet) if k}

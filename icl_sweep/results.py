@@ -191,7 +191,8 @@ def _layers(model):
 def parameters(paths_or_glob, partial=False):
     """The trained weights of every run that keeps them (`lsa`, `linear_transformer(L)`;
     docs/interface.md, /parameters): one row per (file, train_id, layer) with the run's grid values
-    and `w_pv`, `w_kq`, each a (d+1) x (d+1) numpy array, layer 0 first. With them a trained layer
+    and `w_pv`, `w_kq`, each a (d+1) x (d+1) numpy array, layer 0 first, and the layer's share of
+    squared weight norm outside Ahn et al.'s sparse form (`outside_sparse`). With them a trained layer
     can be evaluated again anywhere (docs/theory.md §11-§12). Runs that were not trained (yet) are
     left out; a file without /parameters gives no rows."""
     out = []
@@ -209,8 +210,19 @@ def parameters(paths_or_glob, partial=False):
                 continue
             for layer, pair in enumerate(block.reshape(layers, 2, side, side)):
                 out.append({"file": path, "train_id": int(train_id), **run.to_dict(), "layer": layer,
-                            "w_pv": pair[0].copy(), "w_kq": pair[1].copy()})
-    return pd.DataFrame(out, columns=["file", "train_id", *RUN_AXES, "layer", "w_pv", "w_kq"])
+                            "w_pv": pair[0].copy(), "w_kq": pair[1].copy(),
+                            "outside_sparse": outside_sparse_form(pair[0], pair[1])})
+    return pd.DataFrame(out, columns=["file", "train_id", *RUN_AXES, "layer", "w_pv", "w_kq", "outside_sparse"])
+
+
+def outside_sparse_form(w_pv, w_kq):
+    """The share of a layer's squared weight norm outside Ahn et al.'s sparse form (W^PV with only
+    its label-label entry, W^KQ with only its covariate block): the program's `outside_sparse` column
+    is the largest over a run's layers (src/lsa_layer.hpp)."""
+    d = w_pv.shape[0] - 1
+    total = float(np.sum(w_pv ** 2) + np.sum(w_kq ** 2))
+    inside = float(w_pv[d, d] ** 2 + np.sum(w_kq[:d, :d] ** 2))
+    return (total - inside) / total if total > 0 else float("nan")
 
 
 def to_xarray(df, axes=None):

@@ -1,5 +1,7 @@
 #include "lsa_layer.hpp"
 
+#include <limits>
+
 namespace icl {
 
 double LsaLayer::predict(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen::VectorXd& q) const {
@@ -13,6 +15,13 @@ double LsaLayer::predict(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, con
   const double s_y = y.dot(keys_dot);              // sum_i y_i z_i^T (u; v)
   if (query_is_key) s_x += q * q.dot(u);           // the query (x_q; 0) as a key
   return (p.head(d).dot(s_x) + p[d] * s_y) / m;
+}
+
+double outside_sparse_form(const Eigen::MatrixXd& w_pv, const Eigen::MatrixXd& w_kq) {
+  const Eigen::Index d = w_pv.rows() - 1;
+  const double all = w_pv.squaredNorm() + w_kq.squaredNorm();
+  const double inside = w_pv(d, d) * w_pv(d, d) + w_kq.topLeftCorner(d, d).squaredNorm();
+  return all > 0.0 ? (all - inside) / all : std::numeric_limits<double>::quiet_NaN();
 }
 
 LayerError::LayerError(const LsaLayer& layer, int m, const Eigen::VectorXd& w_mean, double w_scale, double noise_sd)

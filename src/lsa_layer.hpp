@@ -19,6 +19,13 @@ struct LsaLayer {
   double predict(const Eigen::MatrixXd& X, const Eigen::VectorXd& y, const Eigen::VectorXd& q) const;
 };
 
+// The share of one layer's squared weight norm (W^PV and W^KQ together) outside Ahn et al.'s
+// sparse form of preconditioned gradient descent (docs/theory.md §11): W^PV with only its
+// label-label entry, W^KQ with only its covariate block W_xx. 0 for a layer in that form; NaN for
+// a zero layer. Entries that receive no gradient keep their initial values: from the `paper`
+// initialisation they stay 0, from `gaussian(s)` they count as outside.
+double outside_sparse_form(const Eigen::MatrixXd& w_pv, const Eigen::MatrixXd& w_kq);
+
 // The layer's expected squared error over the task w ~ N(mu, c^2 I) and the label noise
 // eps ~ N(0, s^2 I) (docs/theory.md §12), given the design X of a prompt of length m and either the
 // query x_q or, for a query x_q ~ N(0, Lambda_q) independent of X, over the query too. Needs only

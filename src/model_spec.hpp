@@ -1,4 +1,5 @@
 #pragma once
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,9 +24,9 @@ struct ModelSpec {
   bool lsa_type() const { return kind == Kind::lsa || (kind == Kind::linear_transformer && layers == 1); }
   // The trained weights a results file keeps for one run at dimension d (/parameters): every
   // layer's W^PV and W^KQ, (d+1)^2 each, for lsa and linear_transformer(L); none for the others.
-  int stored_parameters(int d) const {
+  std::int64_t stored_parameters(int d) const {
     const bool kept = kind == Kind::lsa || kind == Kind::linear_transformer;
-    return kept ? 2 * layers * (d + 1) * (d + 1) : 0;
+    return kept ? std::int64_t{2} * layers * (d + 1) * (d + 1) : 0;
   }
 };
 

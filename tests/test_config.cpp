@@ -474,7 +474,7 @@ TEST(Config, GridWithTooManyTrainingRuns) {
   EXPECT_EQ(error_of("[grid]\nd = 4\nn_train = 1:1000:1\nsigma = 0.001:1:0.001\n"
                      "init_seed = 0:999:1\n"),
             "bad.ini: [grid] n_train = 1:1000:1: the grid has 1e+09 training runs, 1e+09 rows "
-            "(about 560 GB of results); the limit is 1e8 training runs");
+            "(about 568 GB of results); the limit is 1e8 training runs");
 }
 
 TEST(Config, GridWithTooManyRows) {
@@ -499,13 +499,13 @@ TEST(Config, GridSizeDoesNotOverflow) {
       error_of("[grid]\nd = 4\nn_train = 1:100000:1\nsigma = 1:100000:1\ninit_seed = 0:99999:1\n"
                "[eval]\nm_test = 1:100000:1\n");
   EXPECT_EQ(msg, "bad.ini: [grid] n_train = 1:100000:1: the grid has 1e+15 training runs, 1e+20 "
-                 "rows (about 56 ZB of results); the limit is 1e8 training runs");
+                 "rows (about 57 ZB of results); the limit is 1e8 training runs");
 }
 
 TEST(Config, GridSizeNamesTheCommandLine) {
   EXPECT_EQ(error_of(kMinimal, {{"grid.n_train", "1:1000:1"}, {"grid.init_seed", "0:999999:1"}}),
             "command line: [grid] init_seed = 0:999999:1: the grid has 1e+09 training runs, 1e+09 "
-            "rows (about 560 GB of results); the limit is 1e8 training runs");
+            "rows (about 568 GB of results); the limit is 1e8 training runs");
 }
 
 TEST(Config, UnknownKeyInKnownSection) {

@@ -26,7 +26,8 @@ inline constexpr std::array<SchemaChange, 1> kSchemaChanges{{
     {6, "test prompts are drawn by test law (d, M, shift, and the training spectrum only where the shift's test law "
         "is made from the training covariance), no longer by training run, so that rows with the same test law share "
         "them (docs/interface.md, \"Determinism\"); risk_model_theory is the whole LSA layer's risk, with "
-        "risk_model_theory_se; /parameters keeps lsa and linear_transformer weights"},
+        "risk_model_theory_se; /parameters keeps lsa and linear_transformer weights, outside_sparse their "
+        "distance from preconditioned GD's form"},
 }};
 // "since version 5: 6: test prompts ..." for a file of `version` older than kSchemaVersion, else "".
 std::string schema_changes_since(int version);
@@ -66,6 +67,7 @@ using Text = char[N];
   X(loss_min, double, "the optimal population loss L*")                                              \
   X(rel_err, double, "||A - A*||_F / ||A*||_F of the trained A or A_eff")                            \
   X(offblock_norm, double, "one LSA layer: norm of the entries the reduced model keeps at zero")      \
+  X(outside_sparse, double, "lsa, linear_transformer(L): the largest share over layers of a layer's squared weight norm outside Ahn et al.'s sparse (preconditioned GD) form") \
   X(balance_drift, double, "flow: absolute change of u^2 - ||U||_F^2 over training (0 exactly)")
 
 #define ICL_TRAILING_COLUMNS(X)                                                                      \

@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <limits>
 #include <map>
+#include <stdexcept>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -130,8 +130,9 @@ void Extension::add(Source source, const SweepConfig& source_config, const Grid&
     if (run_place_[id].source < 0) {
       run_place_[id] = run_at;
     } else {
-      const RunExtras b = extras_at(run_at);
-      if (!extras_at(run_place_[id]).same_as(b.trajectory, b.parameters))
+      const auto kept = static_cast<std::uint64_t>(run.model.stored_parameters(run.d));
+      const RunExtras b = extras_at(run_at, kept);
+      if (!extras_at(run_place_[id], kept).same_as(b.trajectory, b.parameters))
         refuse(src.path, "its training run " + std::to_string(old_id) + " (" + run_text(run) +
                              ") has another trajectory or other trained weights than " +
                              sources_[run_place_[id].source].path + "'s");
@@ -176,7 +177,6 @@ Extension Extension::plan(const std::string& old_path, const SweepConfig& config
 Extension Extension::merge(const std::vector<std::string>& inputs, const SweepConfig& config, const Grid& grid) {
   Extension x;
   x.conditions_ = grid.conditions_per_run();
-  x.parameters_ = static_cast<std::size_t>(grid.parameters_per_run());
   x.row_place_.assign(grid.rows(), Place{});
   x.run_place_.assign(grid.runs(), Place{});
   x.found_.assign(grid.rows(), 0);
@@ -245,10 +245,14 @@ ResultRow Extension::row_at(const Place& place) const {
   return sources_[static_cast<std::size_t>(place.source)].file.read_rows(place.index, 1).front();
 }
 
-Extension::RunExtras Extension::extras_at(const Place& place) const {
+Extension::RunExtras Extension::extras_at(const Place& place, std::uint64_t parameters) const {
   const ResultsFile& file = sources_[static_cast<std::size_t>(place.source)].file;
   RunExtras e{file.read_trajectory(place.index), file.read_parameters(place.index)};
-  e.parameters.resize(parameters_, std::numeric_limits<double>::quiet_NaN());
+  if (e.parameters.size() < parameters)
+    throw std::runtime_error(sources_[static_cast<std::size_t>(place.source)].path + ": run " +
+                             std::to_string(place.index) + " keeps " + std::to_string(e.parameters.size()) +
+                             " weights, fewer than its model's " + std::to_string(parameters));
+  e.parameters.resize(parameters);
   return e;
 }
 
@@ -269,7 +273,9 @@ TaskResult Extension::take(std::uint64_t train_id) const {
   TaskResult result;
   result.train_id = train_id;
   for (std::uint64_t c = 0; c < conditions_; ++c) result.rows.push_back(placed_row(train_id, c));
-  RunExtras extras = extras_at(run_place_[train_id]);
+  const ResultRow first = placed_row(train_id, 0);
+  const auto kept = static_cast<std::uint64_t>(parse_model(first.model).stored_parameters(first.d));
+  RunExtras extras = extras_at(run_place_[train_id], kept);
   result.trajectory = std::move(extras.trajectory);
   result.parameters = std::move(extras.parameters);
   return result;
@@ -279,7 +285,7 @@ void Extension::complete(TaskResult& result) const {
   const std::uint64_t id = result.train_id;
   const Place& run = run_place_[id];
   if (run.source < 0 || result.rows.size() != conditions_) return;
-  RunExtras old = extras_at(run);
+  RunExtras old = extras_at(run, result.parameters.size());
   // A run that failed this time keeps its failed rows for the new conditions (the sweep goes on,
   // as for any run); the reused rows, their trajectory and weights are the file's.
   const bool failed = std::any_of(result.rows.begin(), result.rows.end(), [](const ResultRow& r) {

@@ -67,19 +67,18 @@ class Extension {
   // Maps every row of `source` into `grid`; rows and trajectories already placed must agree.
   void add(Source source, const SweepConfig& source_config, const Grid& grid, bool whole_source_required);
   ResultRow row_at(const Place& place) const;
-  // What a file holds of a run beyond its rows: its trajectory and its kept weights, the latter
-  // NaN-padded to this grid's parameters per run (a grid with a larger d or more layers keeps more).
+  // What a file holds of a run beyond its rows: its trajectory and its kept weights, the run's own
+  // `parameters` of them (the file pads each run to its grid's widest).
   struct RunExtras {
     std::vector<StoredSample> trajectory;
     std::vector<double> parameters;
     bool same_as(const std::vector<StoredSample>& t, const std::vector<double>& p) const;
   };
-  RunExtras extras_at(const Place& place) const;
+  RunExtras extras_at(const Place& place, std::uint64_t parameters) const;
   ResultRow placed_row(std::uint64_t train_id, std::uint64_t condition) const;
 
   std::vector<Source> sources_;
   std::uint64_t conditions_ = 0;
-  std::size_t parameters_ = 0;     // the grid's parameters per run
   std::vector<Place> row_place_;   // per grid row
   std::vector<Place> run_place_;   // per grid run: a trajectory and weights
   std::vector<std::uint8_t> found_;

@@ -67,11 +67,11 @@ struct ResultsFile::Handles {
 };
 
 ResultsFile ResultsFile::create(const std::string& path, std::uint64_t rows_total,
-                                std::uint64_t runs, int points, int parameters,
+                                std::uint64_t runs, int points, std::uint64_t parameters,
                                 const FileAttributes& attributes) {
-  if (rows_total == 0 || runs == 0 || points <= 0 || parameters < 0)
+  if (rows_total == 0 || runs == 0 || points <= 0)
     throw std::invalid_argument("ResultsFile::create(\"" + path +
-                                "\"): rows_total, runs and points must be positive, parameters not negative");
+                                "\"): rows_total, runs and points must be positive");
   h5::File file = h5::File::create(path, file_access());
   h5::Datatype type = row_type();
 
@@ -108,8 +108,12 @@ ResultsFile ResultsFile::create(const std::string& path, std::uint64_t rows_tota
   std::optional<h5::Dataset> weights;
   if (parameters > 0) {
     const auto width = static_cast<hsize_t>(parameters);
+    // Chunks of about 1 MiB whatever d and L (HDF5 refuses chunks of 4 GiB and more).
+    constexpr hsize_t kChunkValues = hsize_t{1} << 17;
+    const hsize_t chunk_columns = std::min(width, kChunkValues);
     h5::PropertyList creation = h5::PropertyList::dataset_creation();
-    creation.set_chunk(std::array{std::min<hsize_t>(runs, kRunsPerChunk), width});
+    creation.set_chunk(std::array{
+        std::clamp<hsize_t>(kChunkValues / chunk_columns, 1, std::min<hsize_t>(runs, kRunsPerChunk)), chunk_columns});
     creation.set_fill_value(h5::native<double>(), &nan);  // NaN: not kept (yet)
     weights.emplace(file.create_dataset("parameters", h5::native<double>(),
                                         h5::Dataspace::simple(std::array<hsize_t, 2>{runs, width}), creation));
@@ -158,8 +162,8 @@ void ResultsFile::write_trajectory(std::uint64_t train_id, std::span<const Store
   }
 }
 
-int ResultsFile::parameters_per_run() const {
-  return h_->parameters ? static_cast<int>(h_->parameters->dims().at(1)) : 0;
+std::uint64_t ResultsFile::parameters_per_run() const {
+  return h_->parameters ? h_->parameters->dims().at(1) : 0;
 }
 
 void ResultsFile::write_parameters(std::uint64_t train_id, std::span<const double> values) {

@@ -43,7 +43,7 @@ class ResultsFile {
   // Creates (truncating) the file with datasets of their final size, rows zero-filled,
   // /parameters NaN-filled (none when `parameters` is 0).
   static ResultsFile create(const std::string& path, std::uint64_t rows_total, std::uint64_t runs,
-                            int points, int parameters, const FileAttributes& attributes);
+                            int points, std::uint64_t parameters, const FileAttributes& attributes);
   // Opens an existing file, for writing or only for reading.
   static ResultsFile open(const std::string& path, bool writable = true);
 
@@ -53,7 +53,7 @@ class ResultsFile {
   // The trained weights of consecutive runs from `train_id` on, parameters_per_run() each.
   void write_parameters(std::uint64_t train_id, std::span<const double> values);
   // Values per run of /parameters; 0 without the dataset.
-  int parameters_per_run() const;
+  std::uint64_t parameters_per_run() const;
   void write_attributes(const FileAttributes& attributes);
   FileAttributes read_attributes() const;
   std::vector<ResultRow> read_rows(std::uint64_t first_row, std::uint64_t count) const;

@@ -4,14 +4,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
-#include <cmath>
+#include <cerrno>
 #include <chrono>
 #include <climits>
+#include <cmath>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <limits>
+#include <stdexcept>
 #include <utility>
 
 #include "store/file_sync.hpp"
@@ -128,6 +130,20 @@ ExistingOutput inspect_output(const std::string& output) {
   return e;
 }
 
+namespace {
+
+// A run's own trained weights, NaN-padded to the file's width (a run keeps 2 L (d+1)^2 values, the
+// file the grid's most).
+void append_padded(std::vector<double>& block, const std::vector<double>& run, std::uint64_t width) {
+  if (run.size() > width)
+    throw std::logic_error("a run keeps " + std::to_string(run.size()) + " weights, more than the file's " +
+                           std::to_string(width));
+  block.insert(block.end(), run.begin(), run.end());
+  block.resize(block.size() + (width - run.size()), std::numeric_limits<double>::quiet_NaN());
+}
+
+}  // namespace
+
 void write_snapshot(const std::string& path, const SweepIdentity& identity, const Grid& grid, int trajectory_points,
                     const std::vector<TaskResult>& records) {
   std::error_code ec;
@@ -143,7 +159,9 @@ void write_snapshot(const std::string& path, const SweepIdentity& identity, cons
       if (r.train_id >= grid.runs() || done[r.train_id] || r.rows.size() != grid.conditions_per_run()) continue;
       file.write_rows(r.train_id * grid.conditions_per_run(), r.rows);
       file.write_trajectory(r.train_id, r.trajectory);
-      file.write_parameters(r.train_id, r.parameters);
+      std::vector<double> parameters;
+      if (file.parameters_per_run() > 0) append_padded(parameters, r.parameters, file.parameters_per_run());
+      file.write_parameters(r.train_id, parameters);
       done[r.train_id] = 1;
       a.rows_done += r.rows.size();
     }
@@ -266,7 +284,7 @@ void SweepStore::write_pending() {
     for (std::size_t i = first; i < end; ++i) {
       rows.insert(rows.end(), pending_[i].rows.begin(), pending_[i].rows.end());
       samples.insert(samples.end(), pending_[i].trajectory.begin(), pending_[i].trajectory.end());
-      parameters.insert(parameters.end(), pending_[i].parameters.begin(), pending_[i].parameters.end());
+      if (file_->parameters_per_run() > 0) append_padded(parameters, pending_[i].parameters, file_->parameters_per_run());
     }
     file_->write_rows(pending_[first].train_id * conditions_, rows);
     file_->write_trajectory(pending_[first].train_id, samples);

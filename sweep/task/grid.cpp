@@ -79,8 +79,8 @@ double forward_cost(const ModelSpec& m, double d, double points) {
 
 }  // namespace
 
-int Grid::parameters_per_run() const {
-  int most = 0;
+std::int64_t Grid::parameters_per_run() const {
+  std::int64_t most = 0;
   for (const ModelSpec& model : config_.model)
     for (const int d : config_.d) most = std::max(most, model.stored_parameters(d));
   return most;

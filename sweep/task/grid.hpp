@@ -51,7 +51,7 @@ class Grid {
   int max_test_m(const TrainingRun& run) const;  // the longest test prompt of the run
   // The trained weights kept per run (/parameters): the most any run of the grid keeps; 0 when
   // no run keeps any.
-  int parameters_per_run() const;
+  std::int64_t parameters_per_run() const;
   // Rough single-core seconds for one run with all its conditions: orders the work so that
   // the costliest runs start first. O(1).
   double cost_estimate(std::uint64_t train_id) const;

@@ -1,6 +1,8 @@
 #include "task/run_task.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 #include <new>
@@ -22,7 +24,7 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // What a training run gives every one of its rows, whichever the model.
 struct Trained {
   TrainingStatus status = TrainingStatus::failed;
-  double gf_time = kNaN, loss_final = kNaN, loss_min = kNaN, rel_err = kNaN, offblock_norm = kNaN;
+  double gf_time = kNaN, loss_final = kNaN, loss_min = kNaN, rel_err = kNaN, offblock_norm = kNaN, outside_sparse = kNaN;
   double balance_drift = kNaN, train_loss_final = kNaN;
   std::int64_t gf_steps = 0, train_steps = 0;
   LsaPredictors lsa;          // trained: the model's A when it is exactly x_q^T A h
@@ -39,6 +41,7 @@ struct Trained {
     row.loss_min = loss_min;
     row.rel_err = rel_err;
     row.offblock_norm = offblock_norm;
+    row.outside_sparse = outside_sparse;
     row.balance_drift = balance_drift;
   }
 };
@@ -121,6 +124,10 @@ Trained train_model(const SweepConfig& config, const Grid& grid, std::uint64_t t
   t.status = out.status;
   t.train_steps = out.steps;
   t.train_loss_final = out.loss_final;
+  for (std::size_t l = 0; l + 1 < out.weights.size(); l += 2) {  // the largest share over layers
+    const double share = outside_sparse_form(out.weights[l], out.weights[l + 1]);
+    t.outside_sparse = std::isnan(t.outside_sparse) ? share : std::max(t.outside_sparse, share);
+  }
   t.loss_min = loss.minimum();
   t.lsa = LsaPredictors{Eigen::MatrixXd(), loss.optimum_matrix(cancelled), loss.one_step_eta(), LsaLayer{}};
   // One whole LSA layer, every block: its risk by theory (docs/theory.md §12). The LSA of §1 has
@@ -151,7 +158,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
   result.train_id = train_id;
   result.rows.resize(conditions);
   result.trajectory.assign(config.flow.trajectory_points, StoredSample{kNaN, kNaN, kNaN, kNaN});
-  result.parameters.assign(static_cast<std::size_t>(grid.parameters_per_run()), kNaN);
+  result.parameters.assign(static_cast<std::size_t>(run.model.stored_parameters(run.d)), kNaN);
   for (std::uint64_t c = 0; c < conditions; ++c) {
     ResultRow& row = result.rows[c];
     row = blank_row();

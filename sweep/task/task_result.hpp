@@ -8,8 +8,8 @@
 namespace icl {
 
 // Everything one training run contributes to the file: its rows (contiguous, starting at
-// train_id * conditions_per_run), its trajectory and its trained weights (Grid::parameters_per_run
-// values, NaN where the run keeps fewer or none).
+// train_id * conditions_per_run), its trajectory and its trained weights (the run's own
+// ModelSpec::stored_parameters values, none for a model that keeps none; the file pads them).
 struct TaskResult {
   std::uint64_t train_id = 0;
   std::vector<ResultRow> rows;

@@ -125,7 +125,13 @@ def check_parameters(path, df, repository):
         offblock = np.sqrt(np.sum(r["w_pv"][d, :d] ** 2) + np.sum(r["w_kq"][d, :d] ** 2))
         stored = runs.loc[r["train_id"], "offblock_norm"]
         check(abs(offblock - stored) <= 1e-12 * stored, f"run {r['train_id']}: offblock {offblock} from the weights, {stored} stored")
-    print(f"parameters: {len(w)} layers of {layers.size} runs")
+    # The program's outside_sparse column: the largest per-layer share (computed here from the weights).
+    largest = w.groupby("train_id")["outside_sparse"].max()
+    stored = runs.loc[largest.index, "outside_sparse"]
+    check(np.allclose(largest.to_numpy(), stored.to_numpy(), rtol=1e-12, atol=0), "outside_sparse is not the weights'")
+    check(runs.loc[~runs.index.isin(largest.index), "outside_sparse"].isna().all(), "outside_sparse without weights")
+    print(f"parameters: {len(w)} layers of {layers.size} runs; outside the sparse form: "
+          f"{largest.min():.3g} to {largest.max():.3g}")
 
 
 def main():

@@ -72,7 +72,10 @@ def test_interval_is_recomputed_from_the_file(replicates, tmp_path):
         positive = int((diff > 0).sum())
         assert row["a_greater"] == positive and row["nonzero"] == 4
         assert row["sign_p"] == pytest.approx(min(1.0, 2 * sum(math.comb(4, i) for i in range(min(positive, 4 - positive) + 1)) / 16))
-        shown = row["ci_low"] > 0 or row["ci_high"] < 0
+        se = (a["risk_model_mc_se"] / a["risk_zero"]).to_numpy() + (b["risk_model_mc_se"] / b["risk_zero"]).to_numpy()
+        assert row["mc_bound"] == pytest.approx(se.mean(), rel=1e-12)
+        widened = half + 1.96 * se.mean()
+        shown = diff.mean() - widened > 0 or diff.mean() + widened < 0
         assert (row["verdict"] != "no difference shown") == shown
         assert row["verdict"] in r.stdout
     # Where the test law is the same for both (covariate_random, covariate_isotropic) the pairs saw
