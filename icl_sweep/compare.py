@@ -15,7 +15,6 @@ errors alike, which the spread across replicates does not see), and a verdict: "
 where the interval widened by 1.96 mc_bound on each side excludes 0, else "no difference shown".
 Exit 2 with one message on bad input, nothing written."""
 import argparse
-import math
 import sys
 
 import numpy as np
@@ -105,7 +104,7 @@ def main(argv=None):
                             "nonzero", "sign_p", "verdict"]]
     fixed = {k: table[k].iloc[0] for k in table.columns if k not in shown.columns and k in GRID_AXES}
     print(f"A: {args.a}; B: {args.b}; {args.predictor} error as {args.metric}; paired by every other grid axis "
-          f"(replicates: {REPLICATE})" + (f"; fixed: " + ", ".join(f"{k}={v}" for k, v in fixed.items()) if fixed else ""))
+          f"(replicates: {REPLICATE})" + ("; fixed: " + ", ".join(f"{k}={v}" for k, v in fixed.items()) if fixed else ""))
     print("diff = mean over replicates of A - B; ci: its 95% t interval across replicates; mc_bound: a bound on the "
           "Monte-Carlo standard error of diff; verdict: whether ci widened by 1.96 mc_bound excludes 0; "
           "a_greater of nonzero: the sign test, sign_p its two-sided p")

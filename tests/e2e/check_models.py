@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from sweep_runner import result_columns, same_columns, MPI_ENV, TIMING_COLUMNS, check, finish, run_sweep
+from sweep_runner import result_columns, same_columns, MPI_ENV, check, finish, run_sweep
 
 CONFIG = """[sweep]
 name = models
