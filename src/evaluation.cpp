@@ -25,8 +25,11 @@ ConditionRisks evaluate_condition(const TestDistribution& dist, const LsaPredict
   }
   const auto trained = index_of(Predictor::model);
   if (std::isnan(r.theory[trained]) && !lsa.layer.empty()) {
-    r.theory[trained] = r.mc.layer.mean;
-    r.theory_se[trained] = r.mc.layer.se;
+    // With R(A*) in closed form, the layer's risk is it plus the gap paired on the same prompts.
+    const auto limit = index_of(Predictor::lsa_limit);
+    const bool paired = r.closed_form && !std::isnan(r.mc.layer_gap.mean);
+    r.theory[trained] = paired ? r.theory[limit] + r.mc.layer_gap.mean : r.mc.layer.mean;
+    r.theory_se[trained] = paired ? r.mc.layer_gap.se : r.mc.layer.se;
   }
   return r;
 }

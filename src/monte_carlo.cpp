@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "least_squares.hpp"
+#include "paired_layer_risk.hpp"
 
 namespace icl {
 namespace {
@@ -301,6 +302,10 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
     layer_error.emplace(lsa.layer, m, dist.w_mean, dist.w_scale, dist.noise_sd);
     if (exact_given_design && !dist.law) set_layer_query();
   }
+  // Given the design, the layer's error pairs with A*'s (McRisks::layer); given the query, it is
+  // evaluated on every prompt.
+  PairedLayerRisk paired(settings.layer_stride, dist.has_moments());
+  static_assert(PairedLayerRisk::kPilot % kPromptBlock == 0, "the pilot ends with a block");
   Accumulator layer_acc;
 
   // Prompts go in blocks: each prompt's predictions are kept until the model has predicted the
@@ -333,7 +338,9 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
       if (i == index_of(Predictor::ols) && ols_infinite) continue;
       if (!within(acc[i], r0)) return false;
     }
-    return within(layer_acc, r0);
+    if (!layer || !exact_given_design) return within(layer_acc, r0);
+    const RiskEstimate e = paired.risk();
+    return e.se <= settings.target_rel_se * std::max(std::abs(e.mean), kNumericalZero * r0);
   };
 
   int used = 0;
@@ -347,8 +354,10 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
       predictions[static_cast<std::size_t>(b)] = predict(p, ls, lsa, linear, !exact_given_design, k);
       if (exact_given_design) given_design_errors[static_cast<std::size_t>(b)] = conditional_error(p, ls);
       if (layer && exact_given_design) {
-        if (dist.law) set_layer_query();  // the query covariance of this prompt (conditional_error set F)
-        layer_errors[static_cast<std::size_t>(b)] = layer_error->integrated(p.sigma);
+        if (paired.evaluates(first + b)) {
+          if (dist.law) set_layer_query();  // the query covariance of this prompt (conditional_error set F)
+          layer_errors[static_cast<std::size_t>(b)] = layer_error->integrated(p.sigma);
+        }
       } else if (layer) {
         design_covariance(p, ls);
         layer_errors[static_cast<std::size_t>(b)] = (*layer_error)(p.sigma, p.q);
@@ -372,7 +381,12 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
       const ConditionalErrors& e = given_design_errors[static_cast<std::size_t>(b)];
       for (std::size_t i = 0; i < kPredictorCount; ++i)
         if (estimated[i]) acc[i].add(given_design[i] ? e[i] : sq(r.value[i]));
-      if (layer) layer_acc.add(layer_errors[static_cast<std::size_t>(b)]);
+      if (!layer) continue;
+      if (!exact_given_design) {
+        layer_acc.add(layer_errors[static_cast<std::size_t>(b)]);
+        continue;
+      }
+      paired.add(first + b, e[index_of(Predictor::lsa_limit)], layer_errors[static_cast<std::size_t>(b)]);
     }
     used += count;
     if (settings.target_rel_se > 0.0 && used >= next_check && used < settings.prompts) {
@@ -383,7 +397,12 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
   out.prompts = used;
   for (std::size_t i = 0; i < kPredictorCount; ++i)
     if (estimated[i]) out.of[i] = acc[i].estimate();
-  if (layer) out.layer = layer_acc.estimate();
+  if (layer && exact_given_design) {
+    out.layer = paired.risk();
+    out.layer_gap = paired.gap();
+  } else if (layer) {
+    out.layer = layer_acc.estimate();
+  }
   return out;
 }
 

@@ -23,8 +23,13 @@ struct RiskEstimate {
 struct McRisks {
   std::array<RiskEstimate, kPredictorCount> of;  // indexed by Predictor
   // The whole trained LSA layer's risk (LsaPredictors::layer), w and eps integrated given the
-  // design and the query (docs/theory.md §12); NaN without a layer.
+  // design and the query (docs/theory.md §12); NaN without a layer. Where the query is an
+  // independent Gaussian it is integrated too, and the layer's error is paired with A*'s on the
+  // same prompts (PairedLayerRisk): layer_gap estimates R(layer) - R(A*), `layer` A*'s mean error
+  // over every prompt plus that gap. Otherwise (the query given) the layer is evaluated on every
+  // prompt and layer_gap is NaN.
   RiskEstimate layer;
+  RiskEstimate layer_gap;
   std::int64_t prompts = 0;                      // prompts drawn
   RiskEstimate& operator[](Predictor p) { return of[index_of(p)]; }
   const RiskEstimate& operator[](Predictor p) const { return of[index_of(p)]; }
@@ -35,6 +40,9 @@ struct McSettings {
   double target_rel_se = 0.0;  // > 0: stop once every estimate's se <= target |mean|
   double ridge_lambda = 0.1;
   int knn_k = 3;
+  // Past a pilot, the whole LSA layer is evaluated on every s-th prompt, s at most layer_stride,
+  // as its pairing with A* allows (PairedLayerRisk); 1: on every prompt.
+  int layer_stride = 8;
 };
 
 // The linear predictors x_q^T A (1/M) sum y_i x_i under evaluation.

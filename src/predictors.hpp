@@ -70,7 +70,7 @@ struct PredictorColumn {
 
 // Every predictor's result columns, in row order (grouped by predictor, in kPredictors' order).
 inline constexpr auto kPredictorColumns = std::to_array<PredictorColumn>({
-    {Predictor::model, "risk_model_theory", Quantity::theory, "test error of the trained model by theory: in closed form where it is x_q^T A h; for a whole LSA layer (lsa, linear_transformer(1)) otherwise, conditional Monte-Carlo with w and noise integrated (theory.md §12)"},
+    {Predictor::model, "risk_model_theory", Quantity::theory, "test error of the trained model by theory: in closed form where it is x_q^T A h; for a whole LSA layer (lsa, linear_transformer(1)) otherwise, conditional Monte-Carlo with w and noise integrated, paired with A* (theory.md §12)"},
     {Predictor::model, "risk_model_theory_se", Quantity::theory_se, "its standard error: 0 in closed form"},
     {Predictor::model, "risk_model_mc", Quantity::mc, "Monte-Carlo test error of the trained model"},
     {Predictor::model, "risk_model_mc_se", Quantity::mc_se, "its standard error"},

@@ -104,7 +104,7 @@ std::vector<Shift> expand_shift(std::string_view text) {
 }
 
 std::optional<TestMoments> TestDistribution::moments(CancelCheck cancelled) const {
-  if (law || query != Query::independent || quadrants != Quadrants::none) return std::nullopt;
+  if (!has_moments()) return std::nullopt;
   const Eigen::MatrixXd base = product(mix, lambda, mix.transpose(), cancelled);
   TestMoments t;
   t.lambda_p = (prompt_scale * prompt_scale) * base;

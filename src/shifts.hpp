@@ -69,6 +69,8 @@ struct TestDistribution {
   // The second moments when the closed form of docs/theory.md §5 applies (fixed test
   // covariance, independent Gaussian query); empty for Monte-Carlo-only conditions.
   std::optional<TestMoments> moments(CancelCheck cancelled = nullptr) const;
+  // Whether moments() has them, without forming them.
+  bool has_moments() const { return !law && query == Query::independent && quadrants == Quadrants::none; }
   // orthogonal_query is defined only for M < d.
   bool defined() const { return query != Query::orthogonal || m < d; }
 };

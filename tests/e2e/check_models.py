@@ -83,7 +83,9 @@ def check_layer_risk(prog, tmp):
     """The whole layer's risk (docs/theory.md §12, `risk_model_theory` of lsa rows) against plain
     Monte-Carlo of the same trained layer on the same prompts (`risk_model_mc`): within 3 standard
     errors of their difference on every row of a fixed test covariance (4 under a per-prompt one),
-    with a standard error 1.5 times smaller at least and 4 times in the median."""
+    with a standard error never larger, and 4 times smaller in the median. (Paired with A*, the
+    layer is evaluated on fewer prompts where it is close to A*, docs/theory.md §12: a layer of
+    100 steps, far from A*, keeps about the precision of its error on every prompt.)"""
     cfg, out = os.path.join(tmp, "layer.ini"), os.path.join(tmp, "layer.h5")
     with open(cfg, "w") as f:
         f.write(LAYER_CONFIG)
@@ -101,7 +103,7 @@ def check_layer_risk(prog, tmp):
     per_prompt |= df["shift"].str.decode("ascii").str.startswith("covariate_random")
     bound = np.where(per_prompt, 4.0, 3.0)
     check(np.isfinite(z).all() and (z.abs() <= bound).all(), f"the layer's risk is not its plain Monte-Carlo's: z {z.round(2).tolist()}")
-    check((ratio >= 1.5).all() and ratio.median() >= 4, f"the layer's estimate is not the more precise: se ratios {ratio.round(1).tolist()}")
+    check((ratio >= 1.0).all() and ratio.median() >= 4, f"the layer's estimate is not the more precise: se ratios {ratio.round(1).tolist()}")
     print(f"lsa layer risk: {len(df)} rows, |z| at most {z.abs().max():.2f}, "
           f"se ratio plain/theory {ratio.min():.1f} to {ratio.max():.1f} (median {ratio.median():.1f})")
 
