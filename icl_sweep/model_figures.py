@@ -6,7 +6,9 @@
         limit A*, least squares and zero (R/R0 = 1); at N = --n (default: the largest)
     python3 -m icl_sweep models RESULTS.h5... OUT.png --training
         sampled training against the population flow: L - L* and rel_err of A (flow) or A_eff
-        (sampled LSA models) along training, flow time and optimizer steps side by side
+        (sampled LSA models) along training, flow time and optimizer steps side by side; prints,
+        per one-layer sampled model and grid point at M = N, the gaps of R(A_eff) and of the whole
+        layer's risk to R(A*) (mean ± 95% interval across replicates, docs/theory.md §12)
     python3 -m icl_sweep models RESULTS.h5... OUT.png --depth
         error of linear_transformer(L) against the number of layers L, per shift, at M = N
 """
@@ -22,7 +24,7 @@ import numpy as np  # noqa: E402
 
 from .intervals import interval  # noqa: E402
 from .plot import PALETTE, facet_title  # noqa: E402
-from .results import load as load_frame, split_call, trajectories  # noqa: E402
+from .results import GRID_AXES, load as load_frame, split_call, trajectories  # noqa: E402
 
 FLOOR = 1e-3
 TRAINING_TITLES = {"isotropic": "Λ = I", "random_exp": "random Λ = diag(Exp(1))"}
@@ -130,6 +132,40 @@ def training(paths, out):
     fig.savefig(out, dpi=120)
 
 
+def layer_gaps(paths):
+    """The sampled one-layer models' risks against the optimum, at M = N, per model, spectrum and
+    shift: each (R − R(A*))/R(A*) as the mean over replicates ± its 95% t interval (the README's
+    figures). R(A_eff) is A_eff's closed form; the layer's is `risk_model_theory` (every block,
+    docs/theory.md §12), its row standard errors relative to R(A*) beside it, and the largest
+    |z| of a row against plain Monte-Carlo of the same layer."""
+    df = load_frame(paths)
+    df = df[df["model"].isin(["lsa", "linear_transformer(1)"]) & (df["m_test"] == df["n_train"])]
+    lines = []
+
+    def fmt(mean, half):
+        return f"{mean:+.2f}" + (f" ± {half:.2f}" if np.isfinite(half) else "")
+
+    point = [a for a in GRID_AXES if a != "init_seed"]  # replicates differ in init_seed alone
+    varied = [a for a in point if a not in ("model", "spectrum", "shift") and df[a].nunique() > 1]
+    for key, g in df.groupby(point, sort=False):
+        model, spectrum, shift = (key[point.index(a)] for a in ("model", "spectrum", "shift"))
+        spectrum += "".join(f" {a}={key[point.index(a)]}" for a in varied)
+        limit = g["risk_lsa_limit"]
+        if not np.isfinite(limit).all():
+            continue
+        parts = []
+        for name, value in (("A_eff", g["risk_a_eff_theory"]), ("layer", g["risk_model_theory"]),
+                            ("layer − A_eff", g["risk_model_theory"] - g["risk_a_eff_theory"])):
+            mean, half, n = interval(((value - limit) if name != "layer − A_eff" else value).to_numpy() / limit)
+            parts.append(f"{name} {fmt(1e4 * mean, 1e4 * half)}")
+        se = g["risk_model_theory_se"] / limit
+        z = (g["risk_model_theory"] - g["risk_model_mc"]) / np.hypot(g["risk_model_theory_se"], g["risk_model_mc_se"])
+        count = f"{n} replicates" if n > 1 else "1 replicate: no interval"
+        lines.append(f"{model} {spectrum} {shift} ({count}), × 1e-4 of R(A*): " + ", ".join(parts)
+                     + f"; layer se {1e4 * se.min():.2f}–{1e4 * se.max():.2f}; max |z| vs plain {np.abs(z).max():.2f}")
+    return lines
+
+
 def depth(cols, out):
     layers = {m: int(split_call(m)[1]) for m in ordered(cols["model"]) if split_call(m)[0] == "linear_transformer"}
     if not layers:
@@ -174,6 +210,8 @@ def main(argv=None):
     try:
         if a.training:
             training(a.results, a.out)
+            for line in layer_gaps(a.results):
+                print(line)
         else:
             cols = load(a.results)
             status = paper(cols, a.out, a.n) if a.paper else depth(cols, a.out)
