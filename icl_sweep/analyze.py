@@ -5,7 +5,9 @@
 
 Writes into OUTDIR:
   summary.csv             one row per (model, spectrum, shift, d, N, M, ridge lambda, lr, steps): runs,
-                          convergence, and the mean normalised error R/R0 of every predictor (also printed)
+                          convergence, the mean normalised error R/R0 of every predictor, and for the
+                          trained model the half-width of its 95% interval across the runs
+                          (*_ci95: training replicates; NaN for one run) (also printed)
   convergence.png         loss - L* and the distance to the limit A* against gradient-flow time, one
                           line per training run of the population flow, coloured by spectrum, styled by sigma
   error_vs_m_<shift>.png  R/R0 against the test prompt length M per shift: LSA closed form, LSA
@@ -38,6 +40,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .intervals import interval  # noqa: E402
 from .plot import LABELS, PALETTE, PREDICTORS as PLOT_PREDICTORS, PlotError, parse_fix  # noqa: E402
 from .results import SUCCESS_STATUSES, SUMMARY_KEYS, copies_note, load as load_frame, trajectories  # noqa: E402
 
@@ -98,14 +101,20 @@ def write_summary(df, outdir):
     # One row per SUMMARY_KEYS (model, spectrum, shift, d, N, M, ridge lambda, lr, steps): averaged
     # over seeds and sigma only, never over the sizes or settings (a summary that averaged over N and
     # M would mix different questions silently).
+    # The trained model's normalised errors also carry the half-width of the 95% t interval of
+    # their mean across the group's runs (training replicates: init_seed, and sigma where it
+    # varies; NaN for one run), docs/interface.md "Replicates".
     norms = [c.replace("risk_", "") + "_norm" for c, _, _, _ in PREDICTORS]
+    spreads = [n + "_ci95" for n in norms if n.startswith("model_")]
     table = groups(df.assign(run=list(zip(df["file"], df["train_id"]))), SUMMARY_KEYS).agg(
         rows=("row", "size"), runs=("run", "nunique"), converged=("converged", "mean"),
         median_rel_err=("rel_err", finite_median), **{n: (c + "_norm", finite_mean) for n, (c, _, _, _) in
-                                                      zip(norms, PREDICTORS)}).reset_index()
-    header = SUMMARY_KEYS + ["rows", "runs", "converged", "median_rel_err"] + norms
+                                                      zip(norms, PREDICTORS)},
+        **{n + "_ci95": ("risk_" + n[:-len("_norm")] + "_norm", lambda v: interval(v)[1])
+           for n in norms if n.startswith("model_")}).reset_index()
+    header = SUMMARY_KEYS + ["rows", "runs", "converged", "median_rel_err"] + norms + spreads
     rows = [[str(v) for v in r[SUMMARY_KEYS]] + [int(r["rows"]), int(r["runs"]), f"{r['converged']:.3f}",
-                                               f"{r['median_rel_err']:.3e}"] + [f"{r[n]:.6g}" for n in norms]
+                                               f"{r['median_rel_err']:.3e}"] + [f"{r[n]:.6g}" for n in norms + spreads]
             for _, r in table.iterrows()]
     with open(os.path.join(outdir, "summary.csv"), "w", newline="") as f:
         w = csv.writer(f)

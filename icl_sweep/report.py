@@ -16,6 +16,7 @@ import sys
 import h5py
 
 from .analyze import plot_convergence
+from .intervals import interval
 from .plot import PREDICTORS, PlotError, plot
 from .results import SUCCESS_STATUSES, SUMMARY_KEYS, copies_note, expand_paths, load
 
@@ -34,8 +35,12 @@ window.addEventListener("load", () => {
 def summary_table(df):
     cols = {f"{p} R/R₀": PREDICTORS[p][0] + "_norm" for p in SUMMARY_PREDICTORS}
     g = df.groupby(SUMMARY_KEYS, sort=False, dropna=False)
+    # The trained model's mean carries the half-width of its 95% t interval across the group's
+    # training runs (replicates; NaN for one run).
+    model = PREDICTORS["model"][0] + "_norm"
     out = g.agg(rows=("row", "size"), converged=("status", lambda s: float(s.isin(SUCCESS_STATUSES).mean())),
-                **{label: (column, "mean") for label, column in cols.items()}).reset_index()
+                **{label: (column, "mean") for label, column in cols.items()},
+                **{"model R/R₀ ±95% across runs": (model, lambda v: interval(v)[1])}).reset_index()
     return out.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, classes="summary")
 
 

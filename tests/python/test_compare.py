@@ -91,3 +91,21 @@ def test_refusals_name_the_problem(replicates):
                         (["--a", "risk_zero=1", "--b", "risk_zero=2"], "not a grid axis")):
         r = cli(replicates, *args)
         assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr, (args, r.stderr)
+
+
+def test_summary_tables_carry_the_interval_across_replicates(replicates, tmp_path):
+    """analyze's summary.csv gives the trained model's mean over the four replicates with the
+    half-width of its 95% t interval, recomputed here from the file."""
+    out = tmp_path / "analysis"
+    r = subprocess.run([sys.executable, "-m", "icl_sweep", "analyze", replicates, str(out)], capture_output=True,
+                       text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    summary = pd.read_csv(out / "summary.csv")
+    df = icl_sweep.load(replicates)
+    for _, row in summary.iterrows():
+        rows = df[(df["spectrum"] == row["spectrum"]) & (df["shift"] == row["shift"])]
+        values = rows["risk_model_mc"] / rows["risk_zero"]
+        assert row["runs"] == 4 and len(values) == 4
+        half = t975(3) * values.std(ddof=1) / 2.0
+        assert math.isclose(row["model_mc_norm"], values.mean(), rel_tol=1e-5)
+        assert math.isclose(row["model_mc_norm_ci95"], half, rel_tol=1e-5), (row["model_mc_norm_ci95"], half)
