@@ -47,7 +47,7 @@ void BM_MonteCarlo(benchmark::State& state) {
   const PopulationLoss loss = make_population_loss(cov, 40);
   Stream stream{3};
   const TestDistribution dist = make_test_distribution(expand_shift("none")[0], cov, m, stream);
-  LsaPredictors lsa{loss.optimum_matrix(), loss.optimum_matrix(), loss.one_step_eta(), {}};
+  LsaPredictors lsa{loss.optimum_matrix(), loss.optimum_matrix(), loss.one_step_eta(), {}, {}};
   lsa.trained.array() += 1e-9;
   McSettings settings;
   settings.prompts = 10000;

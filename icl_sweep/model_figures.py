@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 
 from .intervals import interval  # noqa: E402
 from .plot import PALETTE, facet_title  # noqa: E402
-from .results import GRID_AXES, load as load_frame, split_call, trajectories  # noqa: E402
+from .results import GRID_AXES, SUCCESS_STATUSES, load as load_frame, split_call, trajectories  # noqa: E402
 
 FLOOR = 1e-3
 TRAINING_TITLES = {"isotropic": "Λ = I", "random_exp": "random Λ = diag(Exp(1))"}
@@ -167,27 +167,83 @@ def layer_gaps(paths):
 
 
 def depth(cols, out):
+    """R/R₀ at M = N against the number of layers L of linear_transformer(L), one panel per shift
+    (in distribution first, on its own): per training spectrum the trained models' mean over the
+    replicates that trained, its 95% t band and every replicate as a dot; the L-step GD reference
+    (risk_gd_steps_mc, docs/theory.md §13) dashed with its Monte-Carlo error; the one-layer
+    optimum R(A*) dotted where it has a closed form; the zero predictor at 1. Runs whose training
+    failed (status not converged/trained, or a non-finite error) are left out of the mean and
+    counted under their point ("2 failed")."""
     layers = {m: int(split_call(m)[1]) for m in ordered(cols["model"]) if split_call(m)[0] == "linear_transformer"}
     if not layers:
         print("icl_sweep models --depth: no linear_transformer(L) models in the file", file=sys.stderr)
         return 2
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
     at_n = cols["m_test"] == cols["n_train"]
     ls = sorted(layers.items(), key=lambda kv: kv[1])
-    curves = 0
-    for spectrum in ordered(cols["spectrum"]):
-        for k, shift in enumerate(ordered(cols["shift"])):
-            sel = at_n & (cols["spectrum"] == spectrum) & (cols["shift"] == shift)
-            y = [np.nanmedian(cols["risk_model_mc"][sel & (cols["model"] == m)] / cols["risk_zero"][sel & (cols["model"] == m)])
-                 for m, _ in ls]
-            ax.plot([l for _, l in ls], y, marker="o", ls="-" if k == 0 else "--", label=f"{spectrum}, {shift}",
-                    color=PALETTE[curves % len(PALETTE)])
-            curves += 1
-    ax.set_yscale("log")
-    ax.set_xticks([l for _, l in ls])
-    ax.set_xlabel("layers L")
-    ax.set_ylabel("R / R₀ at M = N")
-    ax.legend(fontsize=7)
+    shifts = ordered(cols["shift"][at_n])
+    shifts = (["none"] if "none" in shifts else []) + [s for s in shifts if s != "none"]
+    # One row of panels per setting that is neither drawn nor a replicate (lr, steps, sigma, ...).
+    others = [a for a in GRID_AXES if a not in ("init_seed", "model", "spectrum", "shift", "m_test")
+              and len(set(cols[a][at_n])) > 1]
+    settings = ordered(zip(*(cols[a] for a in others))) if others else [()]
+    fig, axes = plt.subplots(len(settings), len(shifts), figsize=(4.6 * len(shifts), 3.8 * len(settings)),
+                             squeeze=False)
+    ok = np.isin(cols["status"], SUCCESS_STATUSES) & np.isfinite(cols["risk_model_mc"])
+    counts = set()
+    for (setting, shift), ax in zip(((t, sh) for t in settings for sh in shifts), axes.flat):
+        shown = [1.0]  # positive values drawn: the panel's lower limit follows them
+        in_setting = np.ones_like(at_n)
+        for a, v in zip(others, setting):
+            in_setting &= cols[a] == v
+        for k, spectrum in enumerate(ordered(cols["spectrum"])):
+            colour = PALETTE[k % len(PALETTE)]
+            sel = at_n & in_setting & (cols["spectrum"] == spectrum) & (cols["shift"] == shift)
+            x, mean, low, high, ref, ref_se, limit = [], [], [], [], [], [], []
+            for model, l in ls:
+                rows = sel & (cols["model"] == model)
+                if not rows.any():
+                    continue
+                norm = cols["risk_model_mc"][rows & ok] / cols["risk_zero"][rows & ok]
+                m, half, n = interval(norm)
+                counts.add(n)
+                failed = int(rows.sum() - (rows & ok).sum())
+                x.append(l)
+                mean.append(m)
+                low.append(m - half if np.isfinite(half) else m)
+                shown.extend(v for v in norm if v > 0)
+                high.append(m + half if np.isfinite(half) else m)
+                ax.scatter(np.full(n, l), norm, s=8, color=colour, alpha=0.4, zorder=3)
+                if failed:
+                    ax.annotate(f"{failed} failed", (l, m if np.isfinite(m) else 1.0), textcoords="offset points",
+                                xytext=(0, -14), ha="center", fontsize=6, color=colour)
+                zero = cols["risk_zero"][rows]
+                ref.append(np.nanmean(cols["risk_gd_steps_mc"][rows] / zero))
+                ref_se.append(np.nanmean(cols["risk_gd_steps_mc_se"][rows] / zero))
+                limit.append(np.nanmean(cols["risk_lsa_limit"][rows] / zero))
+            if not x:
+                continue
+            ax.plot(x, mean, marker="o", color=colour, label=f"{spectrum}: trained")
+            # A band whose lower end is 0 or below runs to the panel's bottom edge (log axis).
+            ax.fill_between(x, np.maximum(low, 1e-300), high, color=colour, alpha=0.2, lw=0)
+            shown.extend(v for v in ref + limit + high if np.isfinite(v) and v > 0)
+            if np.isfinite(ref).any():
+                ax.errorbar(x, ref, yerr=1.96 * np.asarray(ref_se), color=colour, ls="--", marker="s", ms=3,
+                            capsize=2, label=f"{spectrum}: L-step GD (fitted)")
+            if np.isfinite(limit).any():
+                ax.axhline(np.nanmean(limit), color=colour, ls=":", lw=1, label=f"{spectrum}: one layer at A*")
+        ax.axhline(1.0, color="0.5", lw=0.8, label="zero predictor")
+        ax.set_yscale("log")
+        ax.set_ylim(min(shown) / 3.0, max(shown) * 3.0)
+        ax.set_xticks([l for _, l in ls])
+        ax.set_xlabel("layers L")
+        ax.set_ylabel("R / R₀ at M = N")
+        where = "".join(f", {a} = {v}" for a, v in zip(others, setting))
+        ax.set_title(("in distribution" if shift == "none" else f"test under {shift}") + where, fontsize=9)
+        ax.legend(fontsize=6)
+    replicates = "-".join(map(str, sorted({min(counts), max(counts)}))) if counts else "0"
+    fig.suptitle(f"linear_transformer(L): mean over {replicates} trained replicate(s) with its 95% t band, dots "
+                 "the replicates (a band reaching the bottom edge holds 0);\nL-step GD: ±1.96 Monte-Carlo "
+                 "standard errors; failed runs (status diverged) counted, not drawn", fontsize=9)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
 

@@ -1,7 +1,7 @@
 """The results file's schema version that this package reads (docs/interface.md); the test
 docs_tables checks that it is the program's (icl-sweep --schema-version)."""
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 class SchemaMismatch(ValueError):

@@ -277,12 +277,21 @@ SampledOutcome train_sampled(const SampledSetup& s, CancelCheck cancelled) {
     }
     if (state.next_sample < keep.size() && keep[state.next_sample] == step) sample(state.next_sample++, step, loss);
     if (step >= s.options.steps - tail) state.tail_sum += loss;
+    if (s.options.clip > 0.0) torch::nn::utils::clip_grad_norm_(model->parameters(), s.options.clip);
     for (auto& group : optimizer->param_groups()) group.options().set_lr(scheduled_lr(s.options, step));
     optimizer->step();
     out.steps = step + 1;
   }
   const double tail_sum = state.tail_sum;
   if (out.status == TrainingStatus::trained) out.loss_final = tail_sum / static_cast<double>(std::min(tail, s.options.steps));
+  // A linear transformer (lsa, linear_transformer(L)) whose loss at the end is twice the zero
+  // predictor's, L(0) = E[y^2] / 2 over the training law, or more has blown up: diverged, finite
+  // or not. (Twice: the end's loss is a mean over a few batches, noisy enough that a model that
+  // has learnt a little can sit above L(0) itself.)
+  const bool linear = s.model.kind == ModelSpec::Kind::lsa || s.model.kind == ModelSpec::Kind::linear_transformer;
+  if (linear && out.status == TrainingStatus::trained &&
+      !(out.loss_final < 2.0 * (s.loss->minimum() + s.loss->excess(Eigen::MatrixXd::Zero(s.d, s.d)))))
+    out.status = TrainingStatus::diverged;
   if (model->effective(out.a_eff, out.offblock_norm) && !out.a_eff.allFinite()) out.status = TrainingStatus::diverged;
   out.weights = model->weights();
   out.predictor = [model](const PromptBlock& block, double* predictions) { model->predict(block, predictions); };

@@ -45,6 +45,7 @@ struct GdFit {
   int sweeps = 0;
   bool converged = false;
 };
+inline constexpr int kGdFitDesigns = 2000;  // designs of the training law a sweep fits on
 inline constexpr double kGdFitTolerance = 1e-10;
 inline constexpr int kGdFitMaxSweeps = 500;
 GdFit fit_gd_steps(const Eigen::MatrixXd& base, int layers, const std::vector<Design>& designs, int m,

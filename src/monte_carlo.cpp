@@ -38,7 +38,8 @@ struct PromptWorkspace {
   PromptWorkspace(int m, int d)
       : sqrt_lambda(d), w(d), X(m, d), mixed(m, d), q(d), z(d), y(m), h(d), a_h(d), w_ols(d),
         w_ridge(d), xq(m), projection(d), signs(d), dist(m), order(m), ft(d, d), sigma(d, d),
-        h_model(d, d), h_limit(d, d), hs(d, d), ftg(d, d), b(d, m), ftb(d, m), g_mean(d) {}
+        h_model(d, d), h_limit(d, d), hs(d, d), ftg(d, d), b(d, m), ftb(d, m), g_steps(d, d), g_scratch(d, d),
+        h_steps(d, d), g_mean(d) {}
   VectorXd sqrt_lambda, w;
   MatrixXd X, mixed;
   VectorXd q, z, y, h, a_h, w_ols, w_ridge, xq, projection, signs, dist;
@@ -46,6 +47,8 @@ struct PromptWorkspace {
   // The conditional error (docs/theory.md §9): F^T with Lambda_q = F F^T, the design's
   // Sigma = X^T X / M, H = F^T A for the LSA predictors, and scratch.
   MatrixXd ft, sigma, h_model, h_limit, hs, ftg, b, ftb;
+  // The L-step GD reference (docs/theory.md §13): G of the design, scratch, and F^T G.
+  MatrixXd g_steps, g_scratch, h_steps;
   VectorXd g_mean;
 };
 
@@ -135,7 +138,7 @@ using ConditionalErrors = std::array<double, kPredictorCount>;
 class ConditionalError {
  public:
   ConditionalError(const TestDistribution& dist, const LsaPredictors& lsa, bool linear)
-      : dist_(dist), lsa_(lsa), linear_(linear), per_prompt_(static_cast<bool>(dist.law)),
+      : dist_(dist), lsa_(lsa), linear_(linear), steps_(!lsa.gd_steps.alpha.empty()), per_prompt_(static_cast<bool>(dist.law)),
         w2_(dist.w_scale * dist.w_scale), s2_(dist.noise_sd * dist.noise_sd),
         has_mean_(!dist.w_mean.isZero(0.0)) {}
 
@@ -155,6 +158,14 @@ class ConditionalError {
     design_covariance(p, ls);
     if (linear_) e[index_of(model)] = lsa_form(p, p.h_model, m);
     e[index_of(lsa_limit)] = lsa_form(p, p.h_limit, m);
+    if (steps_) {  // x_q^T G h with G of this design: H = F^T G
+      gd_steps_matrix(lsa_.gd_steps, p.sigma, p.g_steps, p.g_scratch);
+      if (dist_.mix_identity)
+        p.h_steps.noalias() = p.ft.diagonal().asDiagonal() * p.g_steps;
+      else
+        p.h_steps.noalias() = p.ft * p.g_steps;
+      e[index_of(gd_steps)] = lsa_form(p, p.h_steps, m);
+    }
     // Averaging (A = I) and one-step GD (A = eta I) share F^T Sigma.
     if (dist_.mix_identity)
       p.hs.noalias() = p.ft.diagonal().asDiagonal() * p.sigma;
@@ -218,7 +229,7 @@ class ConditionalError {
 
   const TestDistribution& dist_;
   const LsaPredictors& lsa_;
-  bool linear_, per_prompt_;
+  bool linear_, steps_, per_prompt_;
   double w2_, s2_;
   bool has_mean_;
 };
@@ -252,6 +263,12 @@ Predictions predict(PromptWorkspace& p, LeastSquares& ls, const LsaPredictors& l
     v[index_of(ols)] = p.q.dot(p.w_ols);
     v[index_of(ridge)] = p.q.dot(p.w_ridge);
     v[index_of(gd)] = lsa.gd_eta * v[index_of(avg)];
+    if (!lsa.gd_steps.alpha.empty()) {
+      design_covariance(p, ls);
+      gd_steps_matrix(lsa.gd_steps, p.sigma, p.g_steps, p.g_scratch);
+      p.a_h.noalias() = p.g_steps * p.h;
+      v[index_of(gd_steps)] = p.q.dot(p.a_h);
+    }
   }
 
   v[index_of(knn)] = std::numeric_limits<double>::quiet_NaN();
@@ -267,6 +284,25 @@ Predictions predict(PromptWorkspace& p, LeastSquares& ls, const LsaPredictors& l
 }
 
 }  // namespace
+
+std::vector<Design> draw_designs(const TestDistribution& dist, const StreamKey& key, int count,
+                                 CancelCheck cancelled) {
+  PromptWorkspace p(dist.m, dist.d);
+  LeastSquares ls(dist.m, dist.d, McSettings{}.ridge_lambda);
+  if (!dist.law) p.sqrt_lambda = dist.lambda.cwiseSqrt();
+  std::vector<Design> designs;
+  designs.reserve(static_cast<std::size_t>(std::max(count, 0)));
+  for (int i = 0; i < count; ++i) {
+    throw_if_cancelled(cancelled);
+    Stream s{key.seed, key.covariance, key.condition, static_cast<std::uint64_t>(i)};
+    draw_prompt(dist, s, p, ls);
+    design_covariance(p, ls);
+    // Lambda_q = F F^T, F^T = query_scale diag(sqrt lambda) mix^T (ConditionalError's F).
+    p.ft.noalias() = dist.query_scale * (p.sqrt_lambda.asDiagonal() * dist.mix.transpose());
+    designs.push_back(Design{p.sigma, p.ft.transpose() * p.ft});
+  }
+  return designs;
+}
 
 McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
                     const McSettings& settings, const StreamKey& key, const BlockPredictor* model,
@@ -289,7 +325,7 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
   const ConditionalError conditional_error(dist, lsa, linear);
   for (const PredictorSpec& spec : kPredictors) {
     const std::size_t i = index_of(spec.id);
-    estimated[i] = spec.id != Predictor::knn || k > 0;
+    estimated[i] = (spec.id != Predictor::knn || k > 0) && (spec.id != Predictor::gd_steps || !lsa.gd_steps.alpha.empty());
     given_design[i] = exact_given_design && spec.estimation == Estimation::linear && (spec.id != Predictor::model || linear);
   }
   if (exact_given_design && !dist.law) conditional_error.set_query_covariance(p);

@@ -4,8 +4,10 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <vector>
 
 #include "cancellation.hpp"
+#include "gd_steps.hpp"
 #include "lsa_layer.hpp"
 #include "predictors.hpp"
 #include "random_stream.hpp"
@@ -51,6 +53,7 @@ struct LsaPredictors {
   Eigen::MatrixXd limit;    // A*
   double gd_eta = 0.0;      // one-step GD: A = eta I
   LsaLayer layer;           // the trained model when it is one whole LSA layer (McRisks::layer); else empty
+  GdSteps gd_steps;         // the L-step GD reference of a linear_transformer(L) run (docs/theory.md §13); else no steps
 };
 
 // A block of test prompts, row-major: x[b][i][j] = x[(b m + i) d + j], y[b][i] = y[b m + i],
@@ -76,6 +79,12 @@ inline constexpr int kPromptBlock = 256;
 // defined (orthogonal_query with M >= d) give NaN. With `model`, it is the trained model
 // (lsa.trained is then ignored); without, lsa.trained.
 // Polls `cancelled` every prompt and throws Cancelled when it says so.
+// The designs of the first `count` prompts of `dist` (prompt i drawn from Stream{key..., i} as
+// monte_carlo draws it): Sigma = X^T X / M and the query's covariance given the prompt, for
+// fitting the L-step GD reference (docs/theory.md §13).
+std::vector<Design> draw_designs(const TestDistribution& dist, const StreamKey& key, int count,
+                                 CancelCheck cancelled = nullptr);
+
 McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
                     const McSettings& settings, const StreamKey& key,
                     const BlockPredictor* model = nullptr, CancelCheck cancelled = nullptr);

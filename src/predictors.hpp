@@ -13,8 +13,8 @@ namespace icl {
 // of kPredictors and one per column of kPredictorColumns, its prediction in monte_carlo.cpp's
 // predict() and, for a linear one, its error given the design in ConditionalError
 // (docs/interface.md, "Predictors, and adding a baseline").
-enum class Predictor : std::size_t { model, lsa_limit, ols, ridge, gd, avg, knn, zero };
-inline constexpr std::size_t kPredictorCount = 8;
+enum class Predictor : std::size_t { model, lsa_limit, ols, ridge, gd, gd_steps, avg, knn, zero };
+inline constexpr std::size_t kPredictorCount = 9;
 
 // How a predictor's Monte-Carlo error is estimated.
 enum class Estimation {
@@ -55,6 +55,7 @@ inline constexpr std::array<PredictorSpec, kPredictorCount> kPredictors{{
     {Predictor::ols, "ols", "OLS (min-norm)", Estimation::linear, Source::prompt},
     {Predictor::ridge, "ridge", "ridge", Estimation::linear, Source::prompt},
     {Predictor::gd, "gd", "one-step GD", Estimation::linear, Source::training_law},
+    {Predictor::gd_steps, "gd_steps", "L-step GD (fitted)", Estimation::linear, Source::training_law},
     {Predictor::avg, "avg", "averaging", Estimation::linear, Source::prompt},
     {Predictor::knn, "knn", "k-NN", Estimation::sampled, Source::prompt},
     {Predictor::zero, "zero", "zero predictor", Estimation::linear, Source::prompt},
@@ -82,6 +83,8 @@ inline constexpr auto kPredictorColumns = std::to_array<PredictorColumn>({
     {Predictor::ridge, "risk_ridge_mc_se", Quantity::mc_se, "its standard error"},
     {Predictor::gd, "risk_gd_theory", Quantity::theory, "closed-form error of one step of gradient descent from 0"},
     {Predictor::gd, "risk_gd_mc", Quantity::mc, "Monte-Carlo error of one step of gradient descent, same prompts"},
+    {Predictor::gd_steps, "risk_gd_steps_mc", Quantity::mc, "linear_transformer(L) runs: L steps of gradient descent preconditioned by alpha_l A*, the alpha fitted to the training law (theory.md §13), same prompts; NaN for other models"},
+    {Predictor::gd_steps, "risk_gd_steps_mc_se", Quantity::mc_se, "its standard error"},
     {Predictor::avg, "risk_avg_mc", Quantity::mc, "averaging predictor x_q^T (1/M) sum y_i x_i, same prompts"},
     {Predictor::avg, "risk_avg_mc_se", Quantity::mc_se, "its standard error"},
     {Predictor::knn, "risk_knn_mc", Quantity::mc, "k-nearest-neighbour average (eval.knn_k), same prompts"},

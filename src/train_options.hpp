@@ -13,6 +13,8 @@ struct TrainOptions {
   double lr = 1e-3;                // a grid axis; the value of one run
   std::int64_t steps = 1000;       // a grid axis; the value of one run
   int batch = 64;
+  // > 0: a step's gradient is rescaled to this global norm where it is larger (clipping); 0: never.
+  double clip = 0.0;
   // paper: the paper's sigma, Theta initialisation for the LSA models (GPT-2's own N(0, 0.02^2)
   // for gpt2); gaussian(scale): every weight N(0, scale^2) for any model.
   std::string init = "paper";

@@ -474,7 +474,7 @@ TEST(Config, GridWithTooManyTrainingRuns) {
   EXPECT_EQ(error_of("[grid]\nd = 4\nn_train = 1:1000:1\nsigma = 0.001:1:0.001\n"
                      "init_seed = 0:999:1\n"),
             "bad.ini: [grid] n_train = 1:1000:1: the grid has 1e+09 training runs, 1e+09 rows "
-            "(about 568 GB of results); the limit is 1e8 training runs");
+            "(about 584 GB of results); the limit is 1e8 training runs");
 }
 
 TEST(Config, GridWithTooManyRows) {
@@ -484,12 +484,12 @@ TEST(Config, GridWithTooManyRows) {
   EXPECT_EQ(c.n_train.size() * c.init_seed.size() * c.m_test.size(), 10'000'000'000u);
   // n_train and init_seed have 10000 values each: the first of them is named.
   EXPECT_EQ(error_of(grid + "[eval]\nm_test = 1:101:1\n"),
-            "bad.ini: [grid] n_train = 1:10000:1: the grid has 1.01e+10 rows (about 5.7 TB of "
+            "bad.ini: [grid] n_train = 1:10000:1: the grid has 1.01e+10 rows (about 5.9 TB of "
             "results); the limit is 1e10 rows");
   // Shifts multiply the rows too; the key with the most values is named.
   EXPECT_EQ(error_of("[grid]\nd = 4\nn_train = 1:100:1\ninit_seed = 0:99999:1\n"
                      "[eval]\nm_test = 1:1000:1\nshift = covariate_scale(1, 2)\n"),
-            "bad.ini: [grid] init_seed = 0:99999:1: the grid has 2e+10 rows (about 11 TB of "
+            "bad.ini: [grid] init_seed = 0:99999:1: the grid has 2e+10 rows (about 12 TB of "
             "results); the limit is 1e10 rows");
 }
 
@@ -499,13 +499,13 @@ TEST(Config, GridSizeDoesNotOverflow) {
       error_of("[grid]\nd = 4\nn_train = 1:100000:1\nsigma = 1:100000:1\ninit_seed = 0:99999:1\n"
                "[eval]\nm_test = 1:100000:1\n");
   EXPECT_EQ(msg, "bad.ini: [grid] n_train = 1:100000:1: the grid has 1e+15 training runs, 1e+20 "
-                 "rows (about 57 ZB of results); the limit is 1e8 training runs");
+                 "rows (about 58 ZB of results); the limit is 1e8 training runs");
 }
 
 TEST(Config, GridSizeNamesTheCommandLine) {
   EXPECT_EQ(error_of(kMinimal, {{"grid.n_train", "1:1000:1"}, {"grid.init_seed", "0:999999:1"}}),
             "command line: [grid] init_seed = 0:999999:1: the grid has 1e+09 training runs, 1e+09 "
-            "rows (about 568 GB of results); the limit is 1e8 training runs");
+            "rows (about 584 GB of results); the limit is 1e8 training runs");
 }
 
 TEST(Config, UnknownKeyInKnownSection) {
@@ -549,7 +549,7 @@ TEST(Config, OverrideThatIniCannotStore) {
 
 TEST(Config, EveryKeyIsListedOnce) {
   const auto& keys = icl::config_keys();
-  EXPECT_EQ(keys.size(), 32u);
+  EXPECT_EQ(keys.size(), 33u);
   for (const auto& key : keys) {
     EXPECT_EQ(std::count(keys.begin(), keys.end(), key), 1) << key;
     std::string line = key.substr(key.find('.') + 1);
@@ -579,7 +579,7 @@ TEST(Config, EveryKeyRoundTripsThroughToIni) {
       {"eval.knn_k", "4"},            {"grid.model", "flow, lsa, linear_transformer(2), gpt2(2, 2, 8)"},
       {"train.lr", "1e-3, 0.01"},     {"train.steps", "10, 1:100:*10"},
       {"train.batch", "8"},           {"train.optimizer", "adamw"},
-      {"train.lr_schedule", "cosine"}, {"train.init", "gaussian(0.5)"},
+      {"train.lr_schedule", "cosine"}, {"train.clip", "2.5"}, {"train.init", "gaussian(0.5)"},
       {"train.curriculum", "garg(50)"}, {"train.threads", "2"},
       {"train.device", "cpu"},          {"train.checkpoint_seconds", "12.5"}};
   for (const auto& key : icl::config_keys()) EXPECT_TRUE(values.count(key)) << key << " has no test value";

@@ -8,6 +8,8 @@
 
 #include "covariance.hpp"
 #include "gd_steps.hpp"
+#include "monte_carlo.hpp"
+#include "shifts.hpp"
 #include "population_loss.hpp"
 #include "random_stream.hpp"
 
@@ -114,6 +116,51 @@ TEST(GdSteps, FittedStepsAreOneStepAtAStarForOneLayerAndImproveWithDepth) {
     for (const double a : fit.steps.alpha) std::printf(" %.4f", a);
     std::printf(" (%d sweeps)\n", fit.sweeps);
   }
+}
+
+// In a sweep's Monte-Carlo (risk_gd_steps_mc): one step at A* is A*'s own predictor, so its
+// estimate equals risk_lsa_limit's Monte-Carlo estimate on the same prompts up to rounding, given
+// the design (none, covariate_scale, a per-prompt law) and by sampled predictions (orthogonal
+// query); two fitted steps have the lower error in distribution, by more than their standard errors.
+TEST(GdSteps, InTheMonteCarloOneStepAtAStarIsAStar) {
+  const int d = 4, n = 10;
+  for (const char* spectrum : {"isotropic", "power(1)", "random_exp"}) {
+    const Covariance cov = make_covariance(spectrum, d);
+    const MatrixXd a_star = make_population_loss(cov, n).optimum_matrix();
+    for (const char* shift : {"none", "covariate_scale(2)", "orthogonal_query"}) {
+      Stream fixed{1, text_key(shift)};
+      const int m = std::string(shift) == "orthogonal_query" ? 3 : n;
+      const TestDistribution dist = make_test_distribution(expand_shift(shift).at(0), cov, m, fixed);
+      LsaPredictors lsa;
+      lsa.limit = a_star;
+      lsa.gd_eta = 0.5;
+      lsa.gd_steps = GdSteps{a_star, {1.0}};
+      McSettings settings;
+      settings.prompts = 2000;
+      const StreamKey key{4, text_key(spectrum), text_key(shift)};
+      const McRisks one = monte_carlo(dist, lsa, settings, key);
+      const RiskEstimate limit = one[Predictor::lsa_limit], steps = one[Predictor::gd_steps];
+      EXPECT_NEAR(steps.mean, limit.mean, 1e-10 * limit.mean) << spectrum << " " << shift;
+      EXPECT_NEAR(steps.se, limit.se, 1e-8 * limit.se) << spectrum << " " << shift;
+      if (std::string(shift) != "none") continue;
+      const std::vector<Design> fit_designs = draw_designs(dist, StreamKey{5, text_key(spectrum), 1}, 1000);
+      lsa.gd_steps = fit_gd_steps(a_star, 2, fit_designs, n, 0.0).steps;
+      const McRisks two = monte_carlo(dist, lsa, settings, key);
+      EXPECT_LT(two[Predictor::gd_steps].mean + 3.0 * two[Predictor::gd_steps].se, two[Predictor::lsa_limit].mean)
+          << spectrum;
+    }
+  }
+  // Without steps the columns are NaN.
+  const Covariance cov = make_covariance("isotropic", d);
+  Stream fixed{1, 2};
+  const TestDistribution dist = make_test_distribution(expand_shift("none").at(0), cov, n, fixed);
+  McSettings settings;
+  settings.prompts = 100;
+  LsaPredictors plain;
+  plain.limit = MatrixXd::Identity(d, d);
+  plain.gd_eta = 0.5;
+  const McRisks none = monte_carlo(dist, plain, settings, StreamKey{1, 2, 3});
+  EXPECT_TRUE(std::isnan(none[Predictor::gd_steps].mean));
 }
 
 }  // namespace

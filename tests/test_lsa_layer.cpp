@@ -141,7 +141,7 @@ ConditionRisks evaluate(const Case& c, const LsaLayer& layer, const MatrixXd& a_
   const PopulationLoss loss = make_population_loss(cov, 10);
   Stream fixed{1, text_key(c.shift)};
   const TestDistribution dist = make_test_distribution(expand_shift(c.shift).at(0), cov, c.m, fixed);
-  LsaPredictors lsa{linear, loss.optimum_matrix(), loss.one_step_eta(), layer};
+  LsaPredictors lsa{linear, loss.optimum_matrix(), loss.one_step_eta(), layer, {}};
   McSettings settings;
   settings.prompts = prompts;
   settings.layer_stride = layer_stride;

@@ -156,7 +156,7 @@ icl::RiskEstimate held_out(const Fixture& f, const icl::SampledOutcome& out, int
   icl::Stream fixed{1};
   const icl::TestDistribution dist =
       icl::make_test_distribution(icl::expand_shift("none")[0], f.covariance, f.setup.n_train, fixed);
-  const icl::LsaPredictors lsa{MatrixXd(), f.loss.optimum_matrix(), f.loss.one_step_eta(), {}};
+  const icl::LsaPredictors lsa{MatrixXd(), f.loss.optimum_matrix(), f.loss.one_step_eta(), {}, {}};
   icl::McSettings settings;
   settings.prompts = prompts;
   return icl::monte_carlo(dist, lsa, settings, icl::StreamKey{99, 98, 97}, &out.predictor)[icl::Predictor::model];
@@ -232,6 +232,47 @@ TEST(Models, Gpt2TrainingLossIsTheMeanErrorOfItsPredictionsFromEveryPrefix) {
   const double mean = sum / (points * prompts);
   EXPECT_GT(mean, 0.1);
   EXPECT_NEAR(loss, mean, 1e-5 * mean);  // single precision
+}
+
+// train.clip: with SGD each step moves the weights by lr times the clipped gradient, so 40 steps
+// at lr 0.1 clipped at 1e-3 move them by at most 40 x 0.1 x 1e-3 in norm; unclipped, by more.
+TEST(Models, ClippingBoundsEachStepsGradientNorm) {
+  const auto moved = [](double clip) {
+    Fixture f("isotropic", 3, 6, "linear_transformer(2)");
+    f.setup.options.optimizer = icl::TrainOptions::Optimizer::sgd;
+    f.setup.options.init = "gaussian";
+    f.setup.options.init_scale = 0.3;
+    f.setup.options.clip = clip;
+    f.setup.options.lr = 0.1;
+    f.setup.options.steps = 0;
+    const std::vector<MatrixXd> before = icl::train_sampled(f.setup).weights;  // the initialisation
+    f.setup.options.steps = 40;
+    const std::vector<MatrixXd> after = icl::train_sampled(f.setup).weights;  // constant rate
+    double change = 0.0;
+    for (std::size_t i = 0; i < before.size(); ++i) change += (after[i] - before[i]).squaredNorm();
+    return std::sqrt(change);
+  };
+  const double clipped = moved(1e-3), free = moved(0.0);
+  EXPECT_LE(clipped, 40 * 0.1 * 1e-3 * (1.0 + 1e-6));
+  EXPECT_GT(clipped, 0.5 * 40 * 0.1 * 1e-3);  // the gradients are far above 1e-3: every step is clipped
+  EXPECT_GT(free, 10.0 * clipped);
+}
+
+// A linear transformer whose loss at the end is twice the zero predictor's, L(0) = E[y^2]/2, or
+// more has blown up: a learning rate too small to move it from a large random initialisation
+// leaves it there (status diverged); a run at a working rate is trained.
+TEST(Models, ALinearTransformerFarWorseThanPredictingZeroIsMarkedDiverged) {
+  Fixture f("isotropic", 3, 6, "linear_transformer(2)");
+  f.setup.options.init = "gaussian";
+  f.setup.options.init_scale = 0.5;
+  const icl::SampledOutcome stuck = train(f, 200, 1e-9);
+  EXPECT_GT(stuck.loss_final, 2.0 * (f.loss.minimum() + f.loss.excess(MatrixXd::Zero(3, 3))));
+  EXPECT_EQ(stuck.status, icl::TrainingStatus::diverged);
+  f.setup.options.init_scale = 0.2;
+  const icl::SampledOutcome trained = train(f, 1000, 0.01);
+  std::printf("L(0) %.4f; loss at the end: stuck %.4f, trained %.4f\n", f.loss.minimum() + f.loss.excess(MatrixXd::Zero(3, 3)),
+              stuck.loss_final, trained.loss_final);
+  EXPECT_EQ(trained.status, icl::TrainingStatus::trained);
 }
 
 TEST(Models, TrainingIsDeterministic) {

@@ -134,7 +134,7 @@ TEST(Theory, RiskFormulaMatchesMonteCarloForGeneralMoments) {
   dist.w_mean = VectorXd::LinSpaced(d, -0.5, 1.0);
   dist.w_scale = 0.8;
   dist.noise_sd = 0.6;
-  LsaPredictors lsa{random_matrix(d, d, s) * 0.3, random_matrix(d, d, s) * 0.3, 0.4, {}};
+  LsaPredictors lsa{random_matrix(d, d, s) * 0.3, random_matrix(d, d, s) * 0.3, 0.4, {}, {}};
   McSettings settings;
   settings.prompts = 40000;
   const McRisks mc = monte_carlo(dist, lsa, settings, StreamKey{1, 2, 3});

@@ -326,6 +326,13 @@ const KeySpec kKeys[] = {
     {"train.lr_schedule", "constant, cosine (decay to 0) or warmup (10% linear warm-up, then cosine)", Need::value, false,
      [](const Entry& e, SweepConfig& c) { c.train.schedule = checked(e, [](const std::string& t) { return parse_schedule(t); }); },
      [](const SweepConfig& c) { return std::string(to_string(c.train.schedule)); }, nullptr, nullptr},
+    {"train.clip", "largest global norm of a step's gradient of a sampled model, rescaled to it above (0: no clipping)",
+     Need::value, false,
+     [](const Entry& e, SweepConfig& c) {
+       c.train.clip = scalar(e).value;
+       if (!(c.train.clip >= 0.0 && c.train.clip < 1e30)) fail(e, trim(e.text), "must be >= 0 and finite");
+     },
+     [](const SweepConfig& c) { return shortest(c.train.clip); }, nullptr, nullptr},
     {"train.init", "paper (sigma, Theta for LSA models; N(0, 0.02^2) for gpt2) or gaussian(scale)", Need::value, false,
      [](const Entry& e, SweepConfig& c) {
        checked(e, [&](const std::string& t) { parse_init(t, c.train); return 0; });

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "covariance.hpp"
+#include "gd_steps.hpp"
 #include "evaluation.hpp"
 #include "gradient_flow.hpp"
 #include "interruptible_product.hpp"
@@ -46,6 +47,24 @@ struct Trained {
   }
 };
 
+// The L-step GD reference of a linear_transformer(L) run (docs/theory.md §13): P_l = alpha_l A*,
+// the alpha fitted on kGdFitDesigns designs of the training law at M = N (noiseless, as training
+// is), the same designs for every L, sigma and seed of a (d, spectrum, N). None (NaN columns,
+// with a line on stderr) when the fit does not converge.
+GdSteps gd_reference(const SweepConfig& config, const TrainingRun& run, const Covariance& covariance,
+                     const Eigen::MatrixXd& a_star, std::uint64_t train_id, CancelCheck cancelled) {
+  Stream fixed{config.seed, text_key("gd_steps")};  // shift none draws nothing from it
+  const TestDistribution law = make_test_distribution(Shift{}, covariance, run.n_train, fixed, cancelled);
+  const StreamKey key{config.seed, text_key("d=" + std::to_string(run.d) + ";spectrum=" + run.spectrum),
+                      text_key("gd_steps;n=" + std::to_string(run.n_train))};
+  const GdFit fit = fit_gd_steps(a_star, run.model.layers, draw_designs(law, key, kGdFitDesigns, cancelled),
+                                 run.n_train, 0.0, cancelled);
+  if (fit.converged) return fit.steps;
+  std::fprintf(stderr, "icl-sweep: training run %llu: the %d-step GD reference did not converge in %d sweeps; its "
+               "columns are NaN\n", static_cast<unsigned long long>(train_id), run.model.layers, fit.sweeps);
+  return GdSteps{};
+}
+
 // The loss curve as stored: (flow time or optimizer step, loss, rel_err, excess) per sample.
 template <class Sample>
 void store_trajectory(const std::vector<Sample>& samples, double Sample::*clock, TaskResult& result) {
@@ -72,7 +91,7 @@ Trained train_flow(const SweepConfig& config, const TrainingRun& run, const Popu
   t.rel_err = flow.rel_err;
   t.offblock_norm = 0.0;  // the reduced model has none
   t.balance_drift = flow.balance_drift;
-  t.lsa = LsaPredictors{flow.A, loss.optimum_matrix(cancelled), loss.one_step_eta(), LsaLayer{}};  // A_eff is A
+  t.lsa = LsaPredictors{flow.A, loss.optimum_matrix(cancelled), loss.one_step_eta(), LsaLayer{}, GdSteps{}};  // A_eff is A
   return t;
 }
 
@@ -129,7 +148,9 @@ Trained train_model(const SweepConfig& config, const Grid& grid, std::uint64_t t
     t.outside_sparse = std::isnan(t.outside_sparse) ? share : std::max(t.outside_sparse, share);
   }
   t.loss_min = loss.minimum();
-  t.lsa = LsaPredictors{Eigen::MatrixXd(), loss.optimum_matrix(cancelled), loss.one_step_eta(), LsaLayer{}};
+  t.lsa = LsaPredictors{Eigen::MatrixXd(), loss.optimum_matrix(cancelled), loss.one_step_eta(), LsaLayer{}, GdSteps{}};
+  if (run.model.kind == ModelSpec::Kind::linear_transformer)
+    t.lsa.gd_steps = gd_reference(config, run, covariance, t.lsa.limit, train_id, cancelled);
   // One whole LSA layer, every block: its risk by theory (docs/theory.md §12). The LSA of §1 has
   // the query among its keys; a deep linear transformer's layer masks it.
   if (run.model.lsa_type() && out.weights.size() == 2 && out.status == TrainingStatus::trained)

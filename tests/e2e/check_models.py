@@ -173,6 +173,15 @@ def main():
         deep = df[df["model"].isin(["gpt2(1, 1, 8)", "linear_transformer(2)"])]
         check(deep["rel_err"].isna().all() and deep["risk_model_theory"].isna().all(), "A_eff reported for a deep model")
         check(np.isfinite(df["risk_model_mc"]).all(), "a model without Monte-Carlo error")
+        # The L-step GD reference (docs/theory.md §13): linear_transformer(L) rows only, and made from
+        # the training law and the test prompts alone, so the same for 100 and 800 training steps.
+        lt = df[df["model"] == "linear_transformer(2)"]
+        check(np.isfinite(lt["risk_gd_steps_mc"]).all() and np.isfinite(lt["risk_gd_steps_mc_se"]).all(),
+              "linear_transformer(2): the L-step GD reference is missing")
+        check(df.loc[df["model"] != "linear_transformer(2)", "risk_gd_steps_mc"].isna().all(),
+              "an L-step GD reference on a model that is not linear_transformer(L)")
+        check((lt.groupby(["spectrum", "m_test", "shift"])["risk_gd_steps_mc"].nunique() == 1).all(),
+              "the L-step GD reference depends on the training run")
         # Paired evaluation: every model and hyperparameter at a grid point sees the same prompts.
         keys = ["spectrum", "m_test", "shift"]
         for column in BASELINES:
