@@ -110,8 +110,8 @@ def write_summary(df, outdir):
         rows=("row", "size"), runs=("run", "nunique"), converged=("converged", "mean"),
         median_rel_err=("rel_err", finite_median), **{n: (c + "_norm", finite_mean) for n, (c, _, _, _) in
                                                       zip(norms, PREDICTORS)},
-        **{n + "_ci95": ("risk_" + n[:-len("_norm")] + "_norm", lambda v: interval(v)[1])
-           for n in norms if n.startswith("model_")}).reset_index()
+        **{n + "_ci95": (c + "_norm", lambda v: interval(v)[1]) for n, (c, _, _, _) in zip(norms, PREDICTORS)
+           if n + "_ci95" in spreads}).reset_index()
     header = SUMMARY_KEYS + ["rows", "runs", "converged", "median_rel_err"] + norms + spreads
     rows = [[str(v) for v in r[SUMMARY_KEYS]] + [int(r["rows"]), int(r["runs"]), f"{r['converged']:.3f}",
                                                f"{r['median_rel_err']:.3e}"] + [f"{r[n]:.6g}" for n in norms + spreads]

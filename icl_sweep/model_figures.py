@@ -154,9 +154,9 @@ def layer_gaps(paths):
         if not np.isfinite(limit).all():
             continue
         parts = []
-        for name, value in (("A_eff", g["risk_a_eff_theory"]), ("layer", g["risk_model_theory"]),
-                            ("layer − A_eff", g["risk_model_theory"] - g["risk_a_eff_theory"])):
-            mean, half, n = interval(((value - limit) if name != "layer − A_eff" else value).to_numpy() / limit)
+        a_eff, layer = g["risk_a_eff_theory"], g["risk_model_theory"]
+        for name, gap in (("A_eff", a_eff - limit), ("layer", layer - limit), ("layer − A_eff", layer - a_eff)):
+            mean, half, n = interval((gap / limit).to_numpy())
             parts.append(f"{name} {fmt(1e4 * mean, 1e4 * half)}")
         se = g["risk_model_theory_se"] / limit
         z = (g["risk_model_theory"] - g["risk_model_mc"]) / np.hypot(g["risk_model_theory_se"], g["risk_model_mc_se"])

@@ -16,23 +16,6 @@ namespace {
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
 
-// Welford's running mean and variance: one pass, stable, deterministic in prompt order.
-struct Accumulator {
-  std::int64_t n = 0;
-  double mean = 0.0, m2 = 0.0;
-  void add(double x) {
-    ++n;
-    const double delta = x - mean;
-    mean += delta / static_cast<double>(n);
-    m2 += delta * (x - mean);
-  }
-  RiskEstimate estimate() const {
-    if (n < 2) return {mean, std::numeric_limits<double>::quiet_NaN()};
-    const double variance = m2 / static_cast<double>(n - 1);
-    return {mean, std::sqrt(variance / static_cast<double>(n))};
-  }
-};
-
 // One prompt's buffers, sized once per condition.
 struct PromptWorkspace {
   PromptWorkspace(int m, int d)
@@ -126,6 +109,12 @@ void design_covariance(PromptWorkspace& p, const LeastSquares& ls) {
   }
 }
 
+// The query's covariance Lambda_q = F F^T of the prompt in p, as F^T = query_scale diag(sqrt lambda)
+// mix^T into p.ft.
+void query_factor(const TestDistribution& dist, PromptWorkspace& p) {
+  p.ft.noalias() = dist.query_scale * (p.sqrt_lambda.asDiagonal() * dist.mix.transpose());
+}
+
 // Each linear predictor's expected squared error given the prompt's design X (and its
 // covariance, for per-prompt laws), over the task w, the query x_q and the label noise: with
 // y = X w + eps, prediction x_q^T B y, G = B X - I and Lambda_q = F F^T,
@@ -145,7 +134,7 @@ class ConditionalError {
   // F^T = query_scale diag(sqrt lambda) mix^T, and the H = F^T A that depend on it: once per
   // condition, or per prompt under a per-prompt law.
   void set_query_covariance(PromptWorkspace& p) const {
-    p.ft.noalias() = dist_.query_scale * (p.sqrt_lambda.asDiagonal() * dist_.mix.transpose());
+    query_factor(dist_, p);
     if (linear_) p.h_model.noalias() = p.ft * lsa_.trained;
     p.h_limit.noalias() = p.ft * lsa_.limit;
   }
@@ -297,8 +286,7 @@ std::vector<Design> draw_designs(const TestDistribution& dist, const StreamKey& 
     Stream s{key.seed, key.covariance, key.condition, static_cast<std::uint64_t>(i)};
     draw_prompt(dist, s, p, ls);
     design_covariance(p, ls);
-    // Lambda_q = F F^T, F^T = query_scale diag(sqrt lambda) mix^T (ConditionalError's F).
-    p.ft.noalias() = dist.query_scale * (p.sqrt_lambda.asDiagonal() * dist.mix.transpose());
+    query_factor(dist, p);
     designs.push_back(Design{p.sigma, p.ft.transpose() * p.ft});
   }
   return designs;

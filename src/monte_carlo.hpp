@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "accumulator.hpp"
 #include "cancellation.hpp"
 #include "gd_steps.hpp"
 #include "lsa_layer.hpp"
@@ -14,11 +15,6 @@
 #include "shifts.hpp"
 
 namespace icl {
-
-struct RiskEstimate {
-  double mean = std::numeric_limits<double>::quiet_NaN();
-  double se = std::numeric_limits<double>::quiet_NaN();  // standard error of the mean
-};
 
 // Mean squared error of each predictor (predictors.hpp), all on the same prompts. The model is
 // the trained model: the linear predictor `LsaPredictors::trained`, or a BlockPredictor.

@@ -28,22 +28,14 @@ bool PairedLayerRisk::evaluates(std::int64_t index) const {
 }
 
 void PairedLayerRisk::add(std::int64_t index, double limit, double layer) {
-  if (index != prompts_) throw std::logic_error("PairedLayerRisk: prompts out of order");
-  ++prompts_;
-  const double delta = limit - limit_mean_;
-  limit_mean_ += delta / static_cast<double>(prompts_);
-  limit_m2_ += delta * (limit - limit_mean_);
+  if (index != limit_.n) throw std::logic_error("PairedLayerRisk: prompts out of order");
+  limit_.add(limit);
   if (evaluates(index)) {
     const double d = layer - limit;
     pairs_.add(limit, d);
-    if (index < kPilot) {
-      pilot_gap_ += (d - pilot_gap_) / static_cast<double>(index + 1);
-    } else {
-      ++after_;
-      after_gap_ += (d - after_gap_) / static_cast<double>(after_);
-    }
+    (index < kPilot ? pilot_gap_ : after_gap_).add(d);
   }
-  if (prompts_ == kPilot) choose_stride();
+  if (limit_.n == kPilot) choose_stride();
 }
 
 // Per prompt, the variance of the layer's own error is s*^2 + s_D^2 + 2c; paired on every s-th
@@ -59,29 +51,29 @@ void PairedLayerRisk::choose_stride() {
 
 // Var[(P/n) mean_pilot(D) + ((n - P)/n) mean_after(D)] = s_D^2 (P/n^2 + (n - P)^2/(n^2 n_after)).
 double PairedLayerRisk::gap_variance() const {
-  const auto n = static_cast<double>(prompts_);
-  const auto p = static_cast<double>(std::min<std::int64_t>(prompts_, kPilot));
+  const auto n = static_cast<double>(limit_.n);
+  const auto p = static_cast<double>(std::min<std::int64_t>(limit_.n, kPilot));
   double w = p / (n * n);
-  if (after_ > 0) w += (n - p) * (n - p) / (n * n * static_cast<double>(after_));
+  if (after_gap_.n > 0) w += (n - p) * (n - p) / (n * n * static_cast<double>(after_gap_.n));
   return pairs_.var_y() * w;
 }
 
 RiskEstimate PairedLayerRisk::gap() const {
   constexpr double nan = std::numeric_limits<double>::quiet_NaN();
-  if (prompts_ == 0) return {nan, nan};
-  const auto n = static_cast<double>(prompts_);
-  const auto p = static_cast<double>(std::min<std::int64_t>(prompts_, kPilot));
-  const double mean = (p / n) * pilot_gap_ + (after_ > 0 ? ((n - p) / n) * after_gap_ : 0.0);
+  if (limit_.n == 0) return {nan, nan};
+  const auto n = static_cast<double>(limit_.n);
+  const auto p = static_cast<double>(std::min<std::int64_t>(limit_.n, kPilot));
+  const double mean = (p / n) * pilot_gap_.mean + (after_gap_.n > 0 ? ((n - p) / n) * after_gap_.mean : 0.0);
   return {mean, pairs_.n < 2 ? nan : std::sqrt(gap_variance())};
 }
 
 // Cov(mean(e*), gap) = c/n: each evaluated prompt's D pairs with its own e*.
 RiskEstimate PairedLayerRisk::risk() const {
   const RiskEstimate g = gap();
-  if (prompts_ == 0 || pairs_.n < 2) return {limit_mean_ + g.mean, std::numeric_limits<double>::quiet_NaN()};
-  const auto n = static_cast<double>(prompts_);
-  const double variance = limit_m2_ / (n - 1.0) / n + gap_variance() + 2.0 * pairs_.cov() / n;
-  return {limit_mean_ + g.mean, std::sqrt(std::max(variance, 0.0))};
+  if (limit_.n == 0 || pairs_.n < 2) return {limit_.mean + g.mean, std::numeric_limits<double>::quiet_NaN()};
+  const auto n = static_cast<double>(limit_.n);
+  const double variance = limit_.variance() / n + gap_variance() + 2.0 * pairs_.cov() / n;
+  return {limit_.mean + g.mean, std::sqrt(std::max(variance, 0.0))};
 }
 
 }  // namespace icl

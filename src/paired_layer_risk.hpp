@@ -1,7 +1,7 @@
 #pragma once
 #include <cstdint>
 
-#include "monte_carlo.hpp"
+#include "accumulator.hpp"
 
 namespace icl {
 
@@ -45,11 +45,9 @@ class PairedLayerRisk {
 
   int wanted_stride_, stride_ = 1;
   bool closed_form_, decided_ = false;
-  std::int64_t prompts_ = 0;
-  double limit_mean_ = 0.0, limit_m2_ = 0.0;  // e* over every prompt
-  Moments pairs_;                             // (e*, D) over every evaluated prompt
-  double pilot_gap_ = 0.0, after_gap_ = 0.0;  // mean D over the pilot, and after it
-  std::int64_t after_ = 0;                    // prompts evaluated after the pilot
+  Accumulator limit_;             // e* over every prompt (its count: the prompts added)
+  Moments pairs_;                 // (e*, D) over every evaluated prompt
+  Accumulator pilot_gap_, after_gap_;  // D over the pilot, and over the prompts evaluated after it
 };
 
 }  // namespace icl

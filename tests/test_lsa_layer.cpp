@@ -132,6 +132,12 @@ struct Case {
   int m;
 };
 
+// layer_near for the case's training spectrum (N = 10), drawn from a stream of `seed` and the shift.
+LsaLayer layer_for(const Case& c, int d, std::uint64_t seed, double extra, double spread = 0.05) {
+  Stream s{seed, text_key(c.shift)};
+  return layer_near(make_population_loss(make_covariance(c.spectrum, d), 10), d, extra, s, spread);
+}
+
 // The condition's risks of `layer` (as the model when plain_model, by its forward pass; else
 // the model is the linear form `linear`, empty for none).
 ConditionRisks evaluate(const Case& c, const LsaLayer& layer, const MatrixXd& a_eff, bool plain_model, int prompts,
@@ -163,9 +169,7 @@ TEST(LsaLayer, WithoutExtraBlocksItIsTheClosedFormOfAEff) {
   const int d = 4;
   for (const Case& c : {Case{"isotropic", "none", 10}, Case{"power(1)", "covariate_scale(2)", 6},
                         Case{"power(1)", "label_noise(0.5)", 12}, Case{"isotropic", "task_mean(1)", 8}}) {
-    Stream s{21, text_key(c.shift)};
-    const Covariance cov = make_covariance(c.spectrum, d);
-    const LsaLayer layer = layer_near(make_population_loss(cov, 10), d, 0.0, s);
+    const LsaLayer layer = layer_for(c, d, 21, 0.0);
     const MatrixXd a = layer.p[d] * layer.w.topLeftCorner(d, d).transpose();
     const ConditionRisks r = evaluate(c, layer, a, false, 4000);
     const double theory = r.value(Predictor::model, Quantity::theory);
@@ -196,9 +200,7 @@ TEST(LsaLayer, WithExtraBlocksItAgreesWithPlainMonteCarloOfTheLayer) {
                         Case{"isotropic", "label_noise(0.5)", 12}, Case{"power(1)", "task_mean(1)", 8},
                         Case{"random_exp", "covariate_random(2)", 10}, Case{"isotropic", "orthogonal_query", 3},
                         Case{"isotropic", "random_quadrants", 10}}) {
-    Stream s{22, text_key(c.shift)};
-    const Covariance cov = make_covariance(c.spectrum, d);
-    const LsaLayer layer = layer_near(make_population_loss(cov, 10), d, 0.15, s);
+    const LsaLayer layer = layer_for(c, d, 22, 0.15);
     const ConditionRisks r = evaluate(c, layer, MatrixXd(), true, 20000);
     const double theory = r.value(Predictor::model, Quantity::theory);
     const double theory_se = r.value(Predictor::model, Quantity::theory_se);
@@ -222,9 +224,7 @@ TEST(LsaLayer, PairedWithAStarOnEveryEighthPromptItAgreesAndIsPreciser) {
   const int d = 4;
   for (const Case& c : {Case{"isotropic", "none", 10}, Case{"power(1)", "covariate_scale(2)", 6},
                         Case{"isotropic", "label_noise(0.5)", 12}, Case{"random_exp", "covariate_random(2)", 10}}) {
-    Stream s{23, text_key(c.shift)};
-    const Covariance cov = make_covariance(c.spectrum, d);
-    const LsaLayer layer = layer_near(make_population_loss(cov, 10), d, 0.01, s, 0.01);
+    const LsaLayer layer = layer_for(c, d, 23, 0.01, 0.01);
     const ConditionRisks paired = evaluate(c, layer, MatrixXd(), false, 8000);
     const ConditionRisks every = evaluate(c, layer, MatrixXd(), false, 8000, MatrixXd(), 1);
     const double a = paired.value(Predictor::model, Quantity::theory), a_se = paired.value(Predictor::model, Quantity::theory_se);
