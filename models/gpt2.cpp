@@ -127,21 +127,36 @@ class Gpt2Model : public TorchModel {
         net_(s.d, s.model.layers, s.model.heads, s.model.width, 2 * (std::max(s.n_train, s.max_test_m) + 1)) {
     net_->to(device, torch::kFloat32);
     torch::NoGradGuard no_grad;
-    // GPT-2's initialisation (N(0, 0.02^2) weights, zero biases, unit LayerNorm gains), or
-    // gaussian(scale) for every weight matrix; drawn from the run's stream.
-    const double scale = s.options.init == "paper" ? 0.02 : s.options.init_scale;
-    std::vector<torch::Tensor> weights;
+    // paper: Garg et al.'s model, as the paper trains it. GPT-2's initialisation for the
+    // transformer (HuggingFace's GPT2Model): N(0, 0.02^2) weights and positions, the projections
+    // that write into the residual stream (attention's out_proj, the MLP's down) further scaled by
+    // 1/sqrt(2 layers), zero biases, unit LayerNorm gains; the read-in and read-out are plain
+    // torch.nn.Linear layers there, with PyTorch's default U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for
+    // weights and biases. gaussian(scale): N(0, scale^2) for every weight matrix, biases zero.
+    // Drawn from the run's stream.
+    const bool paper = s.options.init == "paper";
+    std::vector<torch::Tensor> weights, residual;
     for (auto& item : net_->named_parameters()) {
       torch::Tensor& p = item.value();
-      if (p.dim() >= 2)
+      const std::string& key = item.key();
+      if (paper && (key.starts_with("read_in.") || key.starts_with("read_out."))) continue;
+      if (p.dim() >= 2) {
         weights.push_back(p);
-      else if (item.key().find("ln") != std::string::npos && item.key().ends_with("weight"))
+        if (key.ends_with("out_proj.weight") || key.ends_with("down.weight")) residual.push_back(p);
+      } else if (key.find("ln") != std::string::npos && key.ends_with("weight")) {
         p.fill_(1.0);
-      else
+      } else {
         p.zero_();
+      }
     }
     Stream stream{s.seed, s.train_key, text_key("init")};
-    fill_gaussian(weights, scale, stream);
+    fill_gaussian(weights, paper ? 0.02 : s.options.init_scale, stream);
+    if (!paper) return;
+    for (torch::Tensor& p : residual) p.mul_(1.0 / std::sqrt(2.0 * s.model.layers));
+    for (const torch::nn::Linear& layer : {net_->read_in, net_->read_out}) {
+      const double bound = 1.0 / std::sqrt(static_cast<double>(layer->weight.size(1)));  // 1/sqrt(fan_in)
+      fill_uniform({layer->weight, layer->bias}, bound, stream);
+    }
   }
 
   std::vector<torch::Tensor> parameters() override { return net_->parameters(); }

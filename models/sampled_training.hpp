@@ -67,6 +67,17 @@ struct SampledOutcome {
   BlockPredictor predictor;  // the trained model on test prompts
 };
 
+// An lsa or linear_transformer(L) run is diverged when a batch loss of the second half of its
+// training reaches kLateSpike times the zero predictor's L(0) = E[y^2] / 2: one prompt of 64 with
+// an error of 6,400 E[y^2] or more, which a model at a stable solution does not make.
+inline constexpr double kLateSpike = 100.0;
+// Whether such a run blew up: its loss at the end (mean of the last steps) is 2 L(0) or more, or
+// its largest batch loss of the second half of training is kLateSpike L(0) or more, or either is
+// not a number.
+inline bool linear_run_blew_up(double loss_final, double late_max, double zero_loss) {
+  return !(loss_final < 2.0 * zero_loss && late_max < kLateSpike * zero_loss);
+}
+
 // Trains one model; never throws for a numerical failure (status diverged). Returns with status
 // `cancelled` and no predictor when `cancelled` answers true (checked every step), after a last
 // checkpoint. Throws std::runtime_error when `resume_from` is not a state of this run.

@@ -47,6 +47,8 @@ void copy_out(const torch::Tensor& predictions, double* out);
 // Fills every tensor, in order, with N(0, scale^2) draws of `stream` (deterministic, unlike
 // torch's own generator across thread counts).
 void fill_gaussian(const std::vector<torch::Tensor>& tensors, double scale, Stream& stream);
+// U(-bound, bound) entries, from `stream` in the tensors' order.
+void fill_uniform(const std::vector<torch::Tensor>& tensors, double bound, Stream& stream);
 // The paper's W^PV = sigma [[0,0],[0,1]], W^KQ = sigma [[Theta Theta^T, 0],[0,0]].
 void paper_init(torch::Tensor& w_pv, torch::Tensor& w_kq, double sigma, const Eigen::MatrixXd& gram);
 

@@ -29,13 +29,25 @@ void copy_out(const torch::Tensor& predictions, double* out) {
   std::copy_n(values.data_ptr<double>(), values.numel(), out);
 }
 
-void fill_gaussian(const std::vector<torch::Tensor>& tensors, double scale, Stream& stream) {
+namespace {
+// Every entry of the tensors, in order, from draw().
+template <class Draw>
+void fill_drawn(const std::vector<torch::Tensor>& tensors, Draw draw) {
   torch::NoGradGuard no_grad;
   for (const torch::Tensor& t : tensors) {
     std::vector<double> values(static_cast<std::size_t>(t.numel()));
-    for (double& v : values) v = scale * stream.normal();
+    for (double& v : values) v = draw();
     t.copy_(torch::from_blob(values.data(), t.sizes(), torch::kFloat64).to(t.dtype()));
   }
+}
+}  // namespace
+
+void fill_gaussian(const std::vector<torch::Tensor>& tensors, double scale, Stream& stream) {
+  fill_drawn(tensors, [&] { return scale * stream.normal(); });
+}
+
+void fill_uniform(const std::vector<torch::Tensor>& tensors, double bound, Stream& stream) {
+  fill_drawn(tensors, [&] { return stream.uniform(-bound, bound); });
 }
 
 void paper_init(torch::Tensor& w_pv, torch::Tensor& w_kq, double sigma, const Eigen::MatrixXd& gram) {
@@ -89,21 +101,6 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o, s
   return nullptr;
 }
 
-// Garg et al.'s curriculum: active dimensions from min(5, d) up by one, prompt points from
-// min(11, N + 1) up by two, every `every` steps; none: all of them from the start.
-struct Curriculum {
-  int d, points;
-  std::int64_t every;
-  int dims_at(std::int64_t step) const {
-    if (every == 0) return d;
-    return static_cast<int>(std::min<std::int64_t>(d, std::min(5, d) + step / every));
-  }
-  int points_at(std::int64_t step) const {
-    if (every == 0) return points;
-    return static_cast<int>(std::min<std::int64_t>(points, std::min(11, points) + 2 * (step / every)));
-  }
-};
-
 // Which steps the loss curve keeps: 0, then log-spaced up to the last step.
 std::vector<std::int64_t> sample_steps(std::int64_t steps, int points) {
   std::vector<std::int64_t> at{0};
@@ -121,6 +118,7 @@ struct State {
   std::int64_t step = 0;       // the next step to take
   std::size_t next_sample = 0;
   double tail_sum = 0.0;
+  double late_max = 0.0;       // the largest batch loss of the second half of training
 };
 
 std::string save_state(TorchModel& model, torch::optim::Optimizer& optimizer, const State& state,
@@ -134,7 +132,7 @@ std::string save_state(TorchModel& model, torch::optim::Optimizer& optimizer, co
   const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
   archive.write("train_key", torch::tensor({static_cast<std::int64_t>(train_key)}, i64));
   archive.write("step", torch::tensor({state.step, static_cast<std::int64_t>(state.next_sample)}, i64));
-  archive.write("tail_sum", torch::tensor({state.tail_sum}, torch::TensorOptions().dtype(torch::kFloat64)));
+  archive.write("tail_sum", torch::tensor({state.tail_sum, state.late_max}, torch::TensorOptions().dtype(torch::kFloat64)));
   std::vector<double> samples;
   for (const auto& t : trajectory) samples.insert(samples.end(), {t.step, t.loss, t.rel_err, t.excess});
   archive.write("trajectory", torch::from_blob(samples.data(), {static_cast<std::int64_t>(samples.size())},
@@ -171,7 +169,9 @@ State load_state(const std::string& bytes, TorchModel& model, torch::optim::Opti
   state.step = t[0].item<std::int64_t>();
   state.next_sample = static_cast<std::size_t>(t[1].item<std::int64_t>());
   t = read("tail_sum");
+  if (t.numel() != 2) throw std::runtime_error("the checkpoint's loss sums have another length");
   state.tail_sum = t[0].item<double>();
+  state.late_max = t[1].item<double>();
   t = read("trajectory").contiguous();
   const double* v = t.data_ptr<double>();
   if (static_cast<std::size_t>(t.numel()) != 4 * trajectory.size())
@@ -277,6 +277,7 @@ SampledOutcome train_sampled(const SampledSetup& s, CancelCheck cancelled) {
     }
     if (state.next_sample < keep.size() && keep[state.next_sample] == step) sample(state.next_sample++, step, loss);
     if (step >= s.options.steps - tail) state.tail_sum += loss;
+    if (2 * step >= s.options.steps) state.late_max = std::max(state.late_max, loss);
     if (s.options.clip > 0.0) torch::nn::utils::clip_grad_norm_(model->parameters(), s.options.clip);
     for (auto& group : optimizer->param_groups()) group.options().set_lr(scheduled_lr(s.options, step));
     optimizer->step();
@@ -284,13 +285,15 @@ SampledOutcome train_sampled(const SampledSetup& s, CancelCheck cancelled) {
   }
   const double tail_sum = state.tail_sum;
   if (out.status == TrainingStatus::trained) out.loss_final = tail_sum / static_cast<double>(std::min(tail, s.options.steps));
-  // A linear transformer (lsa, linear_transformer(L)) whose loss at the end is twice the zero
-  // predictor's, L(0) = E[y^2] / 2 over the training law, or more has blown up: diverged, finite
-  // or not. (Twice: the end's loss is a mean over a few batches, noisy enough that a model that
-  // has learnt a little can sit above L(0) itself.)
+  // A linear transformer (lsa, linear_transformer(L)) has blown up, finite or not (diverged), when
+  // its loss at the end is twice the zero predictor's, L(0) = E[y^2] / 2 over the training law, or
+  // more (twice: the end's loss is a mean over a few batches, noisy enough that a model that has
+  // learnt a little can sit above L(0) itself), or when one batch of the second half of training
+  // reached kLateSpike L(0): a model whose error on rare prompts is that large has a population
+  // risk its end-of-training mean does not show, and is no stable solution (docs/theory.md §11).
   const bool linear = s.model.kind == ModelSpec::Kind::lsa || s.model.kind == ModelSpec::Kind::linear_transformer;
-  if (linear && out.status == TrainingStatus::trained &&
-      !(out.loss_final < 2.0 * (s.loss->minimum() + s.loss->excess(Eigen::MatrixXd::Zero(s.d, s.d)))))
+  const double zero_loss = s.loss->minimum() + s.loss->excess(Eigen::MatrixXd::Zero(s.d, s.d));
+  if (linear && out.status == TrainingStatus::trained && linear_run_blew_up(out.loss_final, state.late_max, zero_loss))
     out.status = TrainingStatus::diverged;
   if (model->effective(out.a_eff, out.offblock_norm) && !out.a_eff.allFinite()) out.status = TrainingStatus::diverged;
   out.weights = model->weights();

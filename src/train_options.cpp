@@ -82,6 +82,17 @@ std::string curriculum_text(const TrainOptions& options) {
   return options.curriculum == "none" ? "none" : "garg(" + std::to_string(options.curriculum_every) + ")";
 }
 
+namespace {
+int grown(int whole, std::int64_t by, std::int64_t step, std::int64_t every) {
+  if (every == 0) return whole;
+  const std::int64_t start = (whole + 3) / 4;  // ceil(whole / 4)
+  return static_cast<int>(std::min<std::int64_t>(whole, start + by * (step / every)));
+}
+}  // namespace
+
+int Curriculum::dims_at(std::int64_t step) const { return grown(d, 1, step, every); }
+int Curriculum::points_at(std::int64_t step) const { return grown(points, 2, step, every); }
+
 double scheduled_lr(const TrainOptions& options, std::int64_t step) {
   const double total = static_cast<double>(std::max<std::int64_t>(options.steps, 1));
   const double t = static_cast<double>(step);

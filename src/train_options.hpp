@@ -15,12 +15,11 @@ struct TrainOptions {
   int batch = 64;
   // > 0: a step's gradient is rescaled to this global norm where it is larger (clipping); 0: never.
   double clip = 0.0;
-  // paper: the paper's sigma, Theta initialisation for the LSA models (GPT-2's own N(0, 0.02^2)
-  // for gpt2); gaussian(scale): every weight N(0, scale^2) for any model.
+  // paper: the paper's sigma, Theta initialisation for the LSA models (GPT-2's own for gpt2:
+  // models/gpt2.cpp); gaussian(scale): every weight N(0, scale^2) for any model.
   std::string init = "paper";
   double init_scale = 0.0;         // gaussian's scale; 0 for paper
-  // none, or garg(every): Garg et al.'s curriculum, active dimensions from min(5, d) up by one
-  // and prompt points from min(11, N + 1) up by two every `every` steps.
+  // none, or garg(every): Garg et al.'s curriculum scaled to the run (Curriculum below).
   std::string curriculum = "none";
   std::int64_t curriculum_every = 0;
   int threads = 1;                 // intra-op threads of one rank
@@ -35,6 +34,17 @@ std::string_view to_string(TrainOptions::Schedule schedule);
 // Sets init and init_scale from `paper` or `gaussian(scale)`.
 void parse_init(std::string_view text, TrainOptions& options);
 std::string init_text(const TrainOptions& options);
+// Garg et al.'s curriculum scaled to the run's d and P = N + 1 prompt points: active dimensions
+// from ceil(d / 4) up by one and points from ceil(P / 4) up by two every `every` steps, each until
+// it is whole (at d = 20, P = 41, Garg et al.'s 5 and 11 of their 20 and 41); every = 0: all of
+// them from the start.
+struct Curriculum {
+  int d, points;
+  std::int64_t every;
+  int dims_at(std::int64_t step) const;
+  int points_at(std::int64_t step) const;
+};
+
 // Sets curriculum and curriculum_every from `none` or `garg(every)`.
 void parse_curriculum(std::string_view text, TrainOptions& options);
 std::string curriculum_text(const TrainOptions& options);

@@ -10,7 +10,7 @@ enum class TrainingStatus {
   max_time,   // the flow: t_max reached first
   max_steps,  // the flow: max_steps reached first
   trained,    // a sampled model: every optimizer step taken
-  diverged,   // either: a non-finite loss or parameters; lsa, linear_transformer: a final loss >= 2 L(0)
+  diverged,   // either: a non-finite loss or parameters; lsa, linear_transformer: a final loss >= 2 L(0) or a late batch loss >= kLateSpike L(0)
   cancelled,  // a stop reached the run: it is abandoned and computed again on resume (never stored)
   failed,     // an error (an exception) ended it: its rows keep this status and NaN values
 };

@@ -333,12 +333,12 @@ const KeySpec kKeys[] = {
        if (!(c.train.clip >= 0.0 && c.train.clip < 1e30)) fail(e, trim(e.text), "must be >= 0 and finite");
      },
      [](const SweepConfig& c) { return shortest(c.train.clip); }, nullptr, nullptr},
-    {"train.init", "paper (sigma, Theta for LSA models; N(0, 0.02^2) for gpt2) or gaussian(scale)", Need::value, false,
+    {"train.init", "paper (sigma, Theta for LSA models; Garg et al.'s for gpt2: GPT-2's, read-in and read-out PyTorch's) or gaussian(scale)", Need::value, false,
      [](const Entry& e, SweepConfig& c) {
        checked(e, [&](const std::string& t) { parse_init(t, c.train); return 0; });
      },
      [](const SweepConfig& c) { return init_text(c.train); }, nullptr, nullptr},
-    {"train.curriculum", "none, or garg(every): dimensions from 5 and points from 11 growing every `every` steps",
+    {"train.curriculum", "none, or garg(every): Garg et al.'s, scaled: dimensions from d/4 and points from (N+1)/4, up by 1 and 2 every `every` steps",
      Need::value, false,
      [](const Entry& e, SweepConfig& c) {
        checked(e, [&](const std::string& t) { parse_curriculum(t, c.train); return 0; });
