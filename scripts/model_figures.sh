@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the model-comparison jobs on all local cores and makes their README figures (docs/figures/):
-# sampled LSA training against the flow and deep linear transformers (a few minutes on 2 cores);
+# sampled LSA training against the flow and deep linear transformers (the deep ones about 30 minutes on 2 cores);
 # with --paper also jobs/paper_nonlinear.ini (GPT-2; ICL_PAPER_STEPS optimizer steps, default the
 # job's own, about an hour on 2 cores).
 set -euo pipefail
