@@ -97,9 +97,19 @@ def _read_one(path, partial):
         if not completed and not partial:
             raise IncompleteFile(f"{path}: the sweep has not completed ({int(f.attrs.get('rows_done', 0))} of "
                                  f"{int(f.attrs.get('rows_total', 0))} rows); load(..., partial=True) reads the rows done")
-        rows = f["results"][:]
+        table = f.get("results")
+        names = getattr(getattr(table, "dtype", None), "names", None) or ()
+        missing = [c for c in ("done", "status", "risk_zero") + tuple(TEXT_COLUMNS) if c not in names]
+        if not isinstance(table, h5py.Dataset) or missing:
+            raise schema.SchemaMismatch(f"{path}: /results is not an icl-sweep results table (" +
+                                        (f"no column {', '.join(dict.fromkeys(missing))}" if names else "not a table") + ")")
+        rows = table[:]
     df = pd.DataFrame(rows)
-    df = df[df["done"] == 1].copy() if not completed else df
+    undone = int((df["done"] != 1).sum())
+    if completed and undone and not partial:
+        raise IncompleteFile(f"{path}: marked complete, but {undone} of its {len(df)} rows are not done (done = 0): "
+                             "not a result; load(..., partial=True) reads the rows done")
+    df = df[df["done"] == 1].copy() if undone else df
     for c in TEXT_COLUMNS:
         df[c] = df[c].str.decode("ascii")
     return df

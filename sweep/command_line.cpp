@@ -4,6 +4,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -45,9 +46,17 @@ std::optional<std::string> information(const po::variables_map& vm, const po::op
   return std::nullopt;
 }
 
+// The furthest deadline taken: a century from now (the steady clock's nanoseconds hold about
+// 292 years; a later deadline would wrap into the past and stop the sweep at once).
+constexpr double kMaxDeadlineSeconds = 100.0 * 365.25 * 86400.0;
+
 // Seconds from now to the deadline of --stop-after or --stop-at; nullopt without one. Throws
-// po::error on a value that is not a duration or a time.
+// po::error on a value that is not a duration or a time, or is more than a century away.
 std::optional<double> seconds_to_deadline(const CommandLine& cl) {
+  const auto within_reach = [](const std::string& option, const std::string& v, double seconds) {
+    if (seconds > kMaxDeadlineSeconds) throw po::error(option + " " + v + ": more than 100 years away");
+    return seconds;
+  };
   if (!cl.stop_after.empty()) {
     const std::string& v = cl.stop_after;
     double seconds = -1.0;
@@ -68,25 +77,36 @@ std::optional<double> seconds_to_deadline(const CommandLine& cl) {
     }
     if (!(seconds >= 0.0) || !std::isfinite(seconds))
       throw po::error("--stop-after " + v + ": not a duration (3600, 90m, 12h, 1.5d or H:MM:SS)");
-    return seconds;
+    return within_reach("--stop-after", v, seconds);
   }
   if (!cl.stop_at.empty()) {
     const std::string& v = cl.stop_at;
     std::time_t target = -1;
     if (v.size() > 1 && v[0] == '@') {
       char* end = nullptr;
+      errno = 0;
       const long long epoch = std::strtoll(v.c_str() + 1, &end, 10);
-      if (end != nullptr && *end == '\0') target = static_cast<std::time_t>(epoch);
+      if (errno == 0 && end != nullptr && *end == '\0') target = static_cast<std::time_t>(epoch);
     } else {
       std::tm tm{};
       tm.tm_isdst = -1;
       const char* end = ::strptime(v.c_str(), "%Y-%m-%dT%H:%M", &tm);
       if (end != nullptr && *end == ':') end = ::strptime(end, ":%S", &tm);
-      if (end != nullptr && *end == '\0') target = std::mktime(&tm);
+      if (end != nullptr && *end == '\0') {
+        // mktime carries an impossible date or hour into the next (2099-02-30 into March 2, a
+        // local time skipped by a clock change into the hour after): such a time is refused.
+        const std::tm asked = tm;
+        target = std::mktime(&tm);
+        std::tm back{};
+        if (target != -1 && (::localtime_r(&target, &back) == nullptr || back.tm_year != asked.tm_year ||
+                             back.tm_mon != asked.tm_mon || back.tm_mday != asked.tm_mday ||
+                             back.tm_hour != asked.tm_hour || back.tm_min != asked.tm_min || back.tm_sec != asked.tm_sec))
+          target = -1;
+      }
     }
     if (target == -1)
       throw po::error("--stop-at " + v + ": not a time (YYYY-MM-DDTHH:MM[:SS], local, or @EPOCH)");
-    return std::difftime(target, std::time(nullptr));
+    return within_reach("--stop-at", v, std::difftime(target, std::time(nullptr)));
   }
   return std::nullopt;
 }
@@ -171,6 +191,8 @@ CommandLine parse(int argc, char** argv, std::optional<std::string>& info) {
   if (!cl.extend.empty() && cl.config.empty()) throw po::error("--extend needs --config FILE (the larger grid)");
   if (!(cl.progress >= 0.0)) throw po::error("--progress must be >= 0");
   if (!(cl.stop_grace >= 0.0)) throw po::error("--stop-grace must be >= 0");
+  for (const char* option : {"stop-after", "stop-at"})
+    if (vm.count(option) && vm[option].as<std::string>().empty()) throw po::error(std::string("--") + option + ": empty");
   if (!cl.stop_after.empty() && !cl.stop_at.empty()) throw po::error("--stop-after and --stop-at exclude each other");
   const auto seconds = seconds_to_deadline(cl);
   if (seconds)

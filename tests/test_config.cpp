@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "command_line.hpp"
 #include "config/sweep_config.hpp"
 
 using icl::ConfigError;
@@ -217,10 +218,22 @@ TEST(Config, CommasInsideParenthesesDoNotSplit) {
                                                       "covariate_scale(4)", "none"}));
 }
 
-TEST(Config, DuplicateListItemsAreKept) {
-  const SweepConfig c = parse("[grid]\nd = 2, 2\nn_train = 4\nspectrum = isotropic, isotropic\n");
-  EXPECT_EQ(c.d, (std::vector<int>{2, 2}));
-  EXPECT_EQ(c.spectrum.size(), 2u);
+// A list holding one value twice, in any spelling, would compute the same grid points twice in rows
+// nobody can tell apart: refused, naming the key and both spellings.
+TEST(Config, AValueListedTwiceIsRefused) {
+  const std::string grid = "[grid]\nn_train = 4\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {grid + "d = 2, 2\n", "[grid] d = 2, 2: lists 2 twice ('2' and '2')"},
+      {grid + "d = 2\nspectrum = isotropic, isotropic\n", "lists isotropic twice"},
+      {grid + "d = 2\nspectrum = power(1), power(1.0)\n", "('power(1)' and 'power(1.0)')"},
+      {grid + "d = 2\ninit_seed = 0:2:1, 1\n", "[grid] init_seed = 0:2:1, 1: lists 1 twice"},
+      {grid + "d = 2\n[eval]\nridge_lambda = 0.1, 1e-1\n", "lists 0.1 twice ('0.1' and '1e-1')"},
+      {grid + "d = 2\n[eval]\nshift = covariate_scale(1:3:1), covariate_scale(2)\n", "lists covariate_scale(2) twice"},
+      {grid + "d = 2\n[eval]\nm_test = 2:6:2, 4\n", "lists 4 twice"},
+  };
+  for (const auto& [text, says] : cases) EXPECT_NE(error_of(text).find(says), std::string::npos) << error_of(text);
+  // Distinct values pass, however close.
+  EXPECT_EQ(parse(grid + "d = 2, 3\n[eval]\nridge_lambda = 0.1, 0.1000000001\n").ridge_lambda.size(), 2u);
 }
 
 TEST(Config, IntegratorsAndNumberForms) {
@@ -577,7 +590,7 @@ TEST(Config, EveryKeyRoundTripsThroughToIni) {
       {"eval.mc_prompts", "17"},      {"eval.ridge_lambda", "0.25"},
       {"eval.target_rel_se", "0.005"},
       {"eval.knn_k", "4"},            {"grid.model", "flow, lsa, linear_transformer(2), gpt2(2, 2, 8)"},
-      {"train.lr", "1e-3, 0.01"},     {"train.steps", "10, 1:100:*10"},
+      {"train.lr", "1e-3, 0.01"},     {"train.steps", "5, 1:100:*10"},
       {"train.batch", "8"},           {"train.optimizer", "adamw"},
       {"train.lr_schedule", "cosine"}, {"train.clip", "2.5"}, {"train.init", "gaussian(0.5)"},
       {"train.curriculum", "garg(50)"}, {"train.threads", "2"},
@@ -602,7 +615,7 @@ TEST(Config, EveryKeyRoundTripsThroughToIni) {
   EXPECT_EQ(back.n_train, (std::vector<int>{5, 1, 2, 4}));
   EXPECT_EQ(back.model.size(), 4u);
   EXPECT_EQ(back.model[3].width, 8);
-  EXPECT_EQ(back.steps, (std::vector<std::int64_t>{10, 1, 10, 100}));
+  EXPECT_EQ(back.steps, (std::vector<std::int64_t>{5, 1, 10, 100}));
   EXPECT_EQ(back.train.init_scale, 0.5);
   EXPECT_EQ(back.train.curriculum_every, 50);
 }
@@ -617,4 +630,38 @@ TEST(Config, TableDefaultsAreTheStructDefaults) {
   }
   EXPECT_EQ(defaults.flow.tol, icl::FlowOptions{}.tol);
   EXPECT_EQ(defaults.mc.prompts, icl::McSettings{}.prompts);
+}
+
+// Deadlines that cannot be kept are bad input (exit 2 before anything is written): an empty value,
+// one beyond a century (which wrapped the clock into the past and stopped at once), an epoch past
+// long long, and a calendar time that does not exist (mktime would carry 30 February into March).
+TEST(CommandLine, DeadlinesThatCannotBeKeptAreRefused) {
+  const auto parse = [](std::vector<std::string> args) {
+    args.insert(args.begin(), "icl-sweep");
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    std::optional<std::string> info;
+    return icl::parse_command_line(static_cast<int>(argv.size()), argv.data(), info);
+  };
+  const auto refused = [&](std::vector<std::string> args, const std::string& says) {
+    try {
+      parse(args);
+    } catch (const icl::CommandLineError& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+      return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(refused({"--config", "x.ini", "--stop-after", ""}, "--stop-after: empty"));
+  EXPECT_TRUE(refused({"--config", "x.ini", "--stop-at", ""}, "--stop-at: empty"));
+  EXPECT_TRUE(refused({"--config", "x.ini", "--stop-after", "99999999999999999999d"}, "more than 100 years away"));
+  EXPECT_TRUE(refused({"--config", "x.ini", "--stop-after", "36526d"}, "more than 100 years away"));
+  EXPECT_TRUE(refused({"--config", "x.ini", "--stop-at", "@99999999999999999999"}, "not a time"));
+  EXPECT_TRUE(refused({"--config", "x.ini", "--stop-at", "@9999999999999"}, "more than 100 years away"));
+  EXPECT_TRUE(refused({"--config", "x.ini", "--stop-at", "2099-02-30T00:00"}, "not a time"));
+  EXPECT_TRUE(refused({"--config", "x.ini", "--stop-at", "2099-04-01T24:00"}, "not a time"));
+  // Deadlines that can be kept still parse.
+  EXPECT_TRUE(parse({"--config", "x.ini", "--stop-after", "36000d"}).deadline.has_value());
+  EXPECT_TRUE(parse({"--config", "x.ini", "--stop-at", "2099-02-28T23:59:59"}).deadline.has_value());
+  EXPECT_FALSE(parse({"--config", "x.ini"}).deadline.has_value());
 }

@@ -65,6 +65,12 @@ std::string error_message(const std::string& file, const std::string& section,
                           const std::string& key, const std::string& value,
                           const std::string& reason);
 
+std::string control_escape(unsigned char u) {
+  char buffer[8];
+  std::snprintf(buffer, sizeof buffer, "\\x%02x", u);
+  return buffer;
+}
+
 }  // namespace
 
 std::pair<std::string, std::string> split_key(const std::string& full) {
@@ -91,6 +97,19 @@ std::map<std::string, std::string> ini_values(const std::string& text) {
 
 std::map<std::string, Entry> read_ini(const std::string& text, const std::string& label,
                                      const std::vector<std::string>& keys) {
+  // Text has no control bytes but tabs and line ends: anything else is a binary file.
+  const auto binary = std::find_if(text.begin(), text.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return (u < 0x20 && c != '\t' && c != '\n' && c != '\r') || u == 0x7f;
+  });
+  if (binary != text.end()) {
+    const auto at = static_cast<std::size_t>(binary - text.begin());
+    const std::size_t newline = text.rfind('\n', at), start = newline == std::string::npos ? 0 : newline + 1;
+    const auto line = 1 + std::count(text.begin(), binary, '\n');
+    throw ConfigError(label, "", "", "", "not an INI file: line " + std::to_string(line) + " holds the byte " +
+                                             control_escape(static_cast<unsigned char>(*binary)) + " (\"" +
+                                             text.substr(start, 24) + "\")");
+  }
   po::options_description description;
   for (const auto& key : keys)
     description.add_options()(key.c_str(), po::value<std::string>());
@@ -236,9 +255,23 @@ std::string text_value(const Entry& e) {
 namespace {
 
 // Messages are printed as one line, and library reasons may quote file contents.
-std::string one_line(std::string s) {
-  std::replace_if(s.begin(), s.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
-  return s;
+// A message on one line of plain text: line breaks become spaces, other control bytes (a binary
+// file's) \xNN; UTF-8 passes.
+std::string one_line(const std::string& s) {
+  std::string out;
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n' || c == '\r') {
+      out += ' ';
+    } else if (u < 0x20 && c != '\t') {
+      out += control_escape(u);
+    } else if (u == 0x7f) {
+      out += "\\x7f";
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 std::string error_message(const std::string& file, const std::string& section,

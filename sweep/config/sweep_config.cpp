@@ -190,6 +190,42 @@ auto checked(const Entry& e, F parse) {
   }
 }
 
+// A list that holds one value twice once ranges are expanded and numbers and calls written in
+// their canonical form (`3, 3`; `0.1, 1e-1`; `power(1), power(1.0)`) would compute the same grid
+// points twice, in rows nobody can tell apart: refused, naming both spellings where the list's
+// items map one to one onto its values. `canonical` is the key's value as the stored config writes it.
+// A call's identity: its name and its arguments, each number in its shortest form (power(1.0) is
+// power(1)); anything that is not a call is its own text.
+std::string call_identity(const std::string& item) {
+  try {
+    const Call call = parse_call(item);
+    std::string id = call.name + "(";
+    for (const std::string& arg : call.args) {
+      try {
+        id += shortest(parse_number(arg, "")) + ",";
+      } catch (const InputError&) {
+        id += arg + ",";
+      }
+    }
+    return id + ")";
+  } catch (const InputError&) {
+    return item;
+  }
+}
+
+void refuse_repeats(const Entry& e, const std::string& canonical) {
+  const std::vector<std::string> values = split_list(Entry{e.key, canonical, e.origin});
+  std::map<std::string, std::size_t> first;
+  for (std::size_t j = 0; j < values.size(); ++j) {
+    const auto [at, fresh] = first.emplace(call_identity(values[j]), j);
+    if (fresh) continue;
+    const std::vector<std::string> written = split_list(e);
+    const std::string spellings =
+        written.size() == values.size() ? " ('" + written[at->second] + "' and '" + written[j] + "')" : "";
+    fail(e, trim(e.text), "lists " + values[j] + " twice" + spellings);
+  }
+}
+
 enum class Need { value, required, derived };
 
 // One row of the key table: the single place where a key is declared. `parse` validates the
@@ -458,6 +494,7 @@ SweepConfig parse_config(const std::string& text, const std::string& name, const
       it = entries.emplace(k.name, Entry{k.name, fallback, label}).first;
     }
     k.parse(it->second, c);
+    if (k.list) refuse_repeats(it->second, k.format(c));
   }
   // Counting first: a grid too large to run is refused before any per-value work.
   check_grid_size(c, entries);

@@ -80,6 +80,15 @@ SweepConfig Extension::check_source(const std::string& path, const SweepConfig& 
   if (a.completed != 1)
     refuse(path, "its sweep has not completed (" + std::to_string(a.rows_done) + " of " + std::to_string(a.rows_total) +
                      " rows); finish it with --resume first");
+  std::uint64_t done = 0;
+  try {
+    done = file->count_done();
+  } catch (const std::exception& e) {
+    refuse(path, std::string("its rows cannot be read: ") + e.what());
+  }
+  if (done != a.rows_total)
+    refuse(path, "it is marked complete, but " + std::to_string(a.rows_total - std::min(done, a.rows_total)) + " of its " +
+                     std::to_string(a.rows_total) + " rows are not done (done = 0): not a result to reuse");
   const SweepIdentity stored{a.config, a.inputs, a.program, a.schema_version};
   const SweepIdentity requested = identity_of(config);
   if (stored.program != requested.program)

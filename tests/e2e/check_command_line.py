@@ -71,6 +71,15 @@ def main():
         r = run_sweep(prog, ["--resume-or-start", ros])
         check(r.returncode == 2 and "--config" in r.stderr, f"--resume-or-start without --config: {r.returncode} {r.stderr!r}")
 
+        # Deadlines that cannot be kept: exit 2, nothing written (no stop at once with exit 3).
+        late = os.path.join(tmp, "late.h5")
+        for bad, says in ((["--stop-after", ""], "empty"), (["--stop-after", "99999999999999999999d"], "100 years"),
+                          (["--stop-at", "@99999999999999999999"], "not a time"),
+                          (["--stop-at", "2099-02-30T00:00"], "not a time")):
+            r = run_sweep(prog, small + ["--output", late] + bad)
+            check(r.returncode == 2 and says in r.stderr and not os.path.exists(late),
+                  f"{bad}: exit {r.returncode}, {r.stderr!r}, file written: {os.path.exists(late)}")
+
         # Unusable output paths: exit 2 naming [sweep] output, nothing created, nothing removed.
         paths = os.path.join(tmp, "paths")
         os.makedirs(os.path.join(paths, "empty"))

@@ -122,7 +122,16 @@ def main():
             dst.write(src.read())
         with h5py.File(schema5, "r+") as f:
             f.attrs["schema_version"] = np.int32(5)
+        # Marked complete, but a row is not done: no result to reuse.
+        undone = os.path.join(tmp, "undone.h5")
+        with open(old, "rb") as src, open(undone, "wb") as dst:
+            dst.write(src.read())
+        with h5py.File(undone, "r+") as f:
+            r1 = f["results"][1]
+            r1["done"] = 0
+            f["results"][1] = r1
         cases = [
+            ("a row not done", WIDER, undone, "1 of its"),
             ("schema 5", WIDER, schema5, "test prompts are drawn by test law"),
             ("another mc_prompts", WIDER.replace("mc_prompts = 300", "mc_prompts = 400"), old, "eval.mc_prompts"),
             ("another seed", WIDER.replace("seed = 13", "seed = 14"), old, "sweep.seed"),
@@ -174,7 +183,8 @@ def main():
         check(r.returncode == 0 and same_columns(result_columns(holes, True), result_columns(clean, True)),
               f"--merge with holes, then --resume: exit {r.returncode}, not the clean union sweep")
         # Inputs whose shared rows disagree, or from another build: refused, nothing written.
-        for what, change, words in (("a tampered row", "row", "differs from the same row"),
+        for what, change, words in (("a row not done", "done", "rows are not done"),
+                                    ("a tampered row", "row", "differs from the same row"),
                                     ("another build", "program", "another build"),
                                     ("schema 5", "schema", "results schema version 5")):
             bad = os.path.join(tmp, "bad.h5")
@@ -184,6 +194,10 @@ def main():
                 if change == "row":
                     r0 = f["results"][0]
                     r0["risk_model_mc"] *= 1.0 + 1e-15
+                    f["results"][0] = r0
+                elif change == "done":
+                    r0 = f["results"][0]
+                    r0["done"] = 0
                     f["results"][0] = r0
                 elif change == "schema":
                     f.attrs["schema_version"] = np.int32(5)

@@ -63,6 +63,29 @@ def test_incomplete_files_are_refused_unless_partial(small_file, tmp_path):
     assert list(df["row"]) == list(range(1, 12, 2))
 
 
+def test_a_complete_file_with_rows_not_done_is_refused(small_file, tmp_path):
+    undone = tmp_path / "undone.h5"
+    shutil.copy(small_file, undone)
+    with h5py.File(undone, "r+") as f:
+        rows = f["results"][:]
+        rows["done"][3] = 0
+        f["results"][:] = rows
+    with pytest.raises(icl_sweep.IncompleteFile, match="marked complete, but 1 of its 12 rows are not done"):
+        icl_sweep.load(str(undone))
+    df = icl_sweep.load(str(undone), partial=True)
+    assert len(df) == 11 and 3 not in set(df["row"])
+
+
+def test_a_results_dataset_that_is_not_the_table_is_refused(small_file, tmp_path):
+    other = tmp_path / "other.h5"
+    shutil.copy(small_file, other)
+    with h5py.File(other, "r+") as f:
+        del f["results"]
+        f["results"] = np.zeros((3, 2))
+    with pytest.raises(icl_sweep.SchemaMismatch, match="/results is not an icl-sweep results table"):
+        icl_sweep.load(str(other))
+
+
 def test_other_schema_versions_are_refused(small_file, tmp_path):
     old = tmp_path / "old.h5"
     shutil.copy(small_file, old)
