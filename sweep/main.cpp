@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   // First of all: a stop that arrives while MPI starts or the config is read must not kill
   // the process (the default action); it stops the sweep at its first chance instead.
   install_stop_handlers();
+  ignore_file_size_signal();
   MpiSession mpi(argc, argv);
   const bool root = mpi.rank() == 0;
   try {

@@ -9,9 +9,13 @@ namespace {
 
 // HDF5 prints its whole error stack to stderr on every failure unless told not to; we report
 // failures through H5Error instead. Every factory that can make the program's first HDF5 call
-// goes through here.
+// goes through here. First of all, HDF5 is told not to close what is left open at exit: every
+// handle here closes itself, and after a write that failed (a full disk, ulimit -f) HDF5's own
+// closing at exit crashes in 1.10 (a segmentation fault after the program's message). A file
+// left open by an abnormal exit is then as after a kill, which the journal is made for.
 void silence_error_printing() {
   [[maybe_unused]] static const bool silenced = [] {
+    H5dont_atexit();
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
     return true;
   }();
@@ -28,6 +32,8 @@ std::string innermost_error() {
         return 0;
       },
       &reason);
+  // Some descriptions run over several lines (a failed write lists its time, file and sizes).
+  std::replace_if(reason.begin(), reason.end(), [](char c) { return c == '\n' || c == '\r'; }, ' ');
   return reason;
 }
 
