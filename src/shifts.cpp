@@ -95,6 +95,15 @@ std::vector<Shift> expand_shift(std::string_view text) {
           throw InputError(where + ": the parameter must be positive, not " + value_text);
         if (s.param == Param::nonnegative && !(v >= 0.0))
           throw InputError(where + ": the parameter must be >= 0, not " + value_text);
+        // Risks hold powers of the parameter (c^6 for an LSA under covariate_scale(c), higher for
+        // deep models): beyond these bounds they overflow or vanish in double precision, and a
+        // row of NaN would look like a result.
+        if (!(std::abs(v) <= kMaxShiftParameter))
+          throw InputError(where + ": the parameter must be at most " + shortest(kMaxShiftParameter) +
+                           " in size (beyond it the risks overflow), not " + value_text);
+        if (s.param == Param::positive && !(v >= 1.0 / kMaxShiftParameter))
+          throw InputError(where + ": the parameter must be at least " + shortest(1.0 / kMaxShiftParameter) +
+                           " (below it the risks vanish), not " + value_text);
         shifts.push_back(Shift{s.kind, v, call.name + "(" + value_text + ")"});
       }
     }

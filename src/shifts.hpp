@@ -37,6 +37,8 @@ bool test_law_uses_training_covariance(ShiftKind kind);
 // parameters gives one. Throws InputError for unknown names, missing, extra or
 // out-of-range parameters.
 std::vector<Shift> expand_shift(std::string_view text);
+// The largest size of a shift's parameter, and 1 / it the smallest positive one (InputError beyond).
+inline constexpr double kMaxShiftParameter = 1e6;
 
 // How the test prompts of one condition are drawn. Covariates are
 //   x = mix * (sqrt(lambda) .* z),  z ~ N(0, I),
