@@ -65,6 +65,12 @@ std::string error_message(const std::string& file, const std::string& section,
                           const std::string& key, const std::string& value,
                           const std::string& reason);
 
+// A byte that text has no business holding: a control byte other than a tab or a line end.
+bool control_byte(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return (u < 0x20 && c != '\t' && c != '\n' && c != '\r') || u == 0x7f;
+}
+
 std::string control_escape(unsigned char u) {
   char buffer[8];
   std::snprintf(buffer, sizeof buffer, "\\x%02x", u);
@@ -98,10 +104,7 @@ std::map<std::string, std::string> ini_values(const std::string& text) {
 std::map<std::string, Entry> read_ini(const std::string& text, const std::string& label,
                                      const std::vector<std::string>& keys) {
   // Text has no control bytes but tabs and line ends: anything else is a binary file.
-  const auto binary = std::find_if(text.begin(), text.end(), [](char c) {
-    const auto u = static_cast<unsigned char>(c);
-    return (u < 0x20 && c != '\t' && c != '\n' && c != '\r') || u == 0x7f;
-  });
+  const auto binary = std::find_if(text.begin(), text.end(), control_byte);
   if (binary != text.end()) {
     const auto at = static_cast<std::size_t>(binary - text.begin());
     const std::size_t newline = text.rfind('\n', at), start = newline == std::string::npos ? 0 : newline + 1;
@@ -260,16 +263,12 @@ namespace {
 std::string one_line(const std::string& s) {
   std::string out;
   for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '\n' || c == '\r') {
+    if (c == '\n' || c == '\r')
       out += ' ';
-    } else if (u < 0x20 && c != '\t') {
-      out += control_escape(u);
-    } else if (u == 0x7f) {
-      out += "\\x7f";
-    } else {
+    else if (control_byte(c))
+      out += control_escape(static_cast<unsigned char>(c));
+    else
       out += c;
-    }
   }
   return out;
 }
