@@ -74,9 +74,15 @@ void expect_same(const std::vector<TaskResult>& want, const std::vector<TaskResu
   }
 }
 
-// On disk: 8-byte header magic / 4-byte record magic, u64 length, payload, u64 checksum.
+// On disk: 8-byte header magic / 4-byte record magic, u64 length, payload, u64 checksum; a
+// record's payload is the u64 checksum of the header, then the run's bytes.
 std::uintmax_t header_bytes() { return 8 + 16 + kConfig.size(); }
-std::uintmax_t record_bytes(const TaskResult& t) { return 4 + 16 + icl::pack(t).size(); }
+std::uintmax_t record_bytes(const TaskResult& t) { return 4 + 16 + 8 + icl::pack(t).size(); }
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
 
 class JournalTest : public ::testing::Test {
  protected:
@@ -233,7 +239,7 @@ TEST_F(JournalTest, FuzzedJournalKeepsEveryIntactRecord) {
           break;
         }
         default: {  // a false record magic with a plausible length
-          const std::string fake = std::string("RUN1") + std::string("\x40\0\0\0\0\0\0\0", 8);
+          const std::string fake = std::string("RUN2") + std::string("\x40\0\0\0\0\0\0\0", 8);
           bytes.insert(offset, fake);
           for (std::size_t i = 0; i < spans.size(); ++i)
             if (offset > spans[i].first && offset < spans[i].second) broken[i] = 1;
@@ -257,6 +263,48 @@ TEST_F(JournalTest, FuzzedJournalKeepsEveryIntactRecord) {
   }
   std::printf("200 fuzzed journals of 60 records: %d intact records kept, %d damaged ones dropped\n", kept_total,
               lost_total);
+}
+
+// Records of another sweep (its journal spliced into this one: here another sweep's record of run
+// 1, with other rows, before this sweep's own) are intact but no records of this sweep: they are
+// reported as gaps that say how many records of another sweep they hold, never returned, and the
+// journal is rewritten without them (the original kept aside).
+TEST_F(JournalTest, RecordsOfAnotherSweepAreNotThisSweepsRecords) {
+  const std::string other = path_ + ".other";
+  {
+    Journal j = Journal::create(other, kConfig + "seed = 11\n");
+    j.append(make_result(1, 5));
+    j.append(make_result(7, 2));
+    j.sync();
+  }
+  write_all();
+  const std::string mine = read_bytes(path_), theirs = read_bytes(other);
+  fs::remove(other);
+  const std::size_t their_header = 8 + 16 + kConfig.size() + 10;
+  const std::string foreign = theirs.substr(their_header);
+  const std::size_t first = header_bytes() + record_bytes(records_[0]);
+  // Theirs after my record 0 (both), and their first again at the very end.
+  std::ofstream(path_, std::ios::binary | std::ios::trunc)
+      << mine.substr(0, first) << foreign << mine.substr(first) << foreign.substr(0, record_bytes(make_result(1, 5)));
+  icl::JournalRecovery found;
+  expect_same(records_, resume(&found));
+  ASSERT_EQ(found.gaps.size(), 2u);
+  EXPECT_EQ(found.gaps[0].offset, first);
+  EXPECT_EQ(found.gaps[0].length, foreign.size());
+  EXPECT_EQ(found.gaps[0].foreign_records, 2u);
+  EXPECT_EQ(found.gaps[1].offset, mine.size() + foreign.size());
+  EXPECT_EQ(found.gaps[1].foreign_records, 1u);
+  EXPECT_FALSE(found.gaps[1].at_end);  // not cut as a torn tail: kept aside with the rest
+  EXPECT_EQ(found.kept_aside, path_ + ".damaged");
+  EXPECT_EQ(read_bytes(path_), mine);
+  expect_same(records_, resume(&found));
+  EXPECT_TRUE(found.gaps.empty());
+  // Read without resuming, the same.
+  std::ofstream(path_, std::ios::binary | std::ios::app) << foreign;
+  const icl::JournalRecovery read = Journal::read(path_);
+  expect_same(records_, read.records);
+  ASSERT_EQ(read.gaps.size(), 1u);
+  EXPECT_EQ(read.gaps[0].foreign_records, 2u);
 }
 
 TEST_F(JournalTest, DamagedHeaderThrows) {

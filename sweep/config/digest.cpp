@@ -15,11 +15,14 @@ std::uint64_t checksum(const std::byte* data, std::size_t size) {
   return h ^ (h >> 33);
 }
 
+std::uint64_t checksum(std::string_view text) {
+  return checksum(reinterpret_cast<const std::byte*>(text.data()), text.size());
+}
+
 std::string file_digest(std::string_view contents) {
   char text[64];
   std::snprintf(text, sizeof text, "fnv1a64:%016llx, %zu bytes",
-                static_cast<unsigned long long>(checksum(reinterpret_cast<const std::byte*>(contents.data()),
-                                                         contents.size())),
+                static_cast<unsigned long long>(checksum(contents)),
                 contents.size());
   return text;
 }

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <utility>
 
+#include "config/digest.hpp"
 #include "store/framing.hpp"
 #include "store/file_sync.hpp"
 #include "task/task_result.hpp"
@@ -20,7 +21,7 @@ namespace icl {
 namespace {
 
 constexpr std::string_view kHeaderMagic = "ICLJRNL1";
-constexpr std::string_view kRecordMagic = "RUN1";
+constexpr std::string_view kRecordMagic = "RUN2";
 
 [[noreturn]] void fail(const std::string& action, const std::string& path) {
   throw std::runtime_error("Failed to " + action + " the journal \"" + path + "\": " + std::strerror(errno));
@@ -65,7 +66,7 @@ void lock(int fd, const std::string& path) {
 Journal Journal::create(const std::string& path, const std::string& config) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) fail("create", path);
-  Journal j(fd);
+  Journal j(fd, checksum(config));
   lock(fd, path);
   if (::ftruncate(fd, 0) != 0) fail("truncate", path);
   write_block(fd, kHeaderMagic, reinterpret_cast<const std::byte*>(config.data()), config.size());
@@ -105,7 +106,15 @@ std::size_t next_record(const std::vector<std::byte>& file, std::size_t from) {
   return file.size();
 }
 
-// The header and every intact record of a journal's bytes; the gaps between them.
+// The sweep a record's payload names (its first 8 bytes); a payload too short names none.
+bool names_sweep(const std::vector<std::byte>& payload, std::uint64_t sweep) {
+  std::uint64_t named = 0;
+  if (payload.size() < sizeof named) return false;
+  std::memcpy(&named, payload.data(), sizeof named);
+  return named == sweep;
+}
+
+// The header and every intact record of this sweep in a journal's bytes; the gaps between them.
 JournalRecovery scan(const std::vector<std::byte>& file, const std::string& path) {
   std::size_t offset = 0;
   std::vector<std::byte> payload;
@@ -113,13 +122,27 @@ JournalRecovery scan(const std::vector<std::byte>& file, const std::string& path
     throw std::runtime_error("\"" + path + "\" is not an icl-sweep journal, or its header is damaged");
   JournalRecovery found;
   found.config.assign(reinterpret_cast<const char*>(payload.data()), payload.size());
+  const std::uint64_t sweep = checksum(found.config);
   while (offset < file.size()) {
+    const std::size_t at = offset;
     if (unframe(file, offset, kRecordMagic, payload)) {
-      found.records.push_back(unpack(payload));
+      if (names_sweep(payload, sweep)) {
+        payload.erase(payload.begin(), payload.begin() + sizeof sweep);
+        found.records.push_back(unpack(payload));
+        continue;
+      }
+      // An intact record of another sweep: joined to the one just before, if that was too.
+      JournalRecovery::Gap* last = found.gaps.empty() ? nullptr : &found.gaps.back();
+      if (last != nullptr && last->foreign_records > 0 && last->offset + last->length == at) {
+        last->length += offset - at;
+        ++last->foreign_records;
+      } else {
+        found.gaps.push_back({at, offset - at, false, 1});
+      }
       continue;
     }
-    const std::size_t next = next_record(file, offset + 1);
-    found.gaps.push_back({offset, next - offset, next == file.size()});
+    const std::size_t next = next_record(file, at + 1);
+    found.gaps.push_back({at, next - at, next == file.size(), 0});
     offset = next;
   }
   return found;
@@ -130,7 +153,7 @@ JournalRecovery scan(const std::vector<std::byte>& file, const std::string& path
 JournalRecovery Journal::read(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail("open", path);
-  const Journal owner(fd);  // closes it on every path; no lock taken
+  const Journal owner(fd, 0);  // closes it on every path; no lock taken
   return scan(read_file(fd, path), path);
 }
 
@@ -155,17 +178,18 @@ Journal Journal::write_clean_copy(const std::string& path, const JournalRecovery
 Journal Journal::resume(const std::string& path, JournalRecovery& found) {
   const int fd = ::open(path.c_str(), O_RDWR | O_APPEND | O_CLOEXEC);
   if (fd < 0) fail("open", path);
-  Journal j(fd);
+  Journal j(fd, 0);
   lock(fd, path);
   found = scan(read_file(fd, path), path);
+  j.sweep_ = checksum(found.config);
   if (found.gaps.empty()) return j;
-  if (found.gaps.size() == 1 && found.gaps.front().at_end) {
+  if (found.gaps.size() == 1 && found.gaps.front().at_end && found.gaps.front().foreign_records == 0) {
     // A torn tail (a crash mid-append): cut it so that the next append starts on a boundary.
     if (::ftruncate(fd, static_cast<off_t>(found.gaps.front().offset)) != 0) fail("truncate", path);
     return j;
   }
-  // Damage before intact records: the intact ones go into a clean journal, renamed over this
-  // one; the original stays beside it, under a name of its own, until the sweep completes.
+  // Damage before intact records, or another sweep's records: this sweep's intact ones go into a
+  // clean journal, renamed over this one; the original stays beside it, under a name of its own, until the sweep completes.
   Journal clean = write_clean_copy(path, found);
   found.kept_aside = path + ".damaged";
   for (int k = 1; ::link(path.c_str(), found.kept_aside.c_str()) != 0; ++k) {
@@ -181,7 +205,7 @@ Journal Journal::resume(const std::string& path, JournalRecovery& found) {
 std::string Journal::read_header(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail("open", path);
-  const Journal owner(fd);  // closes it on every path
+  const Journal owner(fd, 0);  // closes it on every path
   std::vector<std::byte> head(kHeaderMagic.size() + 8);
   const ssize_t got = ::pread(fd, head.data(), head.size(), 0);
   std::uint64_t length = 0;
@@ -199,7 +223,10 @@ std::string Journal::read_header(const std::string& path) {
 }
 
 void Journal::append(const TaskResult& result) {
-  const std::vector<std::byte> payload = pack(result);
+  const std::vector<std::byte> packed = pack(result);
+  std::vector<std::byte> payload(sizeof sweep_ + packed.size());
+  std::memcpy(payload.data(), &sweep_, sizeof sweep_);
+  std::memcpy(payload.data() + sizeof sweep_, packed.data(), packed.size());
   write_block(fd_, kRecordMagic, payload.data(), payload.size());
 }
 
@@ -207,11 +234,12 @@ void Journal::sync() {
   if (::fdatasync(fd_) != 0) throw std::runtime_error(std::string("Failed to sync the journal: ") + std::strerror(errno));
 }
 
-Journal::Journal(Journal&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+Journal::Journal(Journal&& other) noexcept : fd_(std::exchange(other.fd_, -1)), sweep_(other.sweep_) {}
 Journal& Journal::operator=(Journal&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = std::exchange(other.fd_, -1);
+    sweep_ = other.sweep_;
   }
   return *this;
 }

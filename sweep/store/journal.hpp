@@ -12,10 +12,14 @@ namespace icl {
 // mid-call can leave unreadable (metadata in HDF5's cache, a chunk index half updated), so
 // every finished training run is first appended here, as one self-checking record:
 //   header : "ICLJRNL1", u64 length, the sweep's identity (sweep_identity.hpp), u64 checksum
-//   record : "RUN1", u64 length, the run's result as pack() lays it out (task/task_result.hpp), u64 checksum
+//   record : "RUN2", u64 length, [u64 the header's checksum, the run's result as pack() lays it out
+//            (task/task_result.hpp)], u64 checksum
 // Records are self-delimiting and found again after damage: where a record does not check, the
 // reader scans forward for the next magic whose record does. A process killed mid-append leaves
-// a torn record at the end; a bad disk block or a stray write can damage one anywhere.
+// a torn record at the end; a bad disk block or a stray write can damage one anywhere. Each
+// record names the sweep it belongs to (the checksum of its journal's header, the sweep's
+// identity, as the training checkpoints do): a record of another sweep (journals spliced or
+// copied together) is no record of this one, reported like damage, and its run is computed again.
 // --resume rebuilds the HDF5 file from the journal's intact records, then computes the rest.
 // Another process holds the journal: a second icl-sweep on the same output.
 struct JournalLocked : std::runtime_error {
@@ -26,10 +30,12 @@ struct JournalLocked : std::runtime_error {
 struct JournalRecovery {
   std::string config;               // the header
   std::vector<TaskResult> records;  // every intact record, in file order
-  // Bytes that are no intact record: a torn tail (at_end) or damage in the middle.
+  // Bytes that are no intact record of this sweep: a torn tail (at_end), damage in the middle,
+  // or intact records of another sweep (foreign_records of them, one after the other).
   struct Gap {
     std::uint64_t offset = 0, length = 0;
     bool at_end = false;
+    std::uint64_t foreign_records = 0;
   };
   std::vector<Gap> gaps;
   // Where the original journal was kept when damage lay before intact records (the journal
@@ -67,10 +73,11 @@ class Journal {
   ~Journal();
 
  private:
-  explicit Journal(int fd) : fd_(fd) {}
+  Journal(int fd, std::uint64_t sweep) : fd_(fd), sweep_(sweep) {}
   // A clean journal of `found`'s header and records at path + ".rewrite", locked and on disk.
   static Journal write_clean_copy(const std::string& path, const JournalRecovery& found);
   int fd_ = -1;
+  std::uint64_t sweep_ = 0;  // the header's checksum, which every record carries
 };
 
 }  // namespace icl

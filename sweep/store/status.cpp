@@ -171,7 +171,10 @@ int print_status(const std::string& output, const std::string& snapshot) {
                             : std::string("not complete, no writer on this node (stopped, or running on another node)"));
     for (const JournalRecovery::Gap& gap : found.gaps)
       what += "\njournal: " + std::to_string(gap.length) + " bytes at byte " + std::to_string(gap.offset) +
-              (gap.at_end ? " being written or torn" : " damaged (--resume recomputes their runs)");
+              (gap.foreign_records > 0 ? " hold " + std::to_string(gap.foreign_records) +
+                                             " record(s) of another sweep (--resume recomputes their runs)"
+               : gap.at_end            ? std::string(" being written or torn")
+                                       : std::string(" damaged (--resume recomputes their runs)"));
     print(what, s, false);
     if (!snapshot.empty()) {
       try {

@@ -246,8 +246,10 @@ SweepStore SweepStore::resume(const std::string& output, const SweepIdentity& id
     throw std::runtime_error("the journal " + journal_path(output) + " belongs to another sweep");
   for (const JournalRecovery::Gap& gap : found.gaps)
     notes.push_back(journal_path(output) + ": " + std::to_string(gap.length) + " bytes at byte " +
-                    std::to_string(gap.offset) + " are no intact record (" +
-                    (gap.at_end ? "a record torn by a crash during its write" : "damaged") +
+                    std::to_string(gap.offset) + " are no intact record of this sweep (" +
+                    (gap.foreign_records > 0 ? std::to_string(gap.foreign_records) + " record(s) of another sweep"
+                     : gap.at_end            ? "a record torn by a crash during its write"
+                                             : "damaged") +
                     "); the runs they held are computed again");
   if (!found.kept_aside.empty())
     notes.push_back(journal_path(output) + ": all " + std::to_string(found.records.size()) +

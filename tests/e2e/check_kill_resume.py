@@ -95,6 +95,12 @@ def deterministic(path):
         return cols, traj, int(f.attrs["completed"]), int((r["done"] == 1).sum())
 
 
+def record_starts(journal):
+    """The offsets of the record magics after a journal's header."""
+    header_end = 8 + 8 + int.from_bytes(journal[8:16], "little") + 8
+    return [i for i in range(header_end, len(journal)) if journal[i:i + 4] == b"RUN2"]
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--program", required=True)
@@ -168,8 +174,7 @@ def main():
         stop_and_time(proc, lambda: proc.send_signal(signal.SIGUSR1))  # mpiexec passes USR1 on
         check(proc.returncode == 3, f"damaged journal: the stop ended with exit {proc.returncode}")
         journal = bytearray(open(out + ".journal", "rb").read())
-        header_end = 8 + 8 + int.from_bytes(journal[8:16], "little") + 8
-        starts = [i for i in range(header_end, len(journal)) if journal[i:i + 4] == b"RUN1"]
+        starts = record_starts(journal)
         check(len(starts) >= 3, f"damaged journal: only {len(starts)} records to damage")
         if len(starts) >= 3:
             journal[starts[1] + 40] ^= 0xFF                        # inside the second record
@@ -183,6 +188,33 @@ def main():
             check(not os.path.exists(out + ".journal.damaged"), "damaged journal: the kept copy outlived the sweep")
             print(f"damaged journal ({len(starts)} records, one flipped byte, 27 bytes of garbage): "
                   f"reported, resumed bitwise equal to the clean run")
+
+        # Another sweep's records spliced into a journal (sweep B, another seed, stopped part way;
+        # its records put before sweep A's own, after A's header) are no records of A: --resume
+        # says so, computes their runs again, and finishes bitwise equal to A's clean run.
+        journals = {}
+        for name, extra in (("a", []), ("b", ["--sweep.seed", "11"])):
+            out = os.path.join(tmp, f"splice_{name}.h5")
+            proc = start(prog, base + extra + ["--output", out], 2)
+            time.sleep(0.5 * duration)
+            stop_and_time(proc, lambda: proc.send_signal(signal.SIGUSR1))
+            check(proc.returncode == 3, f"splice: sweep {name} stopped with exit {proc.returncode}")
+            journals[name] = open(out + ".journal", "rb").read()
+        a, b = journals["a"], journals["b"]
+        a_starts, b_starts = record_starts(a), record_starts(b)
+        check(len(b_starts) >= 1, "splice: sweep b journaled no record")
+        if b_starts:
+            out = os.path.join(tmp, "splice_a.h5")
+            open(out + ".journal", "wb").write(a[:a_starts[0] if a_starts else len(a)] + b[b_starts[0]:] +
+                                               (a[a_starts[0]:] if a_starts else b""))
+            r = run_sweep(prog, base + ["--output", out, "--resume"], ranks=2)
+            check(r.returncode == 0, f"splice: resume exit {r.returncode}: {r.stderr[-800:]}")
+            check(f"{len(b_starts)} record(s) of another sweep" in r.stderr,
+                  f"splice: the foreign records were not reported: {r.stderr!r}")
+            check(deterministic(out)[0] == reference[0], "splice: results differ from sweep a's clean run")
+            check(not os.path.exists(out + ".journal.damaged"), "splice: the kept copy outlived the sweep")
+            print(f"spliced journal ({len(a_starts)} records of sweep a after {len(b_starts)} of sweep b): "
+                  f"reported, resumed bitwise equal to sweep a's clean run")
 
         # A stop that reaches one worker rank only stops the whole sweep, cleanly.
         out = os.path.join(tmp, "worker_signal.h5")
