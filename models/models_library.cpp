@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "environment_error.hpp"
+
 namespace icl {
 namespace {
 
@@ -24,7 +26,7 @@ const ModelsApi& load() {
       errors += std::string("; ") + ::dlerror();
     }
   }
-  throw std::runtime_error("cannot load the sampled models' library" + errors);
+  throw EnvironmentError("cannot load the sampled models' library" + errors);
 }
 
 }  // namespace

@@ -80,7 +80,9 @@ inline bool linear_run_blew_up(double loss_final, double late_max, double zero_l
 
 // Trains one model; never throws for a numerical failure (status diverged). Returns with status
 // `cancelled` and no predictor when `cancelled` answers true (checked every step), after a last
-// checkpoint. Throws std::runtime_error when `resume_from` is not a state of this run.
+// checkpoint. Throws std::runtime_error when `resume_from` is not a state of this run, and
+// std::bad_alloc when libtorch cannot get memory (also from the predictor): the machine's
+// failure, not the run's.
 SampledOutcome train_sampled(const SampledSetup& setup, CancelCheck cancelled = nullptr);
 
 // Whether libtorch can run on `device` ("cpu", "cuda", "cuda:1"); `why` says why not.

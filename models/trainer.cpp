@@ -3,7 +3,9 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <new>
 #include <sstream>
+#include <string_view>
 
 #include "torch_model.hpp"
 
@@ -202,7 +204,39 @@ bool device_available(const std::string& device, std::string& why) {
   }
 }
 
+namespace {
+
+// Memory that libtorch could not get is the machine's failure, not the run's: as std::bad_alloc,
+// which the sweep does not record as a result (sweep/task/run_task.hpp). libtorch 1.13 says so by
+// c10::OutOfMemoryError (CUDA) or by a c10::Error of its CPU allocator.
+template <class Work>
+decltype(auto) memory_failures_as_bad_alloc(Work&& work) {
+  try {
+    return work();
+  } catch (const c10::OutOfMemoryError&) {
+    throw std::bad_alloc();
+  } catch (const c10::Error& e) {
+    if (std::string_view(e.what()).find("can't allocate memory") != std::string_view::npos) throw std::bad_alloc();
+    throw;
+  }
+}
+
+SampledOutcome train(const SampledSetup& s, CancelCheck cancelled);
+
+}  // namespace
+
 SampledOutcome train_sampled(const SampledSetup& s, CancelCheck cancelled) {
+  SampledOutcome out = memory_failures_as_bad_alloc([&] { return train(s, cancelled); });
+  if (out.predictor)
+    out.predictor = [predict = std::move(out.predictor)](const PromptBlock& block, double* predictions) {
+      memory_failures_as_bad_alloc([&] { predict(block, predictions); });
+    };
+  return out;
+}
+
+namespace {
+
+SampledOutcome train(const SampledSetup& s, CancelCheck cancelled) {
   using namespace models;
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
@@ -302,4 +336,5 @@ SampledOutcome train_sampled(const SampledSetup& s, CancelCheck cancelled) {
   return out;
 }
 
+}  // namespace
 }  // namespace icl

@@ -86,6 +86,16 @@ std::optional<int> open_store(const SweepConfig& config, const Grid& grid, const
   if (!cl.resume && !(cl.resume_or_start && existing.kind != Kind::nothing)) {
     if (existing.kind != Kind::nothing && !cl.force)
       return refuse("the file exists; use --resume to continue it or --force to overwrite it");
+    // A fresh start clears the checkpoint directory of earlier training states: it must hold
+    // nothing icl-sweep did not write, or --force, which removes its own files there alone.
+    if (const auto strays = RunCheckpoints::strays(config.output); !strays.empty()) {
+      const std::string what = strays.front() + (strays.size() > 1 ? " and " + std::to_string(strays.size() - 1) + " more" : "");
+      if (!cl.force)
+        return refuse(RunCheckpoints::directory(config.output) + " holds what icl-sweep did not write (" + what +
+                      "); move it away, or give --force, which removes only icl-sweep's own checkpoints there");
+      std::fprintf(stderr, "icl-sweep: --force: %s is kept (icl-sweep did not write it); checkpoints that it is in "
+                   "the way of are not written\n", what.c_str());
+    }
     try {
       store.emplace(SweepStore::create(config.output, requested, grid, config.flow.trajectory_points, ranks));
     } catch (const StoreRefusal& e) {

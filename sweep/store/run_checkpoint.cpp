@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -20,10 +21,8 @@ namespace {
 
 constexpr std::string_view kMagic = "ICLCKPT1";
 
-std::uint64_t identity_digest(const SweepIdentity& identity) {
-  const std::string text = identity.text();
-  return checksum(reinterpret_cast<const std::byte*>(text.data()), text.size());
-}
+// The checksum of the identity's text, which is also the journal's header: what its records carry.
+std::uint64_t identity_digest(const SweepIdentity& identity) { return checksum(identity.text()); }
 
 }  // namespace
 
@@ -35,16 +34,26 @@ std::string RunCheckpoints::path(std::uint64_t train_id) const {
 }
 
 std::string RunCheckpoints::load(std::uint64_t train_id) const {
-  std::ifstream in(path(train_id), std::ios::binary);
-  if (!in) return {};
-  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  // A checkpoint that cannot be read is none: the run starts again (what is there stays).
+  std::error_code ec;
+  const auto type = std::filesystem::symlink_status(path(train_id), ec).type();
+  if (type == std::filesystem::file_type::not_found) return {};
+  std::string text;
+  try {
+    std::ifstream in(path(train_id), std::ios::binary);
+    if (type == std::filesystem::file_type::regular && in)
+      text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  } catch (const std::exception&) {
+    text.clear();
+  }
   std::vector<std::byte> file(text.size());
   std::memcpy(file.data(), text.data(), text.size());
   std::size_t offset = 0;
   std::vector<std::byte> payload;
   std::uint64_t head[2] = {0, 0};
   if (!unframe(file, offset, kMagic, payload) || payload.size() < sizeof head) {
-    std::fprintf(stderr, "icl-sweep: %s is damaged; training run %llu starts again\n", path(train_id).c_str(),
+    std::fprintf(stderr, "icl-sweep: %s is no checkpoint that can be read (damaged, or not icl-sweep's); training run %llu "
+                 "starts again\n", path(train_id).c_str(),
                  static_cast<unsigned long long>(train_id));
     return {};
   }
@@ -82,6 +91,12 @@ void RunCheckpoints::save(std::uint64_t train_id, const std::string& state) cons
   }
   const bool synced = ::fdatasync(fd) == 0;
   ::close(fd);
+  std::error_code ec;
+  if (std::filesystem::symlink_status(final_path, ec).type() != std::filesystem::file_type::not_found &&
+      !own_file(final_path)) {
+    ::unlink(temporary.c_str());
+    throw std::runtime_error("\"" + final_path + "\" is not a checkpoint icl-sweep wrote; it is not replaced");
+  }
   if (!synced || ::rename(temporary.c_str(), final_path.c_str()) != 0) {
     ::unlink(temporary.c_str());
     throw std::runtime_error("Failed to store the checkpoint \"" + final_path + "\": " + std::strerror(errno));
@@ -89,18 +104,64 @@ void RunCheckpoints::save(std::uint64_t train_id, const std::string& state) cons
   sync_directory_of(final_path);
 }
 
+namespace {
+
+// "run-N" (temporary = false) or "run-N.tmp-PID" (temporary = true), N and PID decimal; false else.
+bool checkpoint_name(const std::string& name, bool& temporary) {
+  const auto digits = [&](std::size_t from, std::size_t to) {
+    return to > from && name.find_first_not_of("0123456789", from) >= to;
+  };
+  if (name.rfind("run-", 0) != 0) return false;
+  const std::size_t tmp = name.find(".tmp-");
+  temporary = tmp != std::string::npos;
+  return temporary ? digits(4, tmp) && digits(tmp + 5, name.size()) : digits(4, name.size());
+}
+
+}  // namespace
+
+bool RunCheckpoints::own_file(const std::string& path) {
+  namespace fs = std::filesystem;
+  bool temporary = false;
+  std::error_code ec;
+  if (!checkpoint_name(fs::path(path).filename().string(), temporary) ||
+      fs::symlink_status(path, ec).type() != fs::file_type::regular)
+    return false;
+  std::ifstream in(path, std::ios::binary);
+  char head[kMagic.size()] = {};
+  in.read(head, sizeof head);
+  if (in.gcount() == 0 && temporary && fs::file_size(path, ec) == 0) return true;
+  return in.gcount() == static_cast<std::streamsize>(sizeof head) && std::string_view(head, sizeof head) == kMagic;
+}
+
+std::vector<std::string> RunCheckpoints::strays(const std::string& output) {
+  namespace fs = std::filesystem;
+  const std::string where = directory(output);
+  std::error_code ec;
+  const fs::file_type type = fs::symlink_status(where, ec).type();
+  if (type == fs::file_type::not_found) return {};
+  if (type != fs::file_type::directory) return {where};
+  std::vector<std::string> found;
+  for (const auto& entry : fs::directory_iterator(where, ec))
+    if (!own_file(entry.path().string())) found.push_back(entry.path().string());
+  if (ec) found.push_back(where);  // cannot be read: nothing in it is known to be ours
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
 void RunCheckpoints::remove(std::uint64_t train_id) const {
   std::error_code ec;
-  std::filesystem::remove(path(train_id), ec);
+  if (own_file(path(train_id))) std::filesystem::remove(path(train_id), ec);
 }
 
 void RunCheckpoints::remove_all() const {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::is_directory(directory_, ec)) return;
-  // Only what this program writes there: run-N and its temporaries; the directory if then empty.
+  if (fs::symlink_status(directory_, ec).type() != fs::file_type::directory) return;
+  // Only what this program writes there (own_file); the directory if then empty.
+  std::vector<fs::path> own;
   for (const auto& entry : fs::directory_iterator(directory_, ec))
-    if (entry.path().filename().string().rfind("run-", 0) == 0) fs::remove(entry.path(), ec);
+    if (own_file(entry.path().string())) own.push_back(entry.path());
+  for (const fs::path& file : own) fs::remove(file, ec);
   fs::remove(directory_, ec);  // fails, harmlessly, if anything else is inside
 }
 

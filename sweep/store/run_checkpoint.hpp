@@ -1,6 +1,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "config/sweep_identity.hpp"
 #include "task/run_task.hpp"
@@ -12,6 +13,8 @@ namespace icl {
 //   "ICLCKPT1", u64 length, [u64 sweep identity digest, u64 train_id, state], u64 checksum,
 // written to a temporary file, synced and renamed, so that a torn write never replaces a good
 // checkpoint. A file of another sweep or run, or a damaged one, reads as none (with a warning).
+// Nothing in the directory that icl-sweep did not write is removed or replaced: save() refuses
+// to rename over it (the run trains on, without checkpoints), remove() and remove_all() leave it.
 class RunCheckpoints : public TrainingCheckpoints {
  public:
   RunCheckpoints(const std::string& output, const SweepIdentity& identity);
@@ -21,6 +24,13 @@ class RunCheckpoints : public TrainingCheckpoints {
   void remove_all() const;                    // the directory: at a fresh start and at the end
 
   static std::string directory(const std::string& output) { return output + ".checkpoints"; }
+  // What is at directory(output) that icl-sweep did not write: the path itself when it is not a
+  // directory, else each entry that is not its own file (own_file). Empty when nothing is there.
+  static std::vector<std::string> strays(const std::string& output);
+  // Whether `path` is provably a file this program wrote there: a regular file named run-N or
+  // run-N.tmp-PID that begins with the checkpoint's magic (or, a temporary, is empty: a write cut
+  // off before its first byte). Only such files are ever removed or replaced.
+  static bool own_file(const std::string& path);
 
  private:
   std::string path(std::uint64_t train_id) const;

@@ -1,6 +1,7 @@
 #include "task/run_task.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <stdexcept>
 
 #include "covariance.hpp"
+#include "environment_error.hpp"
 #include "gd_steps.hpp"
 #include "evaluation.hpp"
 #include "gradient_flow.hpp"
@@ -114,7 +116,20 @@ Trained train_model(const SweepConfig& config, const Grid& grid, std::uint64_t t
   setup.train_key = run.train_key;
   setup.init_seed = run.init_seed;
   if (checkpoints) {
-    setup.save = [checkpoints, train_id](const std::string& state) { checkpoints->save(train_id, state); };
+    // A checkpoint is an optimisation: one that cannot be written (the directory unusable, the
+    // disk full) is said once per process, and training goes on; a stop then loses more training,
+    // never the run's result.
+    setup.save = [checkpoints, train_id](const std::string& state) {
+      try {
+        checkpoints->save(train_id, state);
+      } catch (const std::exception& e) {
+        static std::atomic<bool> said{false};
+        if (!said.exchange(true))
+          std::fprintf(stderr, "icl-sweep: training run %llu: %s; training goes on without checkpoints where they "
+                       "cannot be written (a stop then loses the training since the last one written)\n",
+                       static_cast<unsigned long long>(train_id), e.what());
+      }
+    };
     setup.resume_from = checkpoints->load(train_id);
   }
   SampledOutcome out;
@@ -235,6 +250,8 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
     return result;
   } catch (const std::bad_alloc&) {
     throw;  // depends on the node, not on the run: not a result to keep
+  } catch (const EnvironmentError&) {
+    throw;  // the same
   } catch (const std::exception& e) {
     // The rows not yet evaluated keep status `failed` and NaN values; the sweep goes on.
     std::fprintf(stderr, "icl-sweep: training run %llu (%s) failed: %s\n",

@@ -21,7 +21,10 @@ class TrainingCheckpoints {
 };
 
 // Trains run `train_id` once and evaluates it on all of its conditions. Never throws for a
-// numerical failure: a diverged flow is that row's status, an exception makes it `failed`.
+// numerical failure: a diverged flow is that row's status, an exception makes it `failed`. A
+// failure of the machine (std::bad_alloc, EnvironmentError) is no result of the run: it leaves
+// run_task, and the run is computed again on resume. A checkpoint that cannot be written is said
+// once, and training goes on.
 // When `cancelled` answers true (checked before training and between conditions), the run is
 // abandoned and the result has no rows.
 // With `reused` (one byte per condition of the run), the conditions marked 1 are not evaluated:

@@ -6,13 +6,16 @@ rows disagree or that another build computed."""
 import argparse
 import os
 import re
+import signal
+import subprocess
 import sys
 import tempfile
+import time
 
 import h5py
 import numpy as np
 
-from sweep_runner import TIMING_COLUMNS, check, finish, result_columns, run_sweep, same_columns
+from sweep_runner import MPI_ENV, TIMING_COLUMNS, check, finish, result_columns, run_sweep, same_columns
 
 OLD = """[sweep]
 name = old
@@ -54,6 +57,83 @@ def keys(row):
 def reused_count(stderr):
     m = re.search(r"(\d+) of (\d+) rows reused; (\d+) runs taken whole, (\d+) trained again", stderr)
     return tuple(int(g) for g in m.groups()) if m else None
+
+
+def held(program, out, proc, timeout=60):
+    """Waits until `icl-sweep status OUT` names a writer; False if `proc` ended first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        r = subprocess.run([program, "status", out], capture_output=True, text=True)
+        if "running (icl-sweep, pid" in r.stdout:
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def one_writer(program, tmp, old_busy, wider_busy):
+    """The one-writer rule on every path that opens a journal: a sweep holding its output (started
+    fresh, by --resume, by --resume-or-start, by --extend, a merge's unfinished output resumed) is
+    frozen (SIGSTOP) while it holds the journal, and every other writer (a fresh start with --force,
+    --resume, --resume-or-start, --extend and merge with --force) is refused with exit 2; thawed,
+    it goes on, and the output ends bitwise as a clean run."""
+    env = dict(os.environ, **MPI_ENV)
+    busy_ini = os.path.join(tmp, "busy.ini")
+    half_busy = os.path.join(tmp, "half_busy.h5")
+    r = run_sweep(program, ["--config", write(tmp, "half_busy.ini", open(busy_ini).read().replace("d = 3, 4", "d = 5")
+                                              .replace("covariate_scale(2)", "covariate_scale(4)")),
+                            "--output", half_busy, "--progress", "0"])
+    check(r.returncode == 0, f"one writer: half_busy exit {r.returncode}")
+    held_count = 0
+
+    def hold(first, out, cfg, stop):
+        """Runs `first` on `out` (of config `cfg`), freezes it while it writes, tries every other writer."""
+        nonlocal held_count
+        proc = subprocess.Popen([program, *first, "--progress", "0"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        if not held(program, out, proc):
+            check(False, f"one writer: {first} never held {os.path.basename(out)} (exit {proc.wait()})")
+            return proc.returncode
+        os.kill(proc.pid, signal.SIGSTOP)
+        try:
+            for name, args in (("a fresh start", ["--config", cfg, "--output", out, "--force"]),
+                               ("--resume", ["--resume", out]),
+                               ("--resume-or-start", ["--config", cfg, "--output", out, "--resume-or-start"]),
+                               ("--extend", ["--config", wider_busy, "--extend", old_busy, "--output", out, "--force"]),
+                               ("merge", ["merge", old_busy, "--output", out, "--force"])):
+                r = run_sweep(program, args + ["--progress", "0"])
+                check(r.returncode == 2 and "another icl-sweep" in r.stderr and os.path.exists(out + ".journal"),
+                      f"one writer: {name} while {first[0]} holds {os.path.basename(out)}: exit {r.returncode} "
+                      f"{r.stderr[-300:]!r}")
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
+        if stop:
+            proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=600)
+        held_count += 1
+        return proc.returncode
+
+    # Started, resumed, resumed-or-started, each stopped again at once; then finished.
+    out = os.path.join(tmp, "held.h5")
+    for first in (["--config", busy_ini, "--output", out], ["--resume", out],
+                  ["--config", busy_ini, "--output", out, "--resume-or-start"]):
+        code = hold(first, out, busy_ini, stop=True)
+        check(code == 3, f"one writer: {first[0]} stopped with exit {code}")
+    r = run_sweep(program, ["--resume", out, "--progress", "0"])
+    check(r.returncode == 0 and same_columns(result_columns(out, True), result_columns(old_busy, True)),
+          f"one writer: held, stopped and resumed: exit {r.returncode}, or not the clean run")
+    # --extend's output, and a merge's unfinished output resumed.
+    code = hold(["--config", wider_busy, "--extend", old_busy, "--output", os.path.join(tmp, "held_ext.h5")],
+                os.path.join(tmp, "held_ext.h5"), wider_busy, stop=False)
+    check(code == 0, f"one writer: --extend exit {code}")
+    holes = os.path.join(tmp, "held_merge.h5")
+    r = run_sweep(program, ["merge", old_busy, half_busy, "--output", holes])
+    check(r.returncode == 3, f"one writer: merge with holes exit {r.returncode}")
+    union = write(tmp, "union_busy.ini", open(busy_ini).read().replace("d = 3, 4", "d = 3, 4, 5")
+                  .replace("covariate_scale(2)", "covariate_scale(2), covariate_scale(4)"))
+    code = hold(["--resume", holes], holes, union, stop=False)
+    check(code == 0, f"one writer: the merge's output resumed: exit {code}")
+    print(f"one writer: {held_count} outputs held (start, --resume, --resume-or-start, --extend, a merge's output), "
+          f"5 other writers refused at each")
 
 
 def main():
@@ -209,6 +289,14 @@ def main():
             check(not os.path.exists(out) and not os.path.exists(out + ".journal"), f"--merge, {what}: something was written")
         print("merge: an array job's three files give the whole sweep bitwise; holes are left to --resume; "
               "disagreeing rows and other builds are refused")
+
+        # The one-writer rule, on sweeps slow enough to be caught writing.
+        busy = OLD.replace("mc_prompts = 300", "mc_prompts = 100000")
+        write(tmp, "busy.ini", busy)
+        old_busy = os.path.join(tmp, "old_busy.h5")
+        r = run_sweep(args.program, ["--config", os.path.join(tmp, "busy.ini"), "--output", old_busy, "--progress", "0"])
+        check(r.returncode == 0, f"busy sweep: exit {r.returncode}")
+        one_writer(args.program, tmp, old_busy, write(tmp, "wider_busy.ini", WIDER.replace("mc_prompts = 300", "mc_prompts = 100000")))
     return finish("extend and merge")
 
 

@@ -6,6 +6,7 @@ jobs/paper_nonlinear.ini, and covariate_isotropic); the sampled models give bitw
 import argparse
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -253,6 +254,67 @@ def main():
               "killed in training and resumed differs from the uninterrupted run")
         check(not os.path.exists(killed + ".checkpoints"), "checkpoints left after the sweep completed")
         print("killed in training, resumed:", [l for l in r.stderr.splitlines() if "checkpoint" in l])
+
+        # A checkpoint directory that cannot be used. A checkpoint is an optimisation: when it cannot
+        # be written (the name taken by a file, a run's name by a directory, a full disk), it is
+        # said once and training goes on; the rows are the clean run's, never `failed`. What
+        # icl-sweep did not write there is never removed: a fresh start over it is refused (exit 2,
+        # nothing written) without --force, and with --force only icl-sweep's own files go.
+        reference = result_columns(clean, trajectories=True)
+        said = "training goes on without checkpoints"
+
+        def sweep(out, extra=(), limit_kib=None):
+            limit = None
+            if limit_kib:
+                def limit():
+                    resource.setrlimit(resource.RLIMIT_FSIZE, (limit_kib * 1024, limit_kib * 1024))
+            return subprocess.run([prog, "--config", long_cfg, "--output", out, "--progress", "0", *extra], env=env,
+                                  capture_output=True, text=True, timeout=600, preexec_fn=limit)
+
+        def untouched(out):
+            return not os.path.exists(out) and not os.path.exists(out + ".journal")
+
+        blocked = os.path.join(tmp, "blocked.h5")
+        with open(blocked + ".checkpoints", "w") as f:
+            f.write("the user's notes\n")
+        r = sweep(blocked)
+        check(r.returncode == 2 and "icl-sweep did not write" in r.stderr and untouched(blocked),
+              f"a file named .checkpoints, no --force: exit {r.returncode} {r.stderr[-300:]!r}")
+        r = sweep(blocked, ["--force"])
+        check(r.returncode == 0 and r.stderr.count(said) == 1, f"a file named .checkpoints, --force: exit {r.returncode} "
+              f"{r.stderr[-500:]!r}")
+        check(same_columns(result_columns(blocked, trajectories=True), reference), "a file named .checkpoints: not the clean run")
+        check(open(blocked + ".checkpoints").read() == "the user's notes\n", "the user's .checkpoints file changed")
+
+        strays = os.path.join(tmp, "strays.h5")
+        os.makedirs(os.path.join(strays + ".checkpoints", "run-0"))    # in the way of run 0's checkpoint
+        with open(os.path.join(strays + ".checkpoints", "run-0", "keep"), "w") as f:
+            f.write("keep")
+        with open(os.path.join(strays + ".checkpoints", "run-1"), "w") as f:  # a user's file, named as ours
+            f.write("mine")
+        with open(os.path.join(strays + ".checkpoints", "run-7"), "wb") as f:  # one icl-sweep left (its magic)
+            f.write(b"ICLCKPT1" + bytes(40))
+        r = sweep(strays)
+        check(r.returncode == 2 and "and 1 more" in r.stderr and untouched(strays)
+              and os.path.exists(os.path.join(strays + ".checkpoints", "run-7")),
+              f"strays, no --force: exit {r.returncode} {r.stderr[-300:]!r}")
+        r = sweep(strays, ["--force"])
+        left = sorted(os.listdir(strays + ".checkpoints"))
+        check(r.returncode == 0 and r.stderr.count(said) == 1 and left == ["run-0", "run-1"]
+              and open(os.path.join(strays + ".checkpoints", "run-1")).read() == "mine",
+              f"strays, --force: exit {r.returncode}, left {left}, {r.stderr[-500:]!r}")
+        check(same_columns(result_columns(strays, trajectories=True), reference), "strays: not the clean run")
+
+        # The disk full for checkpoints alone: ulimit -f 64 KiB, below a checkpoint (138 KB), above
+        # the journal and the results file.
+        full = os.path.join(tmp, "full.h5")
+        r = sweep(full, limit_kib=64)
+        check(r.returncode == 0 and r.stderr.count(said) == 1 and "File too large" in r.stderr,
+              f"ulimit -f 64: exit {r.returncode} {r.stderr[-500:]!r}")
+        check(same_columns(result_columns(full, trajectories=True), reference), "ulimit -f 64: not the clean run")
+        check(not os.path.exists(full + ".checkpoints"), "ulimit -f 64: the checkpoint directory was left")
+        print("unusable checkpoint directory: refused without --force; with it, or with a full disk, said once, "
+              "the clean run's rows, nothing of the user's removed")
     return finish("models")
 
 
