@@ -91,49 +91,92 @@ def is_complete(path):
         return int(f.attrs.get("completed", 0)) == 1
 
 
-def _read_one(path, partial):
+def text_values(values, dtype):
+    """A text column as Python strings (object array), each distinct value decoded once: from the
+    numbers and the enumeration of schema 8 (0 is "", a row not yet computed), or from the
+    fixed-length bytes of schema 7."""
+    mapping = h5py.check_enum_dtype(dtype)
+    if mapping is not None:
+        names = np.empty(max(mapping.values()) + 1, dtype=object)
+        for name, code in mapping.items():
+            names[code] = "" if code == 0 else name
+        return names[values]
+    uniques, inverse = np.unique(values, return_inverse=True)
+    return np.array([u.decode("ascii") for u in uniques], dtype=object)[inverse]
+
+
+def read_table(f, path, columns=None):
+    """/results of an open h5py File as a DataFrame, every row (done or not), texts decoded;
+    with `columns`, those alone are read from the file (and `done`)."""
+    table = f.get("results")
+    names = getattr(getattr(table, "dtype", None), "names", None) or ()
+    missing = [c for c in ("done", "status", "risk_zero") + tuple(TEXT_COLUMNS) if c not in names]
+    if not isinstance(table, h5py.Dataset) or missing:
+        raise schema.SchemaMismatch(f"{path}: /results is not an icl-sweep results table (" +
+                                    (f"no column {', '.join(dict.fromkeys(missing))}" if names else "not a table") + ")")
+    if columns is None:
+        wanted = list(names)
+    else:
+        unknown = [c for c in columns if c not in names]
+        if unknown:
+            raise KeyError(f"{path}: no column {', '.join(unknown)} in /results")
+        wanted = [c for c in names if c in set(columns) | {"done"}]
+    rows = table.fields(wanted)[:] if len(wanted) < len(names) else table[:]
+    if len(wanted) == 1:
+        rows = np.rec.fromarrays([rows], names=wanted)
+    df = pd.DataFrame({c: text_values(rows[c], table.dtype[c]) if c in TEXT_COLUMNS else rows[c] for c in wanted})
+    return df
+
+
+def _read_one(path, partial, columns=None):
     with _open(path) as f:
         completed = int(f.attrs.get("completed", 0)) == 1
         if not completed and not partial:
             raise IncompleteFile(f"{path}: the sweep has not completed ({int(f.attrs.get('rows_done', 0))} of "
                                  f"{int(f.attrs.get('rows_total', 0))} rows); load(..., partial=True) reads the rows done")
-        table = f.get("results")
-        names = getattr(getattr(table, "dtype", None), "names", None) or ()
-        missing = [c for c in ("done", "status", "risk_zero") + tuple(TEXT_COLUMNS) if c not in names]
-        if not isinstance(table, h5py.Dataset) or missing:
-            raise schema.SchemaMismatch(f"{path}: /results is not an icl-sweep results table (" +
-                                        (f"no column {', '.join(dict.fromkeys(missing))}" if names else "not a table") + ")")
-        rows = table[:]
-    df = pd.DataFrame(rows)
+        df = read_table(f, path, columns)
     undone = int((df["done"] != 1).sum())
     if completed and undone and not partial:
         raise IncompleteFile(f"{path}: marked complete, but {undone} of its {len(df)} rows are not done (done = 0): "
                              "not a result; load(..., partial=True) reads the rows done")
-    df = df[df["done"] == 1].copy() if undone else df
-    for c in TEXT_COLUMNS:
-        df[c] = df[c].str.decode("ascii")
-    return df
+    return df[df["done"] == 1].reset_index(drop=True) if undone else df
+
+
+def _split_calls(texts):
+    """split_call over a column of texts, once per distinct text: (names, params) arrays."""
+    codes, uniques = pd.factorize(np.asarray(texts, dtype=object))
+    parts = [split_call(t) for t in uniques]
+    names = np.array([p[0] for p in parts], dtype=object)
+    params = np.array([p[1] for p in parts], dtype=float)
+    return names[codes], params[codes]
 
 
 def _derive(df):
     """The columns a researcher computes first: the shift and spectrum split into name and
-    parameter, M = N, and every error normalised by the zero predictor's, R/R0."""
+    parameter, M = N, and every error normalised by the zero predictor's, R/R0 (each where the
+    columns it comes from were read)."""
     for col in ("shift", "spectrum"):
-        parts = [split_call(t) for t in df[col]]
-        df[col + "_name"] = [p[0] for p in parts]
-        df[col + "_param"] = np.array([p[1] for p in parts], dtype=float)
-    df["m_equals_n"] = df["m_test"] == df["n_train"]
-    zero = df["risk_zero"].to_numpy(dtype=float)
-    for col in [c for c in df.columns if c.startswith("risk_") and c != "risk_zero"]:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            df[col + "_norm"] = df[col].to_numpy(dtype=float) / zero
+        if col in df:
+            df[col + "_name"], df[col + "_param"] = _split_calls(df[col])
+    if "m_test" in df and "n_train" in df:
+        df["m_equals_n"] = df["m_test"] == df["n_train"]
+    if "risk_zero" in df:
+        zero = df["risk_zero"].to_numpy(dtype=float)
+        norms = {}
+        for col in [c for c in df.columns if c.startswith("risk_") and c != "risk_zero"]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                norms[col + "_norm"] = df[col].to_numpy(dtype=float) / zero
+        df = pd.concat([df, pd.DataFrame(norms, index=df.index)], axis=1)
     return df
 
 
-def load(paths_or_glob, partial=False, keep_copies=False):
+def load(paths_or_glob, partial=False, keep_copies=False, columns=None):
     """One tidy DataFrame over one or many results files: a row per row of /results, strings
     decoded, `shift_name`/`shift_param` and `spectrum_name`/`spectrum_param` split out,
     `m_equals_n`, every risk column also as R/R0 (`<column>_norm`), and the `file` it came from.
+
+    With `columns` (a list of /results columns), only those are read from the files (with `done`),
+    and only the derived columns they give: on a large file, much less time and memory.
 
     Checks each file's schema version (SchemaMismatch). A file whose sweep has not completed is
     refused (IncompleteFile) unless partial=True, which reads its rows done so far.
@@ -144,7 +187,7 @@ def load(paths_or_glob, partial=False, keep_copies=False):
     seeds differ in their values and are all kept."""
     frames = []
     for path in expand_paths(paths_or_glob):
-        df = _read_one(path, partial)
+        df = _read_one(path, partial, columns)
         df.insert(0, "file", path)
         frames.append(df)
     df = pd.concat(frames, ignore_index=True)

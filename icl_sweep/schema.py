@@ -1,7 +1,10 @@
 """The results file's schema version that this package reads (docs/interface.md); the test
 docs_tables checks that it is the program's (icl-sweep --schema-version)."""
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
+# Older versions that this package still reads: 7 differs in how the text columns are stored
+# (fixed-length strings, not enumerations), which the reader handles.
+READABLE_VERSIONS = (7, 8)
 
 
 class SchemaMismatch(ValueError):
@@ -9,10 +12,10 @@ class SchemaMismatch(ValueError):
 
 
 def check(f, path):
-    """Raises SchemaMismatch naming the file when an h5py File `f` is not of SCHEMA_VERSION."""
+    """Raises SchemaMismatch naming the file when an h5py File `f` is of no READABLE_VERSIONS."""
     if "results" not in f:
         raise SchemaMismatch(f"{path}: not an icl-sweep results file (no /results)")
     found = int(f.attrs.get("schema_version", 1))
-    if found != SCHEMA_VERSION:
-        raise SchemaMismatch(f"{path}: results schema version {found}; this analysis reads version "
-                             f"{SCHEMA_VERSION} (docs/interface.md)")
+    if found not in READABLE_VERSIONS:
+        raise SchemaMismatch(f"{path}: results schema version {found}; this analysis reads versions "
+                             f"{', '.join(map(str, READABLE_VERSIONS))} (docs/interface.md)")

@@ -15,6 +15,10 @@ enum class TrainingStatus {
   failed,     // an error (an exception) ended it: its rows keep this status and NaN values
 };
 
+inline constexpr TrainingStatus kTrainingStatuses[] = {
+    TrainingStatus::converged, TrainingStatus::max_time, TrainingStatus::max_steps, TrainingStatus::trained,
+    TrainingStatus::diverged,  TrainingStatus::cancelled, TrainingStatus::failed};
+
 std::string_view to_string(TrainingStatus status);
 
 }  // namespace icl

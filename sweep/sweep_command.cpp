@@ -186,7 +186,10 @@ int run_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi
                                              : std::string());
   const auto conditions = grid.conditions_per_run();
   // Sampled models' training states, in files beside the output (every rank writes its own runs').
-  const RunCheckpoints checkpoints(config.output, identity_of(config));
+  // Bound to the sweep, not to how its output is spelt (--resume ./out.h5 continues out.h5's).
+  SweepConfig unplaced = config;
+  unplaced.output.clear();
+  const RunCheckpoints checkpoints(config.output, identity_of(unplaced));
   const RunFunction run = [&](std::uint64_t id, int rank, CancelCheck cancelled) {
     return run_task(config, grid, id, rank, &checkpoints, cancelled,
                     reused.empty() ? nullptr : reinterpret_cast<const std::uint8_t*>(reused.data()) + id * conditions);

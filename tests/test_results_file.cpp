@@ -32,6 +32,9 @@ void copy_text(char (&field)[N], const std::string& text) {
   std::memcpy(field, text.data(), std::min(text.size(), N));
 }
 
+// The texts the rows below hold, as a grid gives them to the file.
+const icl::TextValues kTexts{{"power(1)", std::string(sizeof(ResultRow::spectrum), 'p')}, {"covariate_scale(2)"}, {"flow"}};
+
 bool all_zero(const ResultRow& row) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(&row);
   for (std::size_t i = 0; i < sizeof row; ++i)
@@ -136,7 +139,7 @@ TEST_F(ResultsFile, RowsWrittenOutOfOrderReadBackBitwiseAndTheRestStaysZero) {
   for (int k = 0; k < points; ++k)
     samples.push_back({0.5 * k, 1.0 / (1 + k), 2.0 / (1 + k), 1e-3 * k});
   {
-    auto results = icl::ResultsFile::create(file, total, runs, points, 3, make_attributes(100));
+    auto results = icl::ResultsFile::create(file, total, runs, points, 3, make_attributes(100), kTexts);
     const std::span<const ResultRow> all(rows);
     results.write_rows(7, all.subspan(7, 2));
     results.write_rows(2, all.subspan(2, 3));
@@ -219,7 +222,7 @@ TEST_F(ResultsFile, AttributesRoundTripThroughRewritesOfAnySize) {
   // Beyond the 64 KiB an attribute may take in an object header.
   FileAttributes want = make_attributes(100'000);
   want.rows_total = 0;  // create() stores the extent of /results instead
-  icl::ResultsFile::create(file, 6, 2, 3, 0, want);
+  icl::ResultsFile::create(file, 6, 2, 3, 0, want, kTexts);
   want.rows_total = 6;
   expect_same(icl::ResultsFile::open(file).read_attributes(), want);
 
@@ -239,7 +242,7 @@ TEST_F(ResultsFile, AttributesRoundTripThroughRewritesOfAnySize) {
 
 TEST_F(ResultsFile, WritesOutsideTheFileThrow) {
   const std::string file = path("range.h5");
-  auto results = icl::ResultsFile::create(file, 4, 2, 3, 0, make_attributes(10));
+  auto results = icl::ResultsFile::create(file, 4, 2, 3, 0, make_attributes(10), kTexts);
   const std::vector<ResultRow> rows(2, make_row(0));
   EXPECT_THROW(results.write_rows(3, rows), H5Error);
   EXPECT_THROW(results.write_rows(4, std::span(rows).first(1)), H5Error);
@@ -265,9 +268,9 @@ TEST_F(ResultsFile, WritesOutsideTheFileThrow) {
 }
 
 TEST_F(ResultsFile, CreateRejectsEmptyShapes) {
-  EXPECT_THROW(icl::ResultsFile::create(path("a.h5"), 0, 1, 1, 0, {}), std::invalid_argument);
-  EXPECT_THROW(icl::ResultsFile::create(path("b.h5"), 1, 0, 1, 0, {}), std::invalid_argument);
-  EXPECT_THROW(icl::ResultsFile::create(path("c.h5"), 1, 1, 0, 0, {}), std::invalid_argument);
+  EXPECT_THROW(icl::ResultsFile::create(path("a.h5"), 0, 1, 1, 0, {}, kTexts), std::invalid_argument);
+  EXPECT_THROW(icl::ResultsFile::create(path("b.h5"), 1, 0, 1, 0, {}, kTexts), std::invalid_argument);
+  EXPECT_THROW(icl::ResultsFile::create(path("c.h5"), 1, 1, 0, 0, {}, kTexts), std::invalid_argument);
 }
 
 TEST_F(ResultsFile, OpeningAMissingFileNamesThePath) {
@@ -282,38 +285,61 @@ TEST_F(ResultsFile, OpeningAMissingFileNamesThePath) {
 
 }  // namespace
 
-// The schema: every declared column is a member of the file's compound type, at its offset, with
-// its declared class and size; string widths come from the struct.
+// The schema: every declared column is a member of the file's compound type, with its declared
+// class and size; a text column is an enumeration of "" and its values, each stored once.
 TEST_F(ResultsFile, EveryDeclaredColumnIsInTheFileWithItsType) {
   const std::string file = path("schema.h5");
-  icl::ResultsFile::create(file, 3, 1, 2, 0, make_attributes(10)).close();
+  icl::ResultsFile::create(file, 3, 1, 2, 0, make_attributes(10), kTexts).close();
   const icl::h5::File f = icl::h5::File::open(file, H5F_ACC_RDONLY, icl::h5::PropertyList::file_access());
   const icl::h5::Dataset results = f.open_dataset("results");
-  const hid_t type = H5Dget_type(results.id());
-  ASSERT_GE(type, 0);
+  const icl::h5::Datatype stored = results.type();
+  const hid_t type = stored.id();
   EXPECT_EQ(H5Tget_nmembers(type), static_cast<int>(icl::kColumns.size()));
-  EXPECT_EQ(H5Tget_size(type), sizeof(ResultRow));
+  std::size_t text_bytes = 0, other_bytes = 0;
   for (const icl::Column& c : icl::kColumns) {
     const std::string name(c.name);
-    const int index = H5Tget_member_index(type, name.c_str());
-    ASSERT_GE(index, 0) << name;
-    EXPECT_EQ(H5Tget_member_offset(type, static_cast<unsigned>(index)), c.offset) << name;
-    const hid_t member = H5Tget_member_type(type, static_cast<unsigned>(index));
-    EXPECT_EQ(H5Tget_size(member), c.size) << name;
-    const H5T_class_t want = c.type == icl::ColumnType::text  ? H5T_STRING
+    const icl::h5::Datatype member = stored.member(name);
+    const H5T_class_t want = c.type == icl::ColumnType::text  ? H5T_ENUM
                              : c.type == icl::ColumnType::f64 ? H5T_FLOAT
                                                               : H5T_INTEGER;
-    EXPECT_EQ(H5Tget_class(member), want) << name;
+    EXPECT_EQ(H5Tget_class(member.id()), want) << name;
+    if (want == H5T_ENUM) {
+      const std::vector<std::string> names = member.names();
+      ASSERT_FALSE(names.empty()) << name;
+      EXPECT_EQ(names.front(), "(none)") << name;  // "" in a row: not yet computed
+      text_bytes += member.size();
+      if (name == "spectrum") {
+        EXPECT_EQ(names, (std::vector<std::string>{"(none)", kTexts.spectrum[0], kTexts.spectrum[1]}));
+      }
+      if (name == "status") {
+        EXPECT_EQ(names[1], "converged");
+      }
+      continue;
+    }
+    EXPECT_EQ(member.size(), c.size) << name;
+    other_bytes += c.size;
     if (want == H5T_INTEGER) {
       const bool is_signed = c.type == icl::ColumnType::i32 || c.type == icl::ColumnType::i64;
-      EXPECT_EQ(H5Tget_sign(member), is_signed ? H5T_SGN_2 : H5T_SGN_NONE) << name;
+      EXPECT_EQ(H5Tget_sign(member.id()), is_signed ? H5T_SGN_2 : H5T_SGN_NONE) << name;
     }
-    H5Tclose(member);
   }
-  H5Tclose(type);
+  EXPECT_EQ(text_bytes, 4u * 2u);  // a u16 number per text column
+  EXPECT_EQ(H5Tget_size(type), text_bytes + other_bytes);  // packed: no padding, no unused bytes
   EXPECT_EQ(icl::kSpectrumChars, sizeof(ResultRow::spectrum) - 1);
   EXPECT_EQ(icl::kShiftChars, sizeof(ResultRow::shift) - 1);
   EXPECT_EQ(icl::ResultsFile::open(file, false).read_attributes().schema_version, icl::kSchemaVersion);
+}
+
+// A row whose text is none of the file's values is a program error, refused before anything is
+// written.
+TEST_F(ResultsFile, ARowWithATextOutsideTheFilesValuesIsRefused) {
+  const std::string file = path("texts.h5");
+  auto results = icl::ResultsFile::create(file, 2, 1, 1, 0, make_attributes(10), kTexts);
+  ResultRow row = make_row(0);
+  std::memset(row.shift, 0, sizeof row.shift);
+  copy_text(row.shift, "covariate_scale(3)");
+  EXPECT_THROW(results.write_rows(0, std::span<const ResultRow>(&row, 1)), std::logic_error);
+  EXPECT_EQ(results.count_done(), 0u);
 }
 
 // The blank row: NaN in every real column, zero elsewhere, status `failed`.
@@ -338,8 +364,8 @@ TEST(ResultRowSchema, BlankRowIsNaNZeroAndFailed) {
 TEST(ResultRowSchema, ColumnListIsPinnedToItsVersion) {
   const std::string signature = icl::schema_signature();
   const std::uint64_t digest = icl::checksum(reinterpret_cast<const std::byte*>(signature.data()), signature.size());
-  EXPECT_EQ(icl::kSchemaVersion, 7) << "update the pin below with the new version's digest";
-  EXPECT_EQ(digest, 0xc88b3d064980a072ULL) << "the columns changed: bump kSchemaVersion in result_row.hpp, then pin 0x" << std::hex
+  EXPECT_EQ(icl::kSchemaVersion, 8) << "update the pin below with the new version's digest";
+  EXPECT_EQ(digest, 0xf67d23fa38156ceb) << "the columns changed: bump kSchemaVersion in result_row.hpp, then pin 0x" << std::hex
                             << digest << "\n"
                             << signature;
 }

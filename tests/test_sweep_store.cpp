@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +16,7 @@
 
 #include "config/sweep_config.hpp"
 #include "config/sweep_identity.hpp"
+#include "store/results_file.hpp"
 #include "store/journal.hpp"
 #include "store/run_checkpoint.hpp"
 #include "store/sweep_store.hpp"
@@ -101,11 +103,21 @@ TEST_F(SweepStoreTest, CheckpointsRemoveAndReplaceOnlyTheirOwnFiles) {
   std::vector<std::string> left;
   for (const auto& entry : fs::directory_iterator(where)) left.push_back(entry.path().filename().string());
   std::sort(left.begin(), left.end());
-  EXPECT_EQ(left, (std::vector<std::string>{"notes.txt", "run-6", "run-7", "run-8", "run-9.tmp-", "run-x"}));
-  for (const std::string& name : left) fs::remove_all(where + "/" + name);
+  // The directory it made is marked as its own; with the user's files in it, it stays, marked.
+  EXPECT_EQ(left, (std::vector<std::string>{".icl-sweep-checkpoints", "notes.txt", "run-6", "run-7", "run-8",
+                                            "run-9.tmp-", "run-x"}));
+  for (const std::string& name : left)
+    if (name != ".icl-sweep-checkpoints") fs::remove_all(where + "/" + name);
   checkpoints.save(1, "x");
   checkpoints.remove_all();
-  EXPECT_FALSE(fs::exists(where));  // emptied of its own files, the directory goes too
+  EXPECT_FALSE(fs::exists(where));  // its own directory, emptied of its own files, goes too
+  // A directory the user made is used, and left in place (emptied of icl-sweep's files alone).
+  fs::create_directory(where);
+  EXPECT_TRUE(RunCheckpoints::strays(output_).empty());
+  checkpoints.save(2, "y");
+  EXPECT_EQ(checkpoints.load(2), "y");
+  checkpoints.remove_all();
+  EXPECT_TRUE(fs::is_directory(where) && fs::is_empty(where));
 }
 
 // The one-writer rule on every path of the store that opens a journal: while a store holds the
@@ -152,23 +164,57 @@ TEST_F(SweepStoreTest, OneWriterOnEveryPathThatOpensTheJournal) {
     others_refused("resumed");
   }
   // Damage in the first record: the journal is rewritten (a new file renamed over it), and the
-  // rewritten journal is held as the old one was.
+  // rewritten journal is held as the old one was. A file of the user's where the rewrite goes
+  // stops it (nothing changed); files of the user's named as kept journals stay.
   std::string bytes = read_bytes(journal);
   const std::size_t header = 8 + 8 + identity.text().size() + 8;
   bytes[header + 40] = static_cast<char>(bytes[header + 40] ^ 0x5a);
   write_bytes(journal, bytes);
+  write_bytes(journal + ".rewrite", "the user's");
+  try {
+    icl::SweepStore::resume(output_, identity, grid, config.flow.trajectory_points, 1, notes);
+    ADD_FAILURE() << "resumed over the user's .rewrite";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("is not icl-sweep's"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(read_bytes(journal + ".rewrite"), "the user's");
+  EXPECT_EQ(read_bytes(journal), bytes);
+  fs::remove(journal + ".rewrite");
   {
     notes.clear();
     icl::SweepStore resumed = icl::SweepStore::resume(output_, identity, grid, config.flow.trajectory_points, 1, notes);
     ASSERT_EQ(icl::damaged_journals(journal).size(), 1u);
     EXPECT_EQ(resumed.rows_done(), grid.conditions_per_run());
     others_refused("resumed after damage");
+    write_bytes(journal + ".damaged.1", "the user's");
     resumed.record(icl::TaskResult(results[0]));
     resumed.record(icl::TaskResult(results[2]));
     resumed.finish();
   }
   EXPECT_FALSE(fs::exists(journal));
-  EXPECT_TRUE(icl::damaged_journals(journal).empty());
+  EXPECT_FALSE(fs::exists(journal + ".damaged"));  // the sweep's own kept journal
+  EXPECT_EQ(read_bytes(journal + ".damaged.1"), "the user's");
+}
+
+// A file marked complete that holds a row not done is no result: it is not taken as complete.
+TEST_F(SweepStoreTest, ACompleteFileWithARowNotDoneIsNoResult) {
+  const icl::SweepConfig config = icl::parse_config("[sweep]\nseed = 1\n[grid]\nd = 2\nn_train = 4\n", "t.ini", {});
+  const icl::Grid grid(config);
+  {
+    icl::SweepStore store = icl::SweepStore::create(output_, icl::identity_of(config), grid, config.flow.trajectory_points, 1);
+    store.record(icl::run_task(config, grid, 0, 0, nullptr));
+    store.finish();
+  }
+  EXPECT_EQ(icl::inspect_output(output_).kind, icl::ExistingOutput::Kind::complete);
+  {
+    icl::ResultsFile file = icl::ResultsFile::open(output_);
+    std::vector<icl::ResultRow> row = file.read_rows(0, 1);
+    row[0].done = 0;
+    file.write_rows(0, row);
+  }
+  const icl::ExistingOutput found = icl::inspect_output(output_);
+  EXPECT_EQ(found.kind, icl::ExistingOutput::Kind::foreign);
+  EXPECT_NE(found.why.find("1 of its 1 rows are not done"), std::string::npos) << found.why;
 }
 
 }  // namespace

@@ -14,7 +14,7 @@ std::string type_name(const Column& column) {
     case ColumnType::i64: return "i64";
     case ColumnType::u64: return "u64";
     case ColumnType::f64: return "f64";
-    case ColumnType::text: return "str[" + std::to_string(column.size - 1) + "]";
+    case ColumnType::text: return "enum (text of at most " + std::to_string(column.size - 1) + " characters)";
   }
   return "?";
 }

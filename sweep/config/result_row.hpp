@@ -16,13 +16,13 @@ namespace icl {
 // attributes) and of what its rows mean, stored as the root attribute `schema_version`; readers
 // check it. Bump it with every change to the list below or to how a row's numbers are drawn, and
 // say why in kSchemaChanges: --extend and --merge refuse a file of another version with it.
-inline constexpr int kSchemaVersion = 7;
+inline constexpr int kSchemaVersion = 8;
 
 struct SchemaChange {
   int version;
   std::string_view change;
 };
-inline constexpr std::array<SchemaChange, 2> kSchemaChanges{{
+inline constexpr std::array<SchemaChange, 3> kSchemaChanges{{
     {6, "test prompts are drawn by test law (d, M, shift, and the training spectrum only where the shift's test law "
         "is made from the training covariance), no longer by training run, so that rows with the same test law share "
         "them (docs/interface.md, \"Determinism\"); risk_model_theory is the whole LSA layer's risk, with "
@@ -31,6 +31,8 @@ inline constexpr std::array<SchemaChange, 2> kSchemaChanges{{
     {7, "risk_model_theory of an LSA layer is paired with A* on the same prompts (docs/theory.md §12), and "
         "risk_gd_steps_mc with its standard error is the L-step preconditioned GD reference of linear_transformer(L) "
         "runs (§13)"},
+    {8, "the text columns (status, spectrum, shift, model) are HDF5 enumerations, each text stored once and a row "
+        "its number (0: \"\", a row not yet computed); /results is packed and compressed (shuffle, deflate)"},
 }};
 // "since version 5: 6: test prompts ..." for a file of `version` older than kSchemaVersion, else "".
 std::string schema_changes_since(int version);

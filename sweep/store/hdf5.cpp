@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <utility>
 
 namespace icl::h5 {
@@ -121,6 +122,11 @@ void PropertyList::set_fill_value(hid_t type, const void* value) {
   check(H5Pset_fill_value(id(), type, value), "set the fill value of", description());
 }
 
+void PropertyList::set_shuffle_deflate(unsigned level) {
+  check(H5Pset_shuffle(id()), "set the shuffle filter of", description());
+  check(H5Pset_deflate(id(), level), "set the deflate filter of", description());
+}
+
 // ---- Dataspace
 
 Dataspace Dataspace::scalar() {
@@ -173,6 +179,64 @@ void Datatype::insert(const std::string& member, std::size_t offset, hid_t membe
         "insert the member \"" + member + "\" into", description());
 }
 
+Datatype Datatype::enumeration(hid_t base) {
+  silence_error_printing();
+  const std::string description = "an enumeration datatype";
+  return {check(H5Tenum_create(base), "create", description), H5Tclose, description};
+}
+
+void Datatype::insert_name(const std::string& name, std::uint64_t value) {
+  // The value in the enumeration's own integer type (an unsigned type of 1 to 8 bytes).
+  const std::size_t bytes = size();
+  unsigned char native[8] = {};
+  if (bytes > sizeof native || (bytes < 8 && value >> (8 * bytes) != 0))
+    fail("insert the name \"" + name + "\" into", description(), "the value does not fit the enumeration's type");
+  std::memcpy(native, &value, bytes);  // little-endian, as the native types here
+  check(H5Tenum_insert(id(), name.c_str(), native), "insert the name \"" + name + "\" into", description());
+}
+
+Datatype Datatype::packed() const {
+  const std::string copy_description = "a packed copy of " + description();
+  Datatype copy(check(H5Tcopy(id()), "copy", description()), H5Tclose, copy_description);
+  check(H5Tpack(copy.id()), "pack", copy_description);
+  return copy;
+}
+
+Datatype Datatype::member(const std::string& name) const {
+  const int index = H5Tget_member_index(id(), name.c_str());
+  if (index < 0) fail("find the member \"" + name + "\" of", description(), "there is none");
+  const std::string member_description = "the member \"" + name + "\" of " + description();
+  return {check(H5Tget_member_type(id(), static_cast<unsigned>(index)), "get", member_description), H5Tclose,
+          member_description};
+}
+
+bool Datatype::is_enumeration() const {
+  return check(H5Tget_class(id()), "get the class of", description()) == H5T_ENUM;
+}
+
+std::vector<std::string> Datatype::names() const {
+  const int count = check(H5Tget_nmembers(id()), "count the names of", description());
+  const std::size_t bytes = size();
+  std::vector<std::string> names(static_cast<std::size_t>(count));
+  std::vector<char> seen(names.size(), 0);
+  for (int i = 0; i < count; ++i) {
+    unsigned char native[8] = {};
+    if (bytes > sizeof native) fail("read the names of", description(), "its values are wider than 8 bytes");
+    check(H5Tget_member_value(id(), static_cast<unsigned>(i), native), "read a value of", description());
+    std::uint64_t value = 0;
+    std::memcpy(&value, native, bytes);
+    char* name = H5Tget_member_name(id(), static_cast<unsigned>(i));
+    if (name == nullptr) fail_from_stack("read a name of", description());
+    const std::string text(name);
+    H5free_memory(name);
+    if (value >= names.size() || seen[value])
+      fail("read the names of", description(), "its values are not 0 to " + std::to_string(count - 1));
+    seen[value] = 1;
+    names[value] = text;
+  }
+  return names;
+}
+
 std::size_t Datatype::size() const {
   return check(H5Tget_size(id()), "get the size of", description());
 }
@@ -205,6 +269,11 @@ Dataspace Dataset::space() const {
 }
 
 std::vector<hsize_t> Dataset::dims() const { return space().dims(); }
+
+Datatype Dataset::type() const {
+  const std::string type_description = "the type of " + description();
+  return {check(H5Dget_type(id()), "get", type_description), H5Tclose, type_description};
+}
 
 // HDF5 would also reject such a block, but only with "selection + offset not within extent".
 Dataspace Dataset::select(std::span<const hsize_t> start, std::span<const hsize_t> count,

@@ -42,6 +42,8 @@ R check(R result, std::string_view action, std::string_view object) {
 template <class T>
 hid_t native() {
   if constexpr (std::is_same_v<T, std::uint8_t>) return H5T_NATIVE_UINT8;
+  else if constexpr (std::is_same_v<T, std::uint16_t>) return H5T_NATIVE_UINT16;
+  else if constexpr (std::is_same_v<T, std::uint32_t>) return H5T_NATIVE_UINT32;
   else if constexpr (std::is_same_v<T, std::int32_t>) return H5T_NATIVE_INT32;
   else if constexpr (std::is_same_v<T, std::int64_t>) return H5T_NATIVE_INT64;
   else if constexpr (std::is_same_v<T, std::uint64_t>) return H5T_NATIVE_UINT64;
@@ -84,6 +86,8 @@ class PropertyList : public Handle {
   void set_libver_bounds(H5F_libver_t low, H5F_libver_t high);
   void set_chunk(std::span<const hsize_t> chunk_dims);
   void set_fill_value(hid_t type, const void* value);
+  // Filters on the chunks: byte shuffle, then deflate (zlib) at `level` (1-9).
+  void set_shuffle_deflate(unsigned level);
 
  private:
   using Handle::Handle;
@@ -108,12 +112,24 @@ class Datatype : public Handle {
   static Datatype fixed_string(std::size_t size, H5T_cset_t cset);
   static Datatype compound(std::size_t size);
 
+  // An enumeration over the integer type `base`; its names are inserted with value 0, 1, ...
+  static Datatype enumeration(hid_t base);
+
   void insert(const std::string& member, std::size_t offset, hid_t member_type);
+  void insert_name(const std::string& name, std::uint64_t value);  // an enumeration's
+  // A copy without padding or unused bytes: how a compound is best stored.
+  Datatype packed() const;
   std::size_t size() const;
   bool is_fixed_string() const;
+  // A compound's member of that name; throws H5Error when there is none.
+  Datatype member(const std::string& name) const;
+  bool is_enumeration() const;
+  // An enumeration's names, by value; throws H5Error unless the values are 0, 1, ..., n - 1.
+  std::vector<std::string> names() const;
 
  private:
   friend class Attribute;
+  friend class Dataset;
   using Handle::Handle;
 };
 
@@ -131,6 +147,7 @@ class Attribute : public Handle {
 class Dataset : public Handle {
  public:
   Dataspace space() const;
+  Datatype type() const;  // as stored
   std::vector<hsize_t> dims() const;
   // The block [start, start + count) of the dataset from or into a packed buffer of mem_type
   // elements; throws H5Error when the block leaves the dataset's extent.

@@ -169,7 +169,23 @@ std::vector<std::string> damaged_journals(const std::string& path) {
 }
 
 Journal Journal::write_clean_copy(const std::string& path, const JournalRecovery& found) {
-  Journal copy = create(path + ".rewrite", found.config);  // locked, header on disk
+  // A .rewrite that is there already is a rewrite of this journal cut off by a crash (its header is
+  // this sweep's), which goes; anything else of that name is not icl-sweep's, and stays.
+  const std::string rewrite = path + ".rewrite";
+  std::error_code ec;
+  if (std::filesystem::symlink_status(rewrite, ec).type() != std::filesystem::file_type::not_found) {
+    bool own = false;
+    try {
+      own = std::filesystem::is_regular_file(std::filesystem::symlink_status(rewrite, ec)) &&
+            read_header(rewrite) == found.config;
+    } catch (const std::exception&) {
+    }
+    if (!own)
+      throw std::runtime_error("\"" + rewrite + "\", where the journal's intact records are to be written, is not "
+                               "icl-sweep's; move it away and resume again");
+    std::filesystem::remove(rewrite);
+  }
+  Journal copy = create(rewrite, found.config);  // locked, header on disk
   for (const TaskResult& r : found.records) copy.append(r);
   copy.sync();
   return copy;

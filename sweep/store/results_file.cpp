@@ -8,13 +8,17 @@
 #include <optional>
 #include <stdexcept>
 #include <type_traits>
+#include <unordered_map>
+#include <utility>
 
 #include "store/hdf5.hpp"
+#include "training_status.hpp"
 
 namespace icl {
 namespace {
 
 constexpr hsize_t kRowsPerChunk = 1024;
+constexpr unsigned kDeflateLevel = 4;
 constexpr hsize_t kRunsPerChunk = 64;
 
 // Parallel arrays: the datasets under /trajectories and the StoredSample member each one holds.
@@ -34,16 +38,107 @@ hid_t member_type(const Column& column) {
   return H5I_INVALID_HID;
 }
 
-// The same type serves in memory and in the file, so rows travel as raw bytes without
-// conversion. Built from the column list of result_row.hpp.
-h5::Datatype row_type() {
+}  // namespace
+
+// HDF5 refuses an enumeration's empty name: number 0, "" in a row (not yet computed), is stored under
+// this name, which no status, spectrum, shift or model can be.
+constexpr std::string_view kNoText = "(none)";
+
+// One text column as the file stores it: the texts by number (0 is ""), and the numbers by text.
+// In memory a row keeps the text; on its way to the file the number takes the field's first
+// bytes (2, or 4 beyond 65,535 values), where the row type (row_type) reads it.
+struct TextCodes {
+  Column column;
+  std::vector<std::string> values;
+  std::unordered_map<std::string, std::uint32_t> codes;
+  std::size_t bytes = 2;
+
+  TextCodes(const Column& c, std::vector<std::string> by_code) : column(c), values(std::move(by_code)) {
+    bytes = values.size() > 65536 ? 4 : 2;
+    for (std::size_t i = 0; i < values.size(); ++i) codes.emplace(values[i], static_cast<std::uint32_t>(i));
+  }
+  void encode(ResultRow& row) const {
+    char* field = reinterpret_cast<char*>(&row) + column.offset;
+    const std::string text(field, ::strnlen(field, column.size));
+    const auto found = codes.find(text);
+    if (found == codes.end())
+      throw std::logic_error("a row's " + std::string(column.name) + " \"" + text + "\" is none of the file's values");
+    std::memset(field, 0, column.size);
+    std::memcpy(field, &found->second, bytes);  // little-endian: the low bytes first
+  }
+  void decode(ResultRow& row) const {
+    char* field = reinterpret_cast<char*>(&row) + column.offset;
+    std::uint32_t code = 0;
+    std::memcpy(&code, field, bytes);
+    std::memset(field, 0, column.size);
+    if (code >= values.size() || values[code].size() > column.size)
+      throw std::runtime_error("a row's " + std::string(column.name) + " holds " + std::to_string(code) +
+                               ", which names none of the file's values");
+    std::memcpy(field, values[code].data(), values[code].size());  // NUL-padded, as set_text leaves it
+  }
+};
+
+namespace {
+
+// The texts a text column can hold, by number: "" first, then the statuses or the grid's values.
+std::vector<std::string> values_by_code(std::string_view column, const TextValues& texts) {
+  std::vector<std::string> values{""};
+  if (column == "status") {
+    for (const TrainingStatus s : kTrainingStatuses) values.emplace_back(to_string(s));
+  } else {
+    const std::vector<std::string>& grid = column == "spectrum" ? texts.spectrum
+                                           : column == "shift"  ? texts.shift
+                                           : column == "model"  ? texts.model
+                                                                : throw std::logic_error("no values for the text column " +
+                                                                                         std::string(column));
+    values.insert(values.end(), grid.begin(), grid.end());
+  }
+  return values;
+}
+
+std::vector<TextCodes> text_codes(const TextValues& texts) {
+  std::vector<TextCodes> all;
+  for (const Column& column : kColumns)
+    if (column.type == ColumnType::text) all.emplace_back(column, values_by_code(column.name, texts));
+  return all;
+}
+
+// The texts of a file's enumerations; empty when its text columns are not enumerations (a file of
+// schema version 7 or older: its attributes can still be read, its rows cannot).
+std::vector<TextCodes> text_codes(const h5::Datatype& stored) {
+  std::vector<TextCodes> all;
+  for (const Column& column : kColumns) {
+    if (column.type != ColumnType::text) continue;
+    const h5::Datatype member = stored.member(std::string(column.name));
+    if (!member.is_enumeration()) return {};
+    std::vector<std::string> names = member.names();
+    if (names.empty() || names.front() != kNoText)
+      h5::fail("read the values of the column \"" + std::string(column.name) + "\" of", stored.description(),
+               "its number 0 is not \"" + std::string(kNoText) + "\"");
+    names.front().clear();
+    all.emplace_back(column, std::move(names));
+  }
+  return all;
+}
+
+// The row in memory: every column at its place in ResultRow, a text column as an enumeration of
+// its values (the number in the field's first bytes). Packed, it is the type stored.
+h5::Datatype row_type(const std::vector<TextCodes>& texts) {
   h5::Datatype type = h5::Datatype::compound(sizeof(ResultRow));
+  std::size_t next_text = 0;
   for (const Column& column : kColumns) {
     const std::string name(column.name);
-    if (column.type == ColumnType::text)  // fixed-length ASCII, as the docs promise
-      type.insert(name, column.offset, h5::Datatype::fixed_string(column.size, H5T_CSET_ASCII).id());
-    else
+    if (column.type != ColumnType::text) {
       type.insert(name, column.offset, member_type(column));
+      continue;
+    }
+    if (next_text >= texts.size()) continue;  // a file without enumerations: no text members
+    const TextCodes& text = texts[next_text++];
+    h5::Datatype enumeration =
+        h5::Datatype::enumeration(text.bytes == 2 ? h5::native<std::uint16_t>() : h5::native<std::uint32_t>());
+    for (std::size_t i = 0; i < text.values.size(); ++i)
+      enumeration.insert_name(i == 0 ? std::string(kNoText) : text.values[i], i);
+    type.insert(name, column.offset, enumeration.id());
   }
   return type;
 }
@@ -60,6 +155,7 @@ h5::PropertyList file_access() {
 
 struct ResultsFile::Handles {
   h5::File file;
+  std::vector<TextCodes> texts;
   h5::Datatype row_type;
   h5::Dataset results;
   std::array<h5::Dataset, 4> trajectories;  // in kTrajectoryNames order
@@ -68,20 +164,24 @@ struct ResultsFile::Handles {
 
 ResultsFile ResultsFile::create(const std::string& path, std::uint64_t rows_total,
                                 std::uint64_t runs, int points, std::uint64_t parameters,
-                                const FileAttributes& attributes) {
+                                const FileAttributes& attributes, const TextValues& text_values) {
   if (rows_total == 0 || runs == 0 || points <= 0)
     throw std::invalid_argument("ResultsFile::create(\"" + path +
                                 "\"): rows_total, runs and points must be positive");
   h5::File file = h5::File::create(path, file_access());
-  h5::Datatype type = row_type();
+  std::vector<TextCodes> texts = text_codes(text_values);
+  h5::Datatype type = row_type(texts);
 
   h5::PropertyList rows_creation = h5::PropertyList::dataset_creation();
   rows_creation.set_chunk(std::array{std::min<hsize_t>(rows_total, kRowsPerChunk)});
+  // Columns that are NaN or constant in a sweep (Monte-Carlo columns of a closed-form sweep, the
+  // keys of a run's rows) shrink to almost nothing; shuffled, numbers compress too.
+  rows_creation.set_shuffle_deflate(kDeflateLevel);
   ResultRow zero;
-  std::memset(&zero, 0, sizeof zero);  // padding too: HDF5 copies the fill value bytewise
+  std::memset(&zero, 0, sizeof zero);  // every text "" (0): not yet computed
   rows_creation.set_fill_value(type.id(), &zero);  // done = 0: not yet computed
   h5::Dataset results = file.create_dataset(
-      "results", type.id(), h5::Dataspace::simple(std::array<hsize_t, 1>{rows_total}),
+      "results", type.packed().id(), h5::Dataspace::simple(std::array<hsize_t, 1>{rows_total}),
       rows_creation);
 
   h5::Group group = file.create_group("trajectories");
@@ -119,7 +219,7 @@ ResultsFile ResultsFile::create(const std::string& path, std::uint64_t rows_tota
                                         h5::Dataspace::simple(std::array<hsize_t, 2>{runs, width}), creation));
   }
   ResultsFile created(std::make_unique<Handles>(
-      std::move(file), std::move(type), std::move(results),
+      std::move(file), std::move(texts), std::move(type), std::move(results),
       std::array{trajectory(0), trajectory(1), trajectory(2), trajectory(3)}, std::move(weights)));
   // The extent of /results is the authority on rows_total.
   FileAttributes stored = attributes;
@@ -135,14 +235,19 @@ ResultsFile ResultsFile::open(const std::string& path, bool writable) {
   const auto trajectory = [&](std::size_t i) { return group.open_dataset(kTrajectoryNames[i]); };
   std::optional<h5::Dataset> weights;
   if (file.has_link("parameters")) weights.emplace(file.open_dataset("parameters"));
+  std::vector<TextCodes> texts = text_codes(results.type());
+  h5::Datatype type = row_type(texts);
   return ResultsFile(std::make_unique<Handles>(
-      std::move(file), row_type(), std::move(results),
+      std::move(file), std::move(texts), std::move(type), std::move(results),
       std::array{trajectory(0), trajectory(1), trajectory(2), trajectory(3)}, std::move(weights)));
 }
 
 void ResultsFile::write_rows(std::uint64_t first_row, std::span<const ResultRow> rows) {
+  std::vector<ResultRow> coded(rows.begin(), rows.end());
+  for (ResultRow& row : coded)
+    for (const TextCodes& text : h_->texts) text.encode(row);
   h_->results.write_block(std::array<hsize_t, 1>{first_row}, std::array<hsize_t, 1>{rows.size()},
-                          h_->row_type.id(), rows.data());
+                          h_->row_type.id(), coded.data());
 }
 
 void ResultsFile::write_trajectory(std::uint64_t train_id, std::span<const StoredSample> samples) {
@@ -208,9 +313,14 @@ FileAttributes ResultsFile::read_attributes() const {
 }
 
 std::vector<ResultRow> ResultsFile::read_rows(std::uint64_t first_row, std::uint64_t count) const {
+  if (h_->texts.empty())
+    h5::fail("read the rows of", h_->file.description(), "its text columns are not enumerations (schema version 7 or older)");
   std::vector<ResultRow> rows(count);
+  std::memset(rows.data(), 0, count * sizeof(ResultRow));  // padding too: rows are compared as bytes
   h_->results.read_block(std::array<hsize_t, 1>{first_row}, std::array<hsize_t, 1>{count},
                          h_->row_type.id(), rows.data());
+  for (ResultRow& row : rows)
+    for (const TextCodes& text : h_->texts) text.decode(row);
   return rows;
 }
 

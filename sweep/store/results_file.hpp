@@ -32,9 +32,18 @@ struct FileAttributes {
 #undef ICL_DECLARE_ATTRIBUTE
 };
 
+// The texts the text columns of a file's rows can hold (its grid's spectra, shifts and models;
+// the statuses are fixed). The file stores each text once, as a name of an HDF5 enumeration, and
+// a row its number: 0 is "" (a row not yet computed), 1, 2, ... the values in this order.
+struct TextValues {
+  std::vector<std::string> spectrum, shift, model;
+};
+
 // The results file, written by rank 0 only. All HDF5 calls of the program live behind this
 // class and the RAII layer in hdf5.hpp.
-//   /results                      compound ResultRow[rows_total], chunked, written in place
+//   /results                      compound of the columns[rows_total], packed, text columns as
+//                                 enumerations (TextValues), chunked and compressed (shuffle,
+//                                 deflate), written in place
 //   /trajectories/train_id        u64[runs]
 //   /trajectories/{time,loss,rel_err,excess_loss}   f64[runs][points]
 //   /parameters                   f64[runs][parameters] (trained weights; only where a model keeps them)
@@ -42,8 +51,10 @@ class ResultsFile {
  public:
   // Creates (truncating) the file with datasets of their final size, rows zero-filled,
   // /parameters NaN-filled (none when `parameters` is 0).
+  // Rows whose texts are not among `texts` are refused (std::logic_error) when written.
   static ResultsFile create(const std::string& path, std::uint64_t rows_total, std::uint64_t runs,
-                            int points, std::uint64_t parameters, const FileAttributes& attributes);
+                            int points, std::uint64_t parameters, const FileAttributes& attributes,
+                            const TextValues& texts);
   // Opens an existing file, for writing or only for reading.
   static ResultsFile open(const std::string& path, bool writable = true);
 

@@ -20,6 +20,9 @@ namespace icl {
 namespace {
 
 constexpr std::string_view kMagic = "ICLCKPT1";
+// Written into the directory when icl-sweep creates it: a directory without it is the user's, and
+// is left in place when emptied of icl-sweep's files.
+constexpr std::string_view kMarker = ".icl-sweep-checkpoints";
 
 // The checksum of the identity's text, which is also the journal's header: what its records carry.
 std::uint64_t identity_digest(const SweepIdentity& identity) { return checksum(identity.text()); }
@@ -67,7 +70,8 @@ std::string RunCheckpoints::load(std::uint64_t train_id) const {
 }
 
 void RunCheckpoints::save(std::uint64_t train_id, const std::string& state) const {
-  std::filesystem::create_directories(directory_);
+  if (std::filesystem::create_directories(directory_))
+    std::ofstream(directory_ + "/" + std::string(kMarker)) << "checkpoints of icl-sweep's training runs\n";
   std::vector<std::byte> payload(16 + state.size());
   const std::uint64_t head[2] = {identity_, train_id};
   std::memcpy(payload.data(), head, sizeof head);
@@ -123,8 +127,9 @@ bool RunCheckpoints::own_file(const std::string& path) {
   namespace fs = std::filesystem;
   bool temporary = false;
   std::error_code ec;
-  if (!checkpoint_name(fs::path(path).filename().string(), temporary) ||
-      fs::symlink_status(path, ec).type() != fs::file_type::regular)
+  const std::string name = fs::path(path).filename().string();
+  if (name == kMarker) return fs::symlink_status(path, ec).type() == fs::file_type::regular;
+  if (!checkpoint_name(name, temporary) || fs::symlink_status(path, ec).type() != fs::file_type::regular)
     return false;
   std::ifstream in(path, std::ios::binary);
   char head[kMagic.size()] = {};
@@ -157,12 +162,20 @@ void RunCheckpoints::remove_all() const {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (fs::symlink_status(directory_, ec).type() != fs::file_type::directory) return;
-  // Only what this program writes there (own_file); the directory if then empty.
+  // Only what this program writes there (own_file); the directory if it made it and it is then empty.
+  const std::string marker = directory_ + "/" + std::string(kMarker);
   std::vector<fs::path> own;
-  for (const auto& entry : fs::directory_iterator(directory_, ec))
+  bool others = false;
+  for (const auto& entry : fs::directory_iterator(directory_, ec)) {
+    if (entry.path().string() == marker) continue;
     if (own_file(entry.path().string())) own.push_back(entry.path());
+    else others = true;
+  }
   for (const fs::path& file : own) fs::remove(file, ec);
-  fs::remove(directory_, ec);  // fails, harmlessly, if anything else is inside
+  if (!others && own_file(marker)) {  // its own directory, now empty: it goes
+    fs::remove(marker, ec);
+    fs::remove(directory_, ec);
+  }
 }
 
 }  // namespace icl

@@ -14,7 +14,8 @@ namespace icl {
 // written to a temporary file, synced and renamed, so that a torn write never replaces a good
 // checkpoint. A file of another sweep or run, or a damaged one, reads as none (with a warning).
 // Nothing in the directory that icl-sweep did not write is removed or replaced: save() refuses
-// to rename over it (the run trains on, without checkpoints), remove() and remove_all() leave it.
+// to rename over it (the run trains on, without checkpoints), remove() and remove_all() leave it;
+// a directory that icl-sweep did not make (it holds no file .icl-sweep-checkpoints) stays, emptied.
 class RunCheckpoints : public TrainingCheckpoints {
  public:
   RunCheckpoints(const std::string& output, const SweepIdentity& identity);

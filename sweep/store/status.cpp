@@ -203,10 +203,15 @@ int print_status(const std::string& output, const std::string& snapshot) {
       for (const ResultRow& row : file.read_rows(first, std::min(kBlock, a.rows_total - first))) count(s, row);
     s.runs_total = Grid(parse_config(a.config, output + " (stored config)", {})).runs();
     s.runs_done = a.completed == 1 ? s.runs_total : 0;
-    print(output + (a.completed == 1 ? ": complete" : ": not complete, and no journal (not a sweep's output in progress)"),
-          s, a.completed == 1);
+    // Marked complete with rows not done: no result (--resume, --extend and merge refuse it).
+    const bool broken = a.completed == 1 && s.rows_done != s.rows_total;
+    print(output + (broken ? ": marked complete, but " + std::to_string(s.rows_total - s.rows_done) +
+                                 " rows are not done (done = 0): not a result"
+                    : a.completed == 1 ? ": complete"
+                                       : ": not complete, and no journal (not a sweep's output in progress)"),
+          s, a.completed == 1 && !broken);
     if (!snapshot.empty()) std::printf("nothing exported: %s itself is readable\n", output.c_str());
-    return 0;
+    return broken ? 1 : 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "icl-sweep: --status %s: %s\n", output.c_str(), e.what());
     return 2;

@@ -53,6 +53,16 @@ FileAttributes initial_attributes(const SweepIdentity& identity, const Grid& gri
   return a;
 }
 
+// The texts the grid's rows hold, as the file stores them once (results_file.hpp).
+TextValues text_values(const Grid& grid) {
+  TextValues texts;
+  const SweepConfig& config = grid.config();
+  texts.spectrum = config.spectrum;
+  for (const Shift& shift : config.shift) texts.shift.push_back(shift.text);
+  for (const ModelSpec& model : config.model) texts.model.push_back(model.text);
+  return texts;
+}
+
 SweepIdentity identity_of_file(const FileAttributes& a) {
   return SweepIdentity{a.config, a.inputs, a.program, a.schema_version};
 }
@@ -117,9 +127,15 @@ ExistingOutput inspect_output(const std::string& output) {
   if (!fs::exists(output, ec)) return e;
   e.kind = ExistingOutput::Kind::foreign;
   try {
-    const FileAttributes a = ResultsFile::open(output, false).read_attributes();
+    const ResultsFile file = ResultsFile::open(output, false);
+    const FileAttributes a = file.read_attributes();
     if (a.completed != 1) {
       e.why = "it is not complete and has no journal " + journal_path(output) + " to resume from";
+      return e;
+    }
+    if (const std::uint64_t done = file.count_done(); done != a.rows_total) {
+      e.why = "it is marked complete, but " + std::to_string(a.rows_total - std::min(done, a.rows_total)) + " of its " +
+              std::to_string(a.rows_total) + " rows are not done (done = 0): not a result";
       return e;
     }
     e.kind = ExistingOutput::Kind::complete;
@@ -153,7 +169,7 @@ void write_snapshot(const std::string& path, const SweepIdentity& identity, cons
   try {
     FileAttributes a = initial_attributes(identity, grid, 1);
     ResultsFile file = ResultsFile::create(built_at, grid.rows(), grid.runs(), trajectory_points,
-                                           grid.parameters_per_run(), a);
+                                           grid.parameters_per_run(), a, text_values(grid));
     std::vector<char> done(grid.runs(), 0);
     for (const TaskResult& r : records) {
       if (r.train_id >= grid.runs() || done[r.train_id] || r.rows.size() != grid.conditions_per_run()) continue;
@@ -196,7 +212,7 @@ SweepStore SweepStore::assemble(const std::string& output, Journal journal, cons
     const FileAttributes attributes = initial_attributes(identity, grid, ranks);
     SweepStore store(output, std::move(journal),
                      ResultsFile::create(built_at, grid.rows(), grid.runs(), trajectory_points,
-                                         grid.parameters_per_run(), attributes),
+                                         grid.parameters_per_run(), attributes, text_values(grid)),
                      attributes,
                      grid.runs(), grid.conditions_per_run());
     for (const TaskResult& r : records)
@@ -335,8 +351,16 @@ void SweepStore::finish() {
       done != a.rows_total)
     throw std::runtime_error("\"" + output_ + "\" did not read back complete (" + std::to_string(done) + " of " +
                              std::to_string(a.rows_total) + " rows done); its journal is kept");
+  const std::string header = Journal::read_header(journal_path(output_));
   std::filesystem::remove(journal_path(output_));
-  for (const std::string& kept : damaged_journals(journal_path(output_))) std::filesystem::remove(kept);
+  // The damaged journals this sweep kept aside (their header is its own); any other file of such a
+  // name is not icl-sweep's, and stays.
+  for (const std::string& kept : damaged_journals(journal_path(output_))) {
+    try {
+      if (Journal::read_header(kept) == header) std::filesystem::remove(kept);
+    } catch (const std::exception&) {
+    }
+  }
   if (checkpoints_) checkpoints_->remove_all();
 }
 

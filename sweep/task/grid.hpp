@@ -43,6 +43,7 @@ struct Condition {
 class Grid {
  public:
   explicit Grid(const SweepConfig& config);
+  const SweepConfig& config() const { return config_; }
   std::uint64_t runs() const { return runs_; }
   std::uint64_t conditions_per_run() const { return conditions_; }
   std::uint64_t rows() const { return runs_ * conditions_; }

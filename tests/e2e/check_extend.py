@@ -15,7 +15,7 @@ import time
 import h5py
 import numpy as np
 
-from sweep_runner import MPI_ENV, TIMING_COLUMNS, check, finish, result_columns, run_sweep, same_columns
+from sweep_runner import MPI_ENV, TIMING_COLUMNS, check, finish, result_columns, run_sweep, same_columns, table
 
 OLD = """[sweep]
 name = old
@@ -46,8 +46,7 @@ def write(tmp, name, text):
 
 
 def rows(path):
-    with h5py.File(path, "r") as f:
-        return f["results"][:]
+    return table(path).to_records(index=False)
 
 
 def keys(row):

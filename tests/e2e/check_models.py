@@ -13,11 +13,9 @@ import sys
 import tempfile
 import time
 
-import h5py
 import numpy as np
-import pandas as pd
 
-from sweep_runner import result_columns, same_columns, MPI_ENV, check, finish, run_sweep
+from sweep_runner import result_columns, same_columns, table, MPI_ENV, check, finish, run_sweep
 
 CONFIG = """[sweep]
 name = models
@@ -92,7 +90,7 @@ def check_layer_risk(prog, tmp):
         f.write(LAYER_CONFIG)
     r = run_sweep(prog, ["--config", cfg, "--output", out, "--progress", "0"], ranks=2)
     check(r.returncode == 0, f"layer sweep: exit {r.returncode} {r.stderr}")
-    df = pd.DataFrame(h5py.File(out, "r")["results"][:])
+    df = table(out)
     check(len(df) == 32 and (df["offblock_norm"] > 0.01).all(), "the layer sweep's extra blocks")
     z = (df["risk_model_theory"] - df["risk_model_mc"]) / np.hypot(df["risk_model_theory_se"], df["risk_model_mc_se"])
     ratio = df["risk_model_mc_se"] / df["risk_model_theory_se"]
@@ -100,8 +98,8 @@ def check_layer_risk(prog, tmp):
     # heavy-tailed (fourth moments of lambda and beyond): plain Monte-Carlo's standard error
     # understates its spread at any count this test can afford, so those rows get 4 of them (at
     # 200,000 prompts every |z| was below 1.4; tests/test_lsa_layer.cpp checks the algebra exactly).
-    per_prompt = df["spectrum"].str.decode("ascii").eq("random_exp") & ~df["shift"].str.decode("ascii").eq("covariate_isotropic")
-    per_prompt |= df["shift"].str.decode("ascii").str.startswith("covariate_random")
+    per_prompt = df["spectrum"].eq("random_exp") & ~df["shift"].eq("covariate_isotropic")
+    per_prompt |= df["shift"].str.startswith("covariate_random")
     bound = np.where(per_prompt, 4.0, 3.0)
     check(np.isfinite(z).all() and (z.abs() <= bound).all(), f"the layer's risk is not its plain Monte-Carlo's: z {z.round(2).tolist()}")
     check((ratio >= 1.0).all() and ratio.median() >= 4, f"the layer's estimate is not the more precise: se ratios {ratio.round(1).tolist()}")
@@ -154,9 +152,7 @@ def main():
         check(r.returncode == 0, f"2 ranks: exit {r.returncode} {r.stderr}")
         check(same_columns(result_columns(one, trajectories=True), result_columns(two, trajectories=True)), "1 and 2 ranks differ")
 
-        df = pd.DataFrame(h5py.File(one, "r")["results"][:])
-        for c in ("model", "status", "spectrum", "shift"):
-            df[c] = df[c].str.decode("ascii")
+        df = table(one)
         check(sorted(df["model"].unique()) == ["flow", "gpt2(1, 1, 8)", "linear_transformer(2)", "lsa"],
               f"models {df['model'].unique()}")
         sampled = df[df["model"] != "flow"]
@@ -247,7 +243,9 @@ def main():
         proc.kill()
         proc.wait()
         check(proc.returncode == -signal.SIGKILL, f"the long run ended before the kill: {proc.returncode}")
-        r = run_sweep(prog, ["--resume", killed, "--progress", "0"])
+        # Spelt otherwise (./ inside the path), the output is the same sweep and its checkpoints too.
+        r = run_sweep(prog, ["--resume", os.path.join(os.path.dirname(killed), ".", os.path.basename(killed)),
+                             "--progress", "0"])
         check(r.returncode == 0, f"resume after the kill: exit {r.returncode} {r.stderr}")
         check("continued from its checkpoint at step" in r.stderr, f"the resume did not use the checkpoint: {r.stderr!r}")
         check(same_columns(result_columns(killed, trajectories=True), result_columns(clean, trajectories=True)),

@@ -19,10 +19,18 @@ from sweep_runner import TIMING_COLUMNS, check, finish, run_sweep
 SWEEPS = {"small": "tests/e2e/small.ini", "demo": "jobs/demo.ini"}
 
 
+# A text column's digest is of its texts as fixed-length, NUL-padded strings of these widths (how
+# schema 7 stored them; schema 8 stores each text once and a number per row), so that the digests
+# do not depend on how the texts are stored.
+TEXT_WIDTHS = {"status": 16, "spectrum": 128, "shift": 48, "model": 48}
+
+
 def digests(path):
-    """name -> (rows, SHA-256 of the column's bytes as stored), for every non-timing column and
-    every trajectory dataset."""
+    """name -> (rows, SHA-256 of the column's bytes as stored; of a text column, of its texts),
+    for every non-timing column and every trajectory dataset."""
     import h5py
+    import numpy as np
+    from icl_sweep.results import text_values
     out = {}
     with h5py.File(path, "r") as f:
         r = f["results"][:]
@@ -30,6 +38,8 @@ def digests(path):
             if name in TIMING_COLUMNS:
                 continue
             column = r[name]
+            if name in TEXT_WIDTHS:
+                column = np.array(list(text_values(column, f["results"].dtype[name])), dtype=f"S{TEXT_WIDTHS[name]}")
             out["results/" + name] = [int(column.shape[0]), hashlib.sha256(column.tobytes()).hexdigest()]
         for name in sorted(f["trajectories"]):
             data = f["trajectories"][name][:]

@@ -14,7 +14,7 @@ import time
 import h5py
 import numpy as np
 
-from sweep_runner import result_columns, same_columns, TIMING_COLUMNS, MPI_ENV, check, finish, run_sweep
+from sweep_runner import result_columns, same_columns, MPI_ENV, check, finish, run_sweep
 
 CONFIG = """[sweep]
 name = identity
@@ -69,7 +69,10 @@ def main():
         check([n for n, _ in declared] == list(have), f"declared columns {declared} vs file {list(have)}")
         for name, kind in declared:
             t = have.get(name)
-            want = np.dtype(f"S{int(kind[4:-1]) + 1}") if kind.startswith("str[") else np.dtype(NP_TYPES[kind])
+            if kind.startswith("enum"):  # a text column: numbers named by an HDF5 enumeration
+                check(t is not None and h5py.check_enum_dtype(t) is not None, f"column {name}: file type {t}, declared {kind}")
+                continue
+            want = np.dtype(NP_TYPES[kind])
             check(t is not None and t == want, f"column {name}: file type {t}, declared {kind}")
 
         # An unfinished sweep: stopped by SIGINT once it has written part of its journal.

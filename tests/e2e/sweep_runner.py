@@ -57,6 +57,14 @@ def result_columns(path, trajectories=False):
         return out
 
 
+def table(path):
+    """/results as a DataFrame, every row, the text columns decoded (the package's reader)."""
+    import h5py
+    from icl_sweep.results import read_table
+    with h5py.File(path, "r") as f:
+        return read_table(f, path)
+
+
 def same_columns(a, b):
     """Bitwise equality, NaN equal to NaN."""
     import numpy as np

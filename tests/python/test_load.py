@@ -90,9 +90,44 @@ def test_other_schema_versions_are_refused(small_file, tmp_path):
     old = tmp_path / "old.h5"
     shutil.copy(small_file, old)
     with h5py.File(old, "r+") as f:
-        f.attrs["schema_version"] = icl_sweep.SCHEMA_VERSION - 1
-    with pytest.raises(icl_sweep.SchemaMismatch, match="schema version"):
+        f.attrs["schema_version"] = 6
+    with pytest.raises(icl_sweep.SchemaMismatch, match="schema version 6; this analysis reads versions 7, 8"):
         icl_sweep.load(str(old))
+
+
+def test_text_columns_are_stored_once_and_version_7_files_still_load(small_file, tmp_path):
+    """Schema 8 keeps each text once (an HDF5 enumeration, number 0 for ""); a file of version 7,
+    whose text columns are fixed-length strings, loads to the same frame."""
+    with h5py.File(small_file, "r") as f:
+        rows = f["results"][:]
+        mapping = h5py.check_enum_dtype(f["results"].dtype["shift"])
+    assert mapping["(none)"] == 0 and set(mapping) == {"(none)", "none", "covariate_scale(0.5)", "covariate_scale(2)"}
+    old = tmp_path / "v7.h5"
+    shutil.copy(small_file, old)
+    widths = {"status": 16, "spectrum": 128, "shift": 48, "model": 48}
+    with h5py.File(small_file, "r") as f:
+        texts = {c: icl_sweep.results.text_values(rows[c], f["results"].dtype[c]) for c in widths}
+    dtype = np.dtype([(n, f"S{widths[n]}" if n in widths else rows.dtype[n]) for n in rows.dtype.names])
+    v7 = np.zeros(len(rows), dtype=dtype)
+    for n in rows.dtype.names:
+        v7[n] = np.array(texts[n], dtype=f"S{widths[n]}") if n in widths else rows[n]
+    with h5py.File(old, "r+") as f:
+        del f["results"]
+        f["results"] = v7
+        f.attrs["schema_version"] = 7
+    new, back = icl_sweep.load(small_file), icl_sweep.load(str(old))
+    assert back.drop(columns="file").equals(new.drop(columns="file"))
+
+
+def test_columns_reads_only_those(small_file):
+    df = icl_sweep.load(small_file, columns=["d", "shift", "risk_model_mc", "risk_zero"])
+    full = icl_sweep.load(small_file)
+    assert set(df.columns) == {"file", "d", "done", "shift", "risk_model_mc", "risk_zero", "shift_name", "shift_param",
+                               "risk_model_mc_norm"}
+    for c in df.columns:
+        assert df[c].equals(full[c]), c
+    with pytest.raises(KeyError, match="no column risk_bogus"):
+        icl_sweep.load(small_file, columns=["risk_bogus"])
 
 
 def test_trajectories_in_long_form(small_file):
