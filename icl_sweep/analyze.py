@@ -38,7 +38,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 
 from .intervals import interval  # noqa: E402
 from .plot import LABELS, PALETTE, PREDICTORS as PLOT_PREDICTORS, PlotError, parse_fix  # noqa: E402
@@ -59,6 +58,10 @@ def load(paths, partial=False, fixes=()):
     df = load_frame(paths, partial=partial)
     if copies_note(df):
         print(copies_note(df))
+    # The fixes on load's columns first: the columns below are then made for the rows kept alone.
+    early = [(k, v) for k, v in fixes if k in df.columns or k == "m_test"]
+    df = parse_fix([f"{k}={v}" for k, v in early], df)
+    fixes = [f for f in fixes if f not in early]
     df["kappa"] = np.where(df["spectrum_name"] == "geometric", df["spectrum_param"],
                            np.where(df["spectrum"] == "isotropic", 1.0, np.nan))
     df["d_over_n"] = df["d"] / df["n_train"]
@@ -84,14 +87,6 @@ def finite_mean(values):
     return float(finite.mean()) if finite.size else np.nan
 
 
-def finite_median(values):
-    """The median of the finite values (a failed run's NaN, a sampled model's undefined rel_err
-    left out); NaN when there are none."""
-    values = np.asarray(values, dtype=float)
-    finite = values[np.isfinite(values)]
-    return float(np.median(finite)) if finite.size else np.nan
-
-
 def groups(df, keys):
     """(key, rows) for every value of `keys` in order of first appearance, NaN keys kept."""
     return df.groupby(keys, sort=False, dropna=False)
@@ -106,16 +101,23 @@ def write_summary(df, outdir):
     # varies; NaN for one run), docs/interface.md "Replicates".
     norms = [c.replace("risk_", "") + "_norm" for c, _, _, _ in PREDICTORS]
     spreads = [n + "_ci95" for n in norms if n.startswith("model_")]
-    table = groups(df.assign(run=list(zip(df["file"], df["train_id"]))), SUMMARY_KEYS).agg(
+    # Means and medians of the finite values (finite_mean, finite_median): infinities as NaN, which
+    # pandas' own (compiled) mean and median leave out.
+    values = [c + "_norm" for c, _, _, _ in PREDICTORS] + ["rel_err"]
+    finite = df[SUMMARY_KEYS + ["row", "converged", "file", "train_id"]].copy()
+    for c in values:
+        finite[c] = df[c].replace([np.inf, -np.inf], np.nan)
+    finite["run"] = list(zip(df["file"], df["train_id"]))
+    table = groups(finite, SUMMARY_KEYS).agg(
         rows=("row", "size"), runs=("run", "nunique"), converged=("converged", "mean"),
-        median_rel_err=("rel_err", finite_median), **{n: (c + "_norm", finite_mean) for n, (c, _, _, _) in
-                                                      zip(norms, PREDICTORS)},
+        median_rel_err=("rel_err", "median"), **{n: (c + "_norm", "mean") for n, (c, _, _, _) in zip(norms, PREDICTORS)},
         **{n + "_ci95": (c + "_norm", lambda v: interval(v)[1]) for n, (c, _, _, _) in zip(norms, PREDICTORS)
            if n + "_ci95" in spreads}).reset_index()
     header = SUMMARY_KEYS + ["rows", "runs", "converged", "median_rel_err"] + norms + spreads
-    rows = [[str(v) for v in r[SUMMARY_KEYS]] + [int(r["rows"]), int(r["runs"]), f"{r['converged']:.3f}",
-                                               f"{r['median_rel_err']:.3e}"] + [f"{r[n]:.6g}" for n in norms + spreads]
-            for _, r in table.iterrows()]
+    rows = [[str(v) for v in keys] + [int(n), int(runs), f"{conv:.3f}", f"{rel:.3e}"] + [f"{x:.6g}" for x in rest]
+            for keys, n, runs, conv, rel, rest in zip(zip(*(table[k] for k in SUMMARY_KEYS)), table["rows"], table["runs"],
+                                                      table["converged"], table["median_rel_err"],
+                                                      zip(*(table[c] for c in norms + spreads)))]
     with open(os.path.join(outdir, "summary.csv"), "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(header)
@@ -136,9 +138,8 @@ def limit_of(spectra):
 def plot_convergence(paths, partial, kept_runs, outdir):
     """The population flow's runs among `kept_runs` ((file, train_id) pairs): excess loss and distance to
     the limit A* against flow time."""
-    tr = trajectories(paths, partial=partial)
-    kept = pd.Series(list(zip(tr["file"], tr["train_id"])), index=tr.index).isin(kept_runs)
-    tr = tr[(tr["model"] == "flow") & kept]
+    tr = trajectories(paths, partial=partial, runs=kept_runs)
+    tr = tr[tr["model"] == "flow"]
     if tr.empty:
         return False
     runs = list(tr.groupby(["file", "train_id"], sort=False))

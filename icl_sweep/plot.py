@@ -21,7 +21,7 @@ import pandas as pd
 
 from .predictors import PREDICTORS
 from .intervals import t975
-from .results import SUCCESS_STATUSES, copies_note, load
+from .results import GRID_AXES, SUCCESS_STATUSES, columns_for, copies_note, load
 
 # Okabe and Ito's palette: told apart with every common colour-vision deficiency.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -298,7 +298,15 @@ def plot(files, x, hue=None, facet=None, fix=(), metric="r_over_r0", predictors=
         raise PlotError(f"--metric {metric}: one of {', '.join(METRICS)}")
     if columns is not None and columns < 1:
         raise PlotError(f"--columns {columns}: at least 1 panel per row")
-    df = load(files, partial=partial)
+    # Only the columns this figure needs are read (a large file's other columns cost time and memory).
+    keys = [k.strip() for key in (x, hue, facet) if key for k in key.split(",")]
+    keys += [f.split("=", 1)[0].strip() for f in fix if "=" in f]
+    keys += ["status", "row", "train_id", "risk_zero", "d", "shift"] + list(GRID_AXES)
+    keys += [c for p in predictors if p in PREDICTORS for c in PREDICTORS[p][:2] if c]
+    try:
+        df = load(files, partial=partial, columns=columns_for(keys))
+    except KeyError:  # a key that is no column: the whole table, and the usual message below
+        df = load(files, partial=partial)
     df["converged"] = df["status"].isin(SUCCESS_STATUSES)
     copies = copies_note(df)
     df = parse_fix(fix, df)

@@ -105,9 +105,15 @@ def text_values(values, dtype):
     return np.array([u.decode("ascii") for u in uniques], dtype=object)[inverse]
 
 
-def read_table(f, path, columns=None):
+def read_table(f, path, columns=None, derived=False):
     """/results of an open h5py File as a DataFrame, every row (done or not), texts decoded;
-    with `columns`, those alone are read from the file (and `done`)."""
+    with `columns`, those alone are read from the file (and `done`); with `derived`, the columns a
+    researcher computes first too (load's: shift and spectrum split into name and parameter, M = N,
+    R/R0 of every risk column), where the columns they come from were read.
+
+    Memory is the frame itself and a block of rows: rows are read in blocks into the columns, and
+    every real-valued column (derived ones too) lies in one 2-D array, so that pandas never copies
+    the frame to consolidate it (a selection of rows copies what it selects, nothing more)."""
     table = f.get("results")
     names = getattr(getattr(table, "dtype", None), "names", None) or ()
     missing = [c for c in ("done", "status", "risk_zero") + tuple(TEXT_COLUMNS) if c not in names]
@@ -121,10 +127,46 @@ def read_table(f, path, columns=None):
         if unknown:
             raise KeyError(f"{path}: no column {', '.join(unknown)} in /results")
         wanted = [c for c in names if c in set(columns) | {"done"}]
-    rows = table.fields(wanted)[:] if len(wanted) < len(names) else table[:]
-    if len(wanted) == 1:
-        rows = np.rec.fromarrays([rows], names=wanted)
-    df = pd.DataFrame({c: text_values(rows[c], table.dtype[c]) if c in TEXT_COLUMNS else rows[c] for c in wanted})
+    real = [c for c in wanted if table.dtype[c] == np.float64]
+    order, norms = list(wanted), []
+    if derived:
+        for col in ("shift", "spectrum"):
+            if col in wanted:
+                order += [col + "_name", col + "_param"]
+                real.append(col + "_param")
+        if "m_test" in wanted and "n_train" in wanted:
+            order.append("m_equals_n")
+        if "risk_zero" in wanted:
+            norms = [c + "_norm" for c in wanted if c.startswith("risk_") and c != "risk_zero"]
+            order += norms
+            real += norms
+    rows = table.shape[0]
+    reals = np.empty((len(real), rows))  # row i: column real[i], contiguous
+    at = {c: i for i, c in enumerate(real)}
+    out = {c: reals[at[c]] if c in at else np.empty(rows, dtype=table.dtype[c]) for c in wanted}
+    source = table.fields(wanted) if len(wanted) < len(names) else table
+    block = max(1, (16 << 20) // max(1, table.dtype.itemsize))
+    for start in range(0, rows, block):
+        chunk = source[start:start + block]
+        for c in wanted:
+            out[c][start:start + len(chunk)] = chunk if len(wanted) == 1 else chunk[c]
+    for c in TEXT_COLUMNS:
+        if c in out:
+            out[c] = text_values(out[c], table.dtype[c])
+    if derived:
+        for col in ("shift", "spectrum"):
+            if col in out:
+                out[col + "_name"], reals[at[col + "_param"]] = _split_calls(out[col])
+        if "m_equals_n" in order:
+            out["m_equals_n"] = out["m_test"] == out["n_train"]
+        if "risk_zero" in out:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                for c in norms:
+                    np.divide(out[c[:-len("_norm")]], out["risk_zero"], out=reals[at[c]])
+    df = pd.DataFrame(reals.T, columns=real, copy=False)
+    for i, c in enumerate(order):  # the others in place, in order: each its own block
+        if c not in at:
+            df.insert(i, c, out[c])
     return df
 
 
@@ -134,12 +176,31 @@ def _read_one(path, partial, columns=None):
         if not completed and not partial:
             raise IncompleteFile(f"{path}: the sweep has not completed ({int(f.attrs.get('rows_done', 0))} of "
                                  f"{int(f.attrs.get('rows_total', 0))} rows); load(..., partial=True) reads the rows done")
-        df = read_table(f, path, columns)
+        df = read_table(f, path, columns, derived=True)
     undone = int((df["done"] != 1).sum())
     if completed and undone and not partial:
         raise IncompleteFile(f"{path}: marked complete, but {undone} of its {len(df)} rows are not done (done = 0): "
                              "not a result; load(..., partial=True) reads the rows done")
     return df[df["done"] == 1].reset_index(drop=True) if undone else df
+
+
+def columns_for(keys):
+    """The /results columns that load(..., columns=...) must read for a frame holding `keys`
+    (columns of load's table, derived ones included: shift_param needs shift, risk_ols_mc_norm
+    needs risk_ols_mc and risk_zero); `file` and `predictor` need none."""
+    needed = []
+    for key in keys:
+        if key in ("file", "predictor"):
+            continue
+        if key in ("shift_name", "shift_param", "spectrum_name", "spectrum_param"):
+            needed.append(key.rsplit("_", 1)[0])
+        elif key == "m_equals_n":
+            needed += ["m_test", "n_train"]
+        elif key.startswith("risk_") and key.endswith("_norm"):
+            needed += [key[:-len("_norm")], "risk_zero"]
+        else:
+            needed.append(key)
+    return list(dict.fromkeys(needed))
 
 
 def _split_calls(texts):
@@ -151,32 +212,15 @@ def _split_calls(texts):
     return names[codes], params[codes]
 
 
-def _derive(df):
-    """The columns a researcher computes first: the shift and spectrum split into name and
-    parameter, M = N, and every error normalised by the zero predictor's, R/R0 (each where the
-    columns it comes from were read)."""
-    for col in ("shift", "spectrum"):
-        if col in df:
-            df[col + "_name"], df[col + "_param"] = _split_calls(df[col])
-    if "m_test" in df and "n_train" in df:
-        df["m_equals_n"] = df["m_test"] == df["n_train"]
-    if "risk_zero" in df:
-        zero = df["risk_zero"].to_numpy(dtype=float)
-        norms = {}
-        for col in [c for c in df.columns if c.startswith("risk_") and c != "risk_zero"]:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                norms[col + "_norm"] = df[col].to_numpy(dtype=float) / zero
-        df = pd.concat([df, pd.DataFrame(norms, index=df.index)], axis=1)
-    return df
-
-
 def load(paths_or_glob, partial=False, keep_copies=False, columns=None):
     """One tidy DataFrame over one or many results files: a row per row of /results, strings
     decoded, `shift_name`/`shift_param` and `spectrum_name`/`spectrum_param` split out,
     `m_equals_n`, every risk column also as R/R0 (`<column>_norm`), and the `file` it came from.
 
     With `columns` (a list of /results columns), only those are read from the files (with `done`),
-    and only the derived columns they give: on a large file, much less time and memory.
+    and only the derived columns they give: on a large file, much less time and memory
+    (columns_for(keys) names those a frame of load's columns needs). Copies among several files are
+    then found among the columns read.
 
     Checks each file's schema version (SchemaMismatch). A file whose sweep has not completed is
     refused (IncompleteFile) unless partial=True, which reads its rows done so far.
@@ -190,13 +234,12 @@ def load(paths_or_glob, partial=False, keep_copies=False, columns=None):
         df = _read_one(path, partial, columns)
         df.insert(0, "file", path)
         frames.append(df)
-    df = pd.concat(frames, ignore_index=True)
+    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     dropped = 0
     if len(frames) > 1 and not keep_copies:
         copies = df.duplicated([c for c in df.columns if c not in PLACE_COLUMNS])
         dropped = int(copies.sum())
         df = df[~copies].reset_index(drop=True)
-    df = _derive(df)
     df.attrs["copies_dropped"] = dropped
     return df
 
@@ -207,24 +250,46 @@ def copies_note(df):
     return f"{n} row(s) held by several files counted once (exact copies, as --extend and --merge make)" if n else ""
 
 
-def trajectories(paths_or_glob, partial=False):
+def _first_rows(path, partial, ids):
+    """The run axes of runs `ids` (sorted train_ids) of the file at `path`, from each run's first row
+    alone (a run's rows share them): only the chunks holding those rows are read."""
+    with _open(path) as f:
+        completed = int(f.attrs.get("completed", 0)) == 1
+        if not completed and not partial:
+            raise IncompleteFile(f"{path}: the sweep has not completed; load(..., partial=True) reads the rows done")
+        table = f["results"]
+        conditions = table.shape[0] // f["trajectories"]["time"].shape[0]
+        wanted = ["train_id", "done"] + RUN_AXES
+        rows = table.fields(wanted)[[int(i) * conditions for i in ids]] if ids else table.fields(wanted)[0:0]
+        df = pd.DataFrame({c: text_values(rows[c], table.dtype[c]) if c in TEXT_COLUMNS else rows[c] for c in wanted})
+    return df[df["done"] == 1]
+
+
+def trajectories(paths_or_glob, partial=False, runs=None):
     """The training trajectories in long form: one row per (file, train_id, point) with the run's
     grid values (d, n_train, spectrum, sigma, init_seed, model, lr, steps) and time, loss, rel_err,
-    excess_loss; the NaN padding of runs with fewer points is dropped."""
+    excess_loss; the NaN padding of runs with fewer points is dropped. With `runs`, a set of
+    (file, train_id) pairs, those runs alone (and only their rows are read)."""
     frames = []
     run_axes = RUN_AXES
     for path in expand_paths(paths_or_glob):
-        rows = _read_one(path, partial)
-        runs = rows.drop_duplicates("train_id").set_index("train_id")[run_axes]
+        if runs is None:
+            rows = _read_one(path, partial, ["train_id"] + run_axes)
+        else:
+            rows = _first_rows(path, partial, sorted({int(t) for f, t in runs if f == path}))
+        runs_here = rows.drop_duplicates("train_id").set_index("train_id")[run_axes]
         with _open(path) as f:
             t = f["trajectories"]
-            values = {c: t[c][:] for c in TRAJECTORY_COLUMNS}
+            ids = runs_here.index.to_numpy(dtype=np.int64)
+            values = {c: t[c][:] if runs is None else (t[c][list(ids)] if len(ids) else np.empty((0, t[c].shape[1])))
+                      for c in TRAJECTORY_COLUMNS}
         n_runs, points = values["time"].shape
         long = pd.DataFrame({c: v.reshape(-1) for c, v in values.items()})
         long.insert(0, "point", np.tile(np.arange(points), n_runs))
-        long.insert(0, "train_id", np.repeat(np.arange(n_runs, dtype=np.uint64), points))
-        long = long[np.isfinite(long["time"]) & long["train_id"].isin(runs.index)]
-        long = long.join(runs, on="train_id")
+        long.insert(0, "train_id", np.repeat(ids.astype(np.uint64) if runs is not None
+                                             else np.arange(n_runs, dtype=np.uint64), points))
+        long = long[np.isfinite(long["time"]) & long["train_id"].isin(runs_here.index)]
+        long = long.join(runs_here, on="train_id")
         long.insert(0, "file", path)
         frames.append(long)
     long = pd.concat(frames, ignore_index=True)
@@ -250,7 +315,7 @@ def parameters(paths_or_glob, partial=False):
     left out; a file without /parameters gives no rows."""
     out = []
     for path in expand_paths(paths_or_glob):
-        rows = _read_one(path, partial)
+        rows = _read_one(path, partial, ["train_id"] + RUN_AXES)
         runs = rows.drop_duplicates("train_id").set_index("train_id")[RUN_AXES]
         with _open(path) as f:
             if "parameters" not in f:

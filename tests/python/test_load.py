@@ -141,6 +141,14 @@ def test_trajectories_in_long_form(small_file):
         np.testing.assert_array_equal(points["loss"], f_loss(small_file, run)[: len(points)])
 
 
+def test_trajectories_of_some_runs_read_those_alone(small_file):
+    full = icl_sweep.trajectories(small_file)
+    one = icl_sweep.trajectories(small_file, runs={(small_file, 1)})
+    want = full[full["train_id"] == 1].reset_index(drop=True)
+    assert len(one) == len(want) > 0 and one.equals(want)
+    assert icl_sweep.trajectories(small_file, runs=set()).empty
+
+
 def f_loss(path, run):
     with h5py.File(path, "r") as f:
         return f["trajectories"]["loss"][run]
