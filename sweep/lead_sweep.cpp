@@ -22,15 +22,18 @@ SweepOutcome lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, 
   workload.cost = [&grid](std::uint64_t id) { return grid.cost_estimate(id); };
   workload.rows_per_run = grid.conditions_per_run();
 
-  Progress progress(grid.rows(), ranks, progress_seconds);
+  double cost_left = 0.0, cost_done = 0.0;
+  for (const std::uint64_t id : order) cost_left += cost[id];
+  Progress progress(grid.rows(), ranks, progress_seconds, cost_left);
   auto last_checkpoint = std::chrono::steady_clock::now();
   SchedulerHooks hooks;
   hooks.on_result = [&](TaskResult&& result) {
+    if (result.train_id < cost.size()) cost_done += cost[result.train_id];
     if (complete) complete(result);
     store.record(std::move(result));
   };
   hooks.on_tick = [&](int busy) {
-    progress.tick(store.rows_done(), busy);
+    progress.tick(store.rows_done(), busy, cost_done);
     if (std::chrono::steady_clock::now() - last_checkpoint > kCheckpointEvery) {
       store.checkpoint();
       last_checkpoint = std::chrono::steady_clock::now();

@@ -47,6 +47,13 @@ std::string stored_config(const std::string& output) {
   return existing.identity->config;
 }
 
+// Seconds to about 3 significant digits, never in exponent form: 0.012, 3.46, 12.5, 3540.
+std::string seconds_text(double s) {
+  char text[64];
+  std::snprintf(text, sizeof text, s < 1 ? "%.3f" : s < 10 ? "%.2f" : s < 100 ? "%.1f" : "%.0f", s);
+  return text;
+}
+
 void print_dry_run(const SweepConfig& config, const Grid& grid, int ranks) {
   const double cost = grid.total_cost_estimate();
   std::printf("config: %s\noutput: %s\n", config.source.c_str(), config.output.c_str());
@@ -64,10 +71,11 @@ void print_dry_run(const SweepConfig& config, const Grid& grid, int ranks) {
               static_cast<unsigned long long>(grid.conditions_per_run()));
   std::printf("rows: %llu\n", static_cast<unsigned long long>(grid.rows()));
   const double longest = grid.longest_run_estimate();
-  std::printf("estimated cost: %.0f core-seconds, about %.0f s on %d ranks (the longest run alone: %.0f s)\n", cost,
-              std::max(cost / ranks, longest), ranks, longest);
+  std::printf("estimated cost: %s core-seconds, about %s s on %d ranks (the longest run alone: %s s)\n",
+              seconds_text(cost).c_str(), seconds_text(std::max(cost / ranks, longest)).c_str(), ranks,
+              seconds_text(longest).c_str());
   for (const ModelSpec& model : config.model)
-    std::printf("  %s: %.0f core-seconds\n", model.text.c_str(), grid.total_cost_estimate(&model));
+    std::printf("  %s: %s core-seconds\n", model.text.c_str(), seconds_text(grid.total_cost_estimate(&model)).c_str());
 }
 
 }  // namespace

@@ -1,15 +1,21 @@
 #include "schedule/progress.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace icl {
 
-Progress::Progress(std::uint64_t rows_total, int ranks, double interval_seconds)
-    : rows_total_(rows_total), ranks_(ranks), interval_(interval_seconds), start_(Clock::now()), last_(start_) {}
+Progress::Progress(std::uint64_t rows_total, int ranks, double interval_seconds, double cost_left)
+    : rows_total_(rows_total),
+      ranks_(ranks),
+      interval_(interval_seconds),
+      cost_left_(cost_left),
+      start_(Clock::now()),
+      last_(start_) {}
 
 double Progress::elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
-void Progress::tick(std::uint64_t rows_done, int busy_ranks) {
+void Progress::tick(std::uint64_t rows_done, int busy_ranks, double cost_done) {
   if (interval_ <= 0.0) return;
   const auto now = Clock::now();
   if (std::chrono::duration<double>(now - last_).count() < interval_) return;
@@ -18,8 +24,9 @@ void Progress::tick(std::uint64_t rows_done, int busy_ranks) {
   const auto done = static_cast<double>(rows_done);
   const auto total = static_cast<double>(rows_total_);
   const double rate = done / seconds;
-  char eta[48] = "ETA unknown";  // until a row is done
-  if (rate > 0.0) std::snprintf(eta, sizeof eta, "ETA %.0f s", (total - done) / rate);
+  const double cost_rate = cost_done / seconds;  // estimated core-seconds got through per second
+  char eta[48] = "ETA unknown";  // until a run is done here
+  if (cost_rate > 0.0) std::snprintf(eta, sizeof eta, "ETA %.0f s", std::max(0.0, cost_left_ - cost_done) / cost_rate);
   std::fprintf(stderr, "icl-sweep: %llu/%llu rows (%.1f%%), %.1f rows/s, %s, %d/%d ranks busy\n",
                static_cast<unsigned long long>(rows_done), static_cast<unsigned long long>(rows_total_),
                100.0 * done / total, rate, eta, busy_ranks, ranks_);

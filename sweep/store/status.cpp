@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,7 +80,40 @@ struct Summary {
   double first = INFINITY, last = -INFINITY;  // the earliest and latest record time
   bool keep_times = false;  // a running sweep's rate needs every record time; a finished one's span only these two
   std::vector<double> times;  // every row's record time, when kept
+  // A sweep in progress, from its journal: each run recorded (its record time, the cost model's
+  // estimate, the wall seconds its rows took, its rank), and the estimated cost of the runs left.
+  struct Run {
+    double time, cost, seconds;
+    int rank;
+  };
+  std::vector<Run> runs;
+  double cost_left = 0.0;
 };
+
+// The ETA of a sweep in progress: the cost model's estimate of the runs left, scaled by what the
+// recent runs really took against their estimates (wall seconds per estimated second, over the
+// runs of the last kRateWindow of records), over the ranks that recorded them. Wall seconds are
+// the runs' own, so the time a sweep was stopped between its processes counts for nothing.
+std::string eta_text(const Summary& s) {
+  if (s.runs.empty()) return "";
+  double last = -INFINITY;
+  for (const Summary::Run& r : s.runs) last = std::max(last, r.time);
+  double cost = 0.0, seconds = 0.0;
+  std::set<int> ranks;
+  for (const Summary::Run& r : s.runs) {
+    if (r.time < last - kRateWindow) continue;
+    cost += r.cost;
+    seconds += r.seconds;
+    ranks.insert(r.rank);
+  }
+  if (!(cost > 0.0) || !(seconds > 0.0)) return "";
+  const double factor = seconds / cost;
+  char times[32];
+  std::snprintf(times, sizeof times, "%.2g", factor);
+  return "ETA " + duration(factor * s.cost_left / static_cast<double>(ranks.size())) + " after the last record (the cost "
+         "model's estimate of the runs left, times " + times + ", what the recent runs took against theirs, on the " +
+         std::to_string(ranks.size()) + " rank(s) that recorded them)";
+}
 
 void count(Summary& s, const ResultRow& row) {
   if (row.done != 1) return;
@@ -116,11 +150,8 @@ void print(const std::string& what, Summary& s, bool finished) {
     // Rows recorded after the window's start: those at its start were done before it began.
     const auto in_window = static_cast<double>(times.end() - std::upper_bound(times.begin(), times.end(), from));
     const double span = last - from;
-    if (span > 0.0) {
-      const double rate = in_window / span;
-      std::printf("rate: %.3g rows/s over the last %s of records; ETA %s after the last record\n", rate,
-                  duration(span).c_str(), duration(static_cast<double>(s.rows_total - s.rows_done) / rate).c_str());
-    }
+    if (span > 0.0) std::printf("rate: %.3g rows/s over the last %s of records\n", in_window / span, duration(span).c_str());
+    if (const std::string eta = eta_text(s); !eta.empty()) std::printf("%s\n", eta.c_str());
     std::printf("last record: %s ago\n", duration(now - last).c_str());
   } else {
     std::printf("computed in %s (first to last record)\n", duration(last - s.first).c_str());
@@ -163,8 +194,16 @@ int print_status(const std::string& output, const std::string& snapshot) {
       if (r.train_id >= grid.runs() || seen[r.train_id] || r.rows.size() != grid.conditions_per_run()) continue;
       seen[r.train_id] = 1;
       ++s.runs_done;
-      for (const ResultRow& row : r.rows) count(s, row);
+      Summary::Run run{-INFINITY, grid.cost_estimate(r.train_id), 0.0, r.rows.front().rank};
+      for (const ResultRow& row : r.rows) {
+        count(s, row);
+        if (std::isfinite(row.finished_unix)) run.time = std::max(run.time, row.finished_unix);
+        if (std::isfinite(row.seconds)) run.seconds += row.seconds;
+      }
+      if (std::isfinite(run.time)) s.runs.push_back(run);
     }
+    for (std::uint64_t id = 0; id < grid.runs(); ++id)
+      if (!seen[id]) s.cost_left += grid.cost_estimate(id);
     const auto pid = lock_holder(journal);
     std::string what = output + ": " +
                        (pid ? "running (icl-sweep, pid " + std::to_string(*pid) + " on this node)"

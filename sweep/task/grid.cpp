@@ -51,30 +51,44 @@ Condition Grid::condition(const TrainingRun& run, std::uint64_t index) const {
 
 namespace {
 
-// Rough single-core seconds. Flow training: about a thousand Rosenbrock steps of O(d^2) work,
-// 2 us each at d = 10.
-double flow_cost(double d) { return 2e-3 * std::max(1.0, d * d / 100.0); }
+// Rough single-core seconds; the constants are fitted to whole sweeps on the 2-core development
+// machine (bench/cost_model.py checks the dry run against the real time, within 3x for each of
+// its configs). Flow training: the reduced flow of d x d matrices, 1.4 ms a run at d = 10, 6 ms at
+// d = 40, 20 ms at d = 80.
+double flow_cost(double d) { return 1e-3 + 3e-6 * d * d; }
 
-// One condition's baselines: per prompt a Gram, two Cholesky factorisations, the products and
-// (m + 2) d normals, constants fitted to the core's benchmark (7 us at d = 20, M = 40); plus
-// the closed forms' O(d^3).
+// One condition: per Monte-Carlo prompt a Gram, two Cholesky factorisations, the products and
+// (m + 2) d normals (7 us at d = 20, M = 40), the conditional errors given the design (d x d
+// products and solves) and 4 us of every predictor's own work; then the closed forms, a fixed
+// 16 us and O(d^3) (46 us at d = 40).
 double condition_cost(double m, double d, int prompts) {
   const double n = std::min(m, d);
-  // + the conditional errors given the design: d x d products and solves, about d^3 flops
   const double prompt = 0.25e-9 * (m * n * n + n * n * n + 8.0 * m * d + 4.0 * d * d) + 3e-9 * (m + 2.0) * d +
-                        1e-9 * d * d * d;
-  return prompts * prompt + 1e-6 * d * d * d;
+                        0.4e-9 * d * d * d + 4e-6;
+  return prompts * prompt + 1.6e-5 + 5e-10 * d * d * d;
 }
 
 // A sampled model's forward pass on one prompt of `points` points, in seconds: LSA layers are
-// O(points d^2) per layer, GPT-2 about 2 flops per parameter and token plus attention. Constants
-// fitted to build/bench/models_bench on the 2-core build machine (lsa: 0.105 ms per step of 64
-// prompts at d = 5, N = 20; gpt2(3, 2, 64): 46 ms).
+// O(points d^2) per layer, GPT-2 about 2 flops per parameter and token plus attention (46 ms a
+// step of gpt2(3, 2, 64) at d = 5, N = 20).
 double forward_cost(const ModelSpec& m, double d, double points) {
-  if (m.kind != ModelSpec::Kind::gpt2) return m.layers * points * (d + 1) * (d + 1) * 4e-10;
+  if (m.kind != ModelSpec::Kind::gpt2) return m.layers * points * (d + 1) * (d + 1) * 2e-10;
   const double w = m.width, tokens = 2.0 * points;
   const double parameters = 12.0 * m.layers * w * w;
   return (2.0 * parameters * tokens + 4.0 * m.layers * tokens * tokens * w) / 5.7e10;
+}
+
+// What an optimizer step costs beyond its arithmetic: libtorch's per-operation overhead, which is
+// what small models spend their time on (0.27 ms a step of lsa at d = 5, 2.3 ms of
+// linear_transformer(2), 2.4 ms of gpt2(1, 1, 8), 7.5 ms of gpt2(2, 2, 16)).
+double step_overhead(const ModelSpec& m) {
+  switch (m.kind) {
+    case ModelSpec::Kind::lsa: return 2.5e-4;
+    case ModelSpec::Kind::linear_transformer: return 1.1e-3 * m.layers;
+    case ModelSpec::Kind::gpt2: return 1e-3 + 2.5e-3 * m.layers;
+    case ModelSpec::Kind::flow: break;
+  }
+  return 0.0;
 }
 
 }  // namespace
@@ -107,8 +121,8 @@ void Grid::tabulate_costs() {
           fixed += per_m * condition_cost(length, d, config_.mc.prompts);
           if (model.sampled()) fixed += per_m * config_.mc.prompts * forward_cost(model, d, length + 1.0);
         }
-        if (model.sampled())  // forward and backward (3 forwards) per prompt, about 50 us of overhead
-          per_step = 3.0 * config_.train.batch * forward_cost(model, d, n + 1.0) + 5e-5;
+        if (model.sampled())  // forward and backward (3 forwards) per prompt, and the step's overhead
+          per_step = 3.0 * config_.train.batch * forward_cost(model, d, n + 1.0) + step_overhead(model);
         else
           fixed += flow_cost(d);
         fixed_.push_back(fixed);
@@ -135,6 +149,9 @@ double Grid::total_cost_estimate(const ModelSpec* only) const {
   for (std::size_t c = 0; c < fixed_.size(); ++c)
     if (!only || config_.model[c % config_.model.size()].text == only->text)
       total += repeats * (fixed_[c] * static_cast<double>(config_.steps.size()) + per_step_[c] * all_steps);
+  // Loading libtorch with the sampled models' library, once a process (0.6 s here).
+  const bool sampled = std::any_of(config_.model.begin(), config_.model.end(), [](const ModelSpec& m) { return m.sampled(); });
+  if (!only && sampled) total += kModelsLibraryLoadSeconds;
   return total;
 }
 

@@ -11,6 +11,9 @@
 
 namespace icl {
 
+// Seconds a process takes to load libtorch with the sampled models' library (bench/cost_model.py).
+inline constexpr double kModelsLibraryLoadSeconds = 0.6;
+
 struct TrainingRun {
   int d = 0, n_train = 0;
   std::string spectrum;
@@ -56,8 +59,9 @@ class Grid {
   // Rough single-core seconds for one run with all its conditions: orders the work so that
   // the costliest runs start first. O(1).
   double cost_estimate(std::uint64_t train_id) const;
-  // The sum over all runs, in O(|d| |n_train| |m_test|): --dry-run answers at once.
-  // With `model`, the runs of that model only.
+  // The sum over all runs, in O(|d| |n_train| |m_test|): --dry-run answers at once; with sampled
+  // models, plus one load of their library (kModelsLibraryLoadSeconds). With `model`, the runs of
+  // that model only.
   double total_cost_estimate(const ModelSpec* model = nullptr) const;
   double longest_run_estimate() const;  // the costliest single run: a lower bound on the wall time
 

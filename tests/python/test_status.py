@@ -66,3 +66,35 @@ def test_status_of_a_running_sweep_and_its_snapshot(tmp_path):
 def test_status_of_nothing(tmp_path):
     r = status(str(tmp_path / "absent.h5"))
     assert r.returncode == 2 and "neither the file nor its journal exists" in r.stderr
+
+
+def test_the_eta_comes_from_the_cost_model_and_ignores_the_pause_between_processes(tmp_path):
+    """A sweep stopped, left for 8 s and resumed: status's ETA scales the cost model's estimate of the
+    runs left by what recent runs took against theirs (their own wall seconds), so the pause does
+    not enter it: the factor after the pause is the factor before it, within noise (one measured
+    over the span of the records, pause included, would be several times larger)."""
+    config, out = tmp_path / "slow.ini", tmp_path / "slow.h5"
+    config.write_text(SLOW)
+
+    def run_until(args, rows):
+        sweep = subprocess.Popen([PROGRAM, *args, "--progress", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        deadline = time.monotonic() + 120
+        while sweep.poll() is None and time.monotonic() < deadline:
+            m = re.search(r"rows: (\d+) of 24 done", status(str(out)).stdout)
+            if m and int(m.group(1)) >= rows:
+                break
+            time.sleep(0.1)
+        sweep.send_signal(2)  # SIGINT: a checkpoint, exit 3
+        sweep.communicate(timeout=120)
+        assert sweep.returncode == 3, "the sweep ended before it could be stopped: make it slower"
+        r = status(str(out))
+        factor = re.search(r"ETA .* after the last record \(the cost model's estimate of the runs left, times ([0-9.e+-]+)",
+                           r.stdout)
+        assert factor, r.stdout
+        return float(factor.group(1))
+
+    before = run_until(["--config", str(config), "--output", str(out)], 4)
+    time.sleep(8)
+    after = run_until(["--resume", str(out)], 10)
+    assert 0.5 * before < after < 2 * before, (before, after)
