@@ -108,6 +108,9 @@ std::optional<int> open_store(const SweepConfig& config, const Grid& grid, const
       store.emplace(SweepStore::create(config.output, requested, grid, config.flow.trajectory_points, ranks));
     } catch (const StoreRefusal& e) {
       return refuse(e.what());
+    } catch (const StoreFailure& e) {
+      std::fprintf(stderr, "icl-sweep: cannot start %s: %s; nothing written\n", config.output.c_str(), e.what());
+      return kExitFailure;
     }
     return std::nullopt;
   }

@@ -238,9 +238,10 @@ SweepStore SweepStore::create(const std::string& output, const SweepIdentity& id
   try {
     journal.emplace(Journal::create(journal_path(output), identity.text()));
   } catch (const std::exception& e) {
-    if (!journal_existed && dynamic_cast<const JournalLocked*>(&e) == nullptr)
-      std::filesystem::remove(journal_path(output), ec);  // created here: nothing may stay behind
-    throw StoreRefusal(std::string("cannot create the journal: ") + e.what());
+    if (dynamic_cast<const JournalLocked*>(&e) != nullptr)
+      throw StoreRefusal(std::string("cannot create the journal: ") + e.what());
+    if (!journal_existed) std::filesystem::remove(journal_path(output), ec);  // created here: nothing may stay behind
+    throw StoreFailure(std::string("cannot create the journal: ") + e.what());
   }
   try {
     SweepStore store = assemble(output, std::move(*journal), identity, grid, trajectory_points, ranks, {});
@@ -250,7 +251,7 @@ SweepStore SweepStore::create(const std::string& output, const SweepIdentity& id
     // Nothing of a refused fresh start may stay behind; an output it was to replace stays.
     journal.reset();
     std::filesystem::remove(journal_path(output), ec);
-    throw StoreRefusal(std::string("cannot write the file: ") + e.what());
+    throw StoreFailure(std::string("cannot write the file: ") + e.what());
   }
 }
 

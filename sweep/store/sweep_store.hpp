@@ -31,8 +31,13 @@ ExistingOutput inspect_output(const std::string& output);
 // not exist or cannot be written, a name too long for the names written beside it), or "".
 std::string output_path_problem(const std::string& output);
 
-// Refusals that are the user's input (an unusable output path): exit 2, nothing left behind.
+// Refusals that are the user's input (an unusable output path, another writer on it): exit 2,
+// nothing left behind.
 struct StoreRefusal : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// A start that the machine failed (a full disk, a write beyond ulimit -f): exit 1, nothing left behind.
+struct StoreFailure : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
@@ -52,7 +57,7 @@ void write_snapshot(const std::string& path, const SweepIdentity& identity, cons
 class SweepStore {
  public:
   // A fresh start: creates (truncating) the journal and the file. On failure removes what it
-  // created and throws StoreRefusal.
+  // created and throws StoreRefusal (another writer holds the journal) or StoreFailure.
   static SweepStore create(const std::string& output, const SweepIdentity& identity, const Grid& grid,
                            int trajectory_points, int ranks);
   // Continues from the journal: rebuilds the file from its intact records (a writer killed
