@@ -130,16 +130,10 @@ def read_table(f, path, columns=None, derived=False):
     real = [c for c in wanted if table.dtype[c] == np.float64]
     order, norms = list(wanted), []
     if derived:
-        for col in ("shift", "spectrum"):
-            if col in wanted:
-                order += [col + "_name", col + "_param"]
-                real.append(col + "_param")
-        if "m_test" in wanted and "n_train" in wanted:
-            order.append("m_equals_n")
-        if "risk_zero" in wanted:
-            norms = [c + "_norm" for c in wanted if c.startswith("risk_") and c != "risk_zero"]
-            order += norms
-            real += norms
+        extra = _derived_columns(wanted)
+        order += extra
+        norms = [c for c in extra if c.endswith("_norm")]
+        real += [c for c in extra if c.endswith(("_param", "_norm"))]
     rows = table.shape[0]
     reals = np.empty((len(real), rows))  # row i: column real[i], contiguous
     at = {c: i for i, c in enumerate(real)}
@@ -170,18 +164,55 @@ def read_table(f, path, columns=None, derived=False):
     return df
 
 
+def _derived_columns(wanted):
+    """The columns read_table(..., derived=True) adds to the /results columns `wanted`, in order."""
+    extra = []
+    for col in ("shift", "spectrum"):
+        if col in wanted:
+            extra += [col + "_name", col + "_param"]
+    if "m_test" in wanted and "n_train" in wanted:
+        extra.append("m_equals_n")
+    if "risk_zero" in wanted:
+        extra += [c + "_norm" for c in wanted if c.startswith("risk_") and c != "risk_zero"]
+    return extra
+
+
+# A run's condition, within one file: two rows with the same of these are one condition computed
+# twice, as `m_test = n, 20` at N = 20 gives (the grid is a product; the rows are bitwise equal but
+# for timing).
+REPEAT_KEYS = ["train_id", "m_test", "shift", "ridge_lambda"]
+
+
 def _read_one(path, partial, columns=None):
+    """One file's rows done; a condition a run holds twice (REPEAT_KEYS) counted once, the number
+    dropped in df.attrs["repeats_dropped"]."""
+    extra = [] if columns is None else [c for c in REPEAT_KEYS + ["n_train"] if c not in columns]
     with _open(path) as f:
         completed = int(f.attrs.get("completed", 0)) == 1
         if not completed and not partial:
             raise IncompleteFile(f"{path}: the sweep has not completed ({int(f.attrs.get('rows_done', 0))} of "
                                  f"{int(f.attrs.get('rows_total', 0))} rows); load(..., partial=True) reads the rows done")
-        df = read_table(f, path, columns, derived=True)
+        df = read_table(f, path, None if columns is None else list(columns) + extra, derived=True)
     undone = int((df["done"] != 1).sum())
     if completed and undone and not partial:
         raise IncompleteFile(f"{path}: marked complete, but {undone} of its {len(df)} rows are not done (done = 0): "
                              "not a result; load(..., partial=True) reads the rows done")
-    return df[df["done"] == 1].reset_index(drop=True) if undone else df
+    keep = (df["done"] == 1) if undone else None
+    # Only rows with M = N can be repeats (`n` and the number): those alone are compared.
+    equal = (df["m_test"] == df["n_train"]).to_numpy()
+    repeats = pd.Series(False, index=df.index)
+    if equal.any():
+        repeats[equal] = pd.DataFrame({k: df[k].to_numpy()[equal] for k in REPEAT_KEYS}).duplicated().to_numpy()
+    if repeats.any():
+        keep = ~repeats if keep is None else keep & ~repeats
+    if keep is not None:
+        df = df[keep].reset_index(drop=True)
+    if extra:
+        asked = set(columns) | {"done"}
+        asked |= set(_derived_columns([c for c in df.columns if c in asked]))
+        df = df.drop(columns=[c for c in df.columns if c not in asked])
+    df.attrs["repeats_dropped"] = int(repeats.sum())
+    return df
 
 
 def columns_for(keys):
@@ -228,12 +259,15 @@ def load(paths_or_glob, partial=False, keep_copies=False, columns=None):
     A row that several files hold as exact copies (a sweep and its --extend or --merge output hold
     the same rows bitwise) is kept once, from the first file, unless keep_copies=True: averages would
     count it twice. df.attrs["copies_dropped"] says how many were dropped. Rows of sweeps with other
-    seeds differ in their values and are all kept."""
+    seeds differ in their values and are all kept. Within a file, a condition that a run holds twice
+    (`m_test = n, 20` at N = 20: the grid is a product) is kept once; df.attrs["repeats_dropped"]
+    says how many such rows were dropped."""
     frames = []
     for path in expand_paths(paths_or_glob):
         df = _read_one(path, partial, columns)
         df.insert(0, "file", path)
         frames.append(df)
+    repeats = sum(frame.attrs.get("repeats_dropped", 0) for frame in frames)
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     dropped = 0
     if len(frames) > 1 and not keep_copies:
@@ -241,13 +275,16 @@ def load(paths_or_glob, partial=False, keep_copies=False, columns=None):
         dropped = int(copies.sum())
         df = df[~copies].reset_index(drop=True)
     df.attrs["copies_dropped"] = dropped
+    df.attrs["repeats_dropped"] = repeats
     return df
 
 
 def copies_note(df):
-    """The sentence a command prints when load dropped copies, or ''."""
-    n = df.attrs.get("copies_dropped", 0)
-    return f"{n} row(s) held by several files counted once (exact copies, as --extend and --merge make)" if n else ""
+    """The sentence a command prints when load dropped copies or repeated conditions, or ''."""
+    n, r = df.attrs.get("copies_dropped", 0), df.attrs.get("repeats_dropped", 0)
+    notes = ([f"{n} row(s) held by several files counted once (exact copies, as --extend and --merge make)"] if n else []) + \
+            ([f"{r} row(s) of a condition a run holds twice (m_test = n beside the same number) counted once"] if r else [])
+    return "; ".join(notes)
 
 
 def _first_rows(path, partial, ids):

@@ -175,3 +175,20 @@ def test_merge_an_array_job(small_file, tmp_path):
     with pytest.raises(icl_sweep.MergeRefused, match="exists"):
         icl_sweep.merge(parts, out)
     assert icl_sweep.merge(parts, out, force=True) is True
+
+
+def test_a_condition_a_run_holds_twice_is_counted_once(tmp_path):
+    """`m_test = n, 6` at N = 6: the grid holds M = 6 twice for that run (bitwise equal rows but for
+    timing); load keeps it once and says so, with and without `columns`."""
+    from conftest import SMALL, run_sweep
+    path = run_sweep(SMALL.replace("n_train = 6", "n_train = 6, 8").replace("m_test = n, 3", "m_test = n, 6"),
+                     str(tmp_path / "twice.h5"))
+    with h5py.File(path, "r") as f:
+        raw = icl_sweep.results.read_table(f, path)
+    assert len(raw) == 2 * 2 * 2 * 3  # d x N x M x shifts
+    df = icl_sweep.load(path)
+    assert len(df) == len(raw) - 2 * 3 and df.attrs["repeats_dropped"] == 6  # d = 3, 4 at N = 6, every shift
+    assert not df.duplicated(["d", "n_train", "m_test", "shift"]).any()
+    assert "6 row(s) of a condition a run holds twice" in icl_sweep.results.copies_note(df)
+    few = icl_sweep.load(path, columns=["d", "risk_model_mc"])
+    assert len(few) == len(df) and set(few.columns) == {"file", "d", "done", "risk_model_mc"}
