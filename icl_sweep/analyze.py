@@ -24,7 +24,7 @@ Metrics: lsa_norm (R/R0 of the trained LSA, Monte-Carlo, or closed form when the
 Monte-Carlo), lsa_theory_norm, lsa_over_ols, ols_norm, gf_time, log_rel_err, converged.
 --fix KEY=VALUE (any column of icl_sweep.load or axis above; m_test=n for M = N) keeps only those
 rows, for every output. Several files are read as one table (icl_sweep.load: rows that several
-files hold as exact copies counted once); unfinished files only with --partial. Bad input exits 2
+files hold as the same computation counted once); unfinished files only with --partial. Bad input exits 2
 before anything is written.
 """
 import argparse

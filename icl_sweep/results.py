@@ -186,18 +186,20 @@ REPEAT_KEYS = ["train_id", "m_test", "shift", "ridge_lambda"]
 def _read_one(path, partial, columns=None):
     """One file's rows done; a condition a run holds twice (REPEAT_KEYS) counted once, the number
     dropped in df.attrs["repeats_dropped"]."""
-    extra = [] if columns is None else [c for c in REPEAT_KEYS + ["n_train"] if c not in columns]
+    extra = [] if columns is None else [c for c in REPEAT_KEYS + ["n_train", "status"] if c not in columns]
     with _open(path) as f:
         completed = int(f.attrs.get("completed", 0)) == 1
         if not completed and not partial:
             raise IncompleteFile(f"{path}: the sweep has not completed ({int(f.attrs.get('rows_done', 0))} of "
                                  f"{int(f.attrs.get('rows_total', 0))} rows); load(..., partial=True) reads the rows done")
         df = read_table(f, path, None if columns is None else list(columns) + extra, derived=True)
-    undone = int((df["done"] != 1).sum())
+    # A row is done when done = 1 and it has a status ("" is a row never computed).
+    not_done = (df["done"] != 1) | (df["status"] == "")
+    undone = int(not_done.sum())
     if completed and undone and not partial:
-        raise IncompleteFile(f"{path}: marked complete, but {undone} of its {len(df)} rows are not done (done = 0): "
+        raise IncompleteFile(f"{path}: marked complete, but {undone} of its {len(df)} rows are not done (done is not 1, or no status): "
                              "not a result; load(..., partial=True) reads the rows done")
-    keep = (df["done"] == 1) if undone else None
+    keep = ~not_done if undone else None
     # Only rows with M = N can be repeats (`n` and the number): those alone are compared.
     equal = (df["m_test"] == df["n_train"]).to_numpy()
     repeats = pd.Series(False, index=df.index)
@@ -256,9 +258,9 @@ def load(paths_or_glob, partial=False, keep_copies=False, columns=None):
     Checks each file's schema version (SchemaMismatch). A file whose sweep has not completed is
     refused (IncompleteFile) unless partial=True, which reads its rows done so far.
 
-    A row that several files hold as exact copies (a sweep and its --extend or --merge output hold
-    the same rows bitwise) is kept once, from the first file, unless keep_copies=True: averages would
-    count it twice. df.attrs["copies_dropped"] says how many were dropped. Rows of sweeps with other
+    A row that several files hold as the same computation (equal in every column but the timing
+    ones and its place: a sweep and its --extend or --merge output, or the same sweep run twice) is
+    kept once, from the first file, unless keep_copies=True: averages would count it twice. df.attrs["copies_dropped"] says how many were dropped. Rows of sweeps with other
     seeds differ in their values and are all kept. Within a file, a condition that a run holds twice
     (`m_test = n, 20` at N = 20: the grid is a product) is kept once; df.attrs["repeats_dropped"]
     says how many such rows were dropped."""
@@ -271,7 +273,7 @@ def load(paths_or_glob, partial=False, keep_copies=False, columns=None):
     df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     dropped = 0
     if len(frames) > 1 and not keep_copies:
-        copies = df.duplicated([c for c in df.columns if c not in PLACE_COLUMNS])
+        copies = df.duplicated([c for c in df.columns if c not in PLACE_COLUMNS and c not in TIMING_COLUMNS])
         dropped = int(copies.sum())
         df = df[~copies].reset_index(drop=True)
     df.attrs["copies_dropped"] = dropped
@@ -282,7 +284,8 @@ def load(paths_or_glob, partial=False, keep_copies=False, columns=None):
 def copies_note(df):
     """The sentence a command prints when load dropped copies or repeated conditions, or ''."""
     n, r = df.attrs.get("copies_dropped", 0), df.attrs.get("repeats_dropped", 0)
-    notes = ([f"{n} row(s) held by several files counted once (exact copies, as --extend and --merge make)"] if n else []) + \
+    notes = ([f"{n} row(s) held by several files counted once (the same computation: --extend and --merge copy rows, "
+              "and a sweep run twice computes them again)"] if n else []) + \
             ([f"{r} row(s) of a condition a run holds twice (m_test = n beside the same number) counted once"] if r else [])
     return "; ".join(notes)
 

@@ -170,16 +170,19 @@ TEST_F(SweepStoreTest, OneWriterOnEveryPathThatOpensTheJournal) {
   const std::size_t header = 8 + 8 + identity.text().size() + 8;
   bytes[header + 40] = static_cast<char>(bytes[header + 40] ^ 0x5a);
   write_bytes(journal, bytes);
-  write_bytes(journal + ".rewrite", "the user's");
+  // The rewrite is written under a name of this process's own, created exclusively: a file there
+  // stops it, unchanged; a copy of the journal that the user made beside it is no concern of it.
+  write_bytes(icl::Journal::rewrite_path(journal), "the user's");
+  write_bytes(journal + ".rewrite", bytes);
   try {
     icl::SweepStore::resume(output_, identity, grid, config.flow.trajectory_points, 1, notes);
-    ADD_FAILURE() << "resumed over the user's .rewrite";
+    ADD_FAILURE() << "resumed over the user's file";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("is not icl-sweep's"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("exists; move it away"), std::string::npos) << e.what();
   }
-  EXPECT_EQ(read_bytes(journal + ".rewrite"), "the user's");
+  EXPECT_EQ(read_bytes(icl::Journal::rewrite_path(journal)), "the user's");
   EXPECT_EQ(read_bytes(journal), bytes);
-  fs::remove(journal + ".rewrite");
+  fs::remove(icl::Journal::rewrite_path(journal));
   {
     notes.clear();
     icl::SweepStore resumed = icl::SweepStore::resume(output_, identity, grid, config.flow.trajectory_points, 1, notes);
@@ -192,8 +195,34 @@ TEST_F(SweepStoreTest, OneWriterOnEveryPathThatOpensTheJournal) {
     resumed.finish();
   }
   EXPECT_FALSE(fs::exists(journal));
-  EXPECT_FALSE(fs::exists(journal + ".damaged"));  // the sweep's own kept journal
+  EXPECT_FALSE(fs::exists(journal + ".damaged"));  // the journal this process kept aside
   EXPECT_EQ(read_bytes(journal + ".damaged.1"), "the user's");
+  EXPECT_EQ(read_bytes(journal + ".rewrite"), bytes);
+}
+
+// Only the damaged journal the finishing process kept aside goes: a copy of the journal that the
+// user made under such a name (the same header, the same bytes) stays.
+TEST_F(SweepStoreTest, AUsersCopyOfTheJournalIsNotRemoved) {
+  const icl::SweepConfig config = icl::parse_config("[sweep]\nseed = 1\n[grid]\nd = 2\nn_train = 4\nsigma = 0.1, 0.2\n",
+                                                    "t.ini", {});
+  const icl::Grid grid(config);
+  const icl::SweepIdentity identity = icl::identity_of(config);
+  const std::string journal = icl::journal_path(output_);
+  {
+    icl::SweepStore store = icl::SweepStore::create(output_, identity, grid, config.flow.trajectory_points, 1);
+    store.record(icl::run_task(config, grid, 0, 0, nullptr));
+    store.checkpoint();
+  }
+  const std::string copy = read_bytes(journal);
+  write_bytes(journal + ".damaged", copy);
+  std::vector<std::string> notes;
+  {
+    icl::SweepStore store = icl::SweepStore::resume(output_, identity, grid, config.flow.trajectory_points, 1, notes);
+    store.record(icl::run_task(config, grid, 1, 0, nullptr));
+    store.finish();
+  }
+  EXPECT_FALSE(fs::exists(journal));
+  EXPECT_EQ(read_bytes(journal + ".damaged"), copy);
 }
 
 // A file marked complete that holds a row not done is no result: it is not taken as complete.
@@ -215,6 +244,16 @@ TEST_F(SweepStoreTest, ACompleteFileWithARowNotDoneIsNoResult) {
   const icl::ExistingOutput found = icl::inspect_output(output_);
   EXPECT_EQ(found.kind, icl::ExistingOutput::Kind::foreign);
   EXPECT_NE(found.why.find("1 of its 1 rows are not done"), std::string::npos) << found.why;
+  // done = 1 without a status (a row never computed, marked done): not done either.
+  {
+    icl::ResultsFile file = icl::ResultsFile::open(output_);
+    std::vector<icl::ResultRow> row = file.read_rows(0, 1);
+    row[0].done = 1;
+    icl::set_text(row[0].status, "");
+    file.write_rows(0, row);
+    EXPECT_EQ(file.count_done(), 0u);
+  }
+  EXPECT_EQ(icl::inspect_output(output_).kind, icl::ExistingOutput::Kind::foreign);
 }
 
 }  // namespace

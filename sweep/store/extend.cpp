@@ -88,7 +88,7 @@ SweepConfig Extension::check_source(const std::string& path, const SweepConfig& 
   }
   if (done != a.rows_total)
     refuse(path, "it is marked complete, but " + std::to_string(a.rows_total - std::min(done, a.rows_total)) + " of its " +
-                     std::to_string(a.rows_total) + " rows are not done (done = 0): not a result to reuse");
+                     std::to_string(a.rows_total) + " rows are not done (done is not 1, or no status): not a result to reuse");
   const SweepIdentity stored{a.config, a.inputs, a.program, a.schema_version};
   const SweepIdentity requested = identity_of(config);
   if (stored.program != requested.program)

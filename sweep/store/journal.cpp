@@ -168,24 +168,22 @@ std::vector<std::string> damaged_journals(const std::string& path) {
   }
 }
 
+std::string Journal::rewrite_path(const std::string& path) { return path + ".rewrite-" + std::to_string(::getpid()); }
+
 Journal Journal::write_clean_copy(const std::string& path, const JournalRecovery& found) {
-  // A .rewrite that is there already is a rewrite of this journal cut off by a crash (its header is
-  // this sweep's), which goes; anything else of that name is not icl-sweep's, and stays.
-  const std::string rewrite = path + ".rewrite";
-  std::error_code ec;
-  if (std::filesystem::symlink_status(rewrite, ec).type() != std::filesystem::file_type::not_found) {
-    bool own = false;
-    try {
-      own = std::filesystem::is_regular_file(std::filesystem::symlink_status(rewrite, ec)) &&
-            read_header(rewrite) == found.config;
-    } catch (const std::exception&) {
-    }
-    if (!own)
-      throw std::runtime_error("\"" + rewrite + "\", where the journal's intact records are to be written, is not "
-                               "icl-sweep's; move it away and resume again");
-    std::filesystem::remove(rewrite);
+  // Under a name of this process's own, created exclusively: nothing that is there is replaced (a
+  // file of that name, which no earlier process of this pid can have left, stops the rewrite).
+  const std::string rewrite = rewrite_path(path);
+  const int fd = ::open(rewrite.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    if (errno == EEXIST)
+      throw std::runtime_error("\"" + rewrite + "\", where the journal's intact records are to be written, exists; "
+                               "move it away and resume again");
+    fail("create", rewrite);
   }
-  Journal copy = create(rewrite, found.config);  // locked, header on disk
+  Journal copy(fd, checksum(found.config));
+  lock(fd, rewrite);
+  write_block(fd, kHeaderMagic, reinterpret_cast<const std::byte*>(found.config.data()), found.config.size());
   for (const TaskResult& r : found.records) copy.append(r);
   copy.sync();
   return copy;
@@ -213,7 +211,7 @@ Journal Journal::resume(const std::string& path, JournalRecovery& found) {
     found.kept_aside = path + ".damaged";
     found.kept_aside += '.' + std::to_string(k);
   }
-  if (::rename((path + ".rewrite").c_str(), path.c_str()) != 0) fail("replace", path);
+  if (::rename(rewrite_path(path).c_str(), path.c_str()) != 0) fail("replace", path);
   sync_directory_of(path);
   return clean;
 }

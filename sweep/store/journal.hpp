@@ -74,8 +74,15 @@ class Journal {
 
  private:
   Journal(int fd, std::uint64_t sweep) : fd_(fd), sweep_(sweep) {}
-  // A clean journal of `found`'s header and records at path + ".rewrite", locked and on disk.
+  // A clean journal of `found`'s header and records at rewrite_path(path), locked and on disk.
   static Journal write_clean_copy(const std::string& path, const JournalRecovery& found);
+
+ public:
+  // Where a damaged journal's clean copy is written before it is renamed over it: a name of this
+  // process's own, path.rewrite-PID.
+  static std::string rewrite_path(const std::string& path);
+
+ private:
   int fd_ = -1;
   std::uint64_t sweep_ = 0;  // the header's checksum, which every record carries
 };

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <numeric>
@@ -121,6 +122,15 @@ std::vector<TextCodes> text_codes(const h5::Datatype& stored) {
   return all;
 }
 
+// A text column's enumeration: its values by number (0 under kNoText), over 16 or 32 bits.
+h5::Datatype enumeration_of(const TextCodes& text) {
+  h5::Datatype enumeration =
+      h5::Datatype::enumeration(text.bytes == 2 ? h5::native<std::uint16_t>() : h5::native<std::uint32_t>());
+  for (std::size_t i = 0; i < text.values.size(); ++i)
+    enumeration.insert_name(i == 0 ? std::string(kNoText) : text.values[i], i);
+  return enumeration;
+}
+
 // The row in memory: every column at its place in ResultRow, a text column as an enumeration of
 // its values (the number in the field's first bytes). Packed, it is the type stored.
 h5::Datatype row_type(const std::vector<TextCodes>& texts) {
@@ -133,12 +143,7 @@ h5::Datatype row_type(const std::vector<TextCodes>& texts) {
       continue;
     }
     if (next_text >= texts.size()) continue;  // a file without enumerations: no text members
-    const TextCodes& text = texts[next_text++];
-    h5::Datatype enumeration =
-        h5::Datatype::enumeration(text.bytes == 2 ? h5::native<std::uint16_t>() : h5::native<std::uint32_t>());
-    for (std::size_t i = 0; i < text.values.size(); ++i)
-      enumeration.insert_name(i == 0 ? std::string(kNoText) : text.values[i], i);
-    type.insert(name, column.offset, enumeration.id());
+    type.insert(name, column.offset, enumeration_of(texts[next_text++]).id());
   }
   return type;
 }
@@ -337,18 +342,32 @@ std::vector<StoredSample> ResultsFile::read_trajectory(std::uint64_t train_id) c
 }
 
 std::uint64_t ResultsFile::count_done() const {
-  // A compound type of the one member: HDF5 reads only that field of each row.
-  h5::Datatype done_only = h5::Datatype::compound(sizeof(std::uint8_t));
-  done_only.insert("done", 0, h5::native<std::uint8_t>());
+  // A compound type of `done` and the status's number: HDF5 reads only those fields of each row. A
+  // row is done when done = 1 and it has a status (number 0 is a row never computed).
+  struct DoneAndStatus {
+    std::uint8_t done;
+    std::uint32_t status;
+  };
+  h5::Datatype fields = h5::Datatype::compound(sizeof(DoneAndStatus));
+  fields.insert("done", offsetof(DoneAndStatus, done), h5::native<std::uint8_t>());
+  const TextCodes* status = nullptr;
+  for (const TextCodes& text : h_->texts)
+    if (text.column.name == "status") status = &text;
+  if (status != nullptr) {
+    h5::Datatype numbers = h5::Datatype::enumeration(h5::native<std::uint32_t>());
+    for (std::size_t i = 0; i < status->values.size(); ++i)
+      numbers.insert_name(i == 0 ? std::string(kNoText) : status->values[i], i);
+    fields.insert("status", offsetof(DoneAndStatus, status), numbers.id());
+  }
   const hsize_t rows = h_->results.dims().at(0);
   constexpr hsize_t kBlock = 1 << 20;
-  std::vector<std::uint8_t> done;
+  std::vector<DoneAndStatus> read;
   std::uint64_t count = 0;
   for (hsize_t first = 0; first < rows; first += kBlock) {
     const hsize_t n = std::min(kBlock, rows - first);
-    done.resize(n);
-    h_->results.read_block(std::array<hsize_t, 1>{first}, std::array<hsize_t, 1>{n}, done_only.id(), done.data());
-    for (const std::uint8_t d : done) count += d == 1;
+    read.assign(n, DoneAndStatus{0, 1});  // a file without enumerations: every row has a status
+    h_->results.read_block(std::array<hsize_t, 1>{first}, std::array<hsize_t, 1>{n}, fields.id(), read.data());
+    for (const DoneAndStatus& r : read) count += r.done == 1 && r.status != 0;
   }
   return count;
 }

@@ -245,7 +245,7 @@ int print_status(const std::string& output, const std::string& snapshot) {
     // Marked complete with rows not done: no result (--resume, --extend and merge refuse it).
     const bool broken = a.completed == 1 && s.rows_done != s.rows_total;
     print(output + (broken ? ": marked complete, but " + std::to_string(s.rows_total - s.rows_done) +
-                                 " rows are not done (done = 0): not a result"
+                                 " rows are not done (done is not 1, or no status): not a result"
                     : a.completed == 1 ? ": complete"
                                        : ": not complete, and no journal (not a sweep's output in progress)"),
           s, a.completed == 1 && !broken);

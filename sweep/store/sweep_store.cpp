@@ -9,6 +9,7 @@
 #include <chrono>
 #include <climits>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -92,7 +93,7 @@ std::string output_path_problem(const std::string& output) {
   // Every name the sweep may write beside the output must fit the file system, checked now
   // rather than when a resume needs one of them.
   const std::string longest[] = {temporary_path(output, kLargestPid),
-                                 journal_path(output) + ".damaged.999", journal_path(output) + ".rewrite",
+                                 journal_path(output) + ".damaged.999", journal_path(output) + ".rewrite-" + std::to_string(kLargestPid),
                                  RunCheckpoints::directory(output) + "/run-18446744073709551615.tmp-" + std::to_string(kLargestPid)};
   const long name_max = ::pathconf(parent.c_str(), _PC_NAME_MAX);
   const std::size_t name = fs::path(output).filename().string().size();
@@ -135,7 +136,7 @@ ExistingOutput inspect_output(const std::string& output) {
     }
     if (const std::uint64_t done = file.count_done(); done != a.rows_total) {
       e.why = "it is marked complete, but " + std::to_string(a.rows_total - std::min(done, a.rows_total)) + " of its " +
-              std::to_string(a.rows_total) + " rows are not done (done = 0): not a result";
+              std::to_string(a.rows_total) + " rows are not done (done is not 1, or no status): not a result";
       return e;
     }
     e.kind = ExistingOutput::Kind::complete;
@@ -272,7 +273,9 @@ SweepStore SweepStore::resume(const std::string& output, const SweepIdentity& id
     notes.push_back(journal_path(output) + ": all " + std::to_string(found.records.size()) +
                     " intact records are kept; the original journal is kept as " + found.kept_aside +
                     " until the sweep completes");
-  return assemble(output, std::move(journal), identity, grid, trajectory_points, ranks, found.records);
+  SweepStore store = assemble(output, std::move(journal), identity, grid, trajectory_points, ranks, found.records);
+  store.kept_here_ = found.kept_aside;
+  return store;
 }
 
 // Rows and kept weights held in memory before they are written: bound rank 0's memory (about
@@ -352,16 +355,14 @@ void SweepStore::finish() {
       done != a.rows_total)
     throw std::runtime_error("\"" + output_ + "\" did not read back complete (" + std::to_string(done) + " of " +
                              std::to_string(a.rows_total) + " rows done); its journal is kept");
-  const std::string header = Journal::read_header(journal_path(output_));
   std::filesystem::remove(journal_path(output_));
-  // The damaged journals this sweep kept aside (their header is its own); any other file of such a
-  // name is not icl-sweep's, and stays.
-  for (const std::string& kept : damaged_journals(journal_path(output_))) {
-    try {
-      if (Journal::read_header(kept) == header) std::filesystem::remove(kept);
-    } catch (const std::exception&) {
-    }
-  }
+  // The damaged journal this process kept aside goes; any other of such a name stays, for nothing
+  // shows that icl-sweep made it (a copy the user made of the journal looks the same): said.
+  std::error_code ec;
+  if (!kept_here_.empty()) std::filesystem::remove(kept_here_, ec);
+  for (const std::string& kept : damaged_journals(journal_path(output_)))
+    std::fprintf(stderr, "icl-sweep: %s is left in place (a damaged journal kept aside by an earlier resume, or a file "
+                 "of yours); the sweep no longer needs it\n", kept.c_str());
   if (checkpoints_) checkpoints_->remove_all();
 }
 

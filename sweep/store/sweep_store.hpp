@@ -104,6 +104,7 @@ class SweepStore {
   std::optional<RunCheckpoints> checkpoints_;
   std::vector<std::uint64_t> finished_;  // runs journalled since the last sync
   std::vector<TaskResult> pending_;      // put, not yet in the file
+  std::string kept_here_;                // the damaged journal this process kept aside, if any
   std::size_t pending_rows_ = 0, pending_parameters_ = 0;
 };
 

@@ -40,6 +40,10 @@ def test_load_many_files_and_globs(small_file, tmp_path):
     reseeded = run_sweep(SMALL.replace("seed = 5", "seed = 6"), str(tmp_path / "seed6.h5"))
     two = icl_sweep.load([small_file, reseeded])
     assert len(two) == 24 and two.attrs["copies_dropped"] == 0
+    # The same sweep run twice: the same computation (equal but for timing), counted once.
+    again = run_sweep(SMALL, str(tmp_path / "again.h5"))
+    twice = icl_sweep.load([small_file, again])
+    assert len(twice) == 12 and twice.attrs["copies_dropped"] == 12
     assert len(icl_sweep.trajectories([small_file, str(copy)])) == len(icl_sweep.trajectories(small_file))
     assert len(icl_sweep.load(str(tmp_path / "copy*.h5"))) == 12
     with pytest.raises(FileNotFoundError):
@@ -74,6 +78,15 @@ def test_a_complete_file_with_rows_not_done_is_refused(small_file, tmp_path):
         icl_sweep.load(str(undone))
     df = icl_sweep.load(str(undone), partial=True)
     assert len(df) == 11 and 3 not in set(df["row"])
+    # done = 1 but no status (number 0: a row never computed): not done either, with columns= too.
+    with h5py.File(undone, "r+") as f:
+        rows = f["results"][:]
+        rows["done"][3] = 1
+        rows["status"][3] = 0
+        f["results"][:] = rows
+    for columns in (None, ["d", "risk_zero"]):
+        with pytest.raises(icl_sweep.IncompleteFile, match="1 of its 12 rows are not done"):
+            icl_sweep.load(str(undone), columns=columns)
 
 
 def test_a_results_dataset_that_is_not_the_table_is_refused(small_file, tmp_path):
