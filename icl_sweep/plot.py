@@ -73,20 +73,32 @@ def parse_fix(fixes, df):
 
 
 def long_form(df, predictors, metric):
-    """One row per (row of df, predictor): value and se in the metric's units."""
-    frames = []
+    """One row per (row of df, predictor): value and se in the metric's units.
+
+    Ridge's λ is the predictor's own setting, never averaged over: with several λ in df, each is its
+    own predictor, `ridge (λ = 0.1)`. Every other predictor sees the same prompts and gives the same
+    value at every λ (the condition's prompts do not depend on it), so its rows are taken at one λ
+    alone: copies are no replicates."""
+    lambdas = sorted(df["ridge_lambda"].unique()) if "ridge_lambda" in df else []
+    frames, order = [], []
     for p in predictors:
         if p not in PREDICTORS:
             raise PlotError(f"--predictors: unknown {p!r} (known: {', '.join(PREDICTORS)})")
         value_col, se_col, label = PREDICTORS[p]
-        scale = {"r_over_r0": 1.0 / df["risk_zero"], "error": 1.0, "error_per_d": 1.0 / df["d"]}[metric]
-        part = df.copy()
-        part["predictor"] = label
-        part["value"] = df[value_col] * scale
-        part["se"] = df[se_col] * scale if se_col else np.nan
+        rows = df if p == "ridge" or len(lambdas) < 2 else df[df["ridge_lambda"] == lambdas[0]]
+        scale = {"r_over_r0": 1.0 / rows["risk_zero"], "error": 1.0, "error_per_d": 1.0 / rows["d"]}[metric]
+        part = rows.copy()
+        if p == "ridge" and len(lambdas) > 1:
+            names = {lam: f"{label} (λ = {lam:g})" for lam in lambdas}
+            part["predictor"] = part["ridge_lambda"].map(names)
+            order += list(names.values())
+        else:
+            part["predictor"] = label
+            order.append(label)
+        part["value"] = rows[value_col] * scale
+        part["se"] = rows[se_col] * scale if se_col else np.nan
         frames.append(part[np.isfinite(part["value"])])
     out = pd.concat(frames, ignore_index=True)
-    order = [PREDICTORS[p][2] for p in predictors]
     out["predictor"] = pd.Categorical(out["predictor"], categories=order, ordered=True)
     if out.empty:
         raise PlotError("no finite values for the predictors asked for")

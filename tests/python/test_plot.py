@@ -135,3 +135,20 @@ def test_a_combined_hue_with_an_undefined_part_leaves_those_rows_out(question, t
     assert list(stats["shift_param,predictor"].cat.categories) == [
         f"c = {c:g}, trained model" for c in (0.5, 1.0, 1.5, 2.0)]
 
+
+
+def test_ridge_lambda_is_never_averaged(tmp_path):
+    """With several ridge λ, each is its own predictor, and every other predictor (the same prompts,
+    the same value at every λ) is taken once: its points are the means of the replicates alone."""
+    path = run_sweep(QUESTION + "ridge_lambda = 0.1, 1\n", str(tmp_path / "lambdas.h5"))
+    stats, statement = plot.plot(path, "shift_param", "predictor", "n_train", ["m_test=n", "shift_name=covariate_scale"],
+                                 out=str(tmp_path / "l.png"))
+    assert list(stats["predictor"].cat.categories) == ["trained model", "OLS (min-norm)", "ridge (λ = 0.1)",
+                                                       "ridge (λ = 1)"]
+    assert (stats["n"] == 2).all(), stats["n"].unique()  # two replicates, never two copies
+    assert "ridge_lambda" not in statement and "averaged over init_seed (2 values)" in statement
+    import icl_sweep
+    df = icl_sweep.load(path)
+    one = df[(df["n_train"] == 6) & df["m_equals_n"] & (df["shift"] == "covariate_scale(2)") & (df["ridge_lambda"] == 1)]
+    point = stats[(stats["n_train"] == 6) & (stats["shift_param"] == 2.0) & (stats["predictor"] == "ridge (λ = 1)")]
+    assert point["mean"].iloc[0] == pytest.approx(one["risk_ridge_mc_norm"].mean(), rel=1e-12)
