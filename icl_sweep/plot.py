@@ -157,6 +157,13 @@ def floor_of(means):
     return 10.0 ** (math.floor(math.log10(real.min())) - 1)
 
 
+def none_first(key, values):
+    """The values of a facet or hue in drawing order: for the shift, `none` (no shift) first."""
+    if key in ("shift", "shift_name") and "none" in values:
+        return ["none"] + [v for v in values if v != "none"]
+    return values
+
+
 def draw(stats, x, hue, facet, metric, title, labels, styles=None, columns=None):
     """One panel per facet value, a curve per hue value. `styles` maps a hue value to (colour index,
     style index) where a combined hue (`n_train,predictor`) gives its first key the colour and its
@@ -165,9 +172,16 @@ def draw(stats, x, hue, facet, metric, title, labels, styles=None, columns=None)
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    facets = list(stats[facet].unique()) if facet else [None]
+    facets = none_first(facet, list(stats[facet].unique())) if facet else [None]
     hues = (list(stats[hue].cat.categories[stats[hue].cat.categories.isin(stats[hue])])
-            if hue and isinstance(stats[hue].dtype, pd.CategoricalDtype) else list(stats[hue].unique()) if hue else [None])
+            if hue and isinstance(stats[hue].dtype, pd.CategoricalDtype)
+            else none_first(hue, list(stats[hue].unique())) if hue else [None])
+    # A numeric hue (d, N, c, ...) is a quantity: a sequential colour map in its order, not a
+    # cycle of 8 colours that gives d = 2 and d = 18 the same one.
+    sequential = (hue is not None and not styles and not isinstance(stats[hue].dtype, pd.CategoricalDtype)
+                  and pd.api.types.is_numeric_dtype(stats[hue]) and len(hues) > 1)
+    if sequential:
+        hues = sorted(hues)
     cols = columns or (len(facets) if len(facets) <= 4 else 3)
     rows = math.ceil(len(facets) / cols)
     numeric_x = pd.api.types.is_numeric_dtype(stats[x])
@@ -193,6 +207,8 @@ def draw(stats, x, hue, facet, metric, title, labels, styles=None, columns=None)
                 continue
             c, k = styles[h] if styles else (j, j)
             colour, marker = PALETTE[c % len(PALETTE)], MARKERS[k % len(MARKERS)]
+            if sequential:
+                colour = plt.cm.viridis(0.9 * j / (len(hues) - 1))
             xs = line[x].to_numpy() if numeric_x else line[x].map(positions).to_numpy(dtype=float)
             ys = line["mean"].to_numpy(dtype=float)
             low = ys < floor if log_y else np.zeros(len(ys), bool)

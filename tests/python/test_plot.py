@@ -152,3 +152,21 @@ def test_ridge_lambda_is_never_averaged(tmp_path):
     one = df[(df["n_train"] == 6) & df["m_equals_n"] & (df["shift"] == "covariate_scale(2)") & (df["ridge_lambda"] == 1)]
     point = stats[(stats["n_train"] == 6) & (stats["shift_param"] == 2.0) & (stats["predictor"] == "ridge (λ = 1)")]
     assert point["mean"].iloc[0] == pytest.approx(one["risk_ridge_mc_norm"].mean(), rel=1e-12)
+
+
+def test_shift_facets_start_with_none_and_numeric_hues_use_a_sequential_map():
+    """`--facet shift` puts `none` (no shift) first; a numeric hue with more values than the palette
+    gives each its own colour, in order along a sequential map (d = 2 and d = 18 never share one)."""
+    import matplotlib.colors as mcolors
+    import pandas as pd
+    rows = [{"shift": s, "d": d, "m_test": m, "mean": 0.1 * d + m, "ci_low": float("nan"), "ci_high": float("nan"),
+             "se": 0.0, "n": 1, "unconverged": 0}
+            for s in ("covariate_scale(2)", "label_noise(0.5)", "none") for d in range(2, 22, 2) for m in (5, 10)]
+    stats = pd.DataFrame(rows)
+    labels = {"m_test": "M", "d": "d", "shift": "test condition"}
+    fig = plot.draw(stats, "m_test", "d", "shift", "error", "", labels)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.get_title()]
+    assert titles[0] == "no shift", titles
+    handles, names = fig.axes[0].get_legend_handles_labels()  # one errorbar container a curve
+    colours = [mcolors.to_hex(handle.lines[0].get_color()) for handle in handles]
+    assert names == [str(d) for d in range(2, 22, 2)] and len(set(colours)) == 10, (names, colours)
