@@ -164,6 +164,15 @@ def read_table(f, path, columns=None, derived=False):
     return df
 
 
+def _completed(f, path, partial):
+    """Whether the open file's sweep has completed; IncompleteFile if not, unless `partial`."""
+    completed = int(f.attrs.get("completed", 0)) == 1
+    if not completed and not partial:
+        raise IncompleteFile(f"{path}: the sweep has not completed ({int(f.attrs.get('rows_done', 0))} of "
+                             f"{int(f.attrs.get('rows_total', 0))} rows); load(..., partial=True) reads the rows done")
+    return completed
+
+
 def _derived_columns(wanted):
     """The columns read_table(..., derived=True) adds to the /results columns `wanted`, in order."""
     extra = []
@@ -188,10 +197,7 @@ def _read_one(path, partial, columns=None):
     dropped in df.attrs["repeats_dropped"]."""
     extra = [] if columns is None else [c for c in REPEAT_KEYS + ["n_train", "status"] if c not in columns]
     with _open(path) as f:
-        completed = int(f.attrs.get("completed", 0)) == 1
-        if not completed and not partial:
-            raise IncompleteFile(f"{path}: the sweep has not completed ({int(f.attrs.get('rows_done', 0))} of "
-                                 f"{int(f.attrs.get('rows_total', 0))} rows); load(..., partial=True) reads the rows done")
+        completed = _completed(f, path, partial)
         df = read_table(f, path, None if columns is None else list(columns) + extra, derived=True)
     # A row is done when done = 1 and it has a status ("" is a row never computed).
     not_done = (df["done"] != 1) | (df["status"] == "")
@@ -294,9 +300,7 @@ def _first_rows(path, partial, ids):
     """The run axes of runs `ids` (sorted train_ids) of the file at `path`, from each run's first row
     alone (a run's rows share them): only the chunks holding those rows are read."""
     with _open(path) as f:
-        completed = int(f.attrs.get("completed", 0)) == 1
-        if not completed and not partial:
-            raise IncompleteFile(f"{path}: the sweep has not completed; load(..., partial=True) reads the rows done")
+        _completed(f, path, partial)
         table = f["results"]
         conditions = table.shape[0] // f["trajectories"]["time"].shape[0]
         wanted = ["train_id", "done"] + RUN_AXES

@@ -122,10 +122,11 @@ std::vector<TextCodes> text_codes(const h5::Datatype& stored) {
   return all;
 }
 
-// A text column's enumeration: its values by number (0 under kNoText), over 16 or 32 bits.
-h5::Datatype enumeration_of(const TextCodes& text) {
-  h5::Datatype enumeration =
-      h5::Datatype::enumeration(text.bytes == 2 ? h5::native<std::uint16_t>() : h5::native<std::uint32_t>());
+// A text column's enumeration: its values by number (0 under kNoText), over `base` (by default the
+// 16 or 32 bits a row's field holds).
+h5::Datatype enumeration_of(const TextCodes& text, hid_t base = H5I_INVALID_HID) {
+  if (base == H5I_INVALID_HID) base = text.bytes == 2 ? h5::native<std::uint16_t>() : h5::native<std::uint32_t>();
+  h5::Datatype enumeration = h5::Datatype::enumeration(base);
   for (std::size_t i = 0; i < text.values.size(); ++i)
     enumeration.insert_name(i == 0 ? std::string(kNoText) : text.values[i], i);
   return enumeration;
@@ -353,12 +354,8 @@ std::uint64_t ResultsFile::count_done() const {
   const TextCodes* status = nullptr;
   for (const TextCodes& text : h_->texts)
     if (text.column.name == "status") status = &text;
-  if (status != nullptr) {
-    h5::Datatype numbers = h5::Datatype::enumeration(h5::native<std::uint32_t>());
-    for (std::size_t i = 0; i < status->values.size(); ++i)
-      numbers.insert_name(i == 0 ? std::string(kNoText) : status->values[i], i);
-    fields.insert("status", offsetof(DoneAndStatus, status), numbers.id());
-  }
+  if (status != nullptr)
+    fields.insert("status", offsetof(DoneAndStatus, status), enumeration_of(*status, h5::native<std::uint32_t>()).id());
   const hsize_t rows = h_->results.dims().at(0);
   constexpr hsize_t kBlock = 1 << 20;
   std::vector<DoneAndStatus> read;
