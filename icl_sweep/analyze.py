@@ -89,7 +89,7 @@ def finite_mean(values):
 
 def groups(df, keys):
     """(key, rows) for every value of `keys` in order of first appearance, NaN keys kept."""
-    return df.groupby(keys, sort=False, dropna=False)
+    return df.groupby(keys, sort=False, dropna=False, observed=True)
 
 
 def write_summary(df, outdir):
@@ -142,7 +142,7 @@ def plot_convergence(paths, partial, kept_runs, outdir):
     tr = tr[tr["model"] == "flow"]
     if tr.empty:
         return False
-    runs = list(tr.groupby(["file", "train_id"], sort=False))
+    runs = list(tr.groupby(["file", "train_id"], sort=False, observed=True))
     spectra = list(dict.fromkeys(tr["spectrum"]))
     sigmas = sorted(tr["sigma"].unique())
     colours = plt.cm.viridis(np.linspace(0, 0.9, max(len(spectra), 1)))
@@ -185,7 +185,7 @@ def plot_error_vs_m(df, outdir):
         nrow = (n + ncol - 1) // ncol
         fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.6 * nrow), squeeze=False, sharey=True)
         for ax, ((model, spec, ntrain), panel) in zip(axes.flat, panels):
-            by_m = panel.groupby("m_test")  # M in increasing order
+            by_m = panel.groupby("m_test", observed=True)  # M in increasing order
             ms = list(by_m.groups)
             for column, label, se_column, colour in PREDICTORS:
                 if column in ("risk_avg_mc", "risk_knn_mc"):

@@ -62,7 +62,7 @@ def compare(df, a, b, predictor="model", metric="r_over_r0"):
     pairs, keys = paired(df, a, b, predictor, metric)
     conditions = [k for k in keys if k != REPLICATE]
     out = []
-    for condition, group in pairs.groupby(conditions, sort=True, dropna=False):
+    for condition, group in pairs.groupby(conditions, sort=True, dropna=False, observed=True):
         group = group[np.isfinite(group["value_a"] - group["value_b"])]  # pairs with both values
         diff = (group["value_a"] - group["value_b"]).to_numpy(dtype=float)
         mean, half, n = interval(diff)

@@ -28,10 +28,10 @@ def main(argv=None):
                             "risk_ols_mc_norm": "ols_mc"})
     # Medians: with label noise and M close to d, least squares' error has no finite mean.
     fixed = df[~df["spectrum"].str.startswith("random_")]
-    table = fixed.groupby("shift", sort=False)[["lsa_theory", "lsa_mc", "ols_mc"]].median()
+    table = fixed.groupby("shift", sort=False, observed=True)[["lsa_theory", "lsa_mc", "ols_mc"]].median()
     random = df[df["spectrum"].str.startswith("random_")]
     if len(random):
-        table["lsa_mc_random_cov"] = random.groupby("shift", sort=False)["lsa_mc"].median()
+        table["lsa_mc_random_cov"] = random.groupby("shift", sort=False, observed=True)["lsa_mc"].median()
     print("\nnormalised error R/R0, median over training runs and m_test")
     print("(lsa_*: trained LSA on fixed training covariances; lsa_mc_random_cov: trained on random ones)")
     print(table.to_string(float_format=lambda v: f"{v:10.4f}"))

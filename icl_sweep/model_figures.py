@@ -115,7 +115,7 @@ def training(paths, out):
             continue
         column = 0 if model == "flow" else 1
         text, colour = label(model, colours)
-        for k, (_, run) in enumerate(tr[tr["model"] == model].groupby(["file", "train_id"], sort=False)):
+        for k, (_, run) in enumerate(tr[tr["model"] == model].groupby(["file", "train_id"], sort=False, observed=True)):
             ok = run["time"] > 0
             axes[0][column].loglog(run["time"][ok], np.maximum(run["excess_loss"][ok], 1e-12), color=colour, alpha=0.5,
                                    label=text if k == 0 else None)
@@ -147,7 +147,7 @@ def layer_gaps(paths):
 
     point = [a for a in GRID_AXES if a != "init_seed"]  # replicates differ in init_seed alone
     varied = [a for a in point if a not in ("model", "spectrum", "shift") and df[a].nunique() > 1]
-    for key, g in df.groupby(point, sort=False):
+    for key, g in df.groupby(point, sort=False, observed=True):
         model, spectrum, shift = (key[point.index(a)] for a in ("model", "spectrum", "shift"))
         spectrum += "".join(f" {a}={key[point.index(a)]}" for a in varied)
         limit = g["risk_lsa_limit"]

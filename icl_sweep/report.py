@@ -34,7 +34,7 @@ window.addEventListener("load", () => {
 
 def summary_table(df):
     cols = {f"{p} R/R₀": PREDICTORS[p][0] + "_norm" for p in SUMMARY_PREDICTORS}
-    g = df.groupby(SUMMARY_KEYS, sort=False, dropna=False)
+    g = df.groupby(SUMMARY_KEYS, sort=False, dropna=False, observed=True)
     # The trained model's mean carries the half-width of its 95% t interval across the group's
     # training runs (replicates; NaN for one run).
     model = PREDICTORS["model"][0] + "_norm"
@@ -50,7 +50,7 @@ def figures(paths, df, outdir, partial):
     # Error against M where a shift has at least three test lengths per training length.
     for shift in df["shift"].unique():
         rows = df[df["shift"] == shift]
-        if rows.groupby(["file", "n_train"])["m_test"].nunique().max() >= 3:
+        if rows.groupby(["file", "n_train"], observed=True)["m_test"].nunique().max() >= 3:
             name = f"error_vs_m_{len(made)}.png"
             try:
                 plot(paths, "m_test", "predictor", "n_train" if df["n_train"].nunique() > 1 else None,
@@ -58,7 +58,7 @@ def figures(paths, df, outdir, partial):
                 made.append((name, f"R/R₀ against the test prompt length M, test condition {shift}"))
             except PlotError:
                 pass
-    for shift_name, rows in df.groupby("shift_name"):
+    for shift_name, rows in df.groupby("shift_name", observed=True):
         if rows["shift_param"].nunique() < 2:
             continue
         name = f"error_vs_{shift_name}.png"

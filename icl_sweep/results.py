@@ -7,7 +7,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from . import schema
+from . import chunks, schema
 from .declared import declared
 
 # The axes of a sweep's grid, in the program's order (icl-sweep --describe-axes): a row is one
@@ -92,17 +92,21 @@ def is_complete(path):
 
 
 def text_values(values, dtype):
-    """A text column as Python strings (object array), each distinct value decoded once: from the
-    numbers and the enumeration of schema 8 (0 is "", a row not yet computed), or from the
-    fixed-length bytes of schema 7."""
+    """A text column as a pandas Categorical whose categories are the values it holds, in lexical
+    order, each decoded once: from the numbers and the enumeration of schema 8 (0 is "", a row not
+    yet computed), or from the fixed-length bytes of schema 7."""
     mapping = h5py.check_enum_dtype(dtype)
-    if mapping is not None:
-        names = np.empty(max(mapping.values()) + 1, dtype=object)
-        for name, code in mapping.items():
-            names[code] = "" if code == 0 else name
-        return names[values]
-    uniques, inverse = np.unique(values, return_inverse=True)
-    return np.array([u.decode("ascii") for u in uniques], dtype=object)[inverse]
+    if mapping is None:
+        uniques, codes = np.unique(values, return_inverse=True)
+        return pd.Categorical.from_codes(codes, [u.decode("ascii") for u in uniques])
+    names = {code: "" if code == 0 else name for name, code in mapping.items()}
+    size = max(names) + 1
+    held = np.flatnonzero(np.bincount(values, minlength=size)[:size])
+    ordered = sorted({names[code] for code in held})
+    recode = np.zeros(size, dtype=np.int32)
+    for code in held:
+        recode[code] = ordered.index(names[code])
+    return pd.Categorical.from_codes(recode[values], ordered)
 
 
 def read_table(f, path, columns=None, derived=False):
@@ -111,8 +115,8 @@ def read_table(f, path, columns=None, derived=False):
     researcher computes first too (load's: shift and spectrum split into name and parameter, M = N,
     R/R0 of every risk column), where the columns they come from were read.
 
-    Memory is the frame itself and a block of rows: rows are read in blocks into the columns, and
-    every real-valued column (derived ones too) lies in one 2-D array, so that pandas never copies
+    Memory is the frame itself and a few chunks of rows: the chunks are read into the columns
+    (chunks.read_columns), and every real-valued column (derived ones too) lies in one 2-D array, so that pandas never copies
     the frame to consolidate it (a selection of rows copies what it selects, nothing more)."""
     table = f.get("results")
     names = getattr(getattr(table, "dtype", None), "names", None) or ()
@@ -138,12 +142,7 @@ def read_table(f, path, columns=None, derived=False):
     reals = np.empty((len(real), rows))  # row i: column real[i], contiguous
     at = {c: i for i, c in enumerate(real)}
     out = {c: reals[at[c]] if c in at else np.empty(rows, dtype=table.dtype[c]) for c in wanted}
-    source = table.fields(wanted) if len(wanted) < len(names) else table
-    block = max(1, (16 << 20) // max(1, table.dtype.itemsize))
-    for start in range(0, rows, block):
-        chunk = source[start:start + block]
-        for c in wanted:
-            out[c][start:start + len(chunk)] = chunk if len(wanted) == 1 else chunk[c]
+    chunks.read_columns(table, wanted, out)
     for c in TEXT_COLUMNS:
         if c in out:
             out[c] = text_values(out[c], table.dtype[c])
@@ -160,7 +159,7 @@ def read_table(f, path, columns=None, derived=False):
     df = pd.DataFrame(reals.T, columns=real, copy=False)
     for i, c in enumerate(order):  # the others in place, in order: each its own block
         if c not in at:
-            df.insert(i, c, out[c])
+            df.insert(i, c, out.pop(c))  # pandas copies it: the original goes at once
     return df
 
 
@@ -243,12 +242,14 @@ def columns_for(keys):
 
 
 def _split_calls(texts):
-    """split_call over a column of texts, once per distinct text: (names, params) arrays."""
-    codes, uniques = pd.factorize(np.asarray(texts, dtype=object))
-    parts = [split_call(t) for t in uniques]
-    names = np.array([p[0] for p in parts], dtype=object)
+    """split_call over a Categorical of texts, once per category: (names, a Categorical, and the
+    parameters, an array)."""
+    parts = [split_call(t) for t in texts.categories]
+    names = pd.Categorical([p[0] for p in parts])
     params = np.array([p[1] for p in parts], dtype=float)
-    return names[codes], params[codes]
+    codes = texts.codes
+    return (pd.Categorical.from_codes(names.codes[codes], names.categories),
+            np.where(codes >= 0, params[codes], np.nan))
 
 
 def load(paths_or_glob, partial=False, keep_copies=False, columns=None):
@@ -273,10 +274,10 @@ def load(paths_or_glob, partial=False, keep_copies=False, columns=None):
     frames = []
     for path in expand_paths(paths_or_glob):
         df = _read_one(path, partial, columns)
-        df.insert(0, "file", path)
+        df.insert(0, "file", pd.Categorical.from_codes(np.zeros(len(df), dtype=np.int8), [path]))
         frames.append(df)
     repeats = sum(frame.attrs.get("repeats_dropped", 0) for frame in frames)
-    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    df = concat(frames)
     dropped = 0
     if len(frames) > 1 and not keep_copies:
         copies = df.duplicated([c for c in df.columns if c not in PLACE_COLUMNS and c not in TIMING_COLUMNS])
@@ -285,6 +286,20 @@ def load(paths_or_glob, partial=False, keep_copies=False, columns=None):
     df.attrs["copies_dropped"] = dropped
     df.attrs["repeats_dropped"] = repeats
     return df
+
+
+def concat(frames):
+    """pd.concat of frames of load's, their text columns kept categorical (the union of their
+    categories, in lexical order; pandas makes them objects where the categories differ)."""
+    if len(frames) == 1:
+        return frames[0]
+    for c in frames[0].columns:
+        if all(isinstance(f[c].dtype, pd.CategoricalDtype) for f in frames if c in f):
+            union = sorted(set().union(*(f[c].cat.categories for f in frames if c in f)))
+            for f in frames:
+                if c in f:
+                    f[c] = f[c].cat.set_categories(union)
+    return pd.concat(frames, ignore_index=True)
 
 
 def copies_note(df):
@@ -387,19 +402,75 @@ def outside_sparse_form(w_pv, w_kq):
     return (total - inside) / total if total > 0 else float("nan")
 
 
+# Columns whose names are xarray.Dataset's own methods, and their names in to_xarray's Dataset.
+XARRAY_NAMES = {"shift": "test_shift", "rank": "mpi_rank"}
+
+
 def to_xarray(df, axes=None):
     """An xarray Dataset of `df`'s numeric columns with the grid axes as dimensions (by default the
-    GRID_AXES that vary in df). Refuses (ValueError) a frame with two rows at the same grid point,
-    as several files holding the same rows would give: select or merge first."""
+    GRID_AXES that vary in df), every coordinate a number where the axis is one:
+
+    - shifts: where every shift in df is one call with a numeric parameter (covariate_scale(c) for
+      several c), the dimension is `shift_param`, the number c (attrs["shift_name"] names the call);
+      otherwise it is `test_shift`, the text, with `shift_name` and `shift_param` (NaN for `none`)
+      as coordinates along it (select a call and `swap_dims(test_shift="shift_param")`);
+    - `m_test = n` (rows with M = N at every N, beside fixed values of M): the fixed values of M
+      make the `m_test` dimension, and the rows with M = N are the variables `<column>_m_equals_n`,
+      without that dimension (a row with M = N whose M is also a fixed value is in both); with no
+      fixed value, the M = N rows alone, without an `m_test` dimension (attrs["m_test"] = "n");
+    - integer and boolean columns keep their types where every cell of the cube is filled (a cube
+      with empty cells holds them as floats, NaN where empty);
+    - no name shadows a Dataset method: the column `shift` is `test_shift`, `rank` is `mpi_rank`.
+
+    Refuses (ValueError) a frame with two rows at the same grid point, as several files holding
+    the same rows would give: select or merge first."""
     import xarray  # only this function needs it (Debian: python3-xarray)
 
     if axes is None:
-        axes = [a for a in GRID_AXES if df[a].nunique() > 1] or ["d"]
+        axes = [a for a in GRID_AXES if a in df and df[a].nunique() > 1] or ["d"]
     duplicated = df.duplicated(axes, keep=False)
     if duplicated.any():
         first = df[duplicated].iloc[0]
         raise ValueError(f"{int(duplicated.sum())} rows share their grid point with another, e.g. "
                          + ", ".join(f"{a}={first[a]}" for a in axes) + ": select one file or merge first")
-    values = df.select_dtypes(include=[np.number, bool]).drop(columns=[a for a in axes if a in df], errors="ignore")
-    values.index = pd.MultiIndex.from_frame(df[axes])
-    return xarray.Dataset.from_dataframe(values)
+    attrs = {}
+    dims = list(axes)
+    if "shift" in axes:
+        names = df["shift_name"].unique() if "shift_name" in df else []
+        if len(names) == 1 and df["shift_param"].notna().all():
+            dims[dims.index("shift")] = "shift_param"
+            attrs["shift_name"] = str(names[0])
+    at_n = None
+    if "m_test" in axes and "n_train" in df and df["n_train"].nunique() > 1:
+        diagonal = (df["m_test"] == df["n_train"]).to_numpy()
+        if diagonal.any() and df.loc[diagonal, "n_train"].nunique() == df["n_train"].nunique():
+            fixed = df.loc[~diagonal, "m_test"].unique()
+            at_n = df[diagonal]
+            df = df[~diagonal | df["m_test"].isin(fixed).to_numpy()]
+            if not len(fixed):
+                df, at_n = at_n, None
+                dims.remove("m_test")
+                attrs["m_test"] = "n"
+    ds = _cube(xarray, df, dims)
+    if at_n is not None:
+        extra = _cube(xarray, at_n, [a for a in dims if a != "m_test"])
+        ds = ds.merge(extra.rename({v: v + "_m_equals_n" for v in extra.data_vars}))
+    if "test_shift" in ds.dims and "shift_name" in df:
+        along = df.drop_duplicates("shift").set_index("shift").reindex(ds["test_shift"].to_numpy())
+        ds = ds.assign_coords(shift_name=("test_shift", along["shift_name"].astype(object).to_numpy()),
+                              shift_param=("test_shift", along["shift_param"].to_numpy()))
+    ds.attrs.update(attrs)
+    return ds
+
+
+def _cube(xarray, df, dims):
+    """The Dataset of df's numeric columns over `dims` (names as in to_xarray), integer and boolean
+    columns in their own types where the cube is full."""
+    values = df.select_dtypes(include=[np.number, bool]).drop(columns=[a for a in dims if a in df], errors="ignore")
+    index = df[dims].rename(columns=XARRAY_NAMES)
+    values.index = pd.MultiIndex.from_frame(index.astype({c: object for c in index.select_dtypes("category")}))
+    ds = xarray.Dataset.from_dataframe(values.rename(columns=XARRAY_NAMES))
+    for name, column in values.rename(columns=XARRAY_NAMES).items():
+        if column.dtype != ds[name].dtype and not ds[name].isnull().any():
+            ds[name] = ds[name].astype(column.dtype)
+    return ds

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 import icl_sweep
+import icl_sweep.chunks
+from conftest import run_sweep
 from icl_sweep.results import TIMING_COLUMNS
 
 
@@ -170,11 +172,35 @@ def f_loss(path, run):
 def test_to_xarray_has_the_grid_as_dimensions(small_file):
     df = icl_sweep.load(small_file)
     ds = icl_sweep.to_xarray(df)
-    assert list(ds.sizes) == ["d", "m_test", "shift"] and ds.sizes["shift"] == 3
+    assert list(ds.sizes) == ["d", "m_test", "test_shift"] and ds.sizes["test_shift"] == 3
     one = df[(df["d"] == 4) & (df["m_test"] == 3) & (df["shift"] == "covariate_scale(2)")].iloc[0]
-    assert ds["risk_model_mc"].sel(d=4, m_test=3, shift="covariate_scale(2)").item() == one["risk_model_mc"]
+    assert ds["risk_model_mc"].sel(d=4, m_test=3, test_shift="covariate_scale(2)").item() == one["risk_model_mc"]
+    # Numbers stay numbers: the shift's parameter along the text dimension, integer columns integers.
+    assert ds["shift_param"].sel(test_shift="covariate_scale(0.5)").item() == 0.5
+    assert np.isnan(ds["shift_param"].sel(test_shift="none").item())
+    assert ds["init_seed"].dtype == np.int32 and ds["gf_steps"].dtype == np.int64 and ds["done"].dtype == np.uint8
+    # No variable or dimension hides a Dataset method (ds.shift, ds.rank are xarray's).
+    assert callable(ds.shift) and callable(ds.rank) and "mpi_rank" in ds and "shift" not in ds.variables
     with pytest.raises(ValueError, match="share their grid point"):
         icl_sweep.to_xarray(icl_sweep.load([small_file, small_file], keep_copies=True))
+
+
+def test_to_xarray_one_shift_family_and_m_test_n(tmp_path):
+    """covariate_scale(c) alone gives a numeric shift_param dimension; m_test = n beside fixed M
+    gives the fixed M as the m_test dimension and the M = N rows as *_m_equals_n variables, so
+    that no cell of the cube is empty (a plain cube over M would be half empty here)."""
+    out = run_sweep("[sweep]\nname = cube\nseed = 2\n[grid]\nd = 2, 3\nn_train = 4, 8\n[eval]\n"
+                    "m_test = n, 3\nshift = covariate_scale(0.5, 2, 4)\nmc_prompts = 0\n", str(tmp_path / "cube.h5"))
+    df = icl_sweep.load(out)
+    ds = icl_sweep.to_xarray(df)
+    assert dict(ds.sizes) == {"d": 2, "n_train": 2, "m_test": 1, "shift_param": 3}
+    assert ds.attrs["shift_name"] == "covariate_scale" and list(ds["shift_param"].values) == [0.5, 2.0, 4.0]
+    assert not ds["risk_model_theory"].isnull().any() and not ds["risk_model_theory_m_equals_n"].isnull().any()
+    assert ds["risk_model_theory_m_equals_n"].dims == ("d", "n_train", "shift_param")
+    row = df[(df["d"] == 3) & (df["n_train"] == 8) & (df["m_test"] == 8) & (df["shift"] == "covariate_scale(2)")]
+    assert ds["risk_model_theory_m_equals_n"].sel(d=3, n_train=8, shift_param=2.0).item() == row["risk_model_theory"].item()
+    only_n = icl_sweep.to_xarray(df[df["m_test"] == df["n_train"]])
+    assert "m_test" not in only_n.dims and only_n.attrs["m_test"] == "n" and not only_n["risk_model_theory"].isnull().any()
 
 
 def test_merge_an_array_job(small_file, tmp_path):
@@ -205,3 +231,26 @@ def test_a_condition_a_run_holds_twice_is_counted_once(tmp_path):
     assert "6 row(s) of a condition a run holds twice" in icl_sweep.results.copies_note(df)
     few = icl_sweep.load(path, columns=["d", "risk_model_mc"])
     assert len(few) == len(df) and set(few.columns) == {"file", "d", "done", "risk_model_mc"}
+
+
+def test_chunks_read_in_threads_are_bitwise_what_hdf5_reads(tmp_path):
+    """chunks.read_columns inflates /results' chunks itself (in threads): every column, every bit,
+    equals h5py's own read, over several chunks and a partial last one; a table stored otherwise
+    (no filters here) is read by h5py and loads to the same frame."""
+    out = run_sweep("[sweep]\nname = chunks\nseed = 3\n[grid]\nd = 2:8:2\nn_train = 10:100:10\n[eval]\n"
+                    "m_test = 10:100:10\nshift = none, covariate_scale(0.5, 2)\nmc_prompts = 0\n", str(tmp_path / "c.h5"))
+    with h5py.File(out, "r") as f:
+        table = f["results"]
+        assert table.shape[0] == 1200 and table.chunks[0] < 1200 and icl_sweep.chunks._fast_layout(table)
+        stored = table[:]
+        read = {c: np.empty(len(stored), dtype=table.dtype[c]) for c in table.dtype.names}
+        icl_sweep.chunks.read_columns(table, list(table.dtype.names), read)
+    for c in stored.dtype.names:
+        assert read[c].tobytes() == np.ascontiguousarray(stored[c]).tobytes(), c
+    plain = tmp_path / "plain.h5"
+    shutil.copy(out, plain)
+    with h5py.File(plain, "r+") as f:
+        del f["results"]
+        f.create_dataset("results", data=stored, chunks=(100,))
+        assert not icl_sweep.chunks._fast_layout(f["results"])
+    assert icl_sweep.load(str(plain)).drop(columns="file").equals(icl_sweep.load(out).drop(columns="file"))
