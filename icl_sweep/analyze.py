@@ -1,9 +1,9 @@
 """Tables and figures from results files.
 
-    python3 -m icl_sweep analyze RESULTS.h5... OUTDIR [--phase X Y] [--metric M] [--fix KEY=VALUE ...]
+    python3 -m icl_sweep analyze RESULTS.h5... --out DIR [--phase X Y] [--metric M] [--fix KEY=VALUE ...]
                                  [--panel M] [--title TEXT] [--no-curves] [--partial]
 
-Writes into OUTDIR:
+Writes into DIR:
   summary.csv             one row per (model, spectrum, shift, d, N, M, ridge lambda, lr, steps): runs,
                           convergence, the mean normalised error R/R0 of every predictor, and for the
                           trained model the half-width of its 95% interval across the runs
@@ -12,11 +12,19 @@ Writes into OUTDIR:
                           line per training run of the population flow, coloured by spectrum, styled by sigma
   error_vs_m_<shift>.png  R/R0 against the test prompt length M per shift: LSA closed form, LSA
                           Monte-Carlo (error bars), OLS, ridge, one-step GD, zero; one panel per
-                          (model, training spectrum, N), averaged over the other axes
+                          (model, training spectrum, N, and lr and steps of sampled models), averaged
+                          over the other axes
   phase_<X>_<Y>.png       with --phase X Y: a heatmap of --metric over two grid axes, the other
-                          axes averaged
+                          axes averaged; cells placed by value on numeric axes (a log axis where the
+                          values span a decade or more)
   panel_m<M>.png          with --panel M: R/R0 of every predictor under every shift at M (a
                           robustness panel; all predictors saw the same prompts)
+
+Every output names, in its title and in a line printed as `NAME: ...`, each grid axis it averages
+or pools over and its values ("mean over d = 10, 20; sigma = 0, 0.1"); an axis with one value in
+the rows drawn is not named. The ridge λ is ridge's own setting, never averaged: with several,
+each λ is its own curve or column, `ridge (λ = 0.1)`, and every other predictor (the same prompts,
+the same value at every λ) is taken at one λ alone.
 
 Axes: d, n_train, m_test, sigma, init_seed, spectrum, shift, model, shift_param (the number in
 `covariate_scale(2)`), d_over_n, kappa (the number in `geometric(100)`; 1 for isotropic).
@@ -25,23 +33,28 @@ Monte-Carlo), lsa_theory_norm, lsa_over_ols, ols_norm, gf_time, log_rel_err, con
 --fix KEY=VALUE (any column of icl_sweep.load or axis above; m_test=n for M = N) keeps only those
 rows, for every output. Several files are read as one table (icl_sweep.load: rows that several
 files hold as the same computation counted once); unfinished files only with --partial. Bad input exits 2
-before anything is written.
+before anything is written. The old spelling, DIR as the last positional argument, still works for
+this release with a deprecation line on stderr.
 """
 import argparse
 import csv
 import os
 import re
 import sys
+import textwrap
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 from .intervals import interval  # noqa: E402
-from .plot import LABELS, PALETTE, PREDICTORS as PLOT_PREDICTORS, PlotError, parse_fix  # noqa: E402
-from .results import SUCCESS_STATUSES, SUMMARY_KEYS, copies_note, load as load_frame, trajectories  # noqa: E402
+from .plot import (LABELS, PALETTE, PREDICTORS as PLOT_PREDICTORS, SAMPLED_ONLY, PlotError, applies,  # noqa: E402
+                   at_one_lambda, lambdas, output_of, over_text, parse_fix, pooled, ridge_label)
+from .results import (RUN_AXES, SUCCESS_STATUSES, SUMMARY_KEYS, copies_note, load as load_frame,  # noqa: E402
+                      trajectories)
 
 # column, label, standard-error column, colour (the same in every figure; Okabe-Ito): plot's
 # predictors, in this command's order.
@@ -125,6 +138,13 @@ def write_summary(df, outdir):
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     for line in [header] + rows:
         print("  ".join(str(x).rjust(w) for x, w in zip(line, widths)))
+    return summary_statement(df)
+
+
+def summary_statement(df):
+    """What a row of summary.csv averages: the grid axes that vary among the runs of one row."""
+    return (f"one row per {', '.join(k for k in SUMMARY_KEYS if applies(k, df))}; "
+            + (over_text(pooled(df, SUMMARY_KEYS)) or "one run per row (nothing averaged)"))
 
 
 def limit_of(spectra):
@@ -137,20 +157,22 @@ def limit_of(spectra):
 
 def plot_convergence(paths, partial, kept_runs, outdir):
     """The population flow's runs among `kept_runs` ((file, train_id) pairs): excess loss and distance to
-    the limit A* against flow time."""
+    the limit A* against flow time, to convergence.png. Returns its caption, which names what the lines
+    pool (the axes the legend does not tell apart), or None when there is no flow run."""
     tr = trajectories(paths, partial=partial, runs=kept_runs)
     tr = tr[tr["model"] == "flow"]
     if tr.empty:
-        return False
+        return None
     runs = list(tr.groupby(["file", "train_id"], sort=False, observed=True))
     spectra = list(dict.fromkeys(tr["spectrum"]))
     sigmas = sorted(tr["sigma"].unique())
     colours = plt.cm.viridis(np.linspace(0, 0.9, max(len(spectra), 1)))
     styles = ["-", "--", ":", "-."]
     by_sigma = len(sigmas) <= len(styles)  # more sigmas than line styles: colour by spectrum only
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    step = max(1, len(runs) // 60)  # at most about 60 lines stay readable
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
     shown = set()
-    for _, run in runs[:: max(1, len(runs) // 60)]:  # at most about 60 lines stay readable
+    for _, run in runs[::step]:
         spec, sig = run["spectrum"].iloc[0], run["sigma"].iloc[0]
         label = f"{spec}, σ={sig:g}" if by_sigma else spec
         kw = dict(color=colours[spectra.index(spec)], ls=styles[sigmas.index(sig)] if by_sigma else "-", lw=1,
@@ -166,51 +188,89 @@ def plot_convergence(paths, partial, kept_runs, outdir):
     for ax in axes:
         ax.grid(True, which="major", alpha=0.3)
     axes[1].legend(fontsize=7, loc="lower left", ncol=2 if len(shown) > 8 else 1)
-    fig.suptitle("Gradient-flow convergence, one line per training run\n" + limit_of(spectra), fontsize=10)
+    table = tr.drop_duplicates(["file", "train_id"])
+    pool = over_text(pooled(table, ["spectrum"] + (["sigma"] if by_sigma else []), RUN_AXES), "pooled over")
+    caption = ("one line per training run" + (f" (every {step}th of {len(runs)})" if step > 1 else "")
+               + (f"; {pool}" if pool else ""))
+    fig.suptitle(wrapped(f"Gradient-flow convergence, {caption}\n{limit_of(spectra)}", fig.get_figwidth(), 10),
+                 fontsize=10)
     fig.tight_layout()
     fig.savefig(os.path.join(outdir, "convergence.png"), dpi=90)
     plt.close(fig)
-    return True
+    return caption
+
+
+def curves(panel, column, label):
+    """(label, rows, line style) of each curve a predictor draws in a panel: ridge one per λ, every
+    other predictor one, at one λ alone (at_one_lambda)."""
+    several = lambdas(panel)
+    if column != PLOT_PREDICTORS["ridge"][0] or len(several) < 2:
+        return [(label, at_one_lambda(panel), "-")]
+    styles = ["-", "--", ":", "-."]
+    return [(ridge_label(label, lam), panel[panel["ridge_lambda"] == lam], styles[n % len(styles)])
+            for n, lam in enumerate(several)]
+
+
+# What a panel of the error against M keeps apart: a curve never mixes models or their settings.
+PANEL_KEYS = ["model", "spectrum", "n_train", "lr", "steps"]
 
 
 def plot_error_vs_m(df, outdir):
+    """error_vs_m_<shift>.png for every shift with two or more M; returns {file name: what its points
+    average over}."""
+    made = {}
     for shift, rows in groups(df, "shift"):
         if rows["m_test"].nunique() < 2:
             continue
-        # A panel per (model, training spectrum, N): a curve never mixes models.
-        panels = list(groups(rows, ["model", "spectrum", "n_train"]))
+        panels = list(groups(rows, PANEL_KEYS))
         several_models = rows["model"].nunique() > 1
+        sampled = rows[rows["model"] != "flow"]
+        settings = any(sampled[k].nunique() > 1 for k in SAMPLED_ONLY)
         n = len(panels)
         ncol = min(n, 3)
         nrow = (n + ncol - 1) // ncol
-        fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.6 * nrow), squeeze=False, sharey=True)
-        for ax, ((model, spec, ntrain), panel) in zip(axes.flat, panels):
-            by_m = panel.groupby("m_test", observed=True)  # M in increasing order
-            ms = list(by_m.groups)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.6 * nrow + 0.4), squeeze=False, sharey=True)
+        for ax, ((model, spec, ntrain, lr, steps), panel) in zip(axes.flat, panels):
             for column, label, se_column, colour in PREDICTORS:
                 if column in ("risk_avg_mc", "risk_knn_mc"):
                     continue
-                ys = np.array([finite_mean(g[column] / g["risk_zero"]) for _, g in by_m])
-                es = [finite_mean(g[se_column] / g["risk_zero"]) if se_column else 0.0 for _, g in by_m]
-                if not np.isfinite(ys).any():
-                    continue
-                if se_column == "risk_model_mc_se":
-                    ax.errorbar(ms, np.maximum(ys, FLOOR), yerr=es, fmt="o", ms=2.5, lw=0.8, color=colour, label=label)
-                else:
-                    ax.plot(ms, np.maximum(ys, FLOOR), lw=1.3, color=colour, label=label)
+                for text, part, style in curves(panel, column, label):
+                    by_m = part.groupby("m_test", observed=True)  # M in increasing order
+                    ms = list(by_m.groups)
+                    ys = np.array([finite_mean(g[column] / g["risk_zero"]) for _, g in by_m])
+                    es = [finite_mean(g[se_column] / g["risk_zero"]) if se_column else 0.0 for _, g in by_m]
+                    if not np.isfinite(ys).any():
+                        continue
+                    if se_column == "risk_model_mc_se":
+                        ax.errorbar(ms, np.maximum(ys, FLOOR), yerr=es, fmt="o", ms=2.5, lw=0.8, color=colour, label=text)
+                    else:
+                        ax.plot(ms, np.maximum(ys, FLOOR), lw=1.3, ls=style, color=colour, label=text)
             ax.axhline(1.0, color="k", lw=0.8, ls=":", label="zero predictor")
             ax.axvline(ntrain, color="grey", lw=0.6, ls="--")
             ax.set(xlabel="test prompt length M", ylabel="normalised error R / R₀",
-                   title=(f"{model}, " if several_models else "") + f"train {spec}, N={ntrain}", yscale="log")
+                   title=(f"{model}, " if several_models else "") + f"train {spec}, N={ntrain}"
+                   + (f", lr={lr:g}, {steps} steps" if settings and model != "flow" else ""), yscale="log")
             ax.grid(True, alpha=0.3)
         for ax in list(axes.flat)[n:]:
             ax.axis("off")
         axes.flat[0].legend(fontsize=7)
-        fig.suptitle(f"Error against M under {shift}, model {model if not several_models else 'per panel'} "
-                     f"(dashed: M = N; values below {FLOOR:g} drawn at {FLOOR:g})")
+        statement = over_text(pooled(at_one_lambda(rows), PANEL_KEYS + ["m_test"])) or "one row per point"
+        fig.suptitle(wrapped(f"Error against M under {shift}, model {model if not several_models else 'per panel'} "
+                             f"(dashed: M = N; values below {FLOOR:g} drawn at {FLOOR:g})\n{statement}",
+                             fig.get_figwidth(), 11), fontsize=11)
         fig.tight_layout()
-        fig.savefig(os.path.join(outdir, f"error_vs_m_{file_part(shift)}.png"), dpi=80)
+        name = f"error_vs_m_{file_part(shift)}.png"
+        fig.savefig(os.path.join(outdir, name), dpi=80)
         plt.close(fig)
+        made[name] = statement
+    return made
+
+
+def wrapped(text, inches, fontsize):
+    """`text` broken into lines that fit a title `inches` wide at `fontsize` points (its own line
+    breaks kept)."""
+    width = max(20, int(inches * 72 / (0.55 * fontsize)))
+    return "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
 
 
 def file_part(text):
@@ -231,35 +291,68 @@ METRIC_LABELS = {"lsa_norm": "R / R₀ of the LSA", "lsa_theory_norm": "R / R₀
 RATIOS = ("lsa_norm", "lsa_theory_norm", "ols_norm", "lsa_over_ols")  # 1 is the neutral value
 
 
-def heatmap(fig, ax, grid, unconverged, ratio, label, cell_text=True):
-    """Draws `grid` (rows y, columns x). Ratios: log scale on a diverging map centred at 1 (blue
-    better, red worse), values below FLOOR at the floor and written "<floor"; cells holding an
-    unconverged run hatched. Returns the count of hatched cells."""
+def placement(axis, values, rows):
+    """Where the cells of a heatmap axis lie: (centres, edges, log). A numeric axis by value, each cell
+    reaching half way to its neighbours (on a log scale where positive values span a decade or
+    more); a text axis one cell per value, in order."""
+    numeric = pd.api.types.is_numeric_dtype(rows[axis]) and not pd.api.types.is_bool_dtype(rows[axis])
+    if not numeric:
+        centres = np.arange(len(values), dtype=float)
+        return centres, np.arange(len(values) + 1) - 0.5, False
+    centres = np.asarray(values, dtype=float)
+    log = len(centres) > 1 and centres.min() > 0 and centres.max() >= 10 * centres.min()
+    t = np.log10(centres) if log else centres
+    if len(t) == 1:
+        half = 0.5 if log or t[0] == 0 else abs(t[0]) / 2
+        edges = np.array([t[0] - half, t[0] + half])
+    else:
+        mids = (t[1:] + t[:-1]) / 2
+        edges = np.concatenate([[2 * t[0] - mids[0]], mids, [2 * t[-1] - mids[-1]]])
+    return centres, 10.0 ** edges if log else edges, log
+
+
+def heatmap(fig, ax, grid, unconverged, ratio, label, cell_text=True, x=None, y=None):
+    """Draws `grid` (rows y, columns x) with its cells where `x` and `y` (placement's answers; None:
+    one cell per index) put them. Ratios: log scale on a diverging map centred at 1 (blue better, red
+    worse), values below FLOOR at the floor and written "<floor"; cells holding an unconverged run
+    hatched. Returns the count of hatched cells."""
     from matplotlib.colors import TwoSlopeNorm
     from matplotlib.patches import Rectangle
+    from matplotlib.ticker import NullLocator
+    rows, cols_ = grid.shape
+    xc, xe, xlog = x or (np.arange(cols_, dtype=float), np.arange(cols_ + 1) - 0.5, False)
+    yc, ye, ylog = y or (np.arange(rows, dtype=float), np.arange(rows + 1) - 0.5, False)
     if ratio:
         shown = np.log10(np.maximum(grid, FLOOR))
         top = max(np.nanmax(shown) if np.isfinite(shown).any() else 1.0, 0.5)
-        image = ax.imshow(shown, origin="lower", aspect="auto", cmap="RdBu_r",
-                          norm=TwoSlopeNorm(vmin=np.log10(FLOOR), vcenter=0.0, vmax=top))
+        image = ax.pcolormesh(xe, ye, np.ma.masked_invalid(shown), cmap="RdBu_r",
+                              norm=TwoSlopeNorm(vmin=np.log10(FLOOR), vcenter=0.0, vmax=top))
         fig.colorbar(image, ax=ax).set_label(f"log₁₀ {label}\n0: as good as predicting 0; floor {FLOOR:g}")
     else:
         shown = grid
-        image = ax.imshow(shown, origin="lower", aspect="auto", cmap="viridis")
+        image = ax.pcolormesh(xe, ye, np.ma.masked_invalid(shown), cmap="viridis")
         fig.colorbar(image, ax=ax).set_label(label)
+    if xlog:
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_locator(NullLocator())
+    if ylog:
+        ax.set_yscale("log")
+        ax.yaxis.set_minor_locator(NullLocator())
+    ax.set_xlim(xe[0], xe[-1])
+    ax.set_ylim(ye[0], ye[-1])
     norm = image.norm
-    rows, cols_ = grid.shape
     hatched = 0
     for i in range(rows):
         for j in range(cols_):
             if unconverged is not None and unconverged[i, j]:
-                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="0.25", linewidth=0))
+                ax.add_patch(Rectangle((xe[j], ye[i]), xe[j + 1] - xe[j], ye[i + 1] - ye[i], fill=False, hatch="///",
+                                       edgecolor="0.25", linewidth=0))
                 hatched += 1
             if cell_text and np.isfinite(grid[i, j]) and rows * cols_ <= 150:
                 v = grid[i, j]
                 text = f"<{FLOOR:g}" if ratio and v < FLOOR else (f"{v:.0f}" if 100 <= abs(v) < 1e5 else f"{v:.2g}")
                 dark = abs(float(norm(shown[i, j])) - 0.5) > 0.3
-                ax.text(j, i, text, ha="center", va="center", fontsize=8, color="w" if dark else "k")
+                ax.text(xc[j], yc[i], text, ha="center", va="center", fontsize=8, color="w" if dark else "k")
     return hatched
 
 
@@ -289,54 +382,86 @@ def ordered(values):
 
 
 def plot_phase(df, x, y, metric, fixes, outdir, title):
+    """phase_<x>_<y>.png: the metric's mean per cell, cells placed by value on numeric axes; returns what
+    each cell averages over. Every metric is the trained model's or OLS's: taken at one ridge λ."""
     rows = phase_rows(df, x, y, metric)
+    if "ridge_lambda" not in (x, y):
+        rows = at_one_lambda(rows)
     xs, ys = ordered(rows[x]), ordered(rows[y])
     cells = groups(rows.assign(phase_y=rows[y]), ["phase_y", x])  # a copy of y: x and y may be one axis
     grid = cells[metric].agg(finite_mean).unstack(x).reindex(index=ys, columns=xs).to_numpy(dtype=float)
     unconverged = (cells["converged"].min() < 1).unstack(x, fill_value=False) \
         .reindex(index=ys, columns=xs, fill_value=False).to_numpy(dtype=bool)
-    fig, ax = plt.subplots(figsize=(1.6 + 0.62 * max(len(xs), 6), 1.6 + 0.45 * max(len(ys), 5)))
+    fig, ax = plt.subplots(figsize=(1.6 + 0.62 * max(len(xs), 6), 1.9 + 0.45 * max(len(ys), 5)))
     label = METRIC_LABELS.get(metric, metric)
     if metric == "gf_time":
         grid_shown, label = np.log10(grid), "log₁₀ " + label
     else:
         grid_shown = grid
-    hatched = heatmap(fig, ax, grid_shown, unconverged, metric in RATIOS, label)
-    ax.set_xticks(range(len(xs)), tick_text(x, xs, rows), rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(len(ys)), tick_text(y, ys, rows), fontsize=8)
+    px, py = placement(x, xs, rows), placement(y, ys, rows)
+    hatched = heatmap(fig, ax, grid_shown, unconverged, metric in RATIOS, label, x=px, y=py)
+    ax.set_xticks(px[0], tick_text(x, xs, rows), rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(py[0], tick_text(y, ys, rows), fontsize=8)
     ax.set(xlabel=AXIS_LABELS.get(x, x), ylabel=AXIS_LABELS.get(y, y))
-    others = ", ".join(f"{k}={v}" for k, v in fixes) or "other axes averaged"
-    note = f"; hatched: {hatched} cell(s) with unconverged runs" if hatched else ""
-    ax.set_title(title or f"{label} ({others}{note})", fontsize=10)
+    statement = over_text(pooled(rows, [x, y])) or "one row per cell"
+    notes = [statement] + [f"fixed: {', '.join(f'{k}={v}' for k, v in fixes)}"] * bool(fixes) \
+        + [f"hatched: {hatched} cell(s) with unconverged runs"] * bool(hatched)
+    ax.set_title(wrapped(f"{title or label}\n" + "; ".join(notes), fig.get_figwidth() - 1.5, 9), fontsize=9)
     fig.tight_layout()
     fig.savefig(os.path.join(outdir, f"phase_{x}_{y}.png"), dpi=110)
     plt.close(fig)
+    return statement
+
+
+def panel_columns(rows):
+    """(label, column, λ or None) of each column of a robustness panel: every predictor, ridge once per
+    λ, and zero."""
+    several = lambdas(rows)
+    out = []
+    for column, label, _, _ in PREDICTORS:
+        if column == PLOT_PREDICTORS["ridge"][0] and len(several) > 1:
+            out += [(ridge_label(label, lam), column, lam) for lam in several]
+        else:
+            out.append((label, column, None))
+    return out + [("zero", "risk_zero", None)]
 
 
 def plot_panel(df, m, outdir):
-    by_shift = list(groups(df[df["m_test"] == m], "shift"))
+    """panel_m<M>.png: R/R₀ of every predictor under every shift at M; returns what each cell averages
+    over."""
+    rows = df[df["m_test"] == m]
+    by_shift = list(groups(rows, "shift"))
     shifts = [shift for shift, _ in by_shift]
-    predictors = [(c, label) for c, label, _, _ in PREDICTORS] + [("risk_zero", "zero")]
-    grid = np.array([[finite_mean(rows[c] / rows["risk_zero"]) for c, _ in predictors] for _, rows in by_shift])
-    unconverged = np.array([[(rows["converged"] < 1).any()] * len(predictors) for _, rows in by_shift])
-    fig, ax = plt.subplots(figsize=(9.5, 0.4 * len(shifts) + 2.4))
+    columns = panel_columns(rows)
+
+    def cell(g, column, lam):
+        part = at_one_lambda(g) if lam is None else g[g["ridge_lambda"] == lam]
+        return finite_mean(part[column] / part["risk_zero"])
+
+    grid = np.array([[cell(g, c, lam) for _, c, lam in columns] for _, g in by_shift])
+    unconverged = np.array([[(g["converged"] < 1).any()] * len(columns) for _, g in by_shift])
+    fig, ax = plt.subplots(figsize=(9.5 + 0.6 * max(len(columns) - 8, 0), 0.4 * len(shifts) + 2.6))
     hatched = heatmap(fig, ax, grid, unconverged, True, "R / R₀")
     ax.invert_yaxis()  # the shifts top-down, as listed
-    ax.set_xticks(range(len(predictors)), [label for _, label in predictors], rotation=30, ha="right", fontsize=8)
+    ax.set_xticks(range(len(columns)), [label for label, _, _ in columns], rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(shifts)), shifts, fontsize=8)
     ax.set(xlabel="predictor", ylabel="test condition")
+    statement = over_text(pooled(at_one_lambda(rows), ["shift", "m_test"])) or "one row per cell"
     note = f"; hatched: {hatched} cell(s) with unconverged runs" if hatched else ""
-    ax.set_title(f"R / R₀ at M = {m} (blue: better than predicting 0, red: worse{note})", fontsize=10)
+    ax.set_title(wrapped(f"R / R₀ at M = {m} (blue: better than predicting 0, red: worse{note})\n{statement}",
+                         fig.get_figwidth() - 1.5, 9), fontsize=9)
     fig.tight_layout()
     fig.savefig(os.path.join(outdir, f"panel_m{m}.png"), dpi=90)
     plt.close(fig)
+    return statement
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python3 -m icl_sweep analyze", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("results", nargs="+", metavar="RESULTS.h5")
-    p.add_argument("outdir")
+    p.add_argument("--out", metavar="DIR", help="the folder to write into (the old spelling, a last positional "
+                   "argument, is deprecated)")
     p.add_argument("--phase", nargs=2, metavar=("X", "Y"), action="append", default=[])
     p.add_argument("--metric", choices=METRICS, default="lsa_norm")
     p.add_argument("--fix", action="append", default=[], metavar="KEY=VALUE")
@@ -346,9 +471,13 @@ def main(argv=None):
     p.add_argument("--partial", action="store_true", help="read unfinished files' rows done")
     args = p.parse_args(argv)
     # Everything is checked before anything is written.
+    try:
+        args.results, args.outdir = output_of("analyze", args.results, args.out, "output folder", "DIR")
+    except PlotError as e:
+        bad_input(str(e))
     if os.path.exists(args.outdir) and not os.path.isdir(args.outdir) or args.outdir.endswith(".h5"):
-        bad_input(f"{args.outdir}: the last argument is the output folder, not a file (a results file there "
-                  "would be left out of the analysis)")
+        bad_input(f"--out {args.outdir}: the output folder, not a file (a results file there would be left out "
+                  "of the analysis)")
     for f in args.fix:
         if "=" not in f:
             bad_input(f"--fix {f}: expected KEY=VALUE")
@@ -370,14 +499,19 @@ def main(argv=None):
             bad_input(f"--panel {m}: the rows hold several models ({', '.join(sorted(set(df['model'])))}); "
                       "choose one with --fix model=NAME")
     os.makedirs(args.outdir, exist_ok=True)
-    write_summary(df, args.outdir)
-    plot_convergence(args.results, args.partial, set(zip(df["file"], df["train_id"])), args.outdir)
+    # Each output with what it averages or pools over, also in its title.
+    said = {"summary.csv": write_summary(df, args.outdir)}
+    said["convergence.png"] = plot_convergence(args.results, args.partial, set(zip(df["file"], df["train_id"])),
+                                               args.outdir)
     if not args.no_curves:
-        plot_error_vs_m(df, args.outdir)
+        said.update(plot_error_vs_m(df, args.outdir))
     for x, y in args.phase:
-        plot_phase(df, x, y, args.metric, fixes, args.outdir, args.title)
+        said[f"phase_{x}_{y}.png"] = plot_phase(df, x, y, args.metric, fixes, args.outdir, args.title)
     for m in args.panel:
-        plot_panel(df, m, args.outdir)
+        said[f"panel_m{m}.png"] = plot_panel(df, m, args.outdir)
+    for name, statement in said.items():
+        if statement:
+            print(f"{name}: {statement}")
     print(f"wrote {', '.join(sorted(os.listdir(args.outdir)))} to {args.outdir}")
     return 0
 

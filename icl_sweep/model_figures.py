@@ -1,16 +1,19 @@
 """Figures comparing the trained models of results files (grid.model).
 
-    python3 -m icl_sweep models RESULTS.h5... OUT.png --paper [--n N]
+    python3 -m icl_sweep models RESULTS.h5... --out OUT.png --paper [--n N]
         the paper's layout: normalised error R/R0 against the test prompt length M, one panel per
         test condition (shift), one row per training covariance; curves for every model, the LSA's
         limit A*, least squares and zero (R/R0 = 1); at N = --n (default: the largest)
-    python3 -m icl_sweep models RESULTS.h5... OUT.png --training
+    python3 -m icl_sweep models RESULTS.h5... --out OUT.png --training
         sampled training against the population flow: L - L* and rel_err of A (flow) or A_eff
         (sampled LSA models) along training, flow time and optimizer steps side by side; prints,
         per one-layer sampled model and grid point at M = N, the gaps of R(A_eff) and of the whole
         layer's risk to R(A*) (mean ± 95% interval across replicates, docs/theory.md §12)
-    python3 -m icl_sweep models RESULTS.h5... OUT.png --depth
+    python3 -m icl_sweep models RESULTS.h5... --out OUT.png --depth
         error of linear_transformer(L) against the number of layers L, per shift, at M = N
+
+The old spelling, OUT.png as the last positional argument, still works for this release with a
+deprecation line on stderr.
 """
 import argparse
 import warnings
@@ -23,7 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .intervals import interval  # noqa: E402
-from .plot import PALETTE, facet_title  # noqa: E402
+from .plot import PALETTE, PlotError, facet_title, output_of  # noqa: E402
 from .results import GRID_AXES, SUCCESS_STATUSES, load as load_frame, split_call, trajectories  # noqa: E402
 
 FLOOR = 1e-3
@@ -252,16 +255,21 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python3 -m icl_sweep models", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("results", nargs="+", metavar="RESULTS.h5")
-    p.add_argument("out")
+    p.add_argument("--out", metavar="OUT.png", help="the figure to write (the old spelling, a last positional "
+                   "argument, is deprecated)")
     kind = p.add_mutually_exclusive_group(required=True)
     kind.add_argument("--paper", action="store_true")
     kind.add_argument("--training", action="store_true")
     kind.add_argument("--depth", action="store_true")
     p.add_argument("--n", type=int, default=None)
     a = p.parse_args(argv)
+    try:
+        a.results, a.out = output_of("models", a.results, a.out, "figure to write", "OUT.png")
+    except PlotError as e:
+        print(f"icl_sweep models: {e}", file=sys.stderr)
+        return 2
     if a.out.endswith(".h5"):
-        print(f"icl_sweep models: {a.out}: the last argument is the figure to write, not a results file",
-              file=sys.stderr)
+        print(f"icl_sweep models: --out {a.out}: the figure to write, not a results file", file=sys.stderr)
         return 2
     try:
         if a.training:

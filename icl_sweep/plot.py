@@ -39,6 +39,19 @@ class PlotError(ValueError):
     """A request the data cannot answer: the message says which key or value."""
 
 
+def output_of(command, positionals, out, what, metavar):
+    """(inputs, output) of a command whose output is named by --out: `out` when given; else, for one
+    release, the old spelling, its last positional argument, with a deprecation line on stderr.
+    Raises PlotError when there is no output, or the last argument is a results file."""
+    if out is not None:
+        return positionals, out
+    if len(positionals) < 2 or positionals[-1].endswith(".h5"):
+        raise PlotError(f"no {what}: name it with --out {metavar} (every positional argument is a results file)")
+    print(f"icl_sweep {command}: the {what} as the last positional argument is deprecated and will be "
+          f"refused in the next release: use --out {positionals[-1]}", file=sys.stderr)
+    return positionals[:-1], positionals[-1]
+
+
 def axis_label(key, df):
     if key == "shift_param":
         names = sorted(df["shift_name"].dropna().unique())
@@ -72,24 +85,45 @@ def parse_fix(fixes, df):
     return df
 
 
+def lambdas(df):
+    """The ridge λ of the rows, in increasing order ([] without the column)."""
+    return sorted(df["ridge_lambda"].unique()) if "ridge_lambda" in df else []
+
+
+def at_one_lambda(df):
+    """Each evaluation's rows at its smallest ridge λ alone. λ is ridge's own setting: every other
+    predictor sees the same prompts and gives the same value at every λ, so the other λ's rows are
+    copies of these, not replicates to average. Per evaluation (file, training run, M, shift), so
+    that files sweeping different λ all keep their rows."""
+    if len(lambdas(df)) < 2:
+        return df
+    keys = [k for k in ("file", "train_id", "m_test", "shift") if k in df]
+    first = df.groupby(keys, observed=True, sort=False)["ridge_lambda"].transform("min") if "train_id" in keys \
+        else df["ridge_lambda"].min()
+    return df[df["ridge_lambda"] == first]
+
+
+def ridge_label(label, lam):
+    """Ridge at one λ as its own predictor: `ridge (λ = 0.1)`."""
+    return f"{label} (λ = {lam:g})"
+
+
 def long_form(df, predictors, metric):
     """One row per (row of df, predictor): value and se in the metric's units.
 
     Ridge's λ is the predictor's own setting, never averaged over: with several λ in df, each is its
-    own predictor, `ridge (λ = 0.1)`. Every other predictor sees the same prompts and gives the same
-    value at every λ (the condition's prompts do not depend on it), so its rows are taken at one λ
-    alone: copies are no replicates."""
-    lambdas = sorted(df["ridge_lambda"].unique()) if "ridge_lambda" in df else []
+    own predictor, `ridge (λ = 0.1)`; every other predictor is taken at one λ alone (at_one_lambda)."""
+    several = len(lambdas(df)) > 1
     frames, order = [], []
     for p in predictors:
         if p not in PREDICTORS:
             raise PlotError(f"--predictors: unknown {p!r} (known: {', '.join(PREDICTORS)})")
         value_col, se_col, label = PREDICTORS[p]
-        rows = df if p == "ridge" or len(lambdas) < 2 else df[df["ridge_lambda"] == lambdas[0]]
+        rows = df if p == "ridge" else at_one_lambda(df)
         scale = {"r_over_r0": 1.0 / rows["risk_zero"], "error": 1.0, "error_per_d": 1.0 / rows["d"]}[metric]
         part = rows.copy()
-        if p == "ridge" and len(lambdas) > 1:
-            names = {lam: f"{label} (λ = {lam:g})" for lam in lambdas}
+        if p == "ridge" and several:
+            names = {lam: ridge_label(label, lam) for lam in lambdas(df)}
             part["predictor"] = part["ridge_lambda"].map(names)
             order += list(names.values())
         else:
@@ -103,6 +137,48 @@ def long_form(df, predictors, metric):
     if out.empty:
         raise PlotError("no finite values for the predictors asked for")
     return out
+
+
+# The sampled models' own grid axes (train.lr, train.steps): the population flow ignores them, so its
+# rows' values there are no setting of theirs.
+SAMPLED_ONLY = ("lr", "steps")
+
+
+def applies(axis, rows):
+    """Whether `axis` is a setting of some row: lr and steps only where a row is a sampled model."""
+    return axis not in SAMPLED_ONLY or "model" not in rows or bool((rows["model"] != "flow").any())
+
+
+def pooled(rows, held, axes=GRID_AXES):
+    """{axis: its values in order} for every grid axis that takes several values among rows sharing
+    the values of `held` (the columns a point, cell or line keeps apart): what a mean over such rows
+    averages, or a figure pools. Never ridge_lambda (each λ is its own predictor, the others taken at
+    one λ alone); lr and steps among the sampled models' rows alone."""
+    held = [k for k in held if k in rows]
+    out = {}
+    for a in axes:
+        if a in held or a == "ridge_lambda" or a not in rows:
+            continue
+        part = rows[rows["model"] != "flow"] if a in SAMPLED_ONLY and "model" in rows else rows
+        if part.empty:
+            continue
+        within = part.groupby(held, observed=True, dropna=False)[a].nunique().max() if held else part[a].nunique()
+        if within > 1:
+            out[a] = sorted(part[a].dropna().unique(), key=lambda v: (isinstance(v, str), v))
+    return out
+
+
+def value_text(v):
+    return f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)
+
+
+def over_text(axes, verb="mean over"):
+    """`mean over d = 3, 4; sigma = 0.5, 1` for pooled's answer ('' for none); more than six values
+    as the first two, the last and their count."""
+    def values(vs):
+        texts = [value_text(v) for v in vs]
+        return ", ".join(texts) if len(texts) <= 6 else f"{texts[0]}, {texts[1]}, …, {texts[-1]} ({len(texts)} values)"
+    return f"{verb} " + "; ".join(f"{a} = {values(vs)}" for a, vs in axes.items()) if axes else ""
 
 
 def aggregate(long, x, hue, facet):

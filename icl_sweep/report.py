@@ -1,12 +1,16 @@
 """One HTML page for one or more results files:
 
-    python3 -m icl_sweep report FILES... --html DIR [--partial]
+    python3 -m icl_sweep report FILES... --out DIR [--partial]
 
-DIR/index.html holds the summary (one row per model, spectrum, shift, d, N, M, ridge λ, lr, steps: means of
-R/R0 over seeds and σ), every figure (error against M per shift, error against each shift's
-parameter, the training convergence), and each file's config and provenance. The figures are PNG
-files beside it. The page checks on load that every figure loaded and says so in its footer
-(`data-images-loaded` on <body>), which the test reads through headless Chromium.
+DIR/index.html holds, in this order: every figure, one per value of d (error against M per shift,
+error against each shift's parameter) and the flow's convergence, each captioned with the grid axes
+its points average or its lines pool over and their values; the summary (one row per model,
+spectrum, shift, d, N, M, ridge λ, and lr and steps where a row is a sampled model: means of R/R0,
+with a caption naming what they average over and the settings every row shares, which get no
+column); each file's config and provenance. The figures are PNG files beside it. The page checks
+on load that every figure loaded and says so in its footer (`data-images-loaded` on <body>), which
+the test reads through headless Chromium. `--html DIR`, the old spelling of `--out DIR`, still
+works for this release with a deprecation line on stderr.
 """
 import argparse
 import html
@@ -17,7 +21,7 @@ import h5py
 
 from .analyze import plot_convergence
 from .intervals import interval
-from .plot import PREDICTORS, PlotError, plot
+from .plot import PREDICTORS, SAMPLED_ONLY, PlotError, applies, over_text, plot, pooled, value_text
 from .results import SUCCESS_STATUSES, SUMMARY_KEYS, copies_note, expand_paths, load
 
 SUMMARY_PREDICTORS = ["model", "ols", "ridge", "avg", "knn"]
@@ -33,6 +37,10 @@ window.addEventListener("load", () => {
 
 
 def summary_table(df):
+    """The summary as (HTML table, caption): one row per SUMMARY_KEYS, means over the rest. A column
+    only where it tells rows apart: lr and steps (the sampled models' settings) blank on the flow's
+    rows and left out without a sampled model; a key every row shares, and a predictor no row has,
+    left out. The caption names what the means are over and the keys every row shares."""
     cols = {f"{p} R/R₀": PREDICTORS[p][0] + "_norm" for p in SUMMARY_PREDICTORS}
     g = df.groupby(SUMMARY_KEYS, sort=False, dropna=False, observed=True)
     # The trained model's mean carries the half-width of its 95% t interval across the group's
@@ -41,36 +49,67 @@ def summary_table(df):
     out = g.agg(rows=("row", "size"), converged=("status", lambda s: float(s.isin(SUCCESS_STATUSES).mean())),
                 **{label: (column, "mean") for label, column in cols.items()},
                 **{"model R/R₀ ±95% across runs": (model, lambda v: interval(v)[1])}).reset_index()
-    return out.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0, classes="summary")
+    for k in SAMPLED_ONLY:
+        out[k] = out[k].where(out["model"] != "flow")
+    keys = [k for k in SUMMARY_KEYS if applies(k, df)]
+    fixed = {k: out[k].iloc[0] for k in keys if out[k].nunique(dropna=False) == 1}
+    empty = [c for c in out.columns if c not in SUMMARY_KEYS and out[c].isna().all()]
+    out = out.drop(columns=[k for k in SUMMARY_KEYS if k in fixed or k not in keys] + empty)
+    shown = [k for k in keys if k not in fixed]
+    caption = (f"One row per {', '.join(shown) or 'table'}; "
+               + (over_text(pooled(df, SUMMARY_KEYS)) or "one run per row, nothing averaged")
+               + ("; every row: " + ", ".join(f"{k} = {value_text(v)}" for k, v in fixed.items()) if fixed else "")
+               + ".")
+    table = out.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="–", border=0, classes="summary")
+    return table, caption
+
+
+def shift_figures(paths, df, d, outdir, partial, made):
+    """At one d: error against M for every shift with three or more test lengths per training length,
+    and error against each shift's parameter; appends (file name, caption) to `made`."""
+    at_d = df[df["d"] == d]
+    for shift in at_d["shift"].unique():
+        rows = at_d[at_d["shift"] == shift]
+        if rows.groupby(["file", "n_train"], observed=True)["m_test"].nunique().max() < 3:
+            continue
+        facet = "n_train" if rows["n_train"].nunique() > 1 else None
+        said = over_text(pooled(rows, ["m_test", facet])) or "one row per point"
+        what = f"R/R₀ against the test prompt length M, test condition {shift}, d = {d}"
+        name = f"error_vs_m_{len(made)}.png"
+        try:
+            plot(paths, "m_test", "predictor", facet, [f"shift={shift}", f"d={d}"], out=os.path.join(outdir, name),
+                 title=f"test condition {shift}, d = {d}; {said}", partial=partial)
+            made.append((name, f"{what}; {said}"))
+        except PlotError:
+            pass
+    for shift_name, rows in at_d.groupby("shift_name", observed=True):
+        if rows["shift_param"].nunique() < 2:
+            continue
+        at_n = rows["m_equals_n"].any()
+        rows = rows[rows["m_equals_n"]] if at_n else rows
+        facet = "n_train" if rows["n_train"].nunique() > 1 else None
+        said = over_text(pooled(rows, ["shift_param", facet])) or "one row per point"
+        what = f"R/R₀ against the parameter of {shift_name}" + (" (M = N)" if at_n else "") + f", d = {d}"
+        name = f"error_vs_{shift_name}_d{value_text(d)}.png"
+        try:
+            plot(paths, "shift_param", "predictor", facet,
+                 [f"shift_name={shift_name}", f"d={d}"] + (["m_test=n"] if at_n else []),
+                 out=os.path.join(outdir, name), title=f"{shift_name}, d = {d}; {said}", partial=partial)
+            made.append((name, f"{what}; {said}"))
+        except PlotError:
+            pass
 
 
 def figures(paths, df, outdir, partial):
-    """(file name, caption) of every figure written."""
+    """(file name, caption) of every figure written: one per value of d, never a mean over sizes;
+    the flow's convergence, whose caption names what its lines pool."""
     made = []
-    # Error against M where a shift has at least three test lengths per training length.
-    for shift in df["shift"].unique():
-        rows = df[df["shift"] == shift]
-        if rows.groupby(["file", "n_train"], observed=True)["m_test"].nunique().max() >= 3:
-            name = f"error_vs_m_{len(made)}.png"
-            try:
-                plot(paths, "m_test", "predictor", "n_train" if df["n_train"].nunique() > 1 else None,
-                     [f"shift={shift}"], out=os.path.join(outdir, name), title=f"test condition {shift}", partial=partial)
-                made.append((name, f"R/R₀ against the test prompt length M, test condition {shift}"))
-            except PlotError:
-                pass
-    for shift_name, rows in df.groupby("shift_name", observed=True):
-        if rows["shift_param"].nunique() < 2:
-            continue
-        name = f"error_vs_{shift_name}.png"
-        fixes = [f"shift_name={shift_name}"] + (["m_test=n"] if rows["m_equals_n"].any() else [])
-        try:
-            plot(paths, "shift_param", "predictor", "n_train" if rows["n_train"].nunique() > 1 else None, fixes,
-                 out=os.path.join(outdir, name), title=shift_name, partial=partial)
-            made.append((name, f"R/R₀ against the parameter of {shift_name}" + (" (M = N)" if len(fixes) > 1 else "")))
-        except PlotError:
-            pass
-    if plot_convergence(paths, partial, set(zip(df["file"], df["train_id"])), outdir):  # writes convergence.png
-        made.append(("convergence.png", "the flow's excess loss and distance to its limit A* against gradient-flow time"))
+    for d in sorted(df["d"].unique()):
+        shift_figures(paths, df, d, outdir, partial, made)
+    pool = plot_convergence(paths, partial, set(zip(df["file"], df["train_id"])), outdir)  # convergence.png
+    if pool:
+        made.append(("convergence.png", f"the flow's excess loss and distance to its limit A* against gradient-flow "
+                                        f"time, {pool}"))
     return made
 
 
@@ -92,9 +131,11 @@ def report(files, outdir, partial=False):
     body = [f"<h1>icl-sweep report: {html.escape(', '.join(os.path.basename(p) for p in paths))}</h1>",
             f"<p>{len(df)} rows from {len(paths)} file(s){html.escape('; ' + copies_note(df)) if copies_note(df) else ''}; "
             "errors as R/R₀ (1 is no better than predicting 0).</p>",
-            "<h2>Summary</h2>", summary_table(df), "<h2>Figures</h2>"]
+            "<h2>Figures</h2>"]
     body += [f"<figure><img src='{html.escape(name)}' alt='{html.escape(caption)}'><figcaption>{html.escape(caption)}"
              f"</figcaption></figure>" for name, caption in made]
+    table, caption = summary_table(df)
+    body += ["<h2>Summary</h2>", f"<p class='caption'>{html.escape(caption)}</p>", table]
     body += ["<h2>Config and provenance</h2>"] + [provenance(p) for p in paths]
     body += ["<footer id='images'>figures not checked (no script)</footer>"]
     page = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>icl-sweep report</title><style>"
@@ -113,11 +154,18 @@ def main(argv=None):
     p = argparse.ArgumentParser(prog="python3 -m icl_sweep report", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("files", nargs="+")
-    p.add_argument("--html", required=True, metavar="DIR")
+    p.add_argument("--out", metavar="DIR", help="the folder to write index.html and its figures into")
+    p.add_argument("--html", metavar="DIR", help="the old spelling of --out (deprecated)")
     p.add_argument("--partial", action="store_true", help="read unfinished files' rows done")
     args = p.parse_args(argv)
+    if (args.out is None) == (args.html is None):
+        print("icl_sweep report: name the output folder once, with --out DIR", file=sys.stderr)
+        return 2
+    if args.html is not None:
+        print(f"icl_sweep report: --html is deprecated and will be refused in the next release: use --out {args.html}",
+              file=sys.stderr)
     try:
-        index = report(args.files, args.html, args.partial)
+        index = report(args.files, args.out or args.html, args.partial)
     except (PlotError, FileNotFoundError, ValueError) as e:
         print(f"icl_sweep report: {e}", file=sys.stderr)
         return 2

@@ -11,11 +11,11 @@ mkdir -p "$out" docs/figures
 run() { mpiexec --oversubscribe -n "$(nproc)" build/icl-sweep --config "jobs/$1.ini" --output "$out/$1.h5" --force --progress 0 "${@:2}"; }
 figure() { /usr/bin/python3 -m icl_sweep models "$@" > /dev/null; }
 run lsa_training
-figure "$out/lsa_training.h5" docs/figures/lsa_training.png --training
+figure "$out/lsa_training.h5" --out docs/figures/lsa_training.png --training
 run deep_linear
-figure "$out/deep_linear.h5" docs/figures/deep_linear.png --depth
+figure "$out/deep_linear.h5" --out docs/figures/deep_linear.png --depth
 if [ "${1:-}" = --paper ]; then
   run paper_nonlinear ${ICL_PAPER_STEPS:+--train.steps "$ICL_PAPER_STEPS"}
-  figure "$out/paper_nonlinear.h5" docs/figures/paper_nonlinear.png --paper
+  figure "$out/paper_nonlinear.h5" --out docs/figures/paper_nonlinear.png --paper
 fi
 ls -l docs/figures

@@ -170,3 +170,28 @@ def test_shift_facets_start_with_none_and_numeric_hues_use_a_sequential_map():
     handles, names = fig.axes[0].get_legend_handles_labels()  # one errorbar container a curve
     colours = [mcolors.to_hex(handle.lines[0].get_color()) for handle in handles]
     assert names == [str(d) for d in range(2, 22, 2)] and len(set(colours)) == 10, (names, colours)
+
+
+def test_one_lambda_per_evaluation_keeps_files_with_other_lambdas():
+    """at_one_lambda takes each evaluation (file, run, M, shift) at its own smallest λ: a file that
+    swept other λ than another keeps its rows (a smallest λ over all files would drop them)."""
+    import pandas as pd
+    rows = pd.DataFrame({"file": ["a"] * 4 + ["b"] * 2, "train_id": 0, "m_test": 5, "shift": ["none", "none", "c", "c"] + ["none"] * 2,
+                         "ridge_lambda": [0.1, 1, 0.1, 1, 0.5, 2]})
+    kept = plot.at_one_lambda(rows)
+    assert list(zip(kept["file"], kept["shift"], kept["ridge_lambda"])) == [("a", "none", 0.1), ("a", "c", 0.1),
+                                                                             ("b", "none", 0.5)]
+
+
+def test_pooled_names_the_axes_a_point_averages_with_their_values():
+    """Axes varying within a point with their values; never ridge_lambda; lr and steps among sampled
+    models' rows alone (the flow ignores them); a long list shortened to its ends and count."""
+    import pandas as pd
+    rows = pd.DataFrame({"m_test": [5, 5, 5, 5], "d": [10, 20, 10, 20], "sigma": [0.0, 0.1, 0.1, 0.0],
+                         "ridge_lambda": [0.1, 1, 0.1, 1], "model": ["flow", "flow", "lsa", "lsa"],
+                         "lr": [0.001, 0.01, 0.001, 0.001], "steps": 100})
+    assert plot.over_text(plot.pooled(rows, ["m_test", "model"])) == "mean over d = 10, 20; sigma = 0, 0.1"
+    assert plot.over_text(plot.pooled(rows, ["m_test"])).endswith("; model = flow, lsa")
+    assert plot.over_text(plot.pooled(rows, ["m_test", "d", "sigma"])) == ""
+    seeds = pd.DataFrame({"m_test": 5, "init_seed": range(20)})
+    assert plot.over_text(plot.pooled(seeds, ["m_test"]), "pooled over") == "pooled over init_seed = 0, 1, …, 19 (20 values)"
