@@ -11,7 +11,7 @@ Importable with Debian's /usr/bin/python3 after `bash scripts/install-deps.sh`, 
 checkout on its path.
 """
 from .merge import MergeRefused, merge
-from .results import GRID_AXES, IncompleteFile, load, parameters, to_xarray, trajectories
+from .results import GRID_AXES, IncompleteFile, load, model_state, models, parameters, to_xarray, trajectories
 from .schema import SCHEMA_VERSION, SchemaMismatch
 
-__all__ = ["load", "trajectories", "parameters", "to_xarray", "merge", "MergeRefused", "GRID_AXES", "IncompleteFile", "SchemaMismatch", "SCHEMA_VERSION"]
+__all__ = ["load", "trajectories", "parameters", "models", "model_state", "to_xarray", "merge", "MergeRefused", "GRID_AXES", "IncompleteFile", "SchemaMismatch", "SCHEMA_VERSION"]

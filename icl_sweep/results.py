@@ -392,6 +392,48 @@ def parameters(paths_or_glob, partial=False):
     return pd.DataFrame(out, columns=["file", "train_id", *RUN_AXES, "layer", "w_pv", "w_kq", "outside_sparse"])
 
 
+def models(paths_or_glob, partial=False):
+    """Every run's stored model (docs/interface.md, "Stored models"): one row per (file, train_id)
+    with the run's grid values, `A` (the flow's trained d x d matrix, a numpy array; None for
+    sampled models) and `state` (a sampled model's final training state, bytes; None for the flow
+    and a run that failed), which model_state(state) reads. Runs not trained (yet) are left out.
+    `--extend` evaluates these models on new conditions instead of training again."""
+    out = []
+    for path in expand_paths(paths_or_glob):
+        rows = _read_one(path, partial, ["train_id", "status"] + RUN_AXES)
+        runs = rows.drop_duplicates("train_id").set_index("train_id")
+        with _open(path) as f:
+            weights = f["parameters"] if "parameters" in f else None
+            kept = f["models"] if "models" in f else {}
+            for train_id, run in runs.iterrows():
+                d, a, state = int(run["d"]), None, None
+                if run["model"] == "flow" and weights is not None and run["status"] != "failed":
+                    a = weights[int(train_id), :d * d].reshape(d, d)
+                elif str(int(train_id)) in kept:
+                    state = kept[str(int(train_id))][:].tobytes()
+                out.append({"file": path, "train_id": int(train_id), **run[RUN_AXES].to_dict(), "A": a, "state": state})
+    return pd.DataFrame(out, columns=["file", "train_id", *RUN_AXES, "A", "state"])
+
+
+def model_state(state):
+    """A sampled model's final training state (bytes, from models()) as a dict of numpy arrays:
+    `parameter0`, `parameter1`, ... (the model's parameters in its order: for lsa W^PV, W^KQ),
+    `step` (the steps trained, and the loss-curve points taken), `trajectory` (points x 4: step,
+    loss, rel_err, excess), `tail_sum` and `train_key`. The bytes are libtorch's archive, read
+    with PyTorch (Debian: python3-torch) as a TorchScript module."""
+    import io
+
+    import torch  # only this function needs it
+
+    archive = torch.jit.load(io.BytesIO(state), map_location="cpu")
+    names = []
+    while hasattr(archive, f"parameter{len(names)}"):
+        names.append(f"parameter{len(names)}")
+    values = {name: getattr(archive, name).detach().numpy() for name in names + ["step", "tail_sum", "train_key"]}
+    values["trajectory"] = archive.trajectory.numpy().reshape(-1, 4)
+    return values
+
+
 def outside_sparse_form(w_pv, w_kq):
     """The share of a layer's squared weight norm outside Ahn et al.'s sparse form (W^PV with only
     its label-label entry, W^KQ with only its covariate block): the program's `outside_sparse` column

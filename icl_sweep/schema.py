@@ -1,10 +1,10 @@
 """The results file's schema version that this package reads (docs/interface.md); the test
 docs_tables checks that it is the program's (icl-sweep --schema-version)."""
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 # Older versions that this package still reads: 7 differs in how the text columns are stored
 # (fixed-length strings, not enumerations), which the reader handles.
-READABLE_VERSIONS = (7, 8)
+READABLE_VERSIONS = (7, 8, 9)
 
 
 class SchemaMismatch(ValueError):

@@ -38,6 +38,8 @@ struct SampledSetup {
   // Checkpoints: every options.checkpoint_seconds, and when cancelled, the whole training state
   // (model, optimizer, step, loss curve so far) goes to `save` as bytes; training started with
   // `resume_from` (such bytes) continues from there and ends bitwise as an uninterrupted run.
+  // `resume_from` may also be a run's final state (SampledOutcome::state): nothing is trained, and
+  // the outcome is bitwise the run's.
   std::function<void(const std::string& state)> save;
   std::string resume_from;
 };
@@ -65,6 +67,9 @@ struct SampledOutcome {
   // W^PV_L, W^KQ_L, each (d+1) x (d+1) in double precision; empty for GPT-2.
   std::vector<Eigen::MatrixXd> weights;
   BlockPredictor predictor;  // the trained model on test prompts
+  // The final training state (model, step, loss curve and sums; no optimizer state): given back as
+  // `resume_from`, the run is evaluated again without training. Empty when cancelled.
+  std::string state;
 };
 
 // An lsa or linear_transformer(L) run is diverged when a batch loss of the second half of its

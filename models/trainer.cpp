@@ -121,16 +121,20 @@ struct State {
   std::size_t next_sample = 0;
   double tail_sum = 0.0;
   double late_max = 0.0;       // the largest batch loss of the second half of training
+  bool final = false;          // a run's final state: no optimizer state, nothing more to train
 };
 
-std::string save_state(TorchModel& model, torch::optim::Optimizer& optimizer, const State& state,
+// A final state (`optimizer` null) keeps no optimizer state: a third of the size for Adam.
+std::string save_state(TorchModel& model, torch::optim::Optimizer* optimizer, const State& state,
                        const std::vector<TrainingSample>& trajectory, std::uint64_t train_key) {
   torch::serialize::OutputArchive archive;
   const auto params = model.parameters();
   for (std::size_t i = 0; i < params.size(); ++i) archive.write("parameter" + std::to_string(i), params[i].detach());
-  torch::serialize::OutputArchive optimizer_archive;
-  optimizer.save(optimizer_archive);
-  archive.write("optimizer", optimizer_archive);
+  if (optimizer) {
+    torch::serialize::OutputArchive optimizer_archive;
+    optimizer->save(optimizer_archive);
+    archive.write("optimizer", optimizer_archive);
+  }
   const auto i64 = torch::TensorOptions().dtype(torch::kInt64);
   archive.write("train_key", torch::tensor({static_cast<std::int64_t>(train_key)}, i64));
   archive.write("step", torch::tensor({state.step, static_cast<std::int64_t>(state.next_sample)}, i64));
@@ -164,9 +168,11 @@ State load_state(const std::string& bytes, TorchModel& model, torch::optim::Opti
     params[i].copy_(read("parameter" + std::to_string(i)));
   }
   torch::serialize::InputArchive optimizer_archive;
-  archive.read("optimizer", optimizer_archive);
-  optimizer.load(optimizer_archive);
   State state;
+  if (archive.try_read("optimizer", optimizer_archive))
+    optimizer.load(optimizer_archive);
+  else
+    state.final = true;
   t = read("step");
   state.step = t[0].item<std::int64_t>();
   state.next_sample = static_cast<std::size_t>(t[1].item<std::int64_t>());
@@ -285,7 +291,7 @@ SampledOutcome train(const SampledSetup& s, CancelCheck cancelled) {
   auto last_save = Clock::now();
   const auto checkpoint = [&] {
     if (!s.save) return;
-    s.save(save_state(*model, *optimizer, state, out.trajectory, s.train_key));
+    s.save(save_state(*model, optimizer.get(), state, out.trajectory, s.train_key));
     last_save = Clock::now();
   };
   TrainingBatch batch;
@@ -309,6 +315,9 @@ SampledOutcome train(const SampledSetup& s, CancelCheck cancelled) {
       out.steps = step;
       break;
     }
+    // A final state ends before its last step only where that step diverged (above): one that
+    // would train on has no optimizer state to train with.
+    if (state.final) throw CheckpointMismatch("a final training state that does not end its run");
     if (state.next_sample < keep.size() && keep[state.next_sample] == step) sample(state.next_sample++, step, loss);
     if (step >= s.options.steps - tail) state.tail_sum += loss;
     if (2 * step >= s.options.steps) state.late_max = std::max(state.late_max, loss);
@@ -331,6 +340,7 @@ SampledOutcome train(const SampledSetup& s, CancelCheck cancelled) {
     out.status = TrainingStatus::diverged;
   if (model->effective(out.a_eff, out.offblock_norm) && !out.a_eff.allFinite()) out.status = TrainingStatus::diverged;
   out.weights = model->weights();
+  out.state = save_state(*model, nullptr, state, out.trajectory, s.train_key);
   out.predictor = [model](const PromptBlock& block, double* predictions) { model->predict(block, predictions); };
   out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return out;

@@ -22,9 +22,11 @@ struct ModelSpec {
   // Whether the prediction is x_q^T A h for some A when the blocks outside the reduced model
   // vanish (one LSA layer).
   bool lsa_type() const { return kind == Kind::lsa || (kind == Kind::linear_transformer && layers == 1); }
-  // The trained weights a results file keeps for one run at dimension d (/parameters): every
-  // layer's W^PV and W^KQ, (d+1)^2 each, for lsa and linear_transformer(L); none for the others.
+  // The trained weights a results file keeps for one run at dimension d (/parameters): the
+  // flow's A (d x d, row-major); every layer's W^PV and W^KQ, (d+1)^2 each, for lsa and
+  // linear_transformer(L); none for GPT-2 (whose whole model is in /models).
   std::int64_t stored_parameters(int d) const {
+    if (kind == Kind::flow) return std::int64_t{d} * d;
     const bool kept = kind == Kind::lsa || kind == Kind::linear_transformer;
     return kept ? std::int64_t{2} * layers * (d + 1) * (d + 1) : 0;
   }

@@ -213,15 +213,31 @@ int run_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi
   if (extension) {
     // Runs OLD holds whole are recorded at once; the others train and evaluate their new
     // conditions only, OLD's rows filled in as they arrive.
-    for (std::uint64_t id = 0; id < grid.runs(); ++id)
-      if (extension->whole(id) && !store->done(id)) store->record(extension->take(id));
+    // The others' models go to their checkpoints, where run_task finds them: nothing is trained again.
+    std::uint64_t stored = 0;
+    for (std::uint64_t id = 0; id < grid.runs(); ++id) {
+      if (store->done(id)) continue;
+      if (extension->whole(id)) {
+        store->record(extension->take(id));
+        continue;
+      }
+      const std::string model = extension->stored_model(id);
+      if (model.empty()) continue;
+      try {
+        checkpoints.save(id, model);
+        ++stored;
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "icl-sweep: --extend: training run %llu is trained again: %s\n",
+                     static_cast<unsigned long long>(id), e.what());
+      }
+    }
     store->checkpoint();
     std::fprintf(stderr,
-                 "icl-sweep: --extend %s: %llu of %llu rows reused; %llu runs taken whole, %llu trained again for "
-                 "their new conditions, %llu new\n",
+                 "icl-sweep: --extend %s: %llu of %llu rows reused; %llu runs taken whole, %llu evaluated on their new "
+                 "conditions from their stored models, %llu trained again for them, %llu new\n",
                  extension->sources().c_str(), static_cast<unsigned long long>(extension->reused_rows()),
                  static_cast<unsigned long long>(grid.rows()), static_cast<unsigned long long>(extension->whole_runs()),
-                 static_cast<unsigned long long>(extension->partial_runs()),
+                 static_cast<unsigned long long>(stored), static_cast<unsigned long long>(extension->partial_runs() - stored),
                  static_cast<unsigned long long>(grid.runs() - extension->whole_runs() - extension->partial_runs()));
     complete = [&](TaskResult& result) { extension->complete(result); };
   }

@@ -344,4 +344,33 @@ TEST(Models, TrainingResumedFromACheckpointEndsBitwiseAsAnUninterruptedRun) {
   }
 }
 
+// A run's final state (what /models keeps) given back trains nothing and gives the run's outcome
+// bitwise: its loss curve, final loss, weights and predictions (what --extend evaluates).
+TEST(Models, AFinalStateGivenBackTrainsNothingAndIsTheRunBitwise) {
+  for (const char* model : {"lsa", "linear_transformer(2)", "gpt2(1, 2, 8)"}) {
+    Fixture f("random_exp", 3, 6, model);
+    const icl::SampledOutcome whole = train(f, 40, 1e-2);
+    ASSERT_FALSE(whole.state.empty()) << model;
+    f.setup.resume_from = whole.state;
+    const icl::SampledOutcome again = train(f, 40, 1e-2);
+    EXPECT_EQ(again.resumed_at, 40) << model;
+    EXPECT_EQ(again.status, whole.status) << model;
+    EXPECT_EQ(again.steps, whole.steps) << model;
+    EXPECT_EQ(again.loss_final, whole.loss_final) << model;
+    for (std::size_t k = 0; k < whole.trajectory.size(); ++k)
+      EXPECT_EQ(std::memcmp(&again.trajectory[k], &whole.trajectory[k], sizeof(icl::TrainingSample)), 0)
+          << model << " sample " << k;
+    ASSERT_EQ(again.weights.size(), whole.weights.size()) << model;
+    for (std::size_t w = 0; w < whole.weights.size(); ++w) EXPECT_EQ(again.weights[w], whole.weights[w]) << model;
+    EXPECT_EQ(held_out(f, again, 256).mean, held_out(f, whole, 256).mean) << model;
+    // Without the optimizer's state it is smaller than a checkpoint of the same run.
+    f.setup.resume_from.clear();
+    std::string checkpoint;
+    f.setup.options.checkpoint_seconds = 1e-9;
+    f.setup.save = [&](const std::string& state) { checkpoint = state; };
+    train(f, 40, 1e-2);
+    EXPECT_LT(whole.state.size(), checkpoint.size()) << model;
+  }
+}
+
 }  // namespace

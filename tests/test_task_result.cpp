@@ -72,13 +72,15 @@ void expect_bitwise_equal(const TaskResult& a, const TaskResult& b) {
     EXPECT_EQ(std::memcmp(&a.rows[i], &b.rows[i], sizeof(ResultRow)), 0) << "row " << i;
   for (std::size_t i = 0; i < a.trajectory.size(); ++i)
     EXPECT_EQ(std::memcmp(&a.trajectory[i], &b.trajectory[i], sizeof(StoredSample)), 0) << "sample " << i;
+  EXPECT_EQ(a.model_state, b.model_state);
 }
 
 TEST(Messages, RoundTripIsBitwise) {
-  const TaskResult in = make_result(41, 3, 5, 7);
+  TaskResult in = make_result(41, 3, 5, 7);
+  in.model_state = std::string("PK\0\x03 a model's state\xff", 21);  // bytes, zeros among them
   const std::vector<std::byte> bytes = icl::pack(in);
-  // Header of four u64, then the structs and the weights as bytes.
-  EXPECT_EQ(bytes.size(), 32 + 3 * sizeof(ResultRow) + 5 * sizeof(StoredSample) + 7 * sizeof(double));
+  // Header of five u64, then the structs, the weights and the model's state as bytes.
+  EXPECT_EQ(bytes.size(), 40 + 3 * sizeof(ResultRow) + 5 * sizeof(StoredSample) + 7 * sizeof(double) + 21);
   const TaskResult out = icl::unpack(bytes);
   expect_bitwise_equal(in, out);
   EXPECT_EQ(out.rows[2].m_test, 32 + 41 * 3 + 2);  // row 125
@@ -90,7 +92,7 @@ TEST(Messages, ZeroRowsRoundTrip) {
   // A cancelled run: no rows, but a train_id (and possibly a trajectory) still travels.
   const TaskResult empty = make_result(0xfedcba9876543210ULL, 0, 0);
   const std::vector<std::byte> bytes = icl::pack(empty);
-  EXPECT_EQ(bytes.size(), 32u);
+  EXPECT_EQ(bytes.size(), 40u);
   expect_bitwise_equal(empty, icl::unpack(bytes));
 
   const TaskResult only_trajectory = make_result(5, 0, 4);
@@ -101,12 +103,16 @@ TEST(Messages, TruncatedBufferThrows) {
   const std::vector<std::byte> bytes = icl::pack(make_result(2, 2, 3));
   // Shorter than the header.
   EXPECT_THROW(icl::unpack({}), std::runtime_error);
-  EXPECT_THROW(icl::unpack(std::vector<std::byte>(bytes.begin(), bytes.begin() + 31)),
+  EXPECT_THROW(icl::unpack(std::vector<std::byte>(bytes.begin(), bytes.begin() + 39)),
                std::runtime_error);
   // A whole header, but the body is one byte (and one sample) short.
   EXPECT_THROW(icl::unpack(std::vector<std::byte>(bytes.begin(), bytes.end() - 1)), std::runtime_error);
   EXPECT_THROW(icl::unpack(std::vector<std::byte>(bytes.begin(), bytes.end() - sizeof(StoredSample))),
                std::runtime_error);
+  TaskResult with_state = make_result(2, 2, 3);
+  with_state.model_state = "state";
+  const std::vector<std::byte> stated = icl::pack(with_state);
+  EXPECT_THROW(icl::unpack(std::vector<std::byte>(stated.begin(), stated.end() - 1)), std::runtime_error);
 }
 
 TEST(Messages, OversizedBufferThrows) {

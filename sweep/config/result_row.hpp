@@ -16,13 +16,13 @@ namespace icl {
 // attributes) and of what its rows mean, stored as the root attribute `schema_version`; readers
 // check it. Bump it with every change to the list below or to how a row's numbers are drawn, and
 // say why in kSchemaChanges: --extend and --merge refuse a file of another version with it.
-inline constexpr int kSchemaVersion = 8;
+inline constexpr int kSchemaVersion = 9;
 
 struct SchemaChange {
   int version;
   std::string_view change;
 };
-inline constexpr std::array<SchemaChange, 3> kSchemaChanges{{
+inline constexpr std::array<SchemaChange, 4> kSchemaChanges{{
     {6, "test prompts are drawn by test law (d, M, shift, and the training spectrum only where the shift's test law "
         "is made from the training covariance), no longer by training run, so that rows with the same test law share "
         "them (docs/interface.md, \"Determinism\"); risk_model_theory is the whole LSA layer's risk, with "
@@ -33,6 +33,8 @@ inline constexpr std::array<SchemaChange, 3> kSchemaChanges{{
         "runs (§13)"},
     {8, "the text columns (status, spectrum, shift, model) are HDF5 enumerations, each text stored once and a row "
         "its number (0: \"\", a row not yet computed); /results is packed and compressed (shuffle, deflate)"},
+    {9, "every run keeps its model: the flow's A in /parameters, a sampled model's final training state in "
+        "/models/<train_id>, which --extend evaluates on new conditions instead of training again"},
 }};
 // "since version 5: 6: test prompts ..." for a file of `version` older than kSchemaVersion, else "".
 std::string schema_changes_since(int version);

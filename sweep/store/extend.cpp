@@ -15,6 +15,7 @@
 #include "config/config_values.hpp"
 #include "config/result_row.hpp"
 #include "config/sweep_identity.hpp"
+#include "task/stored_model.hpp"
 
 namespace icl {
 namespace {
@@ -287,7 +288,21 @@ TaskResult Extension::take(std::uint64_t train_id) const {
   RunExtras extras = extras_at(run_place_[train_id], kept);
   result.trajectory = std::move(extras.trajectory);
   result.parameters = std::move(extras.parameters);
+  result.model_state = sources_[static_cast<std::size_t>(run_place_[train_id].source)].file.read_model_state(
+      run_place_[train_id].index);
   return result;
+}
+
+std::string Extension::stored_model(std::uint64_t train_id) const {
+  const Place& run = run_place_[train_id];
+  if (run.source < 0 || whole(train_id)) return {};
+  const Source& source = sources_[static_cast<std::size_t>(run.source)];
+  const ResultRow first = source.file.read_rows(run.index * source.conditions, 1).front();
+  if (std::string_view(first.status) == to_string(TrainingStatus::failed)) return {};
+  const ModelSpec model = parse_model(first.model);
+  if (model.sampled()) return source.file.read_model_state(run.index);
+  const RunExtras extras = extras_at(run, static_cast<std::uint64_t>(model.stored_parameters(first.d)));
+  return encode_flow(first.d, extras.parameters, first, extras.trajectory);
 }
 
 void Extension::complete(TaskResult& result) const {

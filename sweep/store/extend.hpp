@@ -21,8 +21,9 @@ struct ExtendRefusal : std::runtime_error {
 // "Merging files"). Rows depend only on their own keys and the sweep's settings, so a finished
 // file's row is bitwise the row this build would compute at the same grid point: it is copied, not
 // computed. A run all of whose conditions some file holds is taken whole; a run with conditions no
-// file holds is trained again (its model is not stored) and evaluates only those, its recomputed
-// trajectory checked against the file's.
+// file holds evaluates only those, with the model the file keeps for it (stored_model: the flow's
+// A, a sampled model's final state), or trained again where the file keeps none (a failed run);
+// either way its trajectory and weights are checked against the file's.
 class Extension {
  public:
   // --extend: OLD must be a complete results file of this schema, from this build, with the same
@@ -47,6 +48,9 @@ class Extension {
 
   // A whole run's result, all from the files.
   TaskResult take(std::uint64_t train_id) const;
+  // The model a file keeps for a run that is not whole, as run_task takes it back through the
+  // run's checkpoint (task/stored_model.hpp); "" where there is none (a failed run: trained again).
+  std::string stored_model(std::uint64_t train_id) const;
   // Completes a computed run: the files' rows go where run_task left conditions out. Throws
   // std::runtime_error if the recomputed trajectory or weights are not the file's.
   void complete(TaskResult& result) const;

@@ -354,6 +354,10 @@ bool Location::has_link(const std::string& name) const {
   return check(H5Lexists(id(), name.c_str(), H5P_DEFAULT), "look for \"" + name + "\" in", description()) > 0;
 }
 
+void Location::remove_link(const std::string& name) {
+  check(H5Ldelete(id(), name.c_str(), H5P_DEFAULT), "remove", child_description("link", name));
+}
+
 bool Location::has_attribute(const std::string& name) const {
   return check(H5Aexists(id(), name.c_str()), "look for the attribute \"" + name + "\" of",
                description()) > 0;

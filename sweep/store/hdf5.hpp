@@ -175,6 +175,8 @@ class Location : public Handle {
   Dataset open_dataset(const std::string& name) const;
   // Whether a link (a dataset or group) of that name is a child here.
   bool has_link(const std::string& name) const;
+  // Removes the link (the object goes with its last link; its space is not reclaimed).
+  void remove_link(const std::string& name);
 
   bool has_attribute(const std::string& name) const;
   Attribute open_attribute(const std::string& name) const;

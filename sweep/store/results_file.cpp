@@ -166,6 +166,7 @@ struct ResultsFile::Handles {
   h5::Dataset results;
   std::array<h5::Dataset, 4> trajectories;  // in kTrajectoryNames order
   std::optional<h5::Dataset> parameters;     // /parameters, where the sweep keeps weights
+  std::optional<h5::Group> models;           // /models, a sampled run's final state each
 };
 
 ResultsFile ResultsFile::create(const std::string& path, std::uint64_t rows_total,
@@ -224,9 +225,10 @@ ResultsFile ResultsFile::create(const std::string& path, std::uint64_t rows_tota
     weights.emplace(file.create_dataset("parameters", h5::native<double>(),
                                         h5::Dataspace::simple(std::array<hsize_t, 2>{runs, width}), creation));
   }
+  h5::Group models = file.create_group("models");
   ResultsFile created(std::make_unique<Handles>(
       std::move(file), std::move(texts), std::move(type), std::move(results),
-      std::array{trajectory(0), trajectory(1), trajectory(2), trajectory(3)}, std::move(weights)));
+      std::array{trajectory(0), trajectory(1), trajectory(2), trajectory(3)}, std::move(weights), std::move(models)));
   // The extent of /results is the authority on rows_total.
   FileAttributes stored = attributes;
   stored.rows_total = rows_total;
@@ -241,11 +243,13 @@ ResultsFile ResultsFile::open(const std::string& path, bool writable) {
   const auto trajectory = [&](std::size_t i) { return group.open_dataset(kTrajectoryNames[i]); };
   std::optional<h5::Dataset> weights;
   if (file.has_link("parameters")) weights.emplace(file.open_dataset("parameters"));
+  std::optional<h5::Group> models;
+  if (file.has_link("models")) models.emplace(file.open_group("models"));
   std::vector<TextCodes> texts = text_codes(results.type());
   h5::Datatype type = row_type(texts);
   return ResultsFile(std::make_unique<Handles>(
       std::move(file), std::move(texts), std::move(type), std::move(results),
-      std::array{trajectory(0), trajectory(1), trajectory(2), trajectory(3)}, std::move(weights)));
+      std::array{trajectory(0), trajectory(1), trajectory(2), trajectory(3)}, std::move(weights), std::move(models)));
 }
 
 void ResultsFile::write_rows(std::uint64_t first_row, std::span<const ResultRow> rows) {
@@ -294,6 +298,30 @@ std::vector<double> ResultsFile::read_parameters(std::uint64_t train_id) const {
     h_->parameters->read_block(std::array<hsize_t, 2>{train_id, 0}, std::array<hsize_t, 2>{1, width},
                                h5::native<double>(), values.data());
   return values;
+}
+
+void ResultsFile::write_model_state(std::uint64_t train_id, std::string_view state) {
+  const std::string name = std::to_string(train_id);
+  if (!h_->models) {
+    if (state.empty()) return;
+    h5::fail("write the model of run " + name + " to", h_->file.description(), "it has no /models group");
+  }
+  if (h_->models->has_link(name)) h_->models->remove_link(name);  // written again: a rebuild from the journal
+  if (state.empty()) return;
+  const std::array<hsize_t, 1> size{state.size()};
+  h_->models->create_dataset(name, h5::native<std::uint8_t>(), h5::Dataspace::simple(size), h5::PropertyList::dataset_creation())
+      .write_block(std::array<hsize_t, 1>{0}, size, h5::native<std::uint8_t>(), state.data());
+}
+
+std::string ResultsFile::read_model_state(std::uint64_t train_id) const {
+  const std::string name = std::to_string(train_id);
+  if (!h_->models || !h_->models->has_link(name)) return {};
+  const h5::Dataset dataset = h_->models->open_dataset(name);
+  const std::vector<hsize_t> dims = dataset.dims();
+  std::string state(dims.empty() ? 0 : dims[0], '\0');
+  if (!state.empty())
+    dataset.read_block(std::array<hsize_t, 1>{0}, std::array<hsize_t, 1>{state.size()}, h5::native<std::uint8_t>(), state.data());
+  return state;
 }
 
 void ResultsFile::write_attributes(const FileAttributes& attributes) {
@@ -374,6 +402,7 @@ void ResultsFile::flush() { h_->file.flush(); }
 void ResultsFile::close() {
   for (auto& dataset : h_->trajectories) dataset.close();
   if (h_->parameters) h_->parameters->close();
+  if (h_->models) h_->models->close();
   h_->results.close();
   h_->row_type.close();
   h_->file.close();

@@ -3,6 +3,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/result_row.hpp"
@@ -47,6 +48,7 @@ struct TextValues {
 //   /trajectories/train_id        u64[runs]
 //   /trajectories/{time,loss,rel_err,excess_loss}   f64[runs][points]
 //   /parameters                   f64[runs][parameters] (trained weights; only where a model keeps them)
+//   /models/<train_id>            u8[bytes] per sampled run: its final training state (task/stored_model.hpp)
 class ResultsFile {
  public:
   // Creates (truncating) the file with datasets of their final size, rows zero-filled,
@@ -72,6 +74,11 @@ class ResultsFile {
   std::vector<StoredSample> read_trajectory(std::uint64_t train_id) const;
   // One run's trained weights, parameters_per_run() values (none without the dataset).
   std::vector<double> read_parameters(std::uint64_t train_id) const;
+  // A run's model state (/models/<train_id>), replacing one written before; an empty state
+  // writes nothing (and removes one written before).
+  void write_model_state(std::uint64_t train_id, std::string_view state);
+  // "" when the file keeps none for the run.
+  std::string read_model_state(std::uint64_t train_id) const;
   // How many rows have done = 1, reading that column alone.
   std::uint64_t count_done() const;
   void flush();

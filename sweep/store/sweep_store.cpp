@@ -179,6 +179,7 @@ void write_snapshot(const std::string& path, const SweepIdentity& identity, cons
       std::vector<double> parameters;
       if (file.parameters_per_run() > 0) append_padded(parameters, r.parameters, file.parameters_per_run());
       file.write_parameters(r.train_id, parameters);
+      file.write_model_state(r.train_id, r.model_state);
       done[r.train_id] = 1;
       a.rows_done += r.rows.size();
     }
@@ -279,7 +280,7 @@ SweepStore SweepStore::resume(const std::string& output, const SweepIdentity& id
 }
 
 // Rows and kept weights held in memory before they are written: bound rank 0's memory (about
-// 1 KB a row with its trajectory, and 32 MB of weights) whatever the sweep's size.
+// 1 KB a row with its trajectory, and 32 MB of weights and model states) whatever the sweep's size.
 constexpr std::size_t kPendingRows = 4096;
 constexpr std::size_t kPendingParameters = std::size_t{1} << 22;
 
@@ -287,7 +288,7 @@ void SweepStore::put(TaskResult&& result) {
   done_[result.train_id] = 1;
   attributes_.rows_done += result.rows.size();
   pending_rows_ += result.rows.size();
-  pending_parameters_ += result.parameters.size();
+  pending_parameters_ += result.parameters.size() + result.model_state.size() / sizeof(double);
   pending_.push_back(std::move(result));
   if (pending_rows_ >= kPendingRows || pending_parameters_ >= kPendingParameters) write_pending();
 }
@@ -311,6 +312,7 @@ void SweepStore::write_pending() {
     file_->write_rows(pending_[first].train_id * conditions_, rows);
     file_->write_trajectory(pending_[first].train_id, samples);
     file_->write_parameters(pending_[first].train_id, parameters);
+    for (std::size_t i = first; i < end; ++i) file_->write_model_state(pending_[i].train_id, pending_[i].model_state);
     first = end;
   }
   pending_.clear();

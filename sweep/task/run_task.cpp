@@ -18,6 +18,7 @@
 #include "population_loss.hpp"
 #include "random_stream.hpp"
 #include "models_library.hpp"
+#include "task/stored_model.hpp"
 
 namespace icl {
 namespace {
@@ -76,14 +77,60 @@ void store_trajectory(const std::vector<Sample>& samples, double Sample::*clock,
   }
 }
 
+TrainingStatus status_named(std::string_view text) {
+  for (const TrainingStatus s : kTrainingStatuses)
+    if (to_string(s) == text) return s;
+  return TrainingStatus::failed;
+}
+
+// The flow's A, kept with its run (/parameters), row-major.
+void keep_matrix(const Eigen::MatrixXd& a, TaskResult& result) {
+  if (static_cast<std::size_t>(a.size()) != result.parameters.size()) return;  // none (a failed run)
+  Eigen::Map<Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(result.parameters.data(), a.rows(),
+                                                                                     a.cols()) = a;
+}
+
+// A flow run that --extend handed back (task/stored_model.hpp): what its training gave, untrained.
+Trained restored_flow(const StoredFlow& stored, const TrainingRun& run, const PopulationLoss& loss, TaskResult& result,
+                      CancelCheck cancelled) {
+  const ResultRow& row = stored.training;
+  result.trajectory = stored.trajectory;
+  Trained t;
+  t.status = status_named(row.status);
+  t.gf_time = row.gf_time;
+  t.gf_steps = row.gf_steps;
+  t.loss_final = row.loss_final;
+  t.loss_min = row.loss_min;
+  t.rel_err = row.rel_err;
+  t.offblock_norm = row.offblock_norm;
+  t.balance_drift = row.balance_drift;
+  const Eigen::MatrixXd a = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
+      stored.a.data(), run.d, run.d);
+  keep_matrix(a, result);
+  t.lsa = LsaPredictors{a, loss.optimum_matrix(cancelled), loss.one_step_eta(), LsaLayer{}, GdSteps{}};
+  return t;
+}
+
 Trained train_flow(const SweepConfig& config, const TrainingRun& run, const PopulationLoss& loss, TaskResult& result,
-                   CancelCheck cancelled) {
+                   std::uint64_t train_id, const TrainingCheckpoints* checkpoints, CancelCheck cancelled) {
+  if (checkpoints) {
+    const std::string kept = checkpoints->load(train_id);
+    if (const std::optional<StoredFlow> stored = decode_flow(kept, run.d, result.trajectory.size())) {
+      std::fprintf(stderr, "icl-sweep: training run %llu: its stored A is evaluated on its new conditions; nothing "
+                   "trained\n", static_cast<unsigned long long>(train_id));
+      return restored_flow(*stored, run, loss, result, cancelled);
+    }
+    if (!kept.empty())
+      std::fprintf(stderr, "icl-sweep: training run %llu: its stored model is not this run's; it is trained again\n",
+                   static_cast<unsigned long long>(train_id));
+  }
   // Theta depends on (seed, init_seed, d) only: runs that differ in spectrum, N or sigma
   // start from the same direction.
   Stream theta_stream{config.seed, text_key("theta"), static_cast<std::uint64_t>(run.init_seed),
                       static_cast<std::uint64_t>(run.d)};
   const FlowResult flow = gradient_flow(loss, run.sigma, initial_gram(run.d, theta_stream, cancelled), config.flow, cancelled);
   store_trajectory(flow.trajectory, &TrajectorySample::time, result);
+  keep_matrix(flow.A, result);
   Trained t;
   t.status = flow.status;
   t.gf_time = flow.time;
@@ -141,10 +188,14 @@ Trained train_model(const SweepConfig& config, const Grid& grid, std::uint64_t t
     setup.resume_from.clear();
     out = models_library().train_sampled(setup, cancelled);
   }
-  if (out.resumed_at >= 0)
+  if (out.resumed_at >= 0 && out.resumed_at >= run.steps)
+    std::fprintf(stderr, "icl-sweep: training run %llu: its stored model (step %lld) is evaluated on its new conditions; "
+                 "nothing trained\n", static_cast<unsigned long long>(train_id), static_cast<long long>(out.resumed_at));
+  else if (out.resumed_at >= 0)
     std::fprintf(stderr, "icl-sweep: training run %llu continued from its checkpoint at step %lld\n",
                  static_cast<unsigned long long>(train_id), static_cast<long long>(out.resumed_at));
   store_trajectory(out.trajectory, &TrainingSample::step, result);
+  if (out.status != TrainingStatus::cancelled) result.model_state = std::move(out.state);
   // The trained weights as the file keeps them (/parameters): W^PV_1, W^KQ_1, ..., each row-major.
   std::size_t at = 0;
   for (const Eigen::MatrixXd& w : out.weights) {
@@ -216,7 +267,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
     const Covariance covariance = make_covariance(run.spectrum, run.d, config.inputs);
     const PopulationLoss loss = make_population_loss(covariance, run.n_train);
     const Trained trained = run.model.sampled() ? train_model(config, grid, train_id, run, covariance, loss, checkpoints, result, cancelled)
-                                                : train_flow(config, run, loss, result, cancelled);
+                                                : train_flow(config, run, loss, result, train_id, checkpoints, cancelled);
     if (trained.status == TrainingStatus::cancelled) {
       result.rows.clear();
       return result;

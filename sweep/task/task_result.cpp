@@ -7,33 +7,35 @@
 namespace icl {
 
 std::vector<std::byte> pack(const TaskResult& result) {
-  const std::uint64_t header[4] = {result.train_id, result.rows.size(), result.trajectory.size(),
-                                   result.parameters.size()};
+  const std::uint64_t header[5] = {result.train_id, result.rows.size(), result.trajectory.size(),
+                                   result.parameters.size(), result.model_state.size()};
   const std::size_t rows_bytes = result.rows.size() * sizeof(ResultRow);
   const std::size_t samples_bytes = result.trajectory.size() * sizeof(StoredSample);
   const std::size_t parameter_bytes = result.parameters.size() * sizeof(double);
-  std::vector<std::byte> bytes(sizeof header + rows_bytes + samples_bytes + parameter_bytes);
+  std::vector<std::byte> bytes(sizeof header + rows_bytes + samples_bytes + parameter_bytes + result.model_state.size());
   std::byte* at = bytes.data();
   std::memcpy(at, header, sizeof header);
   std::memcpy(at += sizeof header, result.rows.data(), rows_bytes);
   std::memcpy(at += rows_bytes, result.trajectory.data(), samples_bytes);
-  if (parameter_bytes > 0) std::memcpy(at + samples_bytes, result.parameters.data(), parameter_bytes);
+  if (parameter_bytes > 0) std::memcpy(at += samples_bytes, result.parameters.data(), parameter_bytes);
+  else at += samples_bytes;
+  if (!result.model_state.empty()) std::memcpy(at + parameter_bytes, result.model_state.data(), result.model_state.size());
   return bytes;
 }
 
 TaskResult unpack(const std::vector<std::byte>& bytes) {
-  std::uint64_t header[4];
+  std::uint64_t header[5];
   if (bytes.size() < sizeof header) throw std::runtime_error("truncated result message");
   std::memcpy(header, bytes.data(), sizeof header);
   // Bounded before multiplying, so that a damaged count cannot wrap around.
   const std::size_t body = bytes.size() - sizeof header;
   if (header[1] > body / sizeof(ResultRow) || header[2] > body / sizeof(StoredSample) ||
-      header[3] > body / sizeof(double))
+      header[3] > body / sizeof(double) || header[4] > body)
     throw std::runtime_error("result message of the wrong size");
   const std::size_t rows_bytes = header[1] * sizeof(ResultRow);
   const std::size_t samples_bytes = header[2] * sizeof(StoredSample);
   const std::size_t parameter_bytes = header[3] * sizeof(double);
-  if (bytes.size() != sizeof header + rows_bytes + samples_bytes + parameter_bytes)
+  if (bytes.size() != sizeof header + rows_bytes + samples_bytes + parameter_bytes + header[4])
     throw std::runtime_error("result message of the wrong size");
   TaskResult result;
   result.train_id = header[0];
@@ -43,7 +45,9 @@ TaskResult unpack(const std::vector<std::byte>& bytes) {
   const std::byte* at = bytes.data() + sizeof header;
   std::memcpy(result.rows.data(), at, rows_bytes);
   std::memcpy(result.trajectory.data(), at += rows_bytes, samples_bytes);
-  if (parameter_bytes > 0) std::memcpy(result.parameters.data(), at + samples_bytes, parameter_bytes);
+  at += samples_bytes;
+  if (parameter_bytes > 0) std::memcpy(result.parameters.data(), at, parameter_bytes);
+  result.model_state.assign(reinterpret_cast<const char*>(at + parameter_bytes), header[4]);
   return result;
 }
 

@@ -32,7 +32,8 @@ m_test = n, 3
 shift = none, covariate_scale(2)
 mc_prompts = 300
 """
-# More values of c, one d more: every old run is trained again for its new conditions.
+# More values of c, one d more: every old run is evaluated on its new conditions from its stored
+# model (nothing trained again).
 WIDER = OLD.replace("d = 3, 4", "d = 3, 4, 5").replace("covariate_scale(2)", "covariate_scale(0.5, 2, 4)")
 # One d more only: the old runs are taken whole.
 LONGER = OLD.replace("d = 3, 4", "d = 3, 4, 5")
@@ -54,7 +55,8 @@ def keys(row):
 
 
 def reused_count(stderr):
-    m = re.search(r"(\d+) of (\d+) rows reused; (\d+) runs taken whole, (\d+) trained again", stderr)
+    m = re.search(r"(\d+) of (\d+) rows reused; (\d+) runs taken whole, (\d+) evaluated on their new conditions "
+                  r"from their stored models, (\d+) trained again", stderr)
     return tuple(int(g) for g in m.groups()) if m else None
 
 
@@ -146,7 +148,7 @@ def main():
         old_rows = rows(old)
         old_columns = result_columns(old, True)
 
-        for name, text, ranks, expect in (("wider", WIDER, 3, (16, 48, 0, 4)), ("longer", LONGER, 2, (16, 24, 4, 0))):
+        for name, text, ranks, expect in (("wider", WIDER, 3, (16, 48, 0, 4, 0)), ("longer", LONGER, 2, (16, 24, 4, 0, 0))):
             ini = write(tmp, name + ".ini", text)
             ext, clean = os.path.join(tmp, name + "_ext.h5"), os.path.join(tmp, name + "_clean.h5")
             # With a deadline, as the Slurm scripts run: the rate that fits runs to it must not be
@@ -155,6 +157,15 @@ def main():
                                          "--stop-after", "1h"], ranks)
             check(r.returncode == 0, f"{name}: --extend exit {r.returncode}: {r.stderr[-1500:]}")
             check(reused_count(r.stderr) == expect, f"{name}: reuse reported {reused_count(r.stderr)}, expected {expect}")
+            # The old runs' stored models (the flow's A, the LSA's final state) are evaluated: none trains.
+            untrained = r.stderr.count("is evaluated on its new conditions; nothing trained")
+            check(untrained == expect[3] and "continued from its checkpoint" not in r.stderr,
+                  f"{name}: {untrained} runs evaluated from stored models, expected {expect[3]}: {r.stderr[-800:]}")
+            with h5py.File(ext, "r") as f, h5py.File(old, "r") as o:
+                kept = sorted(int(k) for k in f["models"])
+                # Each lsa run keeps its final state (2 in OLD, 3 with d = 5); the flow's A is in /parameters.
+                check(len(o["models"]) == 2 and len(kept) == 3 and all(f["models"][str(k)].shape[0] > 0 for k in kept),
+                      f"{name}: /models of the extension holds runs {kept}")
             r = run_sweep(args.program, ["--config", ini, "--output", clean, "--progress", "0"])
             check(r.returncode == 0, f"{name}: clean run exit {r.returncode}")
             # The extension is the clean sweep, bitwise (timing columns aside), trajectories too.
@@ -176,7 +187,7 @@ def main():
         r = run_sweep(args.program, ["--config", write(tmp, "twice.ini", twice), "--output", twice_old, "--progress", "0"])
         r = run_sweep(args.program, ["--config", write(tmp, "twice_more.ini", twice.replace("d = 3, 4", "d = 3, 4, 5")),
                                      "--extend", twice_old, "--output", os.path.join(tmp, "twice_more.h5"), "--progress", "0"])
-        check(r.returncode == 0 and reused_count(r.stderr) == (32, 48, 8, 0),
+        check(r.returncode == 0 and reused_count(r.stderr) == (32, 48, 8, 0, 0),
               f"a condition listed twice: exit {r.returncode}, {reused_count(r.stderr)}: {r.stderr[-500:]}")
         # GPT-2: its position table is sized by the grid's longest test prompt, so a larger M is refused.
         gpt = OLD.replace("model = flow, lsa", "model = gpt2(1, 1, 8)").replace("steps = 40", "steps = 3")

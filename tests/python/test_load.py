@@ -106,7 +106,7 @@ def test_other_schema_versions_are_refused(small_file, tmp_path):
     shutil.copy(small_file, old)
     with h5py.File(old, "r+") as f:
         f.attrs["schema_version"] = 6
-    with pytest.raises(icl_sweep.SchemaMismatch, match="schema version 6; this analysis reads versions 7, 8"):
+    with pytest.raises(icl_sweep.SchemaMismatch, match="schema version 6; this analysis reads versions 7, 8, 9"):
         icl_sweep.load(str(old))
 
 
@@ -254,3 +254,29 @@ def test_chunks_read_in_threads_are_bitwise_what_hdf5_reads(tmp_path):
         f.create_dataset("results", data=stored, chunks=(100,))
         assert not icl_sweep.chunks._fast_layout(f["results"])
     assert icl_sweep.load(str(plain)).drop(columns="file").equals(icl_sweep.load(out).drop(columns="file"))
+
+
+def test_models_are_kept_with_their_runs(small_file, tmp_path):
+    """The flow's A is in the file: on the isotropic law, ||A - A*||_F / ||A*||_F with
+    A* = N / (N + 1 + d) I (docs/theory.md) is the row's rel_err. A sampled model's final state
+    holds its weights (those of /parameters) and its loss curve (that of /trajectories)."""
+    runs = icl_sweep.models(small_file)
+    df = icl_sweep.load(small_file)
+    assert len(runs) == df["train_id"].nunique() and runs["state"].isna().all()
+    for _, run in runs.iterrows():
+        d, n = int(run["d"]), int(run["n_train"])
+        assert run["spectrum"] == "isotropic" and run["A"].shape == (d, d)
+        optimum = n / (n + 1 + d) * np.eye(d)
+        rel_err = np.linalg.norm(run["A"] - optimum) / np.linalg.norm(optimum)
+        row = df[df["train_id"] == run["train_id"]].iloc[0]
+        assert rel_err == pytest.approx(row["rel_err"], rel=1e-9, abs=1e-15)
+    out = run_sweep("[sweep]\nname = kept\nseed = 3\n[grid]\nd = 3\nn_train = 6\nmodel = lsa\n[eval]\nm_test = 4\n"
+                    "mc_prompts = 100\n[train]\nsteps = 30\ntrajectory_points = 8\n", str(tmp_path / "kept.h5"))
+    (_, run), = icl_sweep.models(out).iterrows()
+    assert run["A"] is None and run["model"] == "lsa"
+    state = icl_sweep.model_state(run["state"])
+    layer = icl_sweep.parameters(out).iloc[0]
+    assert np.array_equal(state["parameter0"], layer["w_pv"]) and np.array_equal(state["parameter1"], layer["w_kq"])
+    assert state["step"][0] == 30
+    curve = icl_sweep.trajectories(out)
+    assert np.array_equal(state["trajectory"][:len(curve), 1], curve["loss"].to_numpy())
