@@ -20,15 +20,18 @@ def program_path():
     raise FileNotFoundError("icl-sweep not found: build it (README) or set ICL_SWEEP_PROGRAM")
 
 
-def merge(inputs, output, force=False, program=None):
+def merge(inputs, output, force=False, fill=False, program=None):
     """Merges finished sweeps' files (paths, globs or a list) into `output`: the union of their
     grids, every row an input holds copied bitwise, rows several hold checked equal. Returns True
-    when the output is complete; False when the inputs do not fill the union (`icl-sweep --resume
-    OUTPUT` computes the rest). Raises MergeRefused (exit 2: disagreeing rows, other builds,
-    unfinished inputs, an existing output without force)."""
+    when the output is complete. Inputs that do not fill the union are refused unless fill=True,
+    which writes what they hold and returns False (`icl-sweep --resume OUTPUT` computes the rest).
+    Raises MergeRefused (exit 2: inputs that leave holes without fill, disagreeing rows, other
+    builds, unfinished inputs, an existing output without force)."""
     cmd = [program or program_path(), "--merge", *expand_paths(inputs), "--output", os.fspath(output)]
     if force:
         cmd.append("--force")
+    if fill:
+        cmd.append("--fill")
     r = subprocess.run(cmd, capture_output=True, text=True)
     if r.returncode == 0:
         return True

@@ -28,7 +28,7 @@ std::optional<std::string> information(const po::variables_map& vm, const po::op
             "[--progress SECONDS] [--SECTION.KEY VALUE ...]\n"
             "       icl-sweep --resume OUTPUT [--config FILE] [--SECTION.KEY VALUE ...]\n"
             "       icl-sweep --config FILE --extend OLD.h5 [--output FILE] [--force] [--SECTION.KEY VALUE ...]\n"
-            "       icl-sweep merge IN.h5 IN.h5 ... --output FILE [--force]    (or --merge)\n"
+            "       icl-sweep merge IN.h5 IN.h5 ... --output FILE [--force] [--fill]    (or --merge)\n"
             "       icl-sweep status OUTPUT [--export SNAPSHOT.h5]            (or --status)\n"
             "Keys, columns, shifts, spectra and exit codes: docs/interface.md and docs/theory.md.\n\n"
          << options;
@@ -127,7 +127,10 @@ CommandLine parse(int argc, char** argv, std::optional<std::string>& info) {
        "start a sweep whose grid holds OLD's and more: OLD's rows are reused, only the new ones computed")
       ("merge", po::value(&cl.merge)->multitoken()->value_name("IN.h5 ..."),
        "one file from finished sweeps' files (an array job's, extensions'): their grids' union, rows that "
-       "several hold checked equal; rows none holds are left to --resume")
+       "several hold checked equal; inputs that do not fill the union are refused (exit 2) unless --fill")
+      ("fill", po::bool_switch(&cl.fill),
+       "with --merge: where the inputs do not fill the union of their grids, write what they hold and stop "
+       "(exit 3): --resume OUTPUT computes the rest")
       ("status", po::value(&cl.status)->value_name("OUTPUT"),
        "what a sweep has done (rows, statuses, rate, ETA, each rank's last report), read from its journal "
        "without disturbing it")
@@ -172,11 +175,12 @@ CommandLine parse(int argc, char** argv, std::optional<std::string>& info) {
       throw po::error("--status takes the output (and --export) alone");
     return cl;
   }
+  if (cl.fill && cl.merge.empty()) throw po::error("--fill goes with --merge");
   if (!cl.merge.empty()) {
     bool key_given = false;
     for (const auto& key : config_keys()) key_given = key_given || vm.count(key) > 0;
     if (!cl.config.empty() || cl.resume || cl.resume_or_start || !cl.extend.empty() || cl.dry_run || key_given)
-      throw po::error("--merge takes the inputs, --output and --force alone (the inputs' configs decide the rest)");
+      throw po::error("--merge takes the inputs, --output, --force and --fill alone (the inputs' configs decide the rest)");
     if (cl.output.empty()) throw po::error("--merge needs --output FILE");
     return cl;
   }

@@ -21,6 +21,7 @@ struct CommandLine {
   bool resume_or_start = false;
   std::string extend;  // --extend OLD.h5
   std::vector<std::string> merge;  // --merge IN.h5 ...
+  bool fill = false;               // --fill: a merge whose inputs leave holes keeps them for --resume
   std::string status, snapshot;    // --status OUTPUT [--export SNAPSHOT]
   bool dry_run = false;
   double progress = 10.0;

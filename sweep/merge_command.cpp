@@ -8,7 +8,9 @@
 namespace icl {
 
 // --merge, on rank 0 (the others only agree): the union of the inputs' grids, every row an input
-// holds copied; complete when they hold every run whole, else stopped and resumable.
+// holds copied; complete when they hold every run whole. Inputs that leave rows of the union
+// unheld are refused (a results file holds its whole grid), unless --fill: then the output keeps
+// what they hold, stopped and resumable.
 int merge_command(const CommandLine& cl) {
   std::optional<SweepConfig> config;
   try {
@@ -23,6 +25,23 @@ int merge_command(const CommandLine& cl) {
     merged.emplace(Extension::merge(cl.merge, *config, grid));
   } catch (const ExtendRefusal& e) {
     std::fprintf(stderr, "icl-sweep: --merge %s\n", e.what());
+    return kExitBadInput;
+  }
+  if (merged->reused_rows() < grid.rows() && !cl.fill) {
+    std::string inputs, quoted;
+    for (const std::string& path : cl.merge) {
+      inputs += " " + path;
+      quoted += std::string(quoted.empty() ? "" : ", ") + "\"" + path + "\"";
+    }
+    std::fprintf(stderr,
+                 "icl-sweep: --merge %s: the inputs hold %llu of the %llu rows of the union of their grids; %llu rows "
+                 "are in none (the first: %s). A results file holds its whole grid, so nothing is written. Read them "
+                 "together as they are with icl_sweep.load([%s]) (rows several hold counted once), or compute the "
+                 "missing rows: icl-sweep merge%s --output %s --fill, then icl-sweep --resume %s (under mpirun)\n",
+                 merged->sources().c_str(), static_cast<unsigned long long>(merged->reused_rows()),
+                 static_cast<unsigned long long>(grid.rows()),
+                 static_cast<unsigned long long>(grid.rows() - merged->reused_rows()), merged->first_missing().c_str(),
+                 quoted.c_str(), inputs.c_str(), cl.output.c_str(), cl.output.c_str());
     return kExitBadInput;
   }
   std::optional<SweepStore> store;

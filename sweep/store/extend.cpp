@@ -199,6 +199,11 @@ Extension Extension::merge(const std::vector<std::string>& inputs, const SweepCo
     std::uint64_t found = 0;
     for (std::uint64_t c = 0; c < x.conditions_; ++c) found += x.found_[id * x.conditions_ + c];
     x.reused_ += found;
+    for (std::uint64_t c = 0; c < x.conditions_ && found < x.conditions_ && x.first_missing_.empty(); ++c)
+      if (!x.found_[id * x.conditions_ + c]) {
+        const TrainingRun run = grid.run(id);
+        x.first_missing_ = run_text(run) + ", " + condition_text(grid.condition(run, c));
+      }
     if (found == x.conditions_)
       ++x.whole_;
     else if (found > 0)

@@ -39,6 +39,8 @@ class Extension {
 
   std::string sources() const;  // the file names, for messages
   std::uint64_t reused_rows() const { return reused_; }
+  // The first row of the grid that no file holds, as its grid values; "" when every row is held.
+  const std::string& first_missing() const { return first_missing_; }
   std::uint64_t whole_runs() const { return whole_; }
   std::uint64_t partial_runs() const { return partial_; }
   bool whole(std::uint64_t train_id) const;
@@ -87,6 +89,7 @@ class Extension {
   std::vector<Place> run_place_;   // per grid run: a trajectory and weights
   std::vector<std::uint8_t> found_;
   std::uint64_t reused_ = 0, whole_ = 0, partial_ = 0;
+  std::string first_missing_;
 };
 
 }  // namespace icl

@@ -72,6 +72,9 @@ def main():
             check(r.returncode == 2 and "exclude each other" in r.stderr, f"{bad}: exit {r.returncode} {r.stderr!r}")
         r = run_sweep(prog, ["--resume-or-start", ros])
         check(r.returncode == 2 and "--config" in r.stderr, f"--resume-or-start without --config: {r.returncode} {r.stderr!r}")
+        r = run_sweep(prog, small + ["--output", ros, "--fill"])
+        check(r.returncode == 2 and "--fill goes with --merge" in r.stderr,
+              f"--fill without --merge: {r.returncode} {r.stderr!r}")
 
         # Deadlines that cannot be kept: exit 2, nothing written (no stop at once with exit 3).
         late = os.path.join(tmp, "late.h5")

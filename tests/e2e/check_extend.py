@@ -127,7 +127,7 @@ def one_writer(program, tmp, old_busy, wider_busy):
                 os.path.join(tmp, "held_ext.h5"), wider_busy, stop=False)
     check(code == 0, f"one writer: --extend exit {code}")
     holes = os.path.join(tmp, "held_merge.h5")
-    r = run_sweep(program, ["merge", old_busy, half_busy, "--output", holes])
+    r = run_sweep(program, ["merge", old_busy, half_busy, "--output", holes, "--fill"])
     check(r.returncode == 3, f"one writer: merge with holes exit {r.returncode}")
     union = write(tmp, "union_busy.ini", open(busy_ini).read().replace("d = 3, 4", "d = 3, 4, 5")
                   .replace("covariate_scale(2)", "covariate_scale(2), covariate_scale(4)"))
@@ -264,8 +264,15 @@ def main():
         r = run_sweep(args.program, ["--config", write(tmp, "half.ini", OLD.replace("covariate_scale(2)", "covariate_scale(4)")
                                                        .replace("d = 3, 4", "d = 5")), "--output", half, "--progress", "0"])
         holes = os.path.join(tmp, "holes.h5")
+        # Refused without --fill: a results file holds its whole grid; the message says what to run.
         r = run_sweep(args.program, ["--merge", old, half, "--output", holes])
-        check(r.returncode == 3 and f"icl-sweep --resume {holes}" in r.stderr, f"--merge with holes: exit {r.returncode}: {r.stderr[-500:]}")
+        check(r.returncode == 2 and "the inputs hold 24 of the 36 rows of the union" in r.stderr and
+              "12 rows are in none (the first: d = 3" in r.stderr and f'icl_sweep.load(["{old}", "{half}"])' in r.stderr and
+              f"--output {holes} --fill, then icl-sweep --resume {holes}" in r.stderr,
+              f"--merge with holes, without --fill: exit {r.returncode}: {r.stderr[-800:]}")
+        check(not os.path.exists(holes) and not os.path.exists(holes + ".journal"), "--merge with holes wrote something")
+        r = run_sweep(args.program, ["--merge", old, half, "--output", holes, "--fill"])
+        check(r.returncode == 3 and f"icl-sweep --resume {holes}" in r.stderr, f"--merge --fill with holes: exit {r.returncode}: {r.stderr[-500:]}")
         r = run_sweep(args.program, ["--resume", holes, "--progress", "0"])
         union = OLD.replace("d = 3, 4", "d = 3, 4, 5").replace("covariate_scale(2)", "covariate_scale(2), covariate_scale(4)")
         clean = os.path.join(tmp, "union_clean.h5")
@@ -297,7 +304,7 @@ def main():
             r = run_sweep(args.program, ["--merge", parts[0], bad, "--output", out])
             check(r.returncode == 2 and words in r.stderr and bad in r.stderr, f"--merge, {what}: exit {r.returncode}: {r.stderr[-500:]}")
             check(not os.path.exists(out) and not os.path.exists(out + ".journal"), f"--merge, {what}: something was written")
-        print("merge: an array job's three files give the whole sweep bitwise; holes are left to --resume; "
+        print("merge: an array job's three files give the whole sweep bitwise; holes are refused, or with --fill left to --resume; "
               "disagreeing rows and other builds are refused")
 
         # The one-writer rule, on sweeps slow enough to be caught writing.
