@@ -4,7 +4,8 @@
                                  [--panel M] [--title TEXT] [--no-curves] [--partial]
 
 Writes into DIR:
-  summary.csv             one row per (model, spectrum, shift, d, N, M, ridge lambda, lr, steps): runs,
+  summary.csv             one row per (model, spectrum, shift, d, N, M, ridge lambda, k-NN k, and the
+                          sampled models' lr, steps, optimizer, batch, lr_schedule, init): runs,
                           convergence, the mean normalised error R/R0 of every predictor, and for the
                           trained model the half-width of its 95% interval across the runs
                           (*_ci95: training replicates; NaN for one run) (also printed)
@@ -12,7 +13,7 @@ Writes into DIR:
                           line per training run of the population flow, coloured by spectrum, styled by sigma
   error_vs_m_<shift>.png  R/R0 against the test prompt length M per shift: LSA closed form, LSA
                           Monte-Carlo (error bars), OLS, ridge, one-step GD, zero; one panel per
-                          (model, training spectrum, N, and lr and steps of sampled models), averaged
+                          (model, training spectrum, N, and the train.* settings of sampled models), averaged
                           over the other axes
   phase_<X>_<Y>.png       with --phase X Y: a heatmap of --metric over two grid axes, the other
                           axes averaged; cells placed by value on numeric axes (a log axis where the
@@ -22,9 +23,10 @@ Writes into DIR:
 
 Every output names, in its title and in a line printed as `NAME: ...`, each grid axis it averages
 or pools over and its values ("mean over d = 10, 20; sigma = 0, 0.1"); an axis with one value in
-the rows drawn is not named. The ridge λ is ridge's own setting, never averaged: with several,
-each λ is its own curve or column, `ridge (λ = 0.1)`, and every other predictor (the same prompts,
-the same value at every λ) is taken at one λ alone.
+the rows drawn is not named. A predictor's own setting (ridge's λ, k-NN's k: icl_sweep.plot's
+OWN_SETTINGS) is never averaged: with several values, each is its own curve or column,
+`ridge (λ = 0.1)`, `k-NN (k = 5)`, and every other predictor (the same prompts, the same value at
+every λ and k) is taken at one value alone.
 
 Axes: d, n_train, m_test, sigma, init_seed, spectrum, shift, model, shift_param (the number in
 `covariate_scale(2)`), d_over_n, kappa (the number in `geometric(100)`; 1 for isotropic).
@@ -51,16 +53,18 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .intervals import interval  # noqa: E402
-from .plot import (LABELS, PALETTE, PREDICTORS as PLOT_PREDICTORS, SAMPLED_ONLY, PlotError, applies,  # noqa: E402
-                   at_one_lambda, lambdas, output_of, over_text, parse_fix, pooled, ridge_label)
+from .plot import (LABELS, OWN_AXES, PALETTE, PREDICTORS as PLOT_PREDICTORS, SAMPLED_ONLY, PlotError,  # noqa: E402
+                   applies, at_one_setting, output_of, over_text, own_curves, parse_fix, pooled, predictor_rows,
+                   value_text)
 from .results import (RUN_AXES, SUCCESS_STATUSES, SUMMARY_KEYS, copies_note, load as load_frame,  # noqa: E402
                       trajectories)
 
 # column, label, standard-error column, colour (the same in every figure; Okabe-Ito): plot's
 # predictors, in this command's order.
+ORDER = (("model_theory", 0), ("model", 1), ("ols", 2), ("ridge", 3), ("gd", 4), ("avg", 5), ("knn", 7))
 PREDICTORS = [(PLOT_PREDICTORS[key][0], PLOT_PREDICTORS[key][2], PLOT_PREDICTORS[key][1], PALETTE[colour])
-              for key, colour in (("model_theory", 0), ("model", 1), ("ols", 2), ("ridge", 3), ("gd", 4),
-                                  ("avg", 5), ("knn", 7))]
+              for key, colour in ORDER]
+KEY_OF = {PLOT_PREDICTORS[key][0]: key for key, _ in ORDER}  # a predictor's column: its name in plot's PREDICTORS
 FLOOR = 1e-3  # R/R0 below this (OLS interpolating noiseless prompts: ~1e-30) is drawn at it
 METRICS = ["lsa_norm", "lsa_theory_norm", "lsa_over_ols", "ols_norm", "gf_time", "log_rel_err", "converged"]
 
@@ -106,7 +110,8 @@ def groups(df, keys):
 
 
 def write_summary(df, outdir):
-    # One row per SUMMARY_KEYS (model, spectrum, shift, d, N, M, ridge lambda, lr, steps): averaged
+    # One row per SUMMARY_KEYS (model, spectrum, shift, d, N, M, ridge lambda, k-NN k, and the sampled
+    # models' settings lr, steps, optimizer, batch, lr_schedule, init): averaged
     # over seeds and sigma only, never over the sizes or settings (a summary that averaged over N and
     # M would mix different questions silently).
     # The trained model's normalised errors also carry the half-width of the 95% t interval of
@@ -201,18 +206,18 @@ def plot_convergence(paths, partial, kept_runs, outdir):
 
 
 def curves(panel, column, label):
-    """(label, rows, line style) of each curve a predictor draws in a panel: ridge one per λ, every
-    other predictor one, at one λ alone (at_one_lambda)."""
-    several = lambdas(panel)
-    if column != PLOT_PREDICTORS["ridge"][0] or len(several) < 2:
-        return [(label, at_one_lambda(panel), "-")]
+    """(label, rows, line style) of each curve a predictor (its column) draws in a panel: one per value
+    of its own setting (ridge's λ, k-NN's k), every other predictor one, at one value of each own
+    setting alone (plot's own_curves, predictor_rows)."""
+    key = KEY_OF[column]
     styles = ["-", "--", ":", "-."]
-    return [(ridge_label(label, lam), panel[panel["ridge_lambda"] == lam], styles[n % len(styles)])
-            for n, lam in enumerate(several)]
+    return [(text, predictor_rows(panel, key, value), styles[n % len(styles)] if value is not None else "-")
+            for n, (text, value) in enumerate(own_curves(panel, key, label))]
 
 
-# What a panel of the error against M keeps apart: a curve never mixes models or their settings.
-PANEL_KEYS = ["model", "spectrum", "n_train", "lr", "steps"]
+# What a panel of the error against M keeps apart: a curve never mixes models or their settings
+# (the sampled models' own: lr, steps, optimizer, batch, lr_schedule, init).
+PANEL_KEYS = ["model", "spectrum", "n_train"] + list(SAMPLED_ONLY)
 
 
 def plot_error_vs_m(df, outdir):
@@ -225,12 +230,14 @@ def plot_error_vs_m(df, outdir):
         panels = list(groups(rows, PANEL_KEYS))
         several_models = rows["model"].nunique() > 1
         sampled = rows[rows["model"] != "flow"]
-        settings = any(sampled[k].nunique() > 1 for k in SAMPLED_ONLY)
+        settings = [k for k in SAMPLED_ONLY if sampled[k].nunique() > 1]
         n = len(panels)
         ncol = min(n, 3)
         nrow = (n + ncol - 1) // ncol
         fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.6 * nrow + 0.4), squeeze=False, sharey=True)
-        for ax, ((model, spec, ntrain, lr, steps), panel) in zip(axes.flat, panels):
+        for ax, (key, panel) in zip(axes.flat, panels):
+            model, spec, ntrain = key[:3]
+            setting = dict(zip(SAMPLED_ONLY, key[3:]))
             for column, label, se_column, colour in PREDICTORS:
                 if column in ("risk_avg_mc", "risk_knn_mc"):
                     continue
@@ -249,12 +256,12 @@ def plot_error_vs_m(df, outdir):
             ax.axvline(ntrain, color="grey", lw=0.6, ls="--")
             ax.set(xlabel="test prompt length M", ylabel="normalised error R / R₀",
                    title=(f"{model}, " if several_models else "") + f"train {spec}, N={ntrain}"
-                   + (f", lr={lr:g}, {steps} steps" if settings and model != "flow" else ""), yscale="log")
+                   + (setting_text(setting, settings) if settings and model != "flow" else ""), yscale="log")
             ax.grid(True, alpha=0.3)
         for ax in list(axes.flat)[n:]:
             ax.axis("off")
         axes.flat[0].legend(fontsize=7)
-        statement = over_text(pooled(at_one_lambda(rows), PANEL_KEYS + ["m_test"])) or "one row per point"
+        statement = over_text(pooled(at_one_setting(rows), PANEL_KEYS + ["m_test"])) or "one row per point"
         fig.suptitle(wrapped(f"Error against M under {shift}, model {model if not several_models else 'per panel'} "
                              f"(dashed: M = N; values below {FLOOR:g} drawn at {FLOOR:g})\n{statement}",
                              fig.get_figwidth(), 11), fontsize=11)
@@ -264,6 +271,13 @@ def plot_error_vs_m(df, outdir):
         plt.close(fig)
         made[name] = statement
     return made
+
+
+def setting_text(setting, varied):
+    """A sampled model's settings in a panel title: `, lr=0.01, 200 steps` and every other of its
+    axes that takes several values (`varied`), `, optimizer=adam`."""
+    return (f", lr={setting['lr']:g}, {setting['steps']} steps"
+            + "".join(f", {k}={value_text(setting[k])}" for k in varied if k not in ("lr", "steps")))
 
 
 def wrapped(text, inches, fontsize):
@@ -383,10 +397,9 @@ def ordered(values):
 
 def plot_phase(df, x, y, metric, fixes, outdir, title):
     """phase_<x>_<y>.png: the metric's mean per cell, cells placed by value on numeric axes; returns what
-    each cell averages over. Every metric is the trained model's or OLS's: taken at one ridge λ."""
-    rows = phase_rows(df, x, y, metric)
-    if "ridge_lambda" not in (x, y):
-        rows = at_one_lambda(rows)
+    each cell averages over. Every metric is the trained model's or OLS's: taken at one value of each
+    predictor's own setting (ridge λ, k-NN k) that is not x or y."""
+    rows = at_one_setting(phase_rows(df, x, y, metric), keep=[a for a in (x, y) if a in OWN_AXES])
     xs, ys = ordered(rows[x]), ordered(rows[y])
     cells = groups(rows.assign(phase_y=rows[y]), ["phase_y", x])  # a copy of y: x and y may be one axis
     grid = cells[metric].agg(finite_mean).unstack(x).reindex(index=ys, columns=xs).to_numpy(dtype=float)
@@ -414,15 +427,10 @@ def plot_phase(df, x, y, metric, fixes, outdir, title):
 
 
 def panel_columns(rows):
-    """(label, column, λ or None) of each column of a robustness panel: every predictor, ridge once per
-    λ, and zero."""
-    several = lambdas(rows)
-    out = []
-    for column, label, _, _ in PREDICTORS:
-        if column == PLOT_PREDICTORS["ridge"][0] and len(several) > 1:
-            out += [(ridge_label(label, lam), column, lam) for lam in several]
-        else:
-            out.append((label, column, None))
+    """(label, column, value of the predictor's own setting or None) of each column of a robustness
+    panel: every predictor, ridge once per λ and k-NN once per k (plot's own_curves), and zero."""
+    out = [(text, column, value) for column, label, _, _ in PREDICTORS
+           for text, value in own_curves(rows, KEY_OF[column], label)]
     return out + [("zero", "risk_zero", None)]
 
 
@@ -434,11 +442,11 @@ def plot_panel(df, m, outdir):
     shifts = [shift for shift, _ in by_shift]
     columns = panel_columns(rows)
 
-    def cell(g, column, lam):
-        part = at_one_lambda(g) if lam is None else g[g["ridge_lambda"] == lam]
+    def cell(g, column, value):
+        part = predictor_rows(g, KEY_OF.get(column), value)
         return finite_mean(part[column] / part["risk_zero"])
 
-    grid = np.array([[cell(g, c, lam) for _, c, lam in columns] for _, g in by_shift])
+    grid = np.array([[cell(g, c, value) for _, c, value in columns] for _, g in by_shift])
     unconverged = np.array([[(g["converged"] < 1).any()] * len(columns) for _, g in by_shift])
     fig, ax = plt.subplots(figsize=(9.5 + 0.6 * max(len(columns) - 8, 0), 0.4 * len(shifts) + 2.6))
     hatched = heatmap(fig, ax, grid, unconverged, True, "R / R₀")
@@ -446,7 +454,7 @@ def plot_panel(df, m, outdir):
     ax.set_xticks(range(len(columns)), [label for label, _, _ in columns], rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(shifts)), shifts, fontsize=8)
     ax.set(xlabel="predictor", ylabel="test condition")
-    statement = over_text(pooled(at_one_lambda(rows), ["shift", "m_test"])) or "one row per cell"
+    statement = over_text(pooled(at_one_setting(rows), ["shift", "m_test"])) or "one row per cell"
     note = f"; hatched: {hatched} cell(s) with unconverged runs" if hatched else ""
     ax.set_title(wrapped(f"R / R₀ at M = {m} (blue: better than predicting 0, red: worse{note})\n{statement}",
                          fig.get_figwidth() - 1.5, 9), fontsize=9)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .intervals import interval, sign_test
-from .plot import METRICS, PREDICTORS, PlotError, parse_fix
+from .plot import METRICS, OWN_SETTINGS, PREDICTORS, PlotError, at_one_setting, parse_fix
 from .results import GRID_AXES, load
 
 REPLICATE = "init_seed"
@@ -38,6 +38,10 @@ def paired(df, a, b, predictor, metric):
     if predictor not in PREDICTORS:
         raise PlotError(f"--predictor {predictor}: unknown (known: {', '.join(PREDICTORS)})")
     column, se_column, _ = PREDICTORS[predictor]
+    # Another predictor's own setting (ridge's λ, k-NN's k) leaves this one's values as they are:
+    # its rows at one value alone (the others are copies); the compared axis and the predictor's own
+    # setting are kept whole.
+    df = at_one_setting(df, keep=[key_a, OWN_SETTINGS.get(predictor, (None,))[0]])
     scale = {"r_over_r0": 1.0 / df["risk_zero"], "error": 1.0, "error_per_d": 1.0 / df["d"]}[metric]
     df = df.assign(value=df[column] * scale, se=(df[se_column] * scale) if se_column else np.nan)
     keys = [k for k in GRID_AXES if k != key_a]

@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from .intervals import interval  # noqa: E402
-from .plot import PALETTE, PlotError, facet_title, output_of  # noqa: E402
+from .plot import PALETTE, PlotError, at_one_setting, facet_title, output_of  # noqa: E402
 from .results import GRID_AXES, SUCCESS_STATUSES, load as load_frame, split_call, trajectories  # noqa: E402
 
 FLOOR = 1e-3
@@ -36,7 +36,9 @@ STYLE = {"flow": ("LSA, population flow", PALETTE[0]), "lsa": ("LSA, sampled tra
 
 
 def load(paths):
-    df = load_frame(paths)
+    """The rows' columns as arrays, at one value of each predictor's own setting (ridge λ, k-NN k:
+    no figure here draws those predictors, and every other's rows at the other values are copies)."""
+    df = at_one_setting(load_frame(paths))
     return {name: df[name].to_numpy() for name in df.columns}
 
 
@@ -141,7 +143,7 @@ def layer_gaps(paths):
     figures). R(A_eff) is A_eff's closed form; the layer's is `risk_model_theory` (every block,
     docs/theory.md §12), its row standard errors relative to R(A*) beside it, and the largest
     |z| of a row against plain Monte-Carlo of the same layer."""
-    df = load_frame(paths)
+    df = at_one_setting(load_frame(paths))
     df = df[df["model"].isin(["lsa", "linear_transformer(1)"]) & (df["m_test"] == df["n_train"])]
     lines = []
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from .predictors import PREDICTORS
 from .intervals import t975
-from .results import GRID_AXES, SUCCESS_STATUSES, columns_for, copies_note, load
+from .results import GRID_AXES, SAMPLED_ONLY, SUCCESS_STATUSES, columns_for, copies_note, load
 
 # Okabe and Ito's palette: told apart with every common colour-vision deficiency.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -85,53 +85,83 @@ def parse_fix(fixes, df):
     return df
 
 
-def lambdas(df):
-    """The ridge λ of the rows, in increasing order ([] without the column)."""
-    return sorted(df["ridge_lambda"].unique()) if "ridge_lambda" in df else []
+# A predictor's own setting: a condition axis that only that predictor's value depends on (every
+# value sees the same test prompts), as (column, symbol). It is never averaged over: with several
+# values each is its own predictor, `ridge (λ = 0.1)`, and every other predictor, whose rows at the
+# other values are copies, not replicates, is taken at one value alone (at_one_setting).
+OWN_SETTINGS = {"ridge": ("ridge_lambda", "λ"), "knn": ("knn_k", "k")}
+OWN_AXES = [axis for axis, _ in OWN_SETTINGS.values()]
 
 
-def at_one_lambda(df):
-    """Each evaluation's rows at its smallest ridge λ alone. λ is ridge's own setting: every other
-    predictor sees the same prompts and gives the same value at every λ, so the other λ's rows are
-    copies of these, not replicates to average. Per evaluation (file, training run, M, shift), so
-    that files sweeping different λ all keep their rows."""
-    if len(lambdas(df)) < 2:
-        return df
+def settings_of(df, axis):
+    """The values of `axis` in the rows, in increasing order ([] without the column)."""
+    return sorted(df[axis].dropna().unique()) if axis in df else []
+
+
+def at_one_setting(df, keep=None):
+    """Each evaluation's rows at its smallest value of every own-setting axis (OWN_SETTINGS) but
+    those named in `keep` (an axis or a list of them; None: every axis taken at one value). Every
+    predictor but the setting's own sees the same prompts and gives the same value at each, so the
+    rows at the other values are copies of these, not replicates to average. Per evaluation (file,
+    training run, M, shift), so that files sweeping different values all keep their rows."""
+    keep = [keep] if isinstance(keep, str) else list(keep or [])
     keys = [k for k in ("file", "train_id", "m_test", "shift") if k in df]
-    first = df.groupby(keys, observed=True, sort=False)["ridge_lambda"].transform("min") if "train_id" in keys \
-        else df["ridge_lambda"].min()
-    return df[df["ridge_lambda"] == first]
+    for axis in OWN_AXES:
+        if axis in keep or len(settings_of(df, axis)) < 2:
+            continue
+        first = df.groupby(keys, observed=True, sort=False)[axis].transform("min") if "train_id" in keys \
+            else df[axis].min()
+        df = df[df[axis] == first]
+    return df
 
 
-def ridge_label(label, lam):
-    """Ridge at one λ as its own predictor: `ridge (λ = 0.1)`."""
-    return f"{label} (λ = {lam:g})"
+def own_label(label, symbol, value):
+    """A predictor at one value of its own setting as its own predictor: `ridge (λ = 0.1)`."""
+    return f"{label} ({symbol} = {value_text(value)})"
+
+
+def own_curves(df, predictor, label):
+    """[(label, value of its own setting or None)] of each curve (column, line) that `predictor`
+    (a key of PREDICTORS) draws from df: one per value of its own setting where its values are
+    finite at several (own_label), else one, its label."""
+    axis, symbol = OWN_SETTINGS.get(predictor, (None, None))
+    if axis not in df:
+        return [(label, None)]
+    column = PREDICTORS[predictor][0]
+    values = settings_of(df[np.isfinite(df[column])] if column in df else df, axis)
+    if len(values) < 2:
+        return [(label, None)]
+    return [(own_label(label, symbol, v), v) for v in values]
+
+
+def predictor_rows(df, predictor, value=None):
+    """The rows of df that give `predictor`'s values: at one value of every other predictor's own
+    setting (at_one_setting), and at `value` of its own where given (own_curves' values)."""
+    axis = OWN_SETTINGS.get(predictor, (None,))[0]
+    rows = at_one_setting(df, keep=axis)
+    return rows if value is None else rows[rows[axis] == value]
 
 
 def long_form(df, predictors, metric):
     """One row per (row of df, predictor): value and se in the metric's units.
 
-    Ridge's λ is the predictor's own setting, never averaged over: with several λ in df, each is its
-    own predictor, `ridge (λ = 0.1)`; every other predictor is taken at one λ alone (at_one_lambda)."""
-    several = len(lambdas(df)) > 1
+    A predictor's own setting (OWN_SETTINGS: ridge's λ, k-NN's k) is never averaged over: with
+    several values in df, each is its own predictor, `ridge (λ = 0.1)`; every other predictor is
+    taken at one value of it alone (at_one_setting)."""
     frames, order = [], []
     for p in predictors:
         if p not in PREDICTORS:
             raise PlotError(f"--predictors: unknown {p!r} (known: {', '.join(PREDICTORS)})")
         value_col, se_col, label = PREDICTORS[p]
-        rows = df if p == "ridge" else at_one_lambda(df)
-        scale = {"r_over_r0": 1.0 / rows["risk_zero"], "error": 1.0, "error_per_d": 1.0 / rows["d"]}[metric]
-        part = rows.copy()
-        if p == "ridge" and several:
-            names = {lam: ridge_label(label, lam) for lam in lambdas(df)}
-            part["predictor"] = part["ridge_lambda"].map(names)
-            order += list(names.values())
-        else:
-            part["predictor"] = label
-            order.append(label)
-        part["value"] = rows[value_col] * scale
-        part["se"] = rows[se_col] * scale if se_col else np.nan
-        frames.append(part[np.isfinite(part["value"])])
+        for name, value in own_curves(df, p, label):
+            rows = predictor_rows(df, p, value)
+            scale = {"r_over_r0": 1.0 / rows["risk_zero"], "error": 1.0, "error_per_d": 1.0 / rows["d"]}[metric]
+            part = rows.copy()
+            part["predictor"] = name
+            order.append(name)
+            part["value"] = rows[value_col] * scale
+            part["se"] = rows[se_col] * scale if se_col else np.nan
+            frames.append(part[np.isfinite(part["value"])])
     out = pd.concat(frames, ignore_index=True)
     out["predictor"] = pd.Categorical(out["predictor"], categories=order, ordered=True)
     if out.empty:
@@ -139,25 +169,22 @@ def long_form(df, predictors, metric):
     return out
 
 
-# The sampled models' own grid axes (train.lr, train.steps): the population flow ignores them, so its
-# rows' values there are no setting of theirs.
-SAMPLED_ONLY = ("lr", "steps")
-
-
 def applies(axis, rows):
-    """Whether `axis` is a setting of some row: lr and steps only where a row is a sampled model."""
+    """Whether `axis` is a setting of some row: lr, steps and the other SAMPLED_ONLY axes only where a
+    row is a sampled model."""
     return axis not in SAMPLED_ONLY or "model" not in rows or bool((rows["model"] != "flow").any())
 
 
 def pooled(rows, held, axes=GRID_AXES):
     """{axis: its values in order} for every grid axis that takes several values among rows sharing
     the values of `held` (the columns a point, cell or line keeps apart): what a mean over such rows
-    averages, or a figure pools. Never ridge_lambda (each λ is its own predictor, the others taken at
-    one λ alone); lr and steps among the sampled models' rows alone."""
+    averages, or a figure pools. Never a predictor's own setting (OWN_AXES: each value is its own
+    predictor, the others taken at one value alone); the sampled models' own axes (SAMPLED_ONLY: lr,
+    steps, ...) among their rows alone."""
     held = [k for k in held if k in rows]
     out = {}
     for a in axes:
-        if a in held or a == "ridge_lambda" or a not in rows:
+        if a in held or a in OWN_AXES or a not in rows:
             continue
         part = rows[rows["model"] != "flow"] if a in SAMPLED_ONLY and "model" in rows else rows
         if part.empty:
@@ -207,7 +234,8 @@ def aggregate(long, x, hue, facet):
                         unconverged=("converged", lambda c: int((~c).sum()))).reset_index()
     half = stats["n"].map(lambda n: t975(n - 1)) * stats["sd"] / np.sqrt(stats["n"])
     stats["ci_low"], stats["ci_high"] = stats["mean"] - half, stats["mean"] + half
-    axes = ["d", "n_train", "m_test", "spectrum", "shift", "ridge_lambda", "sigma", "init_seed", "model", "lr", "steps", "file"]
+    axes = ["d", "n_train", "m_test", "spectrum", "shift", "ridge_lambda", "sigma", "init_seed", "model", "lr", "steps"]
+    axes += [a for a in GRID_AXES if a not in axes] + ["file"]
     # What differs between the rows of one point: the mean is over those.
     varied = {}
     for a in axes:
@@ -353,8 +381,8 @@ SHIFT_TITLES = {"covariate_isotropic": lambda c: "test covariance I",
                 "covariate_random": lambda c: "test covariance " + (f"{c:g}·" if c != 1 else "") + "diag(Exp(1))",
                 "covariate_scale": lambda c: f"test covariates scaled by {c:g}",
                 "none": lambda c: "no shift"}
-SYMBOLS = {"n_train": "N", "m_test": "M", "d": "d", "sigma": "σ", "ridge_lambda": "λ", "init_seed": "seed",
-           "shift_param": "c"}
+SYMBOLS = {"n_train": "N", "m_test": "M", "d": "d", "sigma": "σ", "init_seed": "seed", "shift_param": "c",
+           **dict(OWN_SETTINGS.values())}
 
 
 def facet_title(key, value, label):

@@ -5,7 +5,8 @@
 DIR/index.html holds, in this order: every figure, one per value of d (error against M per shift,
 error against each shift's parameter) and the flow's convergence, each captioned with the grid axes
 its points average or its lines pool over and their values; the summary (one row per model,
-spectrum, shift, d, N, M, ridge λ, and lr and steps where a row is a sampled model: means of R/R0,
+spectrum, shift, d, N, M, ridge λ, k-NN k, and lr, steps and the other train.* settings where a row
+is a sampled model: means of R/R0,
 with a caption naming what they average over and the settings every row shares, which get no
 column); each file's config and provenance. The figures are PNG files beside it. The page checks
 on load that every figure loaded and says so in its footer (`data-images-loaded` on <body>), which
@@ -38,7 +39,7 @@ window.addEventListener("load", () => {
 
 def summary_table(df):
     """The summary as (HTML table, caption): one row per SUMMARY_KEYS, means over the rest. A column
-    only where it tells rows apart: lr and steps (the sampled models' settings) blank on the flow's
+    only where it tells rows apart: lr, steps, ... (SAMPLED_ONLY, the sampled models' settings) blank on the flow's
     rows and left out without a sampled model; a key every row shares, and a predictor no row has,
     left out. The caption names what the means are over and the keys every row shares."""
     cols = {f"{p} R/R₀": PREDICTORS[p][0] + "_norm" for p in SUMMARY_PREDICTORS}
@@ -52,13 +53,17 @@ def summary_table(df):
     for k in SAMPLED_ONLY:
         out[k] = out[k].where(out["model"] != "flow")
     keys = [k for k in SUMMARY_KEYS if applies(k, df)]
-    fixed = {k: out[k].iloc[0] for k in keys if out[k].nunique(dropna=False) == 1}
+    fixed = {k: out[k].iloc[0] for k in keys if k not in SAMPLED_ONLY and out[k].nunique(dropna=False) == 1}
+    # A sampled models' setting with one value among their rows: said once, not a column.
+    sampled = {k: out[k].dropna().iloc[0] for k in keys if k in SAMPLED_ONLY and out[k].nunique() == 1}
     empty = [c for c in out.columns if c not in SUMMARY_KEYS and out[c].isna().all()]
-    out = out.drop(columns=[k for k in SUMMARY_KEYS if k in fixed or k not in keys] + empty)
-    shown = [k for k in keys if k not in fixed]
+    out = out.drop(columns=[k for k in SUMMARY_KEYS if k in fixed or k in sampled or k not in keys] + empty)
+    shown = [k for k in keys if k not in fixed and k not in sampled]
     caption = (f"One row per {', '.join(shown) or 'table'}; "
                + (over_text(pooled(df, SUMMARY_KEYS)) or "one run per row, nothing averaged")
                + ("; every row: " + ", ".join(f"{k} = {value_text(v)}" for k, v in fixed.items()) if fixed else "")
+               + ("; every sampled model: " + ", ".join(f"{k} = {value_text(v)}" for k, v in sampled.items())
+                  if sampled else "")
                + ".")
     table = out.to_html(index=False, float_format=lambda v: f"{v:.4g}", na_rep="–", border=0, classes="summary")
     return table, caption

@@ -136,7 +136,7 @@ def test_every_output_names_what_it_averages_and_never_averages_lambda(lambdas_f
     assert analyze.main([lambdas_file, "--out", str(out), "--phase", "d", "sigma", "--panel", "3"]) == 0
     lines = [line.split(": ", 1) for line in capsys.readouterr().out.splitlines()]
     said = {line[0]: line[1] for line in lines if line[0].endswith((".png", ".csv"))}
-    assert said["summary.csv"] == ("one row per model, spectrum, shift, d, n_train, m_test, ridge_lambda; "
+    assert said["summary.csv"] == ("one row per model, spectrum, shift, d, n_train, m_test, ridge_lambda, knn_k; "
                                    "mean over sigma = 0.5, 1")
     assert said["error_vs_m_none.png"] == "mean over d = 3, 4; sigma = 0.5, 1"
     assert said["phase_d_sigma.png"] == "mean over m_test = 3, 6; shift = covariate_scale(0.5), covariate_scale(2), none"

@@ -3,10 +3,11 @@ and refusals that name the key instead of a traceback."""
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import icl_sweep.plot as plot
-from conftest import ROOT, run_sweep
+from conftest import ROOT, SMALL, run_sweep
 
 QUESTION = """[sweep]
 name = question
@@ -172,23 +173,91 @@ def test_shift_facets_start_with_none_and_numeric_hues_use_a_sequential_map():
     assert names == [str(d) for d in range(2, 22, 2)] and len(set(colours)) == 10, (names, colours)
 
 
-def test_one_lambda_per_evaluation_keeps_files_with_other_lambdas():
-    """at_one_lambda takes each evaluation (file, run, M, shift) at its own smallest λ: a file that
-    swept other λ than another keeps its rows (a smallest λ over all files would drop them)."""
+def test_one_setting_per_evaluation_keeps_files_with_other_settings():
+    """at_one_setting takes each evaluation (file, run, M, shift) at its own smallest λ and k: a file
+    that swept other values than another keeps its rows (a smallest value over all files would drop
+    them); `keep` leaves an axis whole."""
     import pandas as pd
     rows = pd.DataFrame({"file": ["a"] * 4 + ["b"] * 2, "train_id": 0, "m_test": 5, "shift": ["none", "none", "c", "c"] + ["none"] * 2,
-                         "ridge_lambda": [0.1, 1, 0.1, 1, 0.5, 2]})
-    kept = plot.at_one_lambda(rows)
-    assert list(zip(kept["file"], kept["shift"], kept["ridge_lambda"])) == [("a", "none", 0.1), ("a", "c", 0.1),
-                                                                             ("b", "none", 0.5)]
+                         "ridge_lambda": [0.1, 1, 0.1, 1, 0.5, 2], "knn_k": [1, 1, 5, 5, 3, 3]})
+    rows = pd.concat([rows, rows.assign(knn_k=rows["knn_k"] + 10)], ignore_index=True)
+    kept = plot.at_one_setting(rows)
+    assert list(zip(kept["file"], kept["shift"], kept["ridge_lambda"], kept["knn_k"])) == [
+        ("a", "none", 0.1, 1), ("a", "c", 0.1, 5), ("b", "none", 0.5, 3)]
+    kept = plot.at_one_setting(rows, keep="knn_k")
+    assert sorted(zip(kept["file"], kept["knn_k"])) == [("a", 1), ("a", 5), ("a", 11), ("a", 15), ("b", 3), ("b", 13)]
+    assert set(kept["ridge_lambda"]) == {0.1, 0.5}
+    assert len(plot.at_one_setting(rows, keep=["ridge_lambda", "knn_k"])) == len(rows)
+
+
+OWN = SMALL.replace("mc_prompts = 200", "mc_prompts = 200\nridge_lambda = 0.1, 1\nknn_k = 1, 5")
+
+
+@pytest.fixture(scope="module")
+def own_settings(tmp_path_factory):
+    return run_sweep(OWN, str(tmp_path_factory.mktemp("own") / "own.h5"))
+
+
+def test_a_predictors_own_setting_is_never_averaged(own_settings, tmp_path):
+    """ridge's λ and k-NN's k (OWN_SETTINGS): each value its own predictor, `k-NN (k = 5)`, never a
+    plain `ridge` or `k-NN`; every other predictor (the same prompts: the same value at every λ and
+    k) taken at one (λ, k), its rows there counted once, not four times."""
+    import icl_sweep
+    import icl_sweep.analyze as analyze
+    ols, ridge, knn = (plot.PREDICTORS[p][2] for p in ("ols", "ridge", "knn"))
+    per = [f"{ridge} (λ = 0.1)", f"{ridge} (λ = 1)", f"{knn} (k = 1)", f"{knn} (k = 5)"]
+    df = icl_sweep.load(own_settings)
+    # The premise: the rows at the other (λ, k) are copies for every predictor but the setting's own.
+    evaluation = df.groupby(["train_id", "m_test", "shift"], observed=True)
+    for column in ("risk_model_mc", "risk_ols_mc", "risk_zero"):
+        assert (evaluation[column].nunique() == 1).all(), column
+    assert (evaluation["risk_knn_mc"].nunique() == 2).all() and (evaluation["risk_ridge_mc"].nunique() == 2).all()
+    stats, statement = plot.plot(own_settings, "m_test", "predictor", None, ["shift=none"],
+                                 predictors=("model", "ols", "ridge", "knn"), out=str(tmp_path / "own.png"))
+    assert list(stats["predictor"].cat.categories) == ["trained model", ols] + per
+    assert not {ridge, knn} & set(stats["predictor"].astype(str))
+    assert (stats["n"] == 2).all(), stats[["predictor", "m_test", "n"]]  # d = 3, 4: never 8 (4 copies each)
+    assert "ridge_lambda" not in statement and "knn_k" not in statement and "averaged over d (2 values)" in statement
+    at_one = df[(df["shift"] == "none") & (df["ridge_lambda"] == 0.1) & (df["knn_k"] == 1)]
+    for m, rows in at_one.groupby("m_test"):
+        point = stats[(stats["predictor"] == ols) & (stats["m_test"] == m)].iloc[0]
+        assert point["n"] == len(rows) == 2
+        assert point["mean"] == pytest.approx(rows["risk_ols_mc_norm"].mean(), rel=1e-12)
+        assert point["se"] == pytest.approx((rows["risk_ols_mc_se"] / rows["risk_zero"]).mean(), rel=1e-12)
+        half = 12.706204736174707 * rows["risk_ols_mc_norm"].std() / 2 ** 0.5  # t_{0.975,1}: two rows
+        assert point["ci_high"] - point["mean"] == pytest.approx(half, rel=1e-9)
+    for k in (1, 5):  # k-NN at each k: its rows at that k and one λ
+        rows = df[(df["shift"] == "none") & (df["knn_k"] == k) & (df["ridge_lambda"] == 0.1)]
+        points = stats[stats["predictor"] == f"{knn} (k = {k})"].set_index("m_test")["mean"]
+        np.testing.assert_allclose(points.to_numpy(), rows.groupby("m_test")["risk_knn_mc_norm"].mean().to_numpy(), rtol=1e-12)
+    for lam in (0.1, 1.0):  # ridge at each λ: its rows at that λ and one k
+        rows = df[(df["shift"] == "none") & (df["ridge_lambda"] == lam) & (df["knn_k"] == 1)]
+        points = stats[stats["predictor"] == f"{ridge} (λ = {lam:g})"].set_index("m_test")
+        assert (points["n"] == 2).all()
+        np.testing.assert_allclose(points["mean"].to_numpy(), rows.groupby("m_test")["risk_ridge_mc_norm"].mean().to_numpy(),
+                                   rtol=1e-12)
+    # analyze: the curves of a panel and the columns of a robustness panel follow the same rules.
+    panel = analyze.load([own_settings])
+    panel = panel[panel["shift"] == "none"]
+    drawn = {column: analyze.curves(panel, column, label) for column, label, _, _ in analyze.PREDICTORS}
+    assert [text for text, _, _ in drawn["risk_knn_mc"]] == per[2:]
+    assert [text for text, _, _ in drawn["risk_ridge_mc"]] == per[:2]
+    (text, rows, _), = drawn["risk_ols_mc"]
+    assert text == ols and len(rows) == len(df[(df["shift"] == "none") & (df["ridge_lambda"] == 0.1) & (df["knn_k"] == 1)])
+    assert set(rows["ridge_lambda"]) == {0.1} and set(rows["knn_k"]) == {1}
+    assert all(set(rows["ridge_lambda"]) == {0.1} for _, rows, _ in drawn["risk_knn_mc"])
+    assert all(set(rows["knn_k"]) == {1} for _, rows, _ in drawn["risk_ridge_mc"])
+    columns = [label for label, _, _ in analyze.panel_columns(panel)]
+    assert set(per) <= set(columns) and not {ridge, knn} & set(columns) and ols in columns, columns
+    assert plot.pooled(df, ["m_test", "shift", "d"]) == {}  # never λ or k
 
 
 def test_pooled_names_the_axes_a_point_averages_with_their_values():
-    """Axes varying within a point with their values; never ridge_lambda; lr and steps among sampled
+    """Axes varying within a point with their values; never ridge_lambda or knn_k; lr and steps among sampled
     models' rows alone (the flow ignores them); a long list shortened to its ends and count."""
     import pandas as pd
     rows = pd.DataFrame({"m_test": [5, 5, 5, 5], "d": [10, 20, 10, 20], "sigma": [0.0, 0.1, 0.1, 0.0],
-                         "ridge_lambda": [0.1, 1, 0.1, 1], "model": ["flow", "flow", "lsa", "lsa"],
+                         "ridge_lambda": [0.1, 1, 0.1, 1], "knn_k": [1, 1, 5, 5], "model": ["flow", "flow", "lsa", "lsa"],
                          "lr": [0.001, 0.01, 0.001, 0.001], "steps": 100})
     assert plot.over_text(plot.pooled(rows, ["m_test", "model"])) == "mean over d = 10, 20; sigma = 0, 0.1"
     assert plot.over_text(plot.pooled(rows, ["m_test"])).endswith("; model = flow, lsa")

@@ -36,10 +36,10 @@ def test_report_opens_in_chromium_with_every_image_loaded(small_file, tmp_path):
     # The summary: no column for what does not apply (lr, steps: flow rows only) or what every row
     # shares (model, spectrum, N), which the caption names with what the means are over.
     header = re.findall(r"<th>([^<]*)</th>", page[page.index("<table class=\"dataframe summary\">"):].split("</thead>")[0])
-    assert header[:4] == ["shift", "d", "m_test", "rows"] and not {"lr", "steps", "model", "ridge_lambda"} & set(header), header
+    assert header[:4] == ["shift", "d", "m_test", "rows"] and not {"lr", "steps", "model", "ridge_lambda", "knn_k"} & set(header), header
     caption = html.unescape(re.search(r"<p class='caption'>([^<]*)</p>", page).group(1))
     assert caption == ("One row per shift, d, m_test; mean over sigma = 0.01, 0.5, 1; every row: "
-                       "model = flow, spectrum = isotropic, n_train = 6, ridge_lambda = 0.1."), caption
+                       "model = flow, spectrum = isotropic, n_train = 6, ridge_lambda = 0.1, knn_k = 3."), caption
     for path in (small_file, other):
         assert path in page  # provenance of each file
     assert "sweep.seed" in page or "seed = " in page  # the config
@@ -70,15 +70,19 @@ def test_the_old_html_spelling_still_works_with_a_deprecation_line(small_file, t
 
 
 def test_the_summary_shows_lr_and_steps_only_for_sampled_models(small_file):
-    """lr and steps are the sampled models' settings: a column where some row is one, blank on the
-    flow's rows; a predictor no row has gets no column."""
+    """lr, steps, optimizer, batch, lr_schedule and init are the sampled models' settings: a column
+    where they take several values among the sampled rows, blank on the flow's rows; one value is
+    said once in the caption; a predictor no row has gets no column."""
     df = icl_sweep.load(small_file)
     df["model"] = df["model"].astype(str).where(df["d"] == 3, "lsa")  # d = 4's runs as a sampled model
     df["risk_knn_mc_norm"] = float("nan")
+    df["lr"] = df["lr"].where(df["shift"] != "none", 0.01)  # two learning rates among the sampled rows
     table, caption = summary_table(df)
     header = re.findall(r"<th>([^<]*)</th>", table)
-    assert {"model", "lr", "steps"} <= set(header) and "knn R/R₀" not in header, header
+    assert {"model", "lr"} <= set(header) and "knn R/R₀" not in header and "steps" not in header, header
     rows = [re.findall(r"<td>([^<]*)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
     lr = header.index("lr")
-    assert {row[lr] for row in rows if row[0] == "flow"} == {"–"} and {row[lr] for row in rows if row[0] == "lsa"} == {"0.001"}
-    assert caption.startswith("One row per model, shift, d, m_test, lr, steps; one run per row"), caption
+    assert {row[lr] for row in rows if row[0] == "flow"} == {"–"} and {row[lr] for row in rows if row[0] == "lsa"} == {"0.001", "0.01"}
+    assert caption.startswith("One row per model, shift, d, m_test, lr; one run per row"), caption
+    assert caption.endswith("; every sampled model: steps = 1000, optimizer = adam, batch = 64, lr_schedule = constant, "
+                            "init = paper."), caption
