@@ -15,6 +15,8 @@ from .declared import declared
 # axes make training runs, the others a run's conditions.
 GRID_AXES = [a["name"] for a in declared("axes")]
 RUN_AXES = [a["name"] for a in declared("axes") if a["kind"] == "run"]
+# The text columns every results file has (schema 9 adds optimizer, lr_schedule and init); a text
+# column is one stored as an HDF5 enumeration (schema 8 on) or as fixed-length bytes (7): is_text.
 TEXT_COLUMNS = ["status", "spectrum", "shift", "model"]
 TRAJECTORY_COLUMNS = ["time", "loss", "rel_err", "excess_loss"]
 # Columns that differ between runs of the same rows (docs/interface.md, "Determinism").
@@ -23,7 +25,8 @@ TIMING_COLUMNS = ("seconds", "train_seconds", "rank", "finished_unix")
 # its steps (docs/interface.md, "status"); any other status is a failure or a stop.
 SUCCESS_STATUSES = ("converged", "trained")
 # A summary row: a point of these, averaged over the seeds and sigma (never over sizes or settings).
-SUMMARY_KEYS = ["model", "spectrum", "shift", "d", "n_train", "m_test", "ridge_lambda", "lr", "steps"]
+SUMMARY_KEYS = ["model", "spectrum", "shift", "d", "n_train", "m_test", "ridge_lambda", "knn_k", "lr", "steps",
+                "optimizer", "batch", "lr_schedule", "init"]
 # Columns that say where a row sits in its file, not what it is: the same row has other values in
 # another file (an extension or a merge reorders the grid).
 PLACE_COLUMNS = ("file", "row", "train_id")
@@ -37,7 +40,13 @@ class IncompleteFile(ValueError):
 
 def split_call(text):
     """'covariate_scale(2)' -> ('covariate_scale', 2.0); 'none' -> ('none', nan); a call with
-    several parameters, or one that is not a number, gives nan as its parameter."""
+    several parameters, or one that is not a number, gives nan as its parameter; shifts composed
+    with '+' are their own name: ('covariate_scale(2)+label_noise(0.5)', nan)."""
+    depth = 0
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "+" and depth == 0:
+            return text, np.nan
     m = _CALL.match(text)
     if not m:
         return text, np.nan
@@ -91,6 +100,11 @@ def is_complete(path):
         return int(f.attrs.get("completed", 0)) == 1
 
 
+def is_text(dtype):
+    """Whether a /results column of this dtype holds texts: an enumeration, or fixed-length bytes."""
+    return h5py.check_enum_dtype(dtype) is not None or dtype.kind == "S"
+
+
 def text_values(values, dtype):
     """A text column as a pandas Categorical whose categories are the values it holds, in lexical
     order, each decoded once: from the numbers and the enumeration of schema 8 (0 is "", a row not
@@ -120,7 +134,7 @@ def read_table(f, path, columns=None, derived=False):
     the frame to consolidate it (a selection of rows copies what it selects, nothing more)."""
     table = f.get("results")
     names = getattr(getattr(table, "dtype", None), "names", None) or ()
-    missing = [c for c in ("done", "status", "risk_zero") + tuple(TEXT_COLUMNS) if c not in names]
+    missing = [c for c in ("done", "risk_zero") + tuple(TEXT_COLUMNS) if c not in names]
     if not isinstance(table, h5py.Dataset) or missing:
         raise schema.SchemaMismatch(f"{path}: /results is not an icl-sweep results table (" +
                                     (f"no column {', '.join(dict.fromkeys(missing))}" if names else "not a table") + ")")
@@ -143,8 +157,8 @@ def read_table(f, path, columns=None, derived=False):
     at = {c: i for i, c in enumerate(real)}
     out = {c: reals[at[c]] if c in at else np.empty(rows, dtype=table.dtype[c]) for c in wanted}
     chunks.read_columns(table, wanted, out)
-    for c in TEXT_COLUMNS:
-        if c in out:
+    for c in wanted:
+        if is_text(table.dtype[c]):
             out[c] = text_values(out[c], table.dtype[c])
     if derived:
         for col in ("shift", "spectrum"):
@@ -188,15 +202,21 @@ def _derived_columns(wanted):
 # A run's condition, within one file: two rows with the same of these are one condition computed
 # twice, as `m_test = n, 20` at N = 20 gives (the grid is a product; the rows are bitwise equal but
 # for timing).
-REPEAT_KEYS = ["train_id", "m_test", "shift", "ridge_lambda"]
+REPEAT_KEYS = ["train_id", "m_test", "shift", "ridge_lambda", "knn_k"]
+# The sampled models' own grid axes (the train.* lists: lr, steps, optimizer, batch, lr_schedule,
+# init): the population flow ignores them, so flow runs that differ only there are one computation.
+SAMPLED_ONLY = [a["name"] for a in declared("axes") if a["key"].startswith("train.")]
 
 
 def _read_one(path, partial, columns=None):
-    """One file's rows done; a condition a run holds twice (REPEAT_KEYS) counted once, the number
-    dropped in df.attrs["repeats_dropped"]."""
-    extra = [] if columns is None else [c for c in REPEAT_KEYS + ["n_train", "status"] if c not in columns]
+    """One file's rows done; a condition a run holds twice (REPEAT_KEYS), and a flow run repeated
+    along the sampled models' own axes (SAMPLED_ONLY: the rows at their first values are kept),
+    counted once, the number dropped in df.attrs["repeats_dropped"]."""
     with _open(path) as f:
         completed = _completed(f, path, partial)
+        names = f["results"].dtype.names or ()
+        keys = [c for c in REPEAT_KEYS + GRID_AXES + ["n_train", "status"] if c in names]
+        extra = [] if columns is None else [c for c in dict.fromkeys(keys) if c not in columns]
         df = read_table(f, path, None if columns is None else list(columns) + extra, derived=True)
     # A row is done when done = 1 and it has a status ("" is a row never computed).
     not_done = (df["done"] != 1) | (df["status"] == "")
@@ -207,19 +227,64 @@ def _read_one(path, partial, columns=None):
     keep = ~not_done if undone else None
     # Only rows with M = N can be repeats (`n` and the number): those alone are compared.
     equal = (df["m_test"] == df["n_train"]).to_numpy()
-    repeats = pd.Series(False, index=df.index)
+    repeats = np.zeros(len(df), dtype=bool)
     if equal.any():
-        repeats[equal] = pd.DataFrame({k: df[k].to_numpy()[equal] for k in REPEAT_KEYS}).duplicated().to_numpy()
+        repeats[equal] = pd.DataFrame({k: df[k].to_numpy()[equal] for k in REPEAT_KEYS if k in df}).duplicated().to_numpy()
+    flow = (df["model"] == "flow").to_numpy() if "model" in df else np.zeros(len(df), dtype=bool)
+    if flow.any() and any(df[a].nunique() > 1 for a in SAMPLED_ONLY if a in df):
+        same = [a for a in GRID_AXES if a in df and a not in SAMPLED_ONLY]
+        repeats[flow] |= pd.DataFrame({k: df[k].to_numpy()[flow] for k in same}).duplicated().to_numpy()
     if repeats.any():
         keep = ~repeats if keep is None else keep & ~repeats
     if keep is not None:
         df = df[keep].reset_index(drop=True)
+    for axis, value in _settings_of_older_files(path, names):
+        if axis not in df and (columns is None or axis in columns):
+            df[axis] = pd.Categorical([value] * len(df)) if isinstance(value, str) else np.full(len(df), value)
     if extra:
         asked = set(columns) | {"done"}
         asked |= set(_derived_columns([c for c in df.columns if c in asked]))
         df = df.drop(columns=[c for c in df.columns if c not in asked])
     df.attrs["repeats_dropped"] = int(repeats.sum())
     return df
+
+
+# Keys that older files' configs lack, with the value that gives what those sweeps computed.
+KEYS_ADDED_LATER = {"grid.train_noise": 0.0}
+
+
+def _settings_of_older_files(path, names):
+    """[(column, value)] for the grid axes (and `seed`) that a file of an older schema has no column
+    for (version 8: optimizer, batch, lr_schedule, init, knn_k, seed, train_noise): each was then
+    one setting of the whole sweep, which its stored config holds (train_noise, which did not
+    exist, was 0: noiseless training)."""
+    axes = {a["name"]: a["key"] for a in declared("axes")}
+    axes["seed"] = "sweep.seed"
+    missing = {c: k for c, k in axes.items() if c not in names}
+    if not missing:
+        return []
+    import configparser
+
+    with _open(path) as f:
+        text = f.attrs["config"]
+    stored = configparser.ConfigParser(interpolation=None)
+    stored.read_string(text.decode() if isinstance(text, bytes) else str(text))
+    out = []
+    for column, key in missing.items():
+        section, name = key.split(".")
+        if not stored.has_option(section, name):
+            if key in KEYS_ADDED_LATER:
+                out.append((column, KEYS_ADDED_LATER[key]))
+            continue
+        value = stored.get(section, name).strip()
+        for kind in (int, float):
+            try:
+                value = kind(value)
+                break
+            except ValueError:
+                pass
+        out.append((column, value))
+    return out
 
 
 def columns_for(keys):
@@ -269,7 +334,9 @@ def load(paths_or_glob, partial=False, keep_copies=False, columns=None):
     ones and its place: a sweep and its --extend or --merge output, or the same sweep run twice) is
     kept once, from the first file, unless keep_copies=True: averages would count it twice. df.attrs["copies_dropped"] says how many were dropped. Rows of sweeps with other
     seeds differ in their values and are all kept. Within a file, a condition that a run holds twice
-    (`m_test = n, 20` at N = 20: the grid is a product) is kept once; df.attrs["repeats_dropped"]
+    (`m_test = n, 20` at N = 20: the grid is a product) is kept once, and so is a flow run repeated
+    along the sampled models' own axes (train.lr, steps, optimizer, batch, lr_schedule, init, which
+    the flow ignores: the rows at their first values are kept); df.attrs["repeats_dropped"]
     says how many such rows were dropped."""
     frames = []
     for path in expand_paths(paths_or_glob):
@@ -307,7 +374,8 @@ def copies_note(df):
     n, r = df.attrs.get("copies_dropped", 0), df.attrs.get("repeats_dropped", 0)
     notes = ([f"{n} row(s) held by several files counted once (the same computation: --extend and --merge copy rows, "
               "and a sweep run twice computes them again)"] if n else []) + \
-            ([f"{r} row(s) of a condition a run holds twice (m_test = n beside the same number) counted once"] if r else [])
+            ([f"{r} row(s) the grid computes twice counted once (m_test = n beside the same number; the flow at "
+              "several values of the train.* lists it ignores)"] if r else [])
     return "; ".join(notes)
 
 
@@ -320,7 +388,7 @@ def _first_rows(path, partial, ids):
         conditions = table.shape[0] // f["trajectories"]["time"].shape[0]
         wanted = ["train_id", "done"] + RUN_AXES
         rows = table.fields(wanted)[[int(i) * conditions for i in ids]] if ids else table.fields(wanted)[0:0]
-        df = pd.DataFrame({c: text_values(rows[c], table.dtype[c]) if c in TEXT_COLUMNS else rows[c] for c in wanted})
+        df = pd.DataFrame({c: text_values(rows[c], table.dtype[c]) if is_text(table.dtype[c]) else rows[c] for c in wanted})
     return df[df["done"] == 1]
 
 

@@ -28,6 +28,7 @@ struct SampledSetup {
   const PopulationLoss* loss;    // for A_eff's population loss and A* (LSA models)
   int d = 0, n_train = 0;
   double sigma = 0.01;           // the paper's initialisation scale
+  double train_noise = 0.0;      // label noise (standard deviation) of the training prompts
   int max_test_m = 0;            // the longest test prompt: GPT-2's positions must cover it
   int trajectory_points = 64;
   // Training prompts of step t draw from Stream{seed, train_key, text_key("train-batch"), t}; the

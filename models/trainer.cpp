@@ -308,7 +308,7 @@ SampledOutcome train(const SampledSetup& s, CancelCheck cancelled) {
       checkpoint();
     Stream stream{s.seed, s.train_key, text_key("train-batch"), static_cast<std::uint64_t>(step)};
     sample_training_batch(*s.covariance, s.options.batch, curriculum.points_at(step), curriculum.dims_at(step), stream,
-                          batch);
+                          batch, s.train_noise);
     const double loss = model->loss_and_grad(batch);
     if (!std::isfinite(loss)) {
       out.status = TrainingStatus::diverged;

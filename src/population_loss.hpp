@@ -11,6 +11,8 @@ namespace icl {
 //   L(A) = 1/2 [ sum_jk C_jk At_jk^2 - 2 sum_j D_j At_jj + trace ],
 // C_jk = E[lambda_j lambda_k gamma_k], D_j = E[lambda_j^2] (docs/theory.md §2 and §4).
 // Its minimiser is diagonal in this basis: At*_jj = D_j / C_jj.
+// With label noise of standard deviation s in the training prompts (every label, the query's
+// too: y_i = <w, x_i> + N(0, s^2)), gamma_k gains s^2 / N and the trace s^2 (docs/theory.md §14).
 struct PopulationLoss {
   Eigen::MatrixXd C;
   Eigen::VectorXd D;
@@ -28,6 +30,6 @@ struct PopulationLoss {
   double one_step_eta() const { return D.sum() / C.diagonal().sum(); }
 };
 
-PopulationLoss make_population_loss(const Covariance& covariance, int n_train);
+PopulationLoss make_population_loss(const Covariance& covariance, int n_train, double noise_sd = 0.0);
 
 }  // namespace icl

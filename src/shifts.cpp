@@ -1,5 +1,6 @@
 #include "shifts.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -60,6 +61,12 @@ bool test_law_uses_training_covariance(ShiftKind kind) {
   return true;
 }
 
+bool test_law_uses_training_covariance(const Shift& shift) {
+  bool uses = test_law_uses_training_covariance(shift.kind);
+  for (const ShiftPart& part : shift.then) uses = uses && test_law_uses_training_covariance(part.kind);
+  return uses;
+}
+
 std::vector<CatalogueEntry> shift_catalogue() {
   std::vector<CatalogueEntry> entries;
   for (const auto& s : kShifts)
@@ -67,14 +74,65 @@ std::vector<CatalogueEntry> shift_catalogue() {
   return entries;
 }
 
+namespace {
+
+// The parts of `text` split at the `+` outside parentheses.
+std::vector<std::string> composed_parts(std::string_view text) {
+  std::vector<std::string> parts{""};
+  int depth = 0;
+  for (const char ch : text) {
+    depth += ch == '(' ? 1 : ch == ')' ? -1 : 0;
+    if (ch == '+' && depth == 0)
+      parts.emplace_back();
+    else
+      parts.back() += ch;
+  }
+  return parts;
+}
+
+std::vector<Shift> expand_one(std::string_view text);
+
+}  // namespace
+
 std::vector<Shift> expand_shift(std::string_view text) {
+  const std::vector<std::string> parts = composed_parts(text);
+  if (parts.size() == 1) return expand_one(text);
+  const std::string where = "shift '" + trim(text) + "'";
+  std::vector<Shift> combined{Shift{}};
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (trim(parts[i]).empty()) throw InputError(where + ": an empty part around '+'");
+    const std::vector<Shift> options = expand_one(parts[i]);
+    std::vector<Shift> next;
+    for (const Shift& so_far : combined)
+      for (const Shift& option : options) {
+        if (option.kind == ShiftKind::none) throw InputError(where + ": `none` cannot be composed");
+        Shift s = so_far;
+        if (i == 0) {
+          s = option;
+        } else {
+          const bool twice = s.kind == option.kind ||
+                             std::any_of(s.then.begin(), s.then.end(), [&](const ShiftPart& p) { return p.kind == option.kind; });
+          if (twice) throw InputError(where + ": a shift cannot be composed with itself (" + option.text + ")");
+          s.then.push_back(ShiftPart{option.kind, option.param});
+          s.text += "+" + option.text;
+        }
+        next.push_back(std::move(s));
+      }
+    combined = std::move(next);
+  }
+  return combined;
+}
+
+namespace {
+
+std::vector<Shift> expand_one(std::string_view text) {
   const Call call = parse_call(text);
   const std::string where = "shift '" + trim(text) + "'";
   for (const auto& s : kShifts) {
     if (call.name != s.name) continue;
     if (s.param == Param::none) {
       if (!call.args.empty()) throw InputError(where + ": " + call.name + " takes no parameter");
-      return {Shift{s.kind, 0.0, call.name}};
+      return {Shift{s.kind, 0.0, call.name, {}}};
     }
     if (call.args.empty()) throw InputError(where + ": " + call.name + " needs a parameter");
     std::vector<Shift> shifts;
@@ -104,13 +162,15 @@ std::vector<Shift> expand_shift(std::string_view text) {
         if (s.param == Param::positive && !(v >= 1.0 / kMaxShiftParameter))
           throw InputError(where + ": the parameter must be at least " + shortest(1.0 / kMaxShiftParameter) +
                            " (below it the risks vanish), not " + value_text);
-        shifts.push_back(Shift{s.kind, v, call.name + "(" + value_text + ")"});
+        shifts.push_back(Shift{s.kind, v, call.name + "(" + value_text + ")", {}});
       }
     }
     return shifts;
   }
   throw InputError(where + ": unknown shift '" + call.name + "' (" + known_names() + ")");
 }
+
+}  // namespace
 
 std::optional<TestMoments> TestDistribution::moments(CancelCheck cancelled) const {
   if (!has_moments()) return std::nullopt;
@@ -134,8 +194,18 @@ TestDistribution make_test_distribution(const Shift& shift, const Covariance& tr
   t.lambda = training.random() ? Eigen::VectorXd::Ones(d) : training.eigenvalues;
   t.mix = training.random() ? Eigen::MatrixXd::Identity(d, d) : training.eigenvectors;
   t.w_mean = Eigen::VectorXd::Zero(d);
-  const double c = shift.param;
-  switch (shift.kind) {
+  // Each part in turn, on the law the parts before it made.
+  std::vector<ShiftPart> parts{ShiftPart{shift.kind, shift.param}};
+  parts.insert(parts.end(), shift.then.begin(), shift.then.end());
+  for (const ShiftPart& part : parts) apply_shift(part, stream, cancelled, t);
+  t.mix_identity = t.mix.isIdentity(0.0);
+  return t;
+}
+
+void apply_shift(const ShiftPart& part, Stream& stream, CancelCheck cancelled, TestDistribution& t) {
+  const int d = t.d;
+  const double c = part.param;
+  switch (part.kind) {
     case ShiftKind::none: break;
     case ShiftKind::task_mean: t.w_mean.setConstant(c / std::sqrt(double(d))); break;
     case ShiftKind::task_scale: t.w_scale = c; break;
@@ -186,8 +256,6 @@ TestDistribution make_test_distribution(const Shift& shift, const Covariance& tr
     case ShiftKind::random_quadrants: t.quadrants = TestDistribution::Quadrants::random; break;
     case ShiftKind::opposite_quadrants: t.quadrants = TestDistribution::Quadrants::opposite; break;
   }
-  t.mix_identity = t.mix.isIdentity(0.0);
-  return t;
 }
 
 int TestDistribution::design_rank() const {

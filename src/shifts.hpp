@@ -19,10 +19,18 @@ enum class ShiftKind {
   orthogonal_query, overlapping_query, covariate_skewed, random_quadrants, opposite_quadrants
 };
 
-struct Shift {
+struct ShiftPart {
   ShiftKind kind = ShiftKind::none;
   double param = 0.0;
-  std::string text;  // canonical one-condition form, e.g. `covariate_scale(2)`
+};
+
+// One test condition: a shift, or several composed with `+` (`covariate_scale(2)+label_noise(0.5)`:
+// each applied to the test law in the order written; docs/theory.md §7).
+struct Shift {
+  ShiftKind kind = ShiftKind::none;  // the first (or only) part
+  double param = 0.0;
+  std::string text;                  // canonical one-condition form, e.g. `covariate_scale(2)`
+  std::vector<ShiftPart> then;       // the parts composed after the first
 };
 
 // Every shift as `name` or `name(c)`, with its meaning in one line.
@@ -32,10 +40,13 @@ std::vector<CatalogueEntry> shift_catalogue();
 // ...) rather than replacing it with its own (`covariate_isotropic`, `covariate_random`,
 // `covariate_skewed`): the training covariance is then part of the test prompts' key.
 bool test_law_uses_training_covariance(ShiftKind kind);
+// A composed shift's: whether every part's is.
+bool test_law_uses_training_covariance(const Shift& shift);
 
 // `covariate_scale(0.5, 2, 4)` gives three shifts, one per parameter; a shift without
-// parameters gives one. Throws InputError for unknown names, missing, extra or
-// out-of-range parameters.
+// parameters gives one; `a(1, 2)+b(3)` composes, one shift per combination (a(1)+b(3), a(2)+b(3)).
+// Throws InputError for unknown names, missing, extra or out-of-range parameters, and for a
+// composition with `none` or with one shift twice.
 std::vector<Shift> expand_shift(std::string_view text);
 // The largest size of a shift's parameter, and 1 / it the smallest positive one (InputError beyond).
 inline constexpr double kMaxShiftParameter = 1e6;
@@ -81,5 +92,7 @@ struct TestDistribution {
 // m. `stream` supplies the draws that are fixed per condition (half_subspace's projector).
 TestDistribution make_test_distribution(const Shift& shift, const Covariance& training, int m,
                                         Stream& stream, CancelCheck cancelled = nullptr);
+// One part of a shift applied to the test law `t` (make_test_distribution applies each in turn).
+void apply_shift(const ShiftPart& part, Stream& stream, CancelCheck cancelled, TestDistribution& t);
 
 }  // namespace icl

@@ -5,7 +5,7 @@
 namespace icl {
 
 void sample_training_batch(const Covariance& covariance, int batch, int points, int active_d, Stream& stream,
-                           TrainingBatch& out) {
+                           TrainingBatch& out, double noise_sd) {
   const int d = covariance.d;
   out.batch = batch;
   out.points = points;
@@ -29,7 +29,7 @@ void sample_training_batch(const Covariance& covariance, int batch, int points, 
       x.tail(d - active_d).setZero();
       double* row = out.x.data() + (static_cast<std::size_t>(b) * points + i) * d;
       for (int j = 0; j < d; ++j) row[j] = x[j];
-      out.y[static_cast<std::size_t>(b) * points + i] = w.dot(x);
+      out.y[static_cast<std::size_t>(b) * points + i] = w.dot(x) + (noise_sd > 0.0 ? noise_sd * stream.normal() : 0.0);
     }
   }
 }

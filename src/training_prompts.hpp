@@ -16,8 +16,10 @@ struct TrainingBatch {
 
 // Fills `out` with `batch` prompts of `points` points each, drawn from `stream`: per prompt the
 // covariance (random models only), then w ~ N(0, I), then the covariates, in that order.
-// Coordinates from `active_d` on are zero (a curriculum's unused dimensions); noiseless labels.
+// Coordinates from `active_d` on are zero (a curriculum's unused dimensions). Labels are
+// <w, x_i>, plus N(0, noise_sd^2) drawn right after each point's covariates where noise_sd > 0
+// (noiseless prompts draw exactly what they always drew).
 void sample_training_batch(const Covariance& covariance, int batch, int points, int active_d, Stream& stream,
-                           TrainingBatch& out);
+                           TrainingBatch& out, double noise_sd = 0.0);
 
 }  // namespace icl

@@ -91,7 +91,7 @@ void expect_same(const SweepConfig& a, const SweepConfig& b) {
   }
   EXPECT_EQ(a.mc.prompts, b.mc.prompts);
   EXPECT_EQ(a.mc.ridge_lambda, b.mc.ridge_lambda);
-  EXPECT_EQ(a.mc.knn_k, b.mc.knn_k);
+  EXPECT_EQ(a.knn_k, b.knn_k);
   EXPECT_EQ(a.mc.target_rel_se, b.mc.target_rel_se);
 }
 
@@ -136,7 +136,7 @@ TEST(Config, FullConfig) {
   EXPECT_EQ(c.shift[2].param, 2.0);
   EXPECT_EQ(c.mc.prompts, 0);
   EXPECT_EQ(c.ridge_lambda, (std::vector<double>{0.5}));
-  EXPECT_EQ(c.mc.knn_k, 5);
+  EXPECT_EQ(c.knn_k, (std::vector<int>{5}));
 }
 
 TEST(Config, MinimalConfigTakesDefaults) {
@@ -160,7 +160,7 @@ TEST(Config, MinimalConfigTakesDefaults) {
   EXPECT_EQ(shift_texts(c), (std::vector<std::string>{"none"}));
   EXPECT_EQ(c.mc.prompts, 10000);
   EXPECT_EQ(c.mc.ridge_lambda, 0.1);
-  EXPECT_EQ(c.mc.knn_k, 3);
+  EXPECT_EQ(c.knn_k, (std::vector<int>{3}));
 }
 
 TEST(Config, NameDefaultsToTheFileStemOrDemo) {
@@ -252,7 +252,7 @@ TEST(Config, OverridesTakePrecedence) {
                                       {"sweep.name", "other"},
                                       {"grid.spectrum", "power(2), spiked(1, 3)"}});
   EXPECT_EQ(c.d, (std::vector<int>{8, 16}));
-  EXPECT_EQ(c.mc.knn_k, 7);
+  EXPECT_EQ(c.knn_k, (std::vector<int>{7}));
   EXPECT_EQ(c.name, "other");
   EXPECT_EQ(c.output, "out/full.h5");  // given in the file, so not derived from the name
   EXPECT_EQ(c.spectrum, (std::vector<std::string>{"power(2)", "spiked(1, 3)"}));
@@ -361,7 +361,7 @@ TEST_P(ConfigBadValue, IsRejectedWithFileSectionKeyAndValue) {
 }
 
 const std::string kLongSpectrum = "file(/" + std::string(130, 'a') + ")";
-const std::string kLongShift = "task_scale(1." + std::string(40, '0') + ")";
+const std::string kLongShift = "task_scale(1." + std::string(90, '0') + ")";
 
 INSTANTIATE_TEST_SUITE_P(
     Config, ConfigBadValue,
@@ -438,7 +438,7 @@ INSTANTIATE_TEST_SUITE_P(
                  "must be at most 1e+06 in size"},
         BadValue{"shift_scale_vanishes", "eval.shift", "query_scale(1e-9)", "query_scale(1e-9)",
                  "must be at least 1e-06"},
-        BadValue{"shift_expanded_too_long", "eval.shift", kLongShift, kLongShift, "longer than 47"},
+        BadValue{"shift_expanded_too_long", "eval.shift", kLongShift, kLongShift, "longer than 95"},
         BadValue{"seed_negative", "sweep.seed", "-3", "-3", "unsigned 64-bit"},
         BadValue{"seed_fraction", "sweep.seed", "1.5", "1.5", "unsigned 64-bit"},
         BadValue{"seed_overflow", "sweep.seed", "18446744073709551616", "18446744073709551616",
@@ -456,7 +456,7 @@ TEST(Config, SizeLimitsAreInclusive) {
   EXPECT_EQ(c.m_test, (std::vector<int>{12207}));  // 12207 x 4096 = 49999872 <= 5e7
   EXPECT_EQ(c.flow.trajectory_points, 100000);
   EXPECT_EQ(c.mc.prompts, 2147483647);
-  EXPECT_EQ(c.mc.knn_k, 1000000);
+  EXPECT_EQ(c.knn_k, (std::vector<int>{1000000}));
   // m_test = 1000000 is allowed with d = 50: exactly 5e7 entries.
   EXPECT_EQ(parse("[grid]\nd = 50\nn_train = 8\n[eval]\nm_test = 1000000\n").m_test,
             (std::vector<int>{1000000}));
@@ -493,7 +493,7 @@ TEST(Config, GridWithTooManyTrainingRuns) {
   EXPECT_EQ(error_of("[grid]\nd = 4\nn_train = 1:1000:1\nsigma = 0.001:1:0.001\n"
                      "init_seed = 0:999:1\n"),
             "bad.ini: [grid] n_train = 1:1000:1: the grid has 1e+09 training runs, 1e+09 rows "
-            "(about 584 GB of results); the limit is 1e8 training runs");
+            "(about 728 GB of results uncompressed); the limit is 1e8 training runs");
 }
 
 TEST(Config, GridWithTooManyRows) {
@@ -503,13 +503,13 @@ TEST(Config, GridWithTooManyRows) {
   EXPECT_EQ(c.n_train.size() * c.init_seed.size() * c.m_test.size(), 10'000'000'000u);
   // n_train and init_seed have 10000 values each: the first of them is named.
   EXPECT_EQ(error_of(grid + "[eval]\nm_test = 1:101:1\n"),
-            "bad.ini: [grid] n_train = 1:10000:1: the grid has 1.01e+10 rows (about 5.9 TB of "
-            "results); the limit is 1e10 rows");
+            "bad.ini: [grid] n_train = 1:10000:1: the grid has 1.01e+10 rows (about 7.4 TB of "
+            "results uncompressed); the limit is 1e10 rows");
   // Shifts multiply the rows too; the key with the most values is named.
   EXPECT_EQ(error_of("[grid]\nd = 4\nn_train = 1:100:1\ninit_seed = 0:99999:1\n"
                      "[eval]\nm_test = 1:1000:1\nshift = covariate_scale(1, 2)\n"),
-            "bad.ini: [grid] init_seed = 0:99999:1: the grid has 2e+10 rows (about 12 TB of "
-            "results); the limit is 1e10 rows");
+            "bad.ini: [grid] init_seed = 0:99999:1: the grid has 2e+10 rows (about 15 TB of "
+            "results uncompressed); the limit is 1e10 rows");
 }
 
 TEST(Config, GridSizeDoesNotOverflow) {
@@ -518,13 +518,13 @@ TEST(Config, GridSizeDoesNotOverflow) {
       error_of("[grid]\nd = 4\nn_train = 1:100000:1\nsigma = 1:100000:1\ninit_seed = 0:99999:1\n"
                "[eval]\nm_test = 1:100000:1\n");
   EXPECT_EQ(msg, "bad.ini: [grid] n_train = 1:100000:1: the grid has 1e+15 training runs, 1e+20 "
-                 "rows (about 58 ZB of results); the limit is 1e8 training runs");
+                 "rows (about 73 ZB of results uncompressed); the limit is 1e8 training runs");
 }
 
 TEST(Config, GridSizeNamesTheCommandLine) {
   EXPECT_EQ(error_of(kMinimal, {{"grid.n_train", "1:1000:1"}, {"grid.init_seed", "0:999999:1"}}),
             "command line: [grid] init_seed = 0:999999:1: the grid has 1e+09 training runs, 1e+09 "
-            "rows (about 584 GB of results); the limit is 1e8 training runs");
+            "rows (about 728 GB of results uncompressed); the limit is 1e8 training runs");
 }
 
 TEST(Config, UnknownKeyInKnownSection) {
@@ -568,7 +568,7 @@ TEST(Config, OverrideThatIniCannotStore) {
 
 TEST(Config, EveryKeyIsListedOnce) {
   const auto& keys = icl::config_keys();
-  EXPECT_EQ(keys.size(), 33u);
+  EXPECT_EQ(keys.size(), 34u);
   for (const auto& key : keys) {
     EXPECT_EQ(std::count(keys.begin(), keys.end(), key), 1) << key;
     std::string line = key.substr(key.find('.') + 1);
@@ -587,7 +587,7 @@ TEST(Config, EveryKeyRoundTripsThroughToIni) {
       {"sweep.name", "round"},        {"sweep.seed", "18446744073709551615"},
       {"sweep.output", "x/y.h5"},     {"grid.d", "2, 3:7:2"},
       {"grid.n_train", "5, 1:4:*2"},  {"grid.spectrum", "power(1), spiked(1, 3), random_gamma(2)"},
-      {"grid.sigma", "0.1:0.3:0.1"},  {"grid.init_seed", "4, 2"},
+      {"grid.sigma", "0.1:0.3:0.1"},  {"grid.init_seed", "4, 2"},  {"grid.train_noise", "0, 0.5"},
       {"train.method", "population"}, {"train.integrator", "rk45"},
       {"train.tol", "1e-6"},          {"train.t_max", "12.5"},
       {"train.trajectory_points", "7"}, {"train.max_steps", "1000"},
@@ -616,13 +616,15 @@ TEST(Config, EveryKeyRoundTripsThroughToIni) {
   EXPECT_EQ(back.seed, 18446744073709551615ULL);
   EXPECT_EQ(back.flow.integrator, icl::Integrator::rk45);
   EXPECT_EQ(back.flow.max_steps, 1000);
-  EXPECT_EQ(back.mc.knn_k, 4);
+  EXPECT_EQ(back.knn_k, (std::vector<int>{4}));
   EXPECT_EQ(back.shift.size(), 4u);
   EXPECT_EQ(back.n_train, (std::vector<int>{5, 1, 2, 4}));
   EXPECT_EQ(back.model.size(), 4u);
   EXPECT_EQ(back.model[3].width, 8);
   EXPECT_EQ(back.steps, (std::vector<std::int64_t>{5, 1, 10, 100}));
-  EXPECT_EQ(back.train.init_scale, 0.5);
+  EXPECT_EQ(back.init, (std::vector<std::string>{"gaussian(0.5)"}));
+  EXPECT_EQ(back.optimizer, (std::vector<icl::TrainOptions::Optimizer>{icl::TrainOptions::Optimizer::adamw}));
+  EXPECT_EQ(back.batch, (std::vector<int>{8}));
   EXPECT_EQ(back.train.curriculum_every, 50);
 }
 

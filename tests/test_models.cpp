@@ -104,7 +104,10 @@ TEST(Models, LsaGradientsAreExact) {
 
 // Averaged over many batches, the sampled gradient is the population gradient (docs/theory.md
 // §2): with A = p_y W11^T, dL/dW11 = p_y G^T and dL/dp_y = tr(G^T W11^T), G = Lambda A Gamma Lambda - Lambda^2.
+// With label noise s in the training prompts (grid.train_noise), Gamma gains s^2 / N (§14).
 TEST(Models, ExpectedSampledGradientIsThePopulationGradient) {
+  for (const double noise : {0.0, 0.8}) {
+  SCOPED_TRACE("train_noise " + std::to_string(noise));
   constexpr int d = 3, n = 6, batches = 3000;
   Fixture f("power(1)", d, n);
   auto model = icl::models::make_lsa(f.setup, torch::kCPU);
@@ -112,7 +115,8 @@ TEST(Models, ExpectedSampledGradientIsThePopulationGradient) {
   double offblock = 0.0;
   model->effective(a, offblock);
   const MatrixXd lambda = f.covariance.matrix();
-  const MatrixXd g = lambda * a * icl::gamma_matrix(lambda, n) * lambda - lambda * lambda;
+  const MatrixXd gamma = icl::gamma_matrix(lambda, n) + noise * noise / n * MatrixXd::Identity(d, d);
+  const MatrixXd g = lambda * a * gamma * lambda - lambda * lambda;
   const RowMatrix pv0 = matrix_of(model->parameters()[0]);
   const RowMatrix kq0 = matrix_of(model->parameters()[1]);
   const double p_y = pv0(d, d);
@@ -124,7 +128,7 @@ TEST(Models, ExpectedSampledGradientIsThePopulationGradient) {
   icl::TrainingBatch batch;
   for (int k = 0; k < batches; ++k) {
     icl::Stream s{7, 8, static_cast<std::uint64_t>(k)};
-    icl::sample_training_batch(f.covariance, 64, n + 1, d, s, batch);
+    icl::sample_training_batch(f.covariance, 64, n + 1, d, s, batch, noise);
     model->loss_and_grad(batch);
     const MatrixXd gw = matrix_of(model->parameters()[1].grad()).topLeftCorner(d, d);
     const double gp = matrix_of(model->parameters()[0].grad())(d, d);
@@ -142,6 +146,7 @@ TEST(Models, ExpectedSampledGradientIsThePopulationGradient) {
   const double mean_p = sum_p / batches;
   const double se_p = std::sqrt((sum_p_sq / batches - mean_p * mean_p) / (batches - 1));
   EXPECT_LT(std::abs(mean_p - want_p), 5.0 * se_p) << mean_p << " vs " << want_p << " +- " << se_p;
+  }
 }
 
 icl::SampledOutcome train(Fixture& f, std::int64_t steps, double lr) {

@@ -68,13 +68,39 @@ INSTANTIATE_TEST_SUITE_P(Shifts, ClosedFormShift,
                          ::testing::Values("none", "task_mean(1.5)", "task_scale(2)", "label_noise(0.5)",
                                            "query_scale(2)", "covariate_scale(0.5)", "prompt_scale(2)",
                                            "covariate_rotate(0.7)", "covariate_flip", "covariate_isotropic",
-                                           "covariate_skewed", "half_subspace"),
+                                           "covariate_skewed", "half_subspace",
+                                           // Composed: each part's piece of the law, in order.
+                                           "covariate_scale(2)+label_noise(0.5)", "task_mean(1)+query_scale(0.5)",
+                                           "covariate_isotropic+covariate_rotate(0.7)+task_scale(2)"),
                          [](const auto& p) {
                            std::string name = p.param;
                            for (char& c : name)
                              if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
                            return name;
                          });
+
+// A composition is its parts applied in turn: the law of covariate_scale(2)+label_noise(0.5) is
+// covariate_scale(2)'s with label_noise(0.5)'s noise; parameter lists give every combination; `none`
+// and a shift twice are refused; a part with its own covariance frees the key of the training one.
+TEST(Shifts, ComposedShiftsApplyEachPartInOrder) {
+  const std::vector<Shift> both = expand_shift("covariate_scale(0.5, 2) + label_noise(0.5)");
+  ASSERT_EQ(both.size(), 2u);
+  EXPECT_EQ(both[1].text, "covariate_scale(2)+label_noise(0.5)");
+  const TrainedModel s = setup("power(1)", 4, 8);
+  Stream a{1}, b{1};
+  const TestDistribution composed = make_test_distribution(both[1], s.cov, 6, a);
+  TestDistribution alone = make_test_distribution(expand_shift("covariate_scale(2)")[0], s.cov, 6, b);
+  EXPECT_EQ(composed.prompt_scale, 2.0);
+  EXPECT_EQ(composed.query_scale, 2.0);
+  EXPECT_EQ(composed.noise_sd, 0.5);
+  alone.noise_sd = 0.5;
+  EXPECT_EQ(composed.moments()->lambda_p, alone.moments()->lambda_p);
+  EXPECT_THROW(expand_shift("none+label_noise(1)"), InputError);
+  EXPECT_THROW(expand_shift("label_noise(1)+label_noise(2)"), InputError);
+  EXPECT_THROW(expand_shift("label_noise(1)+"), InputError);
+  EXPECT_TRUE(test_law_uses_training_covariance(expand_shift("covariate_scale(2)+label_noise(1)")[0]));
+  EXPECT_FALSE(test_law_uses_training_covariance(expand_shift("label_noise(1)+covariate_isotropic")[0]));
+}
 
 TEST(Shifts, CovariateScaleBreaksTheLsaButNotOls) {
   // The paper's contrast: scaling every x by c makes the LSA predict about c^2 <w, x_q>,

@@ -79,18 +79,20 @@ TEST(Theory, ExcessLossEqualsPopulationLossMinusMinimum) {
 TEST(Theory, RandomLawCoefficientsMatchSampledExpectations) {
   // C_jk = E[lambda_j lambda_k gamma_k] and D_j = E[lambda_j^2] from exact moments, against
   // 400000 sampled covariances: each entry within 5 standard errors.
+  // With label noise s in training, gamma_k gains s^2 / N (docs/theory.md §14).
   const int d = 3;
   const int n = 4;
+  const double noise = 0.6;
   for (const char* spec : {"random_exp", "random_uniform(0.5, 2)", "random_gamma(2.5)"}) {
     const Covariance cov = make_covariance(spec, d);
-    const PopulationLoss loss = make_population_loss(cov, n);
+    const PopulationLoss loss = make_population_loss(cov, n, noise);
     Stream s{13};
     const int draws = 400000;
     MatrixXd sum = MatrixXd::Zero(d, d), sum2 = MatrixXd::Zero(d, d);
     for (int i = 0; i < draws; ++i) {
       VectorXd l(d);
       for (int j = 0; j < d; ++j) l[j] = cov.law->sample(s);
-      const VectorXd g = (1.0 + 1.0 / n) * l.array() + l.sum() / n;
+      const VectorXd g = (1.0 + 1.0 / n) * l.array() + (l.sum() + noise * noise) / n;
       const MatrixXd c = l * l.cwiseProduct(g).transpose();
       sum += c;
       sum2 += c.cwiseAbs2();
@@ -101,7 +103,22 @@ TEST(Theory, RandomLawCoefficientsMatchSampledExpectations) {
       for (int k = 0; k < d; ++k)
         EXPECT_NEAR(loss.C(j, k), mean(j, k), 5.0 * se(j, k)) << spec << " C(" << j << "," << k << ")";
     EXPECT_DOUBLE_EQ(loss.D[0], cov.law->moment(2));
+    EXPECT_DOUBLE_EQ(loss.trace, d * cov.law->moment(1) + noise * noise);
   }
+}
+
+// On a fixed spectrum, noise s in the training labels acts as s^2 more trace in Gamma:
+// A* = ((1 + 1/N) Lambda + (tr Lambda + s^2) / N I)^{-1}; isotropic, N / (N + 1 + d + s^2) I.
+TEST(Theory, TrainingLabelNoiseAddsItsVarianceToGamma) {
+  const int d = 4, n = 9;
+  const double noise = 1.5;
+  const Covariance cov = make_covariance("power(1)", d);
+  const MatrixXd want = (gamma_matrix(cov.matrix(), n) + noise * noise / n * MatrixXd::Identity(d, d)).inverse();
+  const PopulationLoss loss = make_population_loss(cov, n, noise);
+  EXPECT_LT((loss.optimum_matrix() - want).norm(), 1e-12 * want.norm());
+  EXPECT_NEAR(loss.trace, cov.matrix().trace() + noise * noise, 1e-12);
+  const PopulationLoss iso = make_population_loss(make_covariance("isotropic", d), n, noise);
+  EXPECT_LT((iso.optimum_matrix() - n / (n + 1.0 + d + noise * noise) * MatrixXd::Identity(d, d)).norm(), 1e-14);
 }
 
 TEST(Theory, ExponentialLawOptimumTendsToOneThird) {

@@ -14,7 +14,10 @@ namespace icl {
 // (task/grid.cpp), the cost estimate's enumeration, the grid-size check (config/sweep_config.cpp),
 // the dry run's table, the row's grid columns (task/run_task.cpp) and the Python package's axis
 // list (icl_sweep/axes.json, from --describe-axes).
-enum class Axis : std::size_t { d, n_train, spectrum, sigma, init_seed, model, lr, steps, m_test, shift, ridge_lambda };
+enum class Axis : std::size_t {
+  d, n_train, spectrum, sigma, train_noise, init_seed, model, lr, steps, optimizer, batch, lr_schedule, init,
+  m_test, shift, ridge_lambda, knn_k
+};
 enum class AxisKind { run, condition };
 
 struct GridAxis {
@@ -26,7 +29,7 @@ struct GridAxis {
   std::size_t (*size)(const SweepConfig& config);  // how many values the config gives it
 };
 
-inline constexpr std::size_t kRunAxisCount = 8, kConditionAxisCount = 3;
+inline constexpr std::size_t kRunAxisCount = 13, kConditionAxisCount = 4;
 inline constexpr std::array<GridAxis, kRunAxisCount + kConditionAxisCount> kGridAxes{{
     {Axis::d, "grid.d", "d", "d", AxisKind::run, [](const SweepConfig& c) { return c.d.size(); }},
     {Axis::n_train, "grid.n_train", "n_train", "n_train", AxisKind::run,
@@ -34,17 +37,26 @@ inline constexpr std::array<GridAxis, kRunAxisCount + kConditionAxisCount> kGrid
     {Axis::spectrum, "grid.spectrum", "spectrum", "spectrum", AxisKind::run,
      [](const SweepConfig& c) { return c.spectrum.size(); }},
     {Axis::sigma, "grid.sigma", "sigma", "sigma", AxisKind::run, [](const SweepConfig& c) { return c.sigma.size(); }},
+    {Axis::train_noise, "grid.train_noise", "train_noise", "train_noise", AxisKind::run,
+     [](const SweepConfig& c) { return c.train_noise.size(); }},
     {Axis::init_seed, "grid.init_seed", "init_seed", "init_seed", AxisKind::run,
      [](const SweepConfig& c) { return c.init_seed.size(); }},
     {Axis::model, "grid.model", "model", "model", AxisKind::run, [](const SweepConfig& c) { return c.model.size(); }},
     {Axis::lr, "train.lr", "lr", "lr", AxisKind::run, [](const SweepConfig& c) { return c.lr.size(); }},
     {Axis::steps, "train.steps", "steps", "steps", AxisKind::run, [](const SweepConfig& c) { return c.steps.size(); }},
+    {Axis::optimizer, "train.optimizer", "optimizer", "optimizer", AxisKind::run,
+     [](const SweepConfig& c) { return c.optimizer.size(); }},
+    {Axis::batch, "train.batch", "batch", "batch", AxisKind::run, [](const SweepConfig& c) { return c.batch.size(); }},
+    {Axis::lr_schedule, "train.lr_schedule", "lr_schedule", "lr_schedule", AxisKind::run,
+     [](const SweepConfig& c) { return c.lr_schedule.size(); }},
+    {Axis::init, "train.init", "init", "init", AxisKind::run, [](const SweepConfig& c) { return c.init.size(); }},
     {Axis::m_test, "eval.m_test", "m_test", "m_test", AxisKind::condition,
      [](const SweepConfig& c) { return c.m_test.size(); }},
     {Axis::shift, "eval.shift", "shift", "shifts", AxisKind::condition,
      [](const SweepConfig& c) { return c.shift.size(); }},
     {Axis::ridge_lambda, "eval.ridge_lambda", "ridge_lambda", "ridge_lambda", AxisKind::condition,
      [](const SweepConfig& c) { return c.ridge_lambda.size(); }},
+    {Axis::knn_k, "eval.knn_k", "knn_k", "knn_k", AxisKind::condition, [](const SweepConfig& c) { return c.knn_k.size(); }},
 }};
 
 constexpr std::size_t index_of(Axis a) { return static_cast<std::size_t>(a); }

@@ -34,7 +34,9 @@ inline constexpr std::array<SchemaChange, 4> kSchemaChanges{{
     {8, "the text columns (status, spectrum, shift, model) are HDF5 enumerations, each text stored once and a row "
         "its number (0: \"\", a row not yet computed); /results is packed and compressed (shuffle, deflate)"},
     {9, "every run keeps its model: the flow's A in /parameters, a sampled model's final training state in "
-        "/models/<train_id>, which --extend evaluates on new conditions instead of training again"},
+        "/models/<train_id>, which --extend evaluates on new conditions instead of training again; train.optimizer, "
+        "train.batch, train.lr_schedule, train.init, grid.train_noise (run axes) and eval.knn_k (a condition axis) "
+        "are lists with their columns, and every row holds the sweep's seed"},
 }};
 // "since version 5: 6: test prompts ..." for a file of `version` older than kSchemaVersion, else "".
 std::string schema_changes_since(int version);
@@ -52,19 +54,26 @@ using Text = char[N];
 #define ICL_LEADING_COLUMNS(X)                                                                        \
   X(row, std::uint64_t, "row index in /results")                                                    \
   X(train_id, std::uint64_t, "index of the training run (a row of /trajectories)")                   \
+  X(seed, std::uint64_t, "sweep.seed, the root of every random stream: tells apart rows of sweeps run with other seeds") \
   X(done, std::uint8_t, "1 once the row is written; 0 rows are still to be computed")                \
   X(status, Text<16>, "converged, max_time, max_steps, trained, diverged or failed (Training status)") \
   X(d, std::int32_t, "dimension of the covariates")                                                  \
   X(n_train, std::int32_t, "training prompt length N")                                              \
   X(m_test, std::int32_t, "test prompt length M")                                                   \
   X(spectrum, Text<128>, "training covariance model as written in the config, e.g. power(1)")       \
-  X(shift, Text<48>, "test condition, one parameter each, e.g. covariate_scale(2)")                 \
+  X(shift, Text<96>, "test condition, one parameter each, e.g. covariate_scale(2), or shifts composed with +") \
   X(ridge_lambda, double, "lambda of the ridge baseline (eval.ridge_lambda, a condition axis)")      \
+  X(knn_k, std::int32_t, "k of the nearest-neighbour baseline (eval.knn_k, a condition axis; 0: none)") \
   X(sigma, double, "initialisation scale sigma")                                                     \
+  X(train_noise, double, "label noise (sd) of the training prompts (grid.train_noise; 0: noiseless)")   \
   X(init_seed, std::int32_t, "which initial direction Theta")                                        \
   X(model, Text<48>, "the model trained, as written in grid.model, e.g. gpt2(3, 2, 64)")              \
   X(lr, double, "train.lr of the run (sampled models; flow ignores it)")                              \
   X(steps, std::int64_t, "train.steps of the run (sampled models; flow ignores it)")                  \
+  X(optimizer, Text<16>, "train.optimizer of the run (sampled models; flow ignores it)")              \
+  X(batch, std::int32_t, "train.batch of the run (sampled models; flow ignores it)")                  \
+  X(lr_schedule, Text<16>, "train.lr_schedule of the run (sampled models; flow ignores it)")          \
+  X(init, Text<32>, "train.init of the run (sampled models; flow ignores it)")                        \
   X(gf_time, double, "flow: gradient-flow time reached")                                             \
   X(gf_steps, std::int64_t, "flow: integrator steps taken")                                          \
   X(train_steps, std::int64_t, "sampled models: optimizer steps taken")                              \
@@ -153,6 +162,7 @@ inline double risk_column(const ResultRow& row, std::string_view name) { return 
 inline constexpr std::size_t kSpectrumChars = std::extent_v<decltype(ResultRow::spectrum)> - 1;
 inline constexpr std::size_t kShiftChars = std::extent_v<decltype(ResultRow::shift)> - 1;
 inline constexpr std::size_t kModelChars = std::extent_v<decltype(ResultRow::model)> - 1;
+inline constexpr std::size_t kInitChars = std::extent_v<decltype(ResultRow::init)> - 1;
 
 // "u64", "f64", "str[15]": a column's type as the docs and --describe-columns write it.
 std::string type_name(const Column& column);

@@ -89,7 +89,7 @@ void check_grid_size(const SweepConfig& c, const std::map<std::string, Entry>& e
   for (std::size_t a = 0; a < kRunAxisCount; ++a)
     if (kGridAxes[a].size(c) > widest->size(c)) widest = &kGridAxes[a];
   const Entry& e = entries.at(std::string(widest->key));
-  const std::string rows_size = " rows (about " + byte_size(rows * kRowBytes) + " of results)";
+  const std::string rows_size = " rows (about " + byte_size(rows * kRowBytes) + " of results uncompressed)";
   if (runs > kMaxRuns)
     fail(e, trim(e.text),
          "the grid has " + estimate(runs, kMaxRuns) + " training runs, " + estimate(rows) +
@@ -176,6 +176,20 @@ std::vector<double> positive_list(const Entry& e) {
   for (const auto& n : numbers(e)) {
     if (!(n.value > 0.0)) fail(e, n.item, "must be > 0");
     values.push_back(n.value);
+  }
+  return values;
+}
+
+// `parse` applied to every item of the list; an InputError becomes the key's ConfigError naming it.
+template <class F>
+auto each_item(const Entry& e, F parse) {
+  std::vector<decltype(parse(std::string()))> values;
+  for (const auto& item : split_list(e)) {
+    try {
+      values.push_back(parse(item));
+    } catch (const InputError& x) {
+      fail(e, item, x.what());
+    }
   }
   return values;
 }
@@ -274,6 +288,18 @@ const KeySpec kKeys[] = {
     {"grid.sigma", "initialisation scales sigma > 0", Need::value, true,
      [](const Entry& e, SweepConfig& c) { c.sigma = positive_list(e); },
      [](const SweepConfig& c) { return reals(c.sigma); }, nullptr, nullptr},
+    {"grid.train_noise",
+     "label noise of the training law, standard deviations s >= 0: y_i = <w, x_i> + N(0, s^2) in every training "
+     "prompt (the flow's population loss and the sampled models' prompts); 0: noiseless, the paper's",
+     Need::value, true,
+     [](const Entry& e, SweepConfig& c) {
+       c.train_noise.clear();
+       for (const auto& n : numbers(e)) {
+         if (!(n.value >= 0.0 && n.value <= 1e3)) fail(e, n.item, "must be >= 0 and <= 1000");
+         c.train_noise.push_back(n.value);
+       }
+     },
+     [](const SweepConfig& c) { return reals(c.train_noise); }, nullptr, nullptr},
     {"grid.init_seed", "training replicates, integers >= 0: each its own initialisation (Theta; a sampled model's weights) and training prompts", Need::value, true,
      [](const Entry& e, SweepConfig& c) { c.init_seed = int_list(e, 0); },
      [](const SweepConfig& c) { return ints(c.init_seed); }, nullptr, nullptr},
@@ -353,15 +379,22 @@ const KeySpec kKeys[] = {
        return join(c.steps, [](std::int64_t v) { return std::to_string(v); });
      },
      nullptr, nullptr},
-    {"train.batch", "prompts per optimizer step", Need::value, false,
-     [](const Entry& e, SweepConfig& c) { c.train.batch = int_scalar(e, 1, kMaxBatch, "a batch is held in memory"); },
-     [](const SweepConfig& c) { return std::to_string(c.train.batch); }, nullptr, nullptr},
-    {"train.optimizer", "adam, adamw or sgd", Need::value, false,
-     [](const Entry& e, SweepConfig& c) { c.train.optimizer = checked(e, [](const std::string& t) { return parse_optimizer(t); }); },
-     [](const SweepConfig& c) { return std::string(to_string(c.train.optimizer)); }, nullptr, nullptr},
-    {"train.lr_schedule", "constant, cosine (decay to 0) or warmup (10% linear warm-up, then cosine)", Need::value, false,
-     [](const Entry& e, SweepConfig& c) { c.train.schedule = checked(e, [](const std::string& t) { return parse_schedule(t); }); },
-     [](const SweepConfig& c) { return std::string(to_string(c.train.schedule)); }, nullptr, nullptr},
+    {"train.batch", "prompts per optimizer step (a grid axis; ignored by flow)", Need::value, true,
+     [](const Entry& e, SweepConfig& c) { c.batch = int_list(e, 1, kMaxBatch, "a batch is held in memory"); },
+     [](const SweepConfig& c) { return ints(c.batch); }, nullptr, nullptr},
+    {"train.optimizer", "adam, adamw or sgd (a grid axis; ignored by flow)", Need::value, true,
+     [](const Entry& e, SweepConfig& c) { c.optimizer = each_item(e, parse_optimizer); },
+     [](const SweepConfig& c) {
+       return join(c.optimizer, [](TrainOptions::Optimizer o) { return std::string(to_string(o)); });
+     },
+     nullptr, nullptr},
+    {"train.lr_schedule", "constant, cosine (decay to 0) or warmup (10% linear warm-up, then cosine) (a grid axis; ignored by flow)",
+     Need::value, true,
+     [](const Entry& e, SweepConfig& c) { c.lr_schedule = each_item(e, parse_schedule); },
+     [](const SweepConfig& c) {
+       return join(c.lr_schedule, [](TrainOptions::Schedule s) { return std::string(to_string(s)); });
+     },
+     nullptr, nullptr},
     {"train.clip", "largest global norm of a step's gradient of a sampled model, rescaled to it above (0: no clipping)",
      Need::value, false,
      [](const Entry& e, SweepConfig& c) {
@@ -369,11 +402,18 @@ const KeySpec kKeys[] = {
        if (!(c.train.clip >= 0.0 && c.train.clip < 1e30)) fail(e, trim(e.text), "must be >= 0 and finite");
      },
      [](const SweepConfig& c) { return shortest(c.train.clip); }, nullptr, nullptr},
-    {"train.init", "paper (sigma, Theta for LSA models; Garg et al.'s for gpt2: GPT-2's, read-in and read-out PyTorch's) or gaussian(scale)", Need::value, false,
+    {"train.init", "paper (sigma, Theta for LSA models; Garg et al.'s for gpt2: GPT-2's, read-in and read-out PyTorch's) or gaussian(scale) (a grid axis; ignored by flow)",
+     Need::value, true,
      [](const Entry& e, SweepConfig& c) {
-       checked(e, [&](const std::string& t) { parse_init(t, c.train); return 0; });
+       c.init = each_item(e, [](const std::string& t) {
+         TrainOptions o;
+         parse_init(t, o);
+         return init_text(o);
+       });
+       for (const std::string& text : c.init)
+         if (text.size() > kInitChars) fail(e, text, "longer than " + std::to_string(kInitChars) + " characters");
      },
-     [](const SweepConfig& c) { return init_text(c.train); }, nullptr, nullptr},
+     [](const SweepConfig& c) { return texts(c.init); }, nullptr, nullptr},
     {"train.curriculum", "none, or garg(every): Garg et al.'s, scaled: dimensions from d/4 and points from (N+1)/4, up by 1 and 2 every `every` steps",
      Need::value, false,
      [](const Entry& e, SweepConfig& c) {
@@ -432,11 +472,14 @@ const KeySpec kKeys[] = {
      Need::value, true,
      [](const Entry& e, SweepConfig& c) { c.ridge_lambda = positive_list(e); },
      [](const SweepConfig& c) { return reals(c.ridge_lambda); }, nullptr, nullptr},
-    {"eval.knn_k", "k of the nearest-neighbour baseline; 0 = no k-NN baseline (its columns NaN)", Need::value, false,
+    {"eval.knn_k",
+     "k of the nearest-neighbour baseline; 0 = no k-NN baseline (its columns NaN); a list makes a condition axis "
+     "(the same prompts for every k)",
+     Need::value, true,
      [](const Entry& e, SweepConfig& c) {
-       c.mc.knn_k = int_scalar(e, 0, kMaxKnnK, "the nearest-neighbour baseline keeps k training points per query");
+       c.knn_k = int_list(e, 0, kMaxKnnK, "the nearest-neighbour baseline keeps k training points per query");
      },
-     [](const SweepConfig& c) { return std::to_string(c.mc.knn_k); }, nullptr, nullptr},
+     [](const SweepConfig& c) { return ints(c.knn_k); }, nullptr, nullptr},
 };
 
 std::string default_text(const KeySpec& k) {

@@ -28,19 +28,27 @@ struct SweepConfig {
   std::vector<int> n_train;
   std::vector<std::string> spectrum = {"isotropic"};  // as written, e.g. "power(1)"
   std::vector<double> sigma = {0.01};
+  std::vector<double> train_noise = {0.0};  // label noise (sd) of the training prompts
   std::vector<int> init_seed = {0};
   std::vector<ModelSpec> model = {parse_model("flow")};
   // [train]
   std::string method = "population";
   FlowOptions flow;
-  TrainOptions train;  // sampled models; its lr and steps are the defaults of the lists below
-  std::vector<double> lr = {TrainOptions{}.lr};             // a grid axis
-  std::vector<std::int64_t> steps = {TrainOptions{}.steps};  // a grid axis
+  // Sampled models; its lr, steps, optimizer, batch, schedule and init are the defaults of the
+  // lists below, each a grid axis (a run's own values: TrainingRun::options).
+  TrainOptions train;
+  std::vector<double> lr = {TrainOptions{}.lr};
+  std::vector<std::int64_t> steps = {TrainOptions{}.steps};
+  std::vector<TrainOptions::Optimizer> optimizer = {TrainOptions{}.optimizer};
+  std::vector<int> batch = {TrainOptions{}.batch};
+  std::vector<TrainOptions::Schedule> lr_schedule = {TrainOptions{}.schedule};
+  std::vector<std::string> init = {init_text(TrainOptions{})};  // canonical: paper, gaussian(0.02)
   // [eval]
   std::vector<int> m_test = {0};  // 0 stands for `n` (the training run's n_train)
   std::vector<Shift> shift = expand_shift("none");  // expanded: one entry per condition
   std::vector<double> ridge_lambda = {McSettings{}.ridge_lambda};  // a condition axis
-  McSettings mc;
+  std::vector<int> knn_k = {McSettings{}.knn_k};                     // a condition axis
+  McSettings mc;  // its ridge_lambda and knn_k are a condition's (Condition)
 
   // The contents of every file the config reads (file(PATH) spectra), read once by rank 0.
   InputFiles inputs;

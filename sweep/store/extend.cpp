@@ -23,11 +23,14 @@ namespace {
 // A run's and a condition's grid values as text: equal texts, equal keys, equal rows.
 std::string run_text(const TrainingRun& r) {
   return "d = " + std::to_string(r.d) + ", n_train = " + std::to_string(r.n_train) + ", spectrum = " + r.spectrum +
-         ", sigma = " + shortest(r.sigma) + ", init_seed = " + std::to_string(r.init_seed) + ", model = " + r.model.text +
-         ", lr = " + shortest(r.lr) + ", steps = " + std::to_string(r.steps);
+         ", sigma = " + shortest(r.sigma) + ", train_noise = " + shortest(r.train_noise) + ", init_seed = " + std::to_string(r.init_seed) + ", model = " + r.model.text +
+         ", lr = " + shortest(r.lr) + ", steps = " + std::to_string(r.steps) + ", optimizer = " +
+         std::string(to_string(r.optimizer)) + ", batch = " + std::to_string(r.batch) +
+         ", lr_schedule = " + std::string(to_string(r.schedule)) + ", init = " + r.init;
 }
 std::string condition_text(const Condition& c) {
-  return "m_test = " + std::to_string(c.m) + ", shift = " + c.shift.text + ", ridge_lambda = " + shortest(c.ridge_lambda);
+  return "m_test = " + std::to_string(c.m) + ", shift = " + c.shift.text + ", ridge_lambda = " + shortest(c.ridge_lambda) +
+         ", knn_k = " + std::to_string(c.knn_k);
 }
 
 bool list_key(const std::string& key) {
@@ -116,7 +119,8 @@ void Extension::add(Source source, const SweepConfig& source_config, const Grid&
   source.conditions = old_grid.conditions_per_run();
   sources_.push_back(std::move(source));
   const Source& src = sources_.back();
-  // train_key -> the source's runs: a value listed twice gives equal runs, all of them reused.
+  // train_key -> the source's runs (runs that differ only in optimizer, batch, lr_schedule or init
+  // share it: their run texts tell them apart; a value listed twice gives equal runs, all reused).
   std::unordered_map<std::uint64_t, std::vector<std::uint64_t>> old_by_key;
   for (std::uint64_t id = 0; id < old_grid.runs(); ++id) old_by_key[old_grid.run(id).train_key].push_back(id);
   // By n_train, condition text -> the source's conditions (`m_test = n, 20` at N = 20 lists M = 20 twice).
@@ -126,9 +130,13 @@ void Extension::add(Source source, const SweepConfig& source_config, const Grid&
     const TrainingRun run = grid.run(id);
     const auto it = old_by_key.find(run.train_key);
     if (it == old_by_key.end()) continue;
-    const std::uint64_t old_id = it->second.front();
+    const std::string text = run_text(run);
+    std::vector<std::uint64_t> equal_runs;
+    for (const std::uint64_t old : it->second)
+      if (run_text(old_grid.run(old)) == text) equal_runs.push_back(old);
+    if (equal_runs.empty()) continue;  // other settings, or a key collision: not the same run
+    const std::uint64_t old_id = equal_runs.front();
     const TrainingRun old_run = old_grid.run(old_id);
-    if (run_text(old_run) != run_text(run)) continue;  // a key collision, not the same run
     // GPT-2's position table has the grid's longest prompt as its size, and its weights are drawn
     // after it: such a run depends on the longest M of its grid, not only on its own keys.
     if (run.model.kind == ModelSpec::Kind::gpt2 && grid.max_test_m(run) != old_grid.max_test_m(old_run))
@@ -156,7 +164,7 @@ void Extension::add(Source source, const SweepConfig& source_config, const Grid&
       const auto at = by_text.find(condition_text(cond));
       if (at == by_text.end()) continue;
       const Place here{s, old_id * src.conditions + at->second.front()};
-      for (const std::uint64_t equal_run : it->second)
+      for (const std::uint64_t equal_run : equal_runs)
         for (const std::uint64_t equal_condition : at->second) used[equal_run * src.conditions + equal_condition] = 1;
       Place& place = row_place_[id * conditions_ + c];
       if (place.source < 0) {

@@ -87,11 +87,14 @@ std::vector<std::string> values_by_code(std::string_view column, const TextValue
   if (column == "status") {
     for (const TrainingStatus s : kTrainingStatuses) values.emplace_back(to_string(s));
   } else {
-    const std::vector<std::string>& grid = column == "spectrum" ? texts.spectrum
-                                           : column == "shift"  ? texts.shift
-                                           : column == "model"  ? texts.model
-                                                                : throw std::logic_error("no values for the text column " +
-                                                                                         std::string(column));
+    const std::vector<std::string>& grid = column == "spectrum"      ? texts.spectrum
+                                           : column == "shift"       ? texts.shift
+                                           : column == "model"       ? texts.model
+                                           : column == "optimizer"   ? texts.optimizer
+                                           : column == "lr_schedule" ? texts.lr_schedule
+                                           : column == "init"        ? texts.init
+                                                                     : throw std::logic_error("no values for the text column " +
+                                                                                              std::string(column));
     values.insert(values.end(), grid.begin(), grid.end());
   }
   return values;

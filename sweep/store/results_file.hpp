@@ -37,7 +37,7 @@ struct FileAttributes {
 // the statuses are fixed). The file stores each text once, as a name of an HDF5 enumeration, and
 // a row its number: 0 is "" (a row not yet computed), 1, 2, ... the values in this order.
 struct TextValues {
-  std::vector<std::string> spectrum, shift, model;
+  std::vector<std::string> spectrum, shift, model, optimizer, lr_schedule, init;
 };
 
 // The results file, written by rank 0 only. All HDF5 calls of the program live behind this

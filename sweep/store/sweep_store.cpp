@@ -61,6 +61,9 @@ TextValues text_values(const Grid& grid) {
   texts.spectrum = config.spectrum;
   for (const Shift& shift : config.shift) texts.shift.push_back(shift.text);
   for (const ModelSpec& model : config.model) texts.model.push_back(model.text);
+  for (const TrainOptions::Optimizer o : config.optimizer) texts.optimizer.emplace_back(to_string(o));
+  for (const TrainOptions::Schedule s : config.lr_schedule) texts.lr_schedule.emplace_back(to_string(s));
+  texts.init = config.init;
   return texts;
 }
 

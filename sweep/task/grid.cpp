@@ -23,17 +23,36 @@ TrainingRun Grid::run(std::uint64_t train_id) const {
   r.n_train = config_.n_train[at[index_of(Axis::n_train)]];
   r.spectrum = config_.spectrum[at[index_of(Axis::spectrum)]];
   r.sigma = config_.sigma[at[index_of(Axis::sigma)]];
+  r.train_noise = config_.train_noise[at[index_of(Axis::train_noise)]];
   r.init_seed = config_.init_seed[at[index_of(Axis::init_seed)]];
   r.model = config_.model[at[index_of(Axis::model)]];
   r.lr = config_.lr[at[index_of(Axis::lr)]];
   r.steps = config_.steps[at[index_of(Axis::steps)]];
+  r.optimizer = config_.optimizer[at[index_of(Axis::optimizer)]];
+  r.batch = config_.batch[at[index_of(Axis::batch)]];
+  r.schedule = config_.lr_schedule[at[index_of(Axis::lr_schedule)]];
+  r.init = config_.init[at[index_of(Axis::init)]];
   char text[256];
   std::snprintf(text, sizeof text, "d=%d;n=%d;sigma=%.17g;init_seed=%d;spectrum=", r.d, r.n_train,
                 r.sigma, r.init_seed);
-  const std::uint64_t point = text_key(std::string(text) + r.spectrum);
+  // A noisy training law is another law: its own prompts (noiseless runs keep the keys they had).
+  char noise[64] = "";
+  if (r.train_noise != 0.0) std::snprintf(noise, sizeof noise, ";train_noise=%.17g", r.train_noise);
+  const std::uint64_t point = text_key(std::string(text) + r.spectrum + noise);
   std::snprintf(text, sizeof text, ";lr=%.17g;steps=%lld;model=", r.lr, static_cast<long long>(r.steps));
   r.train_key = text_key("point=" + std::to_string(point) + text + r.model.text);
   return r;
+}
+
+TrainOptions TrainingRun::options(const TrainOptions& base) const {
+  TrainOptions o = base;
+  o.lr = lr;
+  o.steps = steps;
+  o.optimizer = optimizer;
+  o.batch = batch;
+  o.schedule = schedule;
+  parse_init(init, o);
+  return o;
 }
 
 Condition Grid::condition(const TrainingRun& run, std::uint64_t index) const {
@@ -43,8 +62,9 @@ Condition Grid::condition(const TrainingRun& run, std::uint64_t index) const {
   c.m = m == 0 ? run.n_train : m;
   c.shift = config_.shift[at[index_of(Axis::shift)]];
   c.ridge_lambda = config_.ridge_lambda[at[index_of(Axis::ridge_lambda)]];
+  c.knn_k = config_.knn_k[at[index_of(Axis::knn_k)]];
   c.covariance_key = text_key("d=" + std::to_string(run.d) +
-                              (test_law_uses_training_covariance(c.shift.kind) ? ";spectrum=" + run.spectrum : ""));
+                              (test_law_uses_training_covariance(c.shift) ? ";spectrum=" + run.spectrum : ""));
   c.key = text_key("m=" + std::to_string(c.m) + ";shift=" + c.shift.text);
   return c;
 }
@@ -106,48 +126,51 @@ int Grid::max_test_m(const TrainingRun& run) const {
   return longest;
 }
 
-// A run's cost is fixed_ + steps x per_step_ of its (d, n_train, model) class: the Monte-Carlo
-// baselines and closed forms, the training (flow) or the model's evaluation (sampled), and the
-// cost of one optimizer step (sampled models only).
+// A run's cost is fixed_ + steps x per_step_ of its (d, n_train, model, batch) class: the
+// Monte-Carlo baselines and closed forms, the training (flow) or the model's evaluation (sampled),
+// and the cost of one optimizer step (sampled models only).
 void Grid::tabulate_costs() {
-  // The conditions at one test length M: every shift and ridge lambda.
+  // The conditions at one test length M: every shift, ridge lambda and k.
   const double per_m = static_cast<double>(conditions_ / config_.m_test.size());
   for (const int d : config_.d)
     for (const int n : config_.n_train)
-      for (const ModelSpec& model : config_.model) {
-        double fixed = 0.0, per_step = 0.0;
-        for (const int m : config_.m_test) {
-          const double length = m == 0 ? n : m;
-          fixed += per_m * condition_cost(length, d, config_.mc.prompts);
-          if (model.sampled()) fixed += per_m * config_.mc.prompts * forward_cost(model, d, length + 1.0);
+      for (const ModelSpec& model : config_.model)
+        for (const int batch : config_.batch) {
+          double fixed = 0.0, per_step = 0.0;
+          for (const int m : config_.m_test) {
+            const double length = m == 0 ? n : m;
+            fixed += per_m * condition_cost(length, d, config_.mc.prompts);
+            if (model.sampled()) fixed += per_m * config_.mc.prompts * forward_cost(model, d, length + 1.0);
+          }
+          if (model.sampled())  // forward and backward (3 forwards) per prompt, and the step's overhead
+            per_step = 3.0 * batch * forward_cost(model, d, n + 1.0) + step_overhead(model);
+          else
+            fixed += flow_cost(d);
+          fixed_.push_back(fixed);
+          per_step_.push_back(per_step);
         }
-        if (model.sampled())  // forward and backward (3 forwards) per prompt, and the step's overhead
-          per_step = 3.0 * config_.train.batch * forward_cost(model, d, n + 1.0) + step_overhead(model);
-        else
-          fixed += flow_cost(d);
-        fixed_.push_back(fixed);
-        per_step_.push_back(per_step);
-      }
 }
 
 double Grid::cost_estimate(std::uint64_t train_id) const {
-  // The run's (d, n_train, model) class, in tabulate_costs' order, and its steps.
+  // The run's (d, n_train, model, batch) class, in tabulate_costs' order, and its steps.
   const AxisDigits at = grid_place(sizes_, AxisKind::run, train_id);
-  const std::size_t c = (at[index_of(Axis::d)] * config_.n_train.size() + at[index_of(Axis::n_train)]) *
-                            config_.model.size() +
-                        at[index_of(Axis::model)];
+  const std::size_t c =
+      ((at[index_of(Axis::d)] * config_.n_train.size() + at[index_of(Axis::n_train)]) * config_.model.size() +
+       at[index_of(Axis::model)]) * config_.batch.size() +
+      at[index_of(Axis::batch)];
   return fixed_[c] + static_cast<double>(config_.steps[at[index_of(Axis::steps)]]) * per_step_[c];
 }
 
 double Grid::total_cost_estimate(const ModelSpec* only) const {
-  // Every axis but (d, n_train, model, steps) repeats runs of the same cost.
-  const double repeats = static_cast<double>(config_.spectrum.size() * config_.sigma.size() *
-                                             config_.init_seed.size() * config_.lr.size());
+  // Every axis but (d, n_train, model, batch, steps) repeats runs of the same cost.
+  const double repeats =
+      static_cast<double>(config_.spectrum.size() * config_.sigma.size() * config_.train_noise.size() * config_.init_seed.size() *
+                          config_.lr.size() * config_.optimizer.size() * config_.lr_schedule.size() * config_.init.size());
   double all_steps = 0.0;
   for (const std::int64_t steps : config_.steps) all_steps += static_cast<double>(steps);
   double total = 0.0;
   for (std::size_t c = 0; c < fixed_.size(); ++c)
-    if (!only || config_.model[c % config_.model.size()].text == only->text)
+    if (!only || config_.model[(c / config_.batch.size()) % config_.model.size()].text == only->text)
       total += repeats * (fixed_[c] * static_cast<double>(config_.steps.size()) + per_step_[c] * all_steps);
   // Loading libtorch with the sampled models' library, once a process (0.6 s here).
   const bool sampled = std::any_of(config_.model.begin(), config_.model.end(), [](const ModelSpec& m) { return m.sampled(); });
@@ -178,13 +201,19 @@ void set_grid_columns(ResultRow& row, const TrainingRun& run, const Condition& c
       case Axis::n_train: row.n_train = run.n_train; break;
       case Axis::spectrum: set_text(row.spectrum, run.spectrum); break;
       case Axis::sigma: row.sigma = run.sigma; break;
+      case Axis::train_noise: row.train_noise = run.train_noise; break;
       case Axis::init_seed: row.init_seed = run.init_seed; break;
       case Axis::model: set_text(row.model, run.model.text); break;
       case Axis::lr: row.lr = run.lr; break;
       case Axis::steps: row.steps = run.steps; break;
+      case Axis::optimizer: set_text(row.optimizer, to_string(run.optimizer)); break;
+      case Axis::batch: row.batch = run.batch; break;
+      case Axis::lr_schedule: set_text(row.lr_schedule, to_string(run.schedule)); break;
+      case Axis::init: set_text(row.init, run.init); break;
       case Axis::m_test: row.m_test = condition.m; break;
       case Axis::shift: set_text(row.shift, condition.shift.text); break;
       case Axis::ridge_lambda: row.ridge_lambda = condition.ridge_lambda; break;
+      case Axis::knn_k: row.knn_k = condition.knn_k; break;
     }
   }
 }

@@ -18,31 +18,43 @@ struct TrainingRun {
   int d = 0, n_train = 0;
   std::string spectrum;
   double sigma = 0.0;
+  double train_noise = 0.0;  // label noise (sd) of the training prompts
   int init_seed = 0;
   ModelSpec model;
   double lr = 0.0;
   std::int64_t steps = 0;
-  // text_key of the point (d, n_train, sigma, init_seed, spectrum), the model and its
-  // hyperparameters: the training prompts hang off it (the test prompts do not: Condition).
+  TrainOptions::Optimizer optimizer = TrainOptions::Optimizer::adam;
+  int batch = 0;
+  TrainOptions::Schedule schedule = TrainOptions::Schedule::constant;
+  std::string init;  // canonical: paper, gaussian(0.02)
+  // text_key of the point (d, n_train, sigma, init_seed, spectrum, and train_noise where it is not
+  // 0), the model, lr and steps: the
+  // training prompts and the initialisation hang off it (the test prompts do not: Condition).
+  // Runs that differ only in optimizer, batch, lr_schedule or init share it: they start from
+  // the same weights and draw the same stream of training prompts, a paired comparison.
   std::uint64_t train_key = 0;
+
+  // The training options of this run: `base` (the config's train.*) with the run's own values.
+  TrainOptions options(const TrainOptions& base) const;
 };
 
 struct Condition {
   int m = 0;  // resolved: `n` is the run's n_train
   Shift shift;
   double ridge_lambda = 0.0;
+  int knn_k = 0;
   // The test law's keys, off which the test prompts and the condition's fixed draws hang: rows
   // with the same test law see the same prompts, whatever was trained and how.
   // text_key of d, and of the training spectrum as written where the shift's test law is made
   // from the training covariance (test_law_uses_training_covariance).
   std::uint64_t covariance_key = 0;
-  // text_key of (M, shift): the same for every ridge_lambda.
+  // text_key of (M, shift): the same for every ridge_lambda and knn_k.
   std::uint64_t key = 0;
 };
 
 // The sweep's rows without materialising them: training runs in the lexicographic order of
-// (d, n_train, spectrum, sigma, init_seed, model, lr, steps) as listed, each followed by its
-// conditions in the order (m_test, shift, ridge_lambda). Row r belongs to run r / conditions_per_run().
+// (d, n_train, spectrum, sigma, init_seed, model, lr, steps, optimizer, batch, lr_schedule, init)
+// as listed, each followed by its conditions in the order (m_test, shift, ridge_lambda, knn_k). Row r belongs to run r / conditions_per_run().
 class Grid {
  public:
   explicit Grid(const SweepConfig& config);
@@ -71,7 +83,7 @@ class Grid {
   const SweepConfig& config_;  // must outlive the grid
   AxisDigits sizes_;           // every axis's number of values: decoding a row's place needs no more
   std::uint64_t runs_ = 0, conditions_ = 0;
-  // By (d, n_train, model) class, in run order: a run costs fixed_ + steps x per_step_.
+  // By (d, n_train, model, batch) class, in run order: a run costs fixed_ + steps x per_step_.
   std::vector<double> fixed_, per_step_;
 };
 

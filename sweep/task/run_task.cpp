@@ -51,8 +51,8 @@ struct Trained {
 };
 
 // The L-step GD reference of a linear_transformer(L) run (docs/theory.md §13): P_l = alpha_l A*,
-// the alpha fitted on kGdFitDesigns designs of the training law at M = N (noiseless, as training
-// is), the same designs for every L, sigma and seed of a (d, spectrum, N). None (NaN columns,
+// the alpha fitted on kGdFitDesigns designs of the training law at M = N (with its label noise,
+// grid.train_noise), the same designs for every L, sigma and seed of a (d, spectrum, N). None (NaN columns,
 // with a line on stderr) when the fit does not converge.
 GdSteps gd_reference(const SweepConfig& config, const TrainingRun& run, const Covariance& covariance,
                      const Eigen::MatrixXd& a_star, std::uint64_t train_id, CancelCheck cancelled) {
@@ -61,7 +61,7 @@ GdSteps gd_reference(const SweepConfig& config, const TrainingRun& run, const Co
   const StreamKey key{config.seed, text_key("d=" + std::to_string(run.d) + ";spectrum=" + run.spectrum),
                       text_key("gd_steps;n=" + std::to_string(run.n_train))};
   const GdFit fit = fit_gd_steps(a_star, run.model.layers, draw_designs(law, key, kGdFitDesigns, cancelled),
-                                 run.n_train, 0.0, cancelled);
+                                 run.n_train, run.train_noise, cancelled);
   if (fit.converged) return fit.steps;
   std::fprintf(stderr, "icl-sweep: training run %llu: the %d-step GD reference did not converge in %d sweeps; its "
                "columns are NaN\n", static_cast<unsigned long long>(train_id), run.model.layers, fit.sweeps);
@@ -149,14 +149,13 @@ Trained train_model(const SweepConfig& config, const Grid& grid, std::uint64_t t
                     const TrainingCheckpoints* checkpoints, TaskResult& result, CancelCheck cancelled) {
   SampledSetup setup;
   setup.model = run.model;
-  setup.options = config.train;
-  setup.options.lr = run.lr;
-  setup.options.steps = run.steps;
+  setup.options = run.options(config.train);
   setup.covariance = &covariance;
   setup.loss = &loss;
   setup.d = run.d;
   setup.n_train = run.n_train;
   setup.sigma = run.sigma;
+  setup.train_noise = run.train_noise;
   setup.max_test_m = grid.max_test_m(run);
   setup.trajectory_points = config.flow.trajectory_points;
   setup.seed = config.seed;
@@ -252,6 +251,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
     const Condition cond = grid.condition(run, c);
     row.row = train_id * conditions + c;
     row.train_id = train_id;
+    row.seed = config.seed;
     set_grid_columns(row, run, cond);
     row.mc_prompts = 0;  // the prompts drawn, once evaluated
     row.rank = rank;
@@ -265,7 +265,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
   try {
     if (abandon()) return result;
     const Covariance covariance = make_covariance(run.spectrum, run.d, config.inputs);
-    const PopulationLoss loss = make_population_loss(covariance, run.n_train);
+    const PopulationLoss loss = make_population_loss(covariance, run.n_train, run.train_noise);
     const Trained trained = run.model.sampled() ? train_model(config, grid, train_id, run, covariance, loss, checkpoints, result, cancelled)
                                                 : train_flow(config, run, loss, result, train_id, checkpoints, cancelled);
     if (trained.status == TrainingStatus::cancelled) {
@@ -287,6 +287,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
       const TestDistribution dist = make_test_distribution(cond.shift, covariance, cond.m, fixed_draws, cancelled);
       McSettings mc = config.mc;
       mc.ridge_lambda = cond.ridge_lambda;
+      mc.knn_k = cond.knn_k;
       const ConditionRisks r = evaluate_condition(dist, trained.lsa, mc, key, model, trained.a_eff, cancelled);
       // Every predictor's columns (src/predictors.hpp), in row order.
       for (std::size_t i = 0; i < kPredictorColumnCount; ++i)

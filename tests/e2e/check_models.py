@@ -177,12 +177,12 @@ def main():
               "linear_transformer(2): the L-step GD reference is missing")
         check(df.loc[df["model"] != "linear_transformer(2)", "risk_gd_steps_mc"].isna().all(),
               "an L-step GD reference on a model that is not linear_transformer(L)")
-        check((lt.groupby(["spectrum", "m_test", "shift"])["risk_gd_steps_mc"].nunique() == 1).all(),
+        check((lt.groupby(["spectrum", "m_test", "shift"], observed=True)["risk_gd_steps_mc"].nunique() == 1).all(),
               "the L-step GD reference depends on the training run")
         # Paired evaluation: every model and hyperparameter at a grid point sees the same prompts.
         keys = ["spectrum", "m_test", "shift"]
         for column in BASELINES:
-            spread = df.groupby(keys)[column].agg(lambda v: len(set(np.asarray(v).tobytes()[i:i + 8]
+            spread = df.groupby(keys, observed=True)[column].agg(lambda v: len(set(np.asarray(v).tobytes()[i:i + 8]
                                                                    for i in range(0, 8 * len(v), 8))))
             check((spread == 1).all(), f"{column} differs between models at one grid point")
         # Test prompts by test law: the predictors made from the prompt alone (the program's own
@@ -195,10 +195,10 @@ def main():
         own = df[df["shift"].str.startswith("covariate_random") | (df["shift"] == "covariate_isotropic")]
         check(set(own["spectrum"]) == {"isotropic", "random_exp"} and len(own) == len(df) * 6 // 10, "own-law rows")
         for column in prompt_only:
-            spread = own.groupby(["d", "m_test", "shift", "ridge_lambda"])[column].agg(
+            spread = own.groupby(["d", "m_test", "shift", "ridge_lambda"], observed=True)[column].agg(
                 lambda v: len(set(np.asarray(v).tobytes()[i:i + 8] for i in range(0, 8 * len(v), 8))))
             check((spread == 1).all(), f"{column} differs between training spectra at one test law")
-        none = df[df["shift"] == "none"].groupby("spectrum")["risk_knn_mc"].first()
+        none = df[df["shift"] == "none"].groupby("spectrum", observed=True)["risk_knn_mc"].first()
         check(none["isotropic"] != none["random_exp"], "shift none: the two training laws' prompts are the same")
         flow = df[df["model"] == "flow"]
         check(np.array_equal(flow["risk_model_theory"], flow["risk_a_eff_theory"], equal_nan=True), "flow: A_eff is A")

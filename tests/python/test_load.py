@@ -228,7 +228,7 @@ def test_a_condition_a_run_holds_twice_is_counted_once(tmp_path):
     df = icl_sweep.load(path)
     assert len(df) == len(raw) - 2 * 3 and df.attrs["repeats_dropped"] == 6  # d = 3, 4 at N = 6, every shift
     assert not df.duplicated(["d", "n_train", "m_test", "shift"]).any()
-    assert "6 row(s) of a condition a run holds twice" in icl_sweep.results.copies_note(df)
+    assert "6 row(s) the grid computes twice counted once (m_test = n" in icl_sweep.results.copies_note(df)
     few = icl_sweep.load(path, columns=["d", "risk_model_mc"])
     assert len(few) == len(df) and set(few.columns) == {"file", "d", "done", "risk_model_mc"}
 
@@ -280,3 +280,69 @@ def test_models_are_kept_with_their_runs(small_file, tmp_path):
     assert state["step"][0] == 30
     curve = icl_sweep.trajectories(out)
     assert np.array_equal(state["trajectory"][:len(curve), 1], curve["loss"].to_numpy())
+
+
+def test_training_settings_and_knn_k_are_axes_with_their_columns(tmp_path):
+    """train.optimizer, train.init (and batch, lr_schedule) are run axes, eval.knn_k a condition
+    axis, each with its column; runs that differ only in a training setting start from the same
+    weights on the same prompts (paired: equal loss at step 0); the flow, which ignores them, is
+    kept once; every row holds the sweep's seed. A file of schema 8 (no such columns) loads with
+    the values its stored config gave the whole sweep."""
+    out = run_sweep("[sweep]\nname = axes\nseed = 21\n[grid]\nd = 3\nn_train = 6\nmodel = flow, lsa\n[eval]\n"
+                    "m_test = 4\nknn_k = 1, 3\nmc_prompts = 100\n[train]\nsteps = 20\ntrajectory_points = 4\n"
+                    "optimizer = adam, sgd\ninit = paper, gaussian(0.1)\n", str(tmp_path / "axes.h5"))
+    with h5py.File(out, "r") as f:
+        raw = len(f["results"])
+    df = icl_sweep.load(out)
+    assert raw == 2 * 2 * 2 * 2 and df.attrs["repeats_dropped"] == 2 * 3  # the flow's 3 repeats, at each k
+    assert (df["seed"] == 21).all() and set(df["knn_k"]) == {1, 3} and set(df["batch"]) == {64}
+    lsa = df[df["model"] == "lsa"]
+    assert set(zip(lsa["optimizer"], lsa["init"])) == {("adam", "paper"), ("sgd", "paper"), ("adam", "gaussian(0.1)"),
+                                                      ("sgd", "gaussian(0.1)")}
+    flow = df[df["model"] == "flow"]
+    assert len(flow) == 2 and (flow["optimizer"] == "adam").all() and (flow["init"] == "paper").all()
+    # Only k-NN changes with k, only the model with its training: the test prompts are the test law's.
+    one = lsa[lsa["optimizer"] == "adam"]
+    assert one["risk_ridge_mc"].nunique() == 1 and one["risk_knn_mc"].nunique() == 2
+    assert one.groupby("init", observed=True)["risk_model_mc"].nunique().max() == 1 and one["risk_model_mc"].nunique() == 2
+    curve = icl_sweep.trajectories(out)
+    start = curve[(curve["model"] == "lsa") & (curve["time"] == 0)].set_index("train_id")["loss"]
+    runs = lsa.drop_duplicates("train_id").set_index(["optimizer", "init"])["train_id"]
+    assert start[runs[("adam", "paper")]] == start[runs[("sgd", "paper")]]
+    assert start[runs[("adam", "paper")]] != start[runs[("adam", "gaussian(0.1)")]]
+    # Schema 8: the same rows without the new columns; the stored config's values fill them in.
+    old = tmp_path / "v8.h5"
+    shutil.copy(out, old)
+    with h5py.File(old, "r+") as f:
+        rows = f["results"][:]
+        keep = [n for n in rows.dtype.names
+                if n not in ("seed", "optimizer", "batch", "lr_schedule", "init", "knn_k", "train_noise")]
+        v8 = np.zeros(len(rows), dtype=[(n, rows.dtype[n]) for n in keep])
+        for n in keep:
+            v8[n] = rows[n]
+        v8 = v8[(rows["knn_k"] == 3) & (rows["optimizer"] == rows["optimizer"][0]) & (rows["init"] == rows["init"][0])]
+        del f["results"]
+        f["results"] = v8
+        f.attrs["schema_version"] = 8
+        f.attrs["config"] = f.attrs["config"].replace(b"knn_k = 1, 3", b"knn_k = 3").replace(
+            b"optimizer = adam, sgd", b"optimizer = adam").replace(b"init = paper, gaussian(0.1)", b"init = paper").replace(
+            b"train_noise = 0\n", b"")
+    back = icl_sweep.load(str(old), partial=True)
+    assert (back["seed"] == 21).all() and (back["knn_k"] == 3).all() and (back["optimizer"] == "adam").all()
+    assert (back["train_noise"] == 0.0).all()
+    assert (back["batch"] == 64).all() and (back["init"] == "paper").all() and (back["lr_schedule"] == "constant").all()
+
+
+def test_a_noisy_training_law_moves_the_flows_optimum(tmp_path):
+    """grid.train_noise = s: the flow trains on the population loss of prompts with label noise s,
+    whose optimum on the isotropic law is N / (N + 1 + d + s^2) I (docs/theory.md §14): the stored
+    A is there; s = 0 is the paper's N / (N + 1 + d)."""
+    out = run_sweep("[sweep]\nname = noisy\nseed = 2\n[grid]\nd = 3\nn_train = 8\ntrain_noise = 0, 2\n[eval]\n"
+                    "m_test = 8\nmc_prompts = 100\n", str(tmp_path / "noisy.h5"))
+    runs = icl_sweep.models(out)
+    df = icl_sweep.load(out)
+    assert sorted(df["train_noise"]) == [0.0, 2.0]
+    for _, run in runs.iterrows():
+        s = df.loc[df["train_id"] == run["train_id"], "train_noise"].iloc[0]
+        want = 8 / (8 + 1 + 3 + s * s) * np.eye(3)
+        assert np.linalg.norm(run["A"] - want) < 1e-6 * np.linalg.norm(want), (s, run["A"])
