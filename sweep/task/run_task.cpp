@@ -90,46 +90,8 @@ void keep_matrix(const Eigen::MatrixXd& a, TaskResult& result) {
                                                                                      a.cols()) = a;
 }
 
-// A flow run that --extend handed back (task/stored_model.hpp): what its training gave, untrained.
-Trained restored_flow(const StoredFlow& stored, const TrainingRun& run, const PopulationLoss& loss, TaskResult& result,
-                      CancelCheck cancelled) {
-  const ResultRow& row = stored.training;
-  result.trajectory = stored.trajectory;
-  Trained t;
-  t.status = status_named(row.status);
-  t.gf_time = row.gf_time;
-  t.gf_steps = row.gf_steps;
-  t.loss_final = row.loss_final;
-  t.loss_min = row.loss_min;
-  t.rel_err = row.rel_err;
-  t.offblock_norm = row.offblock_norm;
-  t.balance_drift = row.balance_drift;
-  const Eigen::MatrixXd a = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-      stored.a.data(), run.d, run.d);
-  keep_matrix(a, result);
-  t.lsa = LsaPredictors{a, loss.optimum_matrix(cancelled), loss.one_step_eta(), LsaLayer{}, GdSteps{}};
-  return t;
-}
-
-Trained train_flow(const SweepConfig& config, const TrainingRun& run, const PopulationLoss& loss, TaskResult& result,
-                   std::uint64_t train_id, const TrainingCheckpoints* checkpoints, CancelCheck cancelled) {
-  if (checkpoints) {
-    const std::string kept = checkpoints->load(train_id);
-    if (const std::optional<StoredFlow> stored = decode_flow(kept, run.d, result.trajectory.size())) {
-      std::fprintf(stderr, "icl-sweep: training run %llu: its stored A is evaluated on its new conditions; nothing "
-                   "trained\n", static_cast<unsigned long long>(train_id));
-      return restored_flow(*stored, run, loss, result, cancelled);
-    }
-    if (!kept.empty())
-      std::fprintf(stderr, "icl-sweep: training run %llu: its stored model is not this run's; it is trained again\n",
-                   static_cast<unsigned long long>(train_id));
-  }
-  // Theta depends on (seed, init_seed, d) only: runs that differ in spectrum, N or sigma
-  // start from the same direction.
-  Stream theta_stream{config.seed, text_key("theta"), static_cast<std::uint64_t>(run.init_seed),
-                      static_cast<std::uint64_t>(run.d)};
-  const FlowResult flow = gradient_flow(loss, run.sigma, initial_gram(run.d, theta_stream, cancelled), config.flow, cancelled);
-  store_trajectory(flow.trajectory, &TrajectorySample::time, result);
+// What a flow run gives its rows, from its (trained or restored) result.
+Trained flow_trained(const FlowResult& flow, const PopulationLoss& loss, TaskResult& result, CancelCheck cancelled) {
   keep_matrix(flow.A, result);
   Trained t;
   t.status = flow.status;
@@ -142,6 +104,45 @@ Trained train_flow(const SweepConfig& config, const TrainingRun& run, const Popu
   t.balance_drift = flow.balance_drift;
   t.lsa = LsaPredictors{flow.A, loss.optimum_matrix(cancelled), loss.one_step_eta(), LsaLayer{}, GdSteps{}};  // A_eff is A
   return t;
+}
+
+// A flow run that --extend handed back (task/stored_model.hpp): its result as training gave it,
+// nothing trained; its trajectory as stored.
+FlowResult restored_flow(const StoredFlow& stored, int d, TaskResult& result) {
+  const ResultRow& row = stored.training;
+  result.trajectory = stored.trajectory;
+  FlowResult flow;
+  flow.status = status_named(row.status);
+  flow.time = row.gf_time;
+  flow.steps = row.gf_steps;
+  flow.loss_final = row.loss_final;
+  flow.loss_min = row.loss_min;
+  flow.rel_err = row.rel_err;
+  flow.balance_drift = row.balance_drift;
+  flow.A = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(stored.a.data(), d, d);
+  return flow;
+}
+
+Trained train_flow(const SweepConfig& config, const TrainingRun& run, const PopulationLoss& loss, TaskResult& result,
+                   std::uint64_t train_id, const TrainingCheckpoints* checkpoints, CancelCheck cancelled) {
+  if (checkpoints) {
+    const std::string kept = checkpoints->load(train_id);
+    if (const std::optional<StoredFlow> stored = decode_flow(kept, run.d, result.trajectory.size())) {
+      std::fprintf(stderr, "icl-sweep: training run %llu: its stored A is evaluated on its new conditions; nothing "
+                   "trained\n", static_cast<unsigned long long>(train_id));
+      return flow_trained(restored_flow(*stored, run.d, result), loss, result, cancelled);
+    }
+    if (!kept.empty())
+      std::fprintf(stderr, "icl-sweep: training run %llu: its stored model is not this run's; it is trained again\n",
+                   static_cast<unsigned long long>(train_id));
+  }
+  // Theta depends on (seed, init_seed, d) only: runs that differ in spectrum, N or sigma
+  // start from the same direction.
+  Stream theta_stream{config.seed, text_key("theta"), static_cast<std::uint64_t>(run.init_seed),
+                      static_cast<std::uint64_t>(run.d)};
+  const FlowResult flow = gradient_flow(loss, run.sigma, initial_gram(run.d, theta_stream, cancelled), config.flow, cancelled);
+  store_trajectory(flow.trajectory, &TrajectorySample::time, result);
+  return flow_trained(flow, loss, result, cancelled);
 }
 
 Trained train_model(const SweepConfig& config, const Grid& grid, std::uint64_t train_id, const TrainingRun& run,
