@@ -195,7 +195,7 @@ def plot_convergence(paths, partial, kept_runs, outdir):
     axes[1].legend(fontsize=7, loc="lower left", ncol=2 if len(shown) > 8 else 1)
     table = tr.drop_duplicates(["file", "train_id"])
     pool = over_text(pooled(table, ["spectrum"] + (["sigma"] if by_sigma else []), RUN_AXES), "pooled over")
-    caption = ("one line per training run" + (f" (every {step}th of {len(runs)})" if step > 1 else "")
+    caption = ("one line per training run" + (f" (one run in {step}, of {len(runs)})" if step > 1 else "")
                + (f"; {pool}" if pool else ""))
     fig.suptitle(wrapped(f"Gradient-flow convergence, {caption}\n{limit_of(spectra)}", fig.get_figwidth(), 10),
                  fontsize=10)

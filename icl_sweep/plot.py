@@ -175,12 +175,22 @@ def applies(axis, rows):
     return axis not in SAMPLED_ONLY or "model" not in rows or bool((rows["model"] != "flow").any())
 
 
+class Varying(list):
+    """An axis's values among all the rows, where each group (point, cell) holds only some of them:
+    `fewest` to `most` values a group (pooled's answer for such an axis)."""
+
+    def __init__(self, values, fewest, most):
+        super().__init__(values)
+        self.fewest, self.most = fewest, most
+
+
 def pooled(rows, held, axes=GRID_AXES):
     """{axis: its values in order} for every grid axis that takes several values among rows sharing
     the values of `held` (the columns a point, cell or line keeps apart): what a mean over such rows
-    averages, or a figure pools. Never a predictor's own setting (OWN_AXES: each value is its own
-    predictor, the others taken at one value alone); the sampled models' own axes (SAMPLED_ONLY: lr,
-    steps, ...) among their rows alone."""
+    averages, or a figure pools; a Varying where the groups do not all hold the same values (M
+    pooled in cells of N with m_test = n: each cell its own M). Never a predictor's own setting
+    (OWN_AXES: each value is its own predictor, the others taken at one value alone); the sampled
+    models' own axes (SAMPLED_ONLY: lr, steps, ...) among their rows alone."""
     held = [k for k in held if k in rows]
     out = {}
     for a in axes:
@@ -189,9 +199,11 @@ def pooled(rows, held, axes=GRID_AXES):
         part = rows[rows["model"] != "flow"] if a in SAMPLED_ONLY and "model" in rows else rows
         if part.empty:
             continue
-        within = part.groupby(held, observed=True, dropna=False)[a].nunique().max() if held else part[a].nunique()
-        if within > 1:
-            out[a] = sorted(part[a].dropna().unique(), key=lambda v: (isinstance(v, str), v))
+        counts = part.groupby(held, observed=True, dropna=False)[a].nunique() if held else pd.Series([part[a].nunique()])
+        if counts.max() > 1:
+            values = sorted(part[a].dropna().unique(), key=lambda v: (isinstance(v, str), v))
+            same = counts.min() == counts.max() == len(values)
+            out[a] = values if same else Varying(values, int(counts.min()), int(counts.max()))
     return out
 
 
@@ -205,7 +217,13 @@ def over_text(axes, verb="mean over"):
     def values(vs):
         texts = [value_text(v) for v in vs]
         return ", ".join(texts) if len(texts) <= 6 else f"{texts[0]}, {texts[1]}, …, {texts[-1]} ({len(texts)} values)"
-    return f"{verb} " + "; ".join(f"{a} = {values(vs)}" for a, vs in axes.items()) if axes else ""
+
+    def axis(a, vs):
+        if not isinstance(vs, Varying):
+            return f"{a} = {values(vs)}"
+        each = f"{vs.most}" if vs.fewest == vs.most else f"{vs.fewest} to {vs.most}"
+        return f"{a} ({each} values each, not the same ones, among {values(vs)})"
+    return f"{verb} " + "; ".join(axis(a, vs) for a, vs in axes.items()) if axes else ""
 
 
 def aggregate(long, x, hue, facet):
@@ -451,7 +469,8 @@ def plot(files, x, hue=None, facet=None, fix=(), metric="r_over_r0", predictors=
                  + (", ".join(f"{k} ({n} values)" for k, n in varied.items()) if varied else "nothing (one row a point)")
                  + ("; band: 95% t interval across " + ("training replicates" if replicates else "those rows")
                     if counts[-1] > 1 else "")
-                 + "; error bars: Monte-Carlo standard error of the mean (bounded: the mean of the rows')" + left_out
+                 + ("; error bars: Monte-Carlo standard error of the mean (bounded: the mean of the rows')"
+                    if stats["se"].notna().any() else "; no error bars: closed forms, no Monte-Carlo") + left_out
                  + (f"; {copies}" if copies else ""))
     labels = {k: axis_label(k, long) if "," not in k else " / ".join(axis_label(p.strip(), long) for p in k.split(","))
               for k in (x, hue, facet) if k}

@@ -160,6 +160,8 @@ def read_table(f, path, columns=None, derived=False):
     for c in wanted:
         if is_text(table.dtype[c]):
             out[c] = text_values(out[c], table.dtype[c])
+    if "seed" in out:  # an identifier, one value a file: a categorical (a byte a row, not eight)
+        out["seed"] = pd.Categorical(out["seed"])
     if derived:
         for col in ("shift", "spectrum"):
             if col in out:
@@ -530,6 +532,8 @@ def to_xarray(df, axes=None):
       fixed value, the M = N rows alone, without an `m_test` dimension (attrs["m_test"] = "n");
     - integer and boolean columns keep their types where every cell of the cube is filled (a cube
       with empty cells holds them as floats, NaN where empty);
+    - text columns: one the same on every row is an attribute (ds.attrs["model"], and
+      ds.attrs["test_shift"] for a cube of one shift), another (status) a variable of strings;
     - no name shadows a Dataset method: the column `shift` is `test_shift`, `rank` is `mpi_rank`.
 
     Refuses (ValueError) a frame with two rows at the same grid point, as several files holding
@@ -563,7 +567,8 @@ def to_xarray(df, axes=None):
                 attrs["m_test"] = "n"
     ds = _cube(xarray, df, dims)
     if at_n is not None:
-        extra = _cube(xarray, at_n, [a for a in dims if a != "m_test"])
+        extra = _cube(xarray, at_n.drop(columns=["m_test", "m_equals_n"], errors="ignore"),
+                      [a for a in dims if a != "m_test"])
         ds = ds.merge(extra.rename({v: v + "_m_equals_n" for v in extra.data_vars}))
     if "test_shift" in ds.dims and "shift_name" in df:
         along = df.drop_duplicates("shift").set_index("shift").reindex(ds["test_shift"].to_numpy())
@@ -574,13 +579,22 @@ def to_xarray(df, axes=None):
 
 
 def _cube(xarray, df, dims):
-    """The Dataset of df's numeric columns over `dims` (names as in to_xarray), integer and boolean
-    columns in their own types where the cube is full."""
+    """The Dataset of df's columns over `dims` (names as in to_xarray): numeric ones in their own
+    integer and boolean types where the cube is full; a text column the same on every row as an
+    attribute (the shift a cube was selected at, the model), other text columns (status) as
+    variables of strings."""
+    texts = [c for c in df.columns if c not in dims and c != "file" and
+             (isinstance(df[c].dtype, pd.CategoricalDtype) or df[c].dtype == object)]
+    constant = {c: df[c].iloc[0] for c in texts if len(df) and df[c].nunique(dropna=False) == 1}
     values = df.select_dtypes(include=[np.number, bool]).drop(columns=[a for a in dims if a in df], errors="ignore")
+    for c in texts:
+        if c not in constant:
+            values[c] = df[c].astype(object)
     index = df[dims].rename(columns=XARRAY_NAMES)
     values.index = pd.MultiIndex.from_frame(index.astype({c: object for c in index.select_dtypes("category")}))
     ds = xarray.Dataset.from_dataframe(values.rename(columns=XARRAY_NAMES))
     for name, column in values.rename(columns=XARRAY_NAMES).items():
-        if column.dtype != ds[name].dtype and not ds[name].isnull().any():
+        if column.dtype != object and column.dtype != ds[name].dtype and not ds[name].isnull().any():
             ds[name] = ds[name].astype(column.dtype)
+    ds.attrs.update({XARRAY_NAMES.get(c, c): str(v) for c, v in constant.items()})
     return ds

@@ -56,10 +56,11 @@ int merge_command(const CommandLine& cl) {
   }
   store->checkpoint();
   std::fprintf(stderr,
-               "icl-sweep: merged %zu files into %s: %llu of %llu rows of the union of their grids; the %llu runs no "
-               "input holds whole are computed by icl-sweep --resume %s\n",
+               "icl-sweep: merged %zu files into %s: %llu of the %llu rows of the union of their grids written (the "
+               "inputs hold %llu; a run they hold only in part is computed whole); the %llu runs no input holds whole "
+               "are computed by icl-sweep --resume %s\n",
                cl.merge.size(), cl.output.c_str(), static_cast<unsigned long long>(store->rows_done()),
-               static_cast<unsigned long long>(grid.rows()),
+               static_cast<unsigned long long>(grid.rows()), static_cast<unsigned long long>(merged->reused_rows()),
                static_cast<unsigned long long>(grid.runs() - merged->whole_runs()), cl.output.c_str());
   return kExitStopped;
 }

@@ -224,7 +224,7 @@ int run_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi
       const std::string model = extension->stored_model(id);
       if (model.empty()) continue;
       try {
-        checkpoints.save(id, model);
+        checkpoints.save_copy(id, model);
         ++stored;
       } catch (const std::exception& e) {
         std::fprintf(stderr, "icl-sweep: --extend: training run %llu is trained again: %s\n",

@@ -33,7 +33,7 @@ void copy_text(char (&field)[N], const std::string& text) {
 }
 
 // The texts the rows below hold, as a grid gives them to the file.
-const icl::TextValues kTexts{{"power(1)", std::string(sizeof(ResultRow::spectrum), 'p')}, {"covariate_scale(2)"}, {"flow"}};
+const icl::TextValues kTexts{{"power(1)", std::string(sizeof(ResultRow::spectrum), 'p')}, {"covariate_scale(2)"}, {"flow"}, {"adam"}, {"constant"}, {"paper"}};
 
 bool all_zero(const ResultRow& row) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(&row);

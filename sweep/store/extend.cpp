@@ -265,7 +265,15 @@ bool Extension::whole(std::uint64_t train_id) const {
 }
 
 ResultRow Extension::row_at(const Place& place) const {
-  return sources_[static_cast<std::size_t>(place.source)].file.read_rows(place.index, 1).front();
+  if (block_.source != place.source || place.index < block_.first || place.index >= block_.first + block_.rows.size()) {
+    const ResultsFile& file = sources_[static_cast<std::size_t>(place.source)].file;
+    const std::uint64_t first = place.index - place.index % ResultsFile::kRowsPerChunk;
+    const std::uint64_t total = file.read_attributes().rows_total;
+    block_.rows = file.read_rows(first, std::min(ResultsFile::kRowsPerChunk, total - first));
+    block_.source = place.source;
+    block_.first = first;
+  }
+  return block_.rows[place.index - block_.first];
 }
 
 Extension::RunExtras Extension::extras_at(const Place& place, std::uint64_t parameters) const {

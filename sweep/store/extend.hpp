@@ -83,6 +83,15 @@ class Extension {
   RunExtras extras_at(const Place& place, std::uint64_t parameters) const;
   ResultRow placed_row(std::uint64_t train_id, std::uint64_t condition) const;
 
+  // The chunk of a source's rows read last: rows are read a chunk at a time (reading one row
+  // inflates its whole chunk), and rows are asked for in order.
+  struct RowBlock {
+    std::int32_t source = -1;
+    std::uint64_t first = 0;
+    std::vector<ResultRow> rows;
+  };
+  mutable RowBlock block_;
+
   std::vector<Source> sources_;
   std::uint64_t conditions_ = 0;
   std::vector<Place> row_place_;   // per grid row

@@ -18,7 +18,7 @@
 namespace icl {
 namespace {
 
-constexpr hsize_t kRowsPerChunk = 1024;
+constexpr hsize_t kRowsPerChunk = ResultsFile::kRowsPerChunk;
 constexpr unsigned kDeflateLevel = 4;
 constexpr hsize_t kRunsPerChunk = 64;
 

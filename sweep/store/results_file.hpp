@@ -51,6 +51,8 @@ struct TextValues {
 //   /models/<train_id>            u8[bytes] per sampled run: its final training state (task/stored_model.hpp)
 class ResultsFile {
  public:
+  // Rows per chunk of /results: the unit HDF5 reads and inflates, whatever the rows asked.
+  static constexpr std::uint64_t kRowsPerChunk = 1024;
   // Creates (truncating) the file with datasets of their final size, rows zero-filled,
   // /parameters NaN-filled (none when `parameters` is 0).
   // Rows whose texts are not among `texts` are refused (std::logic_error) when written.

@@ -69,7 +69,13 @@ std::string RunCheckpoints::load(std::uint64_t train_id) const {
   return std::string(reinterpret_cast<const char*>(payload.data()) + sizeof head, payload.size() - sizeof head);
 }
 
-void RunCheckpoints::save(std::uint64_t train_id, const std::string& state) const {
+void RunCheckpoints::save(std::uint64_t train_id, const std::string& state) const { write(train_id, state, true); }
+
+void RunCheckpoints::save_copy(std::uint64_t train_id, const std::string& state) const {
+  write(train_id, state, false);
+}
+
+void RunCheckpoints::write(std::uint64_t train_id, const std::string& state, bool durable) const {
   if (std::filesystem::create_directories(directory_))
     std::ofstream(directory_ + "/" + std::string(kMarker)) << "checkpoints of icl-sweep's training runs\n";
   std::vector<std::byte> payload(16 + state.size());
@@ -93,7 +99,7 @@ void RunCheckpoints::save(std::uint64_t train_id, const std::string& state) cons
     }
     written += static_cast<std::size_t>(n);
   }
-  const bool synced = ::fdatasync(fd) == 0;
+  const bool synced = !durable || ::fdatasync(fd) == 0;
   ::close(fd);
   std::error_code ec;
   if (std::filesystem::symlink_status(final_path, ec).type() != std::filesystem::file_type::not_found &&
@@ -105,7 +111,7 @@ void RunCheckpoints::save(std::uint64_t train_id, const std::string& state) cons
     ::unlink(temporary.c_str());
     throw std::runtime_error("Failed to store the checkpoint \"" + final_path + "\": " + std::strerror(errno));
   }
-  sync_directory_of(final_path);
+  if (durable) sync_directory_of(final_path);
 }
 
 namespace {

@@ -21,6 +21,9 @@ class RunCheckpoints : public TrainingCheckpoints {
   RunCheckpoints(const std::string& output, const SweepIdentity& identity);
   std::string load(std::uint64_t train_id) const override;  // "" when there is no usable checkpoint
   void save(std::uint64_t train_id, const std::string& state) const override;
+  // A copy of what a finished file keeps durably (--extend hands a run its stored model): the same
+  // file, without waiting for the disk (a copy lost in a crash is made again, or the run trained).
+  void save_copy(std::uint64_t train_id, const std::string& state) const;
   void remove(std::uint64_t train_id) const;  // once the run's result is in the journal
   void remove_all() const;                    // the directory: at a fresh start and at the end
 
@@ -35,6 +38,7 @@ class RunCheckpoints : public TrainingCheckpoints {
 
  private:
   std::string path(std::uint64_t train_id) const;
+  void write(std::uint64_t train_id, const std::string& state, bool durable) const;
   std::string directory_;
   std::uint64_t identity_ = 0;
 };

@@ -157,10 +157,11 @@ def main():
                                          "--stop-after", "1h"], ranks)
             check(r.returncode == 0, f"{name}: --extend exit {r.returncode}: {r.stderr[-1500:]}")
             check(reused_count(r.stderr) == expect, f"{name}: reuse reported {reused_count(r.stderr)}, expected {expect}")
-            # The old runs' stored models (the flow's A, the LSA's final state) are evaluated: none trains.
+            # The old runs' stored models (the flow's A, the LSA's final state) are evaluated: none trains
+            # (each sampled run says so; the flow's are counted in the line above).
             untrained = r.stderr.count("is evaluated on its new conditions; nothing trained")
-            check(untrained == expect[3] and "continued from its checkpoint" not in r.stderr,
-                  f"{name}: {untrained} runs evaluated from stored models, expected {expect[3]}: {r.stderr[-800:]}")
+            check(untrained == expect[3] // 2 and "continued from its checkpoint" not in r.stderr,
+                  f"{name}: {untrained} lsa runs evaluated from stored models, expected {expect[3] // 2}: {r.stderr[-800:]}")
             with h5py.File(ext, "r") as f, h5py.File(old, "r") as o:
                 kept = sorted(int(k) for k in f["models"])
                 # Each lsa run keeps its final state (2 in OLD, 3 with d = 5); the flow's A is in /parameters.

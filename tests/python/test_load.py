@@ -346,3 +346,17 @@ def test_a_noisy_training_law_moves_the_flows_optimum(tmp_path):
         s = df.loc[df["train_id"] == run["train_id"], "train_noise"].iloc[0]
         want = 8 / (8 + 1 + 3 + s * s) * np.eye(3)
         assert np.linalg.norm(run["A"] - want) < 1e-6 * np.linalg.norm(want), (s, run["A"])
+
+
+def test_to_xarray_keeps_what_tells_a_cube_apart(small_file):
+    """A cube of one shift says which (an attribute), as does one model; a text that varies (status)
+    is a variable; the M = N variables hold no copy of m_test or m_equals_n."""
+    df = icl_sweep.load(small_file)
+    one = icl_sweep.to_xarray(df[df["shift"] == "covariate_scale(2)"])
+    assert one.attrs["test_shift"] == "covariate_scale(2)" and one.attrs["model"] == "flow"
+    assert one.attrs["shift_name"] == "covariate_scale" and one.attrs["status"] == "converged"
+    assert icl_sweep.to_xarray(df[df["shift"] == "none"]).attrs["test_shift"] == "none"
+    mixed = df.assign(status=np.where(df["d"] == 3, "converged", "max_steps"))
+    ds = icl_sweep.to_xarray(mixed)
+    assert ds["status"].dtype == object and ds["status"].sel(d=4).to_series().eq("max_steps").all()
+    assert not any(v.startswith(("m_test_", "m_equals_n_")) for v in ds.data_vars)

@@ -264,3 +264,16 @@ def test_pooled_names_the_axes_a_point_averages_with_their_values():
     assert plot.over_text(plot.pooled(rows, ["m_test", "d", "sigma"])) == ""
     seeds = pd.DataFrame({"m_test": 5, "init_seed": range(20)})
     assert plot.over_text(plot.pooled(seeds, ["m_test"]), "pooled over") == "pooled over init_seed = 0, 1, …, 19 (20 values)"
+
+
+def test_pooled_says_when_each_point_holds_other_values():
+    """A cell of N that pools M with m_test = n holds its own M, not every M of the frame: the
+    statement says how many each holds and that they differ (a checker found 'm_test = 10, ..., 200'
+    where each cell held 5 or 6 of them)."""
+    import pandas as pd
+    rows = pd.DataFrame({"n_train": [10, 10, 10, 20, 20, 20, 20], "m_test": [10, 20, 30, 20, 30, 40, 20], "d": 3})
+    got = plot.pooled(rows, ["n_train"])
+    assert isinstance(got["m_test"], plot.Varying) and (got["m_test"].fewest, got["m_test"].most) == (3, 3)
+    assert plot.over_text(got) == "mean over m_test (3 values each, not the same ones, among 10, 20, 30, 40)"
+    same = rows[rows["m_test"].isin([20, 30])]
+    assert plot.over_text(plot.pooled(same, ["n_train"])) == "mean over m_test = 20, 30"

@@ -32,13 +32,15 @@ def test_report_opens_in_chromium_with_every_image_loaded(small_file, tmp_path):
     captions = [html.unescape(c) for c in re.findall(r"<figcaption>([^<]*)</figcaption>", page)]
     assert len(captions) == len(images)
     assert all(re.search(r", d = [34];", c) or "pooled over d = 3, 4" in c for c in captions), captions
-    assert any("mean over sigma = 0.01, 0.5" in c for c in captions), captions  # the two files' σ
+    # The two files' σ: M = 2 and 4 are only the second file's, so a point pools 2 or 3 of them.
+    assert any("mean over sigma (2 to 3 values each, not the same ones, among 0.01, 0.5, 1)" in c for c in captions), captions
     # The summary: no column for what does not apply (lr, steps: flow rows only) or what every row
     # shares (model, spectrum, N), which the caption names with what the means are over.
     header = re.findall(r"<th>([^<]*)</th>", page[page.index("<table class=\"dataframe summary\">"):].split("</thead>")[0])
     assert header[:4] == ["shift", "d", "m_test", "rows"] and not {"lr", "steps", "model", "ridge_lambda", "knn_k"} & set(header), header
     caption = html.unescape(re.search(r"<p class='caption'>([^<]*)</p>", page).group(1))
-    assert caption == ("One row per shift, d, m_test; mean over sigma = 0.01, 0.5, 1; every row: "
+    assert caption == ("One row per shift, d, m_test; mean over sigma (2 to 3 values each, not the same ones, among "
+                       "0.01, 0.5, 1); every row: "
                        "model = flow, spectrum = isotropic, n_train = 6, ridge_lambda = 0.1, knn_k = 3."), caption
     for path in (small_file, other):
         assert path in page  # provenance of each file
