@@ -358,10 +358,12 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
     };
     const double r0 = std::abs(acc[index_of(Predictor::zero)].mean);
     for (std::size_t i = 0; i < kPredictorCount; ++i) {
-      // An infinite risk has no precision to reach: its estimate is reported, not waited for.
-      if (i == index_of(Predictor::ols) && ols_infinite) continue;
+      // An infinite risk has no precision to reach: its estimate is reported, not waited for; nor
+      // is a predictor the target does not name (its own standard error says how precise it is).
+      if ((i == index_of(Predictor::ols) && ols_infinite) || !settings.target_waits[i]) continue;
       if (!within(acc[i], r0)) return false;
     }
+    if (!settings.target_waits[index_of(Predictor::model)]) return true;  // the whole layer is the model's
     if (!layer || !exact_given_design) return within(layer_acc, r0);
     const RiskEstimate e = paired.risk();
     return e.se <= settings.target_rel_se * std::max(std::abs(e.mean), kNumericalZero * r0);

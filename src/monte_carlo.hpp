@@ -33,9 +33,21 @@ struct McRisks {
   const RiskEstimate& operator[](Predictor p) const { return of[index_of(p)]; }
 };
 
+// The predictors a target waits for by default: all but k-NN, whose plainly sampled estimate needs
+// tens of times the prompts of the conditional ones (eval.target_predictors).
+inline constexpr std::array<bool, kPredictorCount> kTargetWaitsDefault = [] {
+  std::array<bool, kPredictorCount> waits{};
+  waits.fill(true);
+  waits[index_of(Predictor::knn)] = false;
+  return waits;
+}();
+
 struct McSettings {
-  int prompts = 10000;         // the number of prompts, or the cap with a target
-  double target_rel_se = 0.0;  // > 0: stop once every estimate's se <= target |mean|
+  int prompts = 10000;          // the number of prompts, or the cap with a target
+  // > 0: stop once the se of every estimate of a predictor in target_waits is <= target |mean|;
+  // 0: exactly `prompts`.
+  double target_rel_se = 0.0;
+  std::array<bool, kPredictorCount> target_waits = kTargetWaitsDefault;  // indexed by Predictor
   double ridge_lambda = 0.1;
   int knn_k = 3;
   // Past a pilot, the whole LSA layer is evaluated on every s-th prompt, s at most layer_stride,

@@ -1,6 +1,7 @@
 #pragma once
 #include <array>
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace icl {
@@ -101,6 +102,19 @@ constexpr std::size_t predictor_column(std::string_view column) {
   std::size_t i = 0;
   while (i < kPredictorColumnCount && kPredictorColumns[i].name != column) ++i;
   return i;
+}
+
+// The index of the predictor named `name` ("ols"; kPredictorCount when none is).
+constexpr std::size_t predictor_named(std::string_view name) {
+  std::size_t i = 0;
+  while (i < kPredictorCount && kPredictors[i].name != name) ++i;
+  return i;
+}
+// Every predictor's name, "model, lsa_limit, ...": for messages.
+inline std::string predictor_names() {
+  std::string names;
+  for (const PredictorSpec& p : kPredictors) names += (names.empty() ? "" : ", ") + std::string(p.name);
+  return names;
 }
 
 static_assert([] {

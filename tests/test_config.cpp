@@ -440,6 +440,8 @@ INSTANTIATE_TEST_SUITE_P(
                  "must be at least 1e-06"},
         BadValue{"shift_expanded_too_long", "eval.shift", kLongShift, kLongShift, "longer than 95"},
         BadValue{"seed_negative", "sweep.seed", "-3", "-3", "unsigned 64-bit"},
+        BadValue{"target_predictors_unknown", "eval.target_predictors", "model, bogus", "bogus", "no such predictor (model, lsa_limit"},
+        BadValue{"target_predictors_twice", "eval.target_predictors", "ols, ols", "ols, ols", "lists ols twice"},
         BadValue{"seed_fraction", "sweep.seed", "1.5", "1.5", "unsigned 64-bit"},
         BadValue{"seed_overflow", "sweep.seed", "18446744073709551616", "18446744073709551616",
                  "exceeds"},
@@ -568,7 +570,7 @@ TEST(Config, OverrideThatIniCannotStore) {
 
 TEST(Config, EveryKeyIsListedOnce) {
   const auto& keys = icl::config_keys();
-  EXPECT_EQ(keys.size(), 34u);
+  EXPECT_EQ(keys.size(), 35u);
   for (const auto& key : keys) {
     EXPECT_EQ(std::count(keys.begin(), keys.end(), key), 1) << key;
     std::string line = key.substr(key.find('.') + 1);
@@ -593,7 +595,7 @@ TEST(Config, EveryKeyRoundTripsThroughToIni) {
       {"train.trajectory_points", "7"}, {"train.max_steps", "1000"},
       {"train.rtol", "1e-5"},         {"eval.m_test", "n, 3, 9"},
       {"eval.shift", "none, covariate_scale(0.5, 2), half_subspace"},
-      {"eval.mc_prompts", "17"},      {"eval.ridge_lambda", "0.25"},
+      {"eval.mc_prompts", "17"},      {"eval.ridge_lambda", "0.25"}, {"eval.target_predictors", "ols, model"},
       {"eval.target_rel_se", "0.005"},
       {"eval.knn_k", "4"},            {"grid.model", "flow, lsa, linear_transformer(2), gpt2(2, 2, 8)"},
       {"train.lr", "1e-3, 0.01"},     {"train.steps", "5, 1:100:*10"},
@@ -617,6 +619,8 @@ TEST(Config, EveryKeyRoundTripsThroughToIni) {
   EXPECT_EQ(back.flow.integrator, icl::Integrator::rk45);
   EXPECT_EQ(back.flow.max_steps, 1000);
   EXPECT_EQ(back.knn_k, (std::vector<int>{4}));
+  EXPECT_TRUE(back.mc.target_waits[icl::index_of(icl::Predictor::ols)] && back.mc.target_waits[icl::index_of(icl::Predictor::model)]);
+  EXPECT_FALSE(back.mc.target_waits[icl::index_of(icl::Predictor::ridge)] || back.mc.target_waits[icl::index_of(icl::Predictor::knn)]);
   EXPECT_EQ(back.shift.size(), 4u);
   EXPECT_EQ(back.n_train, (std::vector<int>{5, 1, 2, 4}));
   EXPECT_EQ(back.model.size(), 4u);

@@ -284,14 +284,16 @@ TEST(MonteCarlo, ConditioningCutsTheLsaStandardErrorTenfold) {
   EXPECT_NEAR(r[Predictor::model].mean, r[Predictor::lsa_limit].mean, 4.5 * std::hypot(r[Predictor::model].se, r[Predictor::lsa_limit].se));
 }
 
-// eval.target_rel_se: sampling stops at the first check where every estimate is precise enough,
-// at the same prompt count every time; an unreachable target uses the cap.
+// eval.target_rel_se: sampling stops at the first check where every estimate the target waits for
+// (eval.target_predictors) is precise enough, at the same prompt count every time; an unreachable
+// target uses the cap.
 TEST(MonteCarlo, TargetRelativeStandardErrorStopsEarlyAndDeterministically) {
   const TrainedModel s = setup("power(1)", 5, 10);
   const TestDistribution dist = distribution(s, "label_noise(0.3)", 10);
   McSettings settings;
   settings.prompts = 200000;
   settings.target_rel_se = 0.02;
+  settings.target_waits.fill(true);  // k-NN too
   const McRisks a = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
   const McRisks b = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
   EXPECT_LT(a.prompts, settings.prompts);
@@ -299,7 +301,16 @@ TEST(MonteCarlo, TargetRelativeStandardErrorStopsEarlyAndDeterministically) {
   EXPECT_EQ(a[Predictor::knn].mean, b[Predictor::knn].mean);
   for (const RiskEstimate& e : {a[Predictor::model], a[Predictor::lsa_limit], a[Predictor::ols], a[Predictor::ridge], a[Predictor::gd], a[Predictor::avg], a[Predictor::knn]})
     EXPECT_LE(e.se, 0.02 * e.mean);
-  // k-NN is sampled plainly: it decides the count; without a target the same prompts give the
+  // By default the target does not wait for k-NN, sampled plainly: far fewer prompts, every
+  // conditional estimate still within 2%, k-NN's reported with its own (larger) standard error.
+  McSettings linear = settings;
+  linear.target_waits = kTargetWaitsDefault;
+  const McRisks l = monte_carlo(dist, s.lsa, linear, StreamKey{1, 2, 3});
+  EXPECT_LT(2 * l.prompts, a.prompts) << l.prompts << " vs " << a.prompts;  // 3322 against 9585 prompts
+  for (const RiskEstimate& e : {l[Predictor::model], l[Predictor::lsa_limit], l[Predictor::ols], l[Predictor::ridge], l[Predictor::gd], l[Predictor::avg]})
+    EXPECT_LE(e.se, 0.02 * e.mean);
+  EXPECT_GT(l[Predictor::knn].se, 0.02 * l[Predictor::knn].mean);
+  // Waiting for k-NN alone: it decides the count; without a target the same prompts give the
   // same estimates.
   McSettings fixed = settings;
   fixed.target_rel_se = 0.0;

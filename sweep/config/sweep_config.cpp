@@ -457,9 +457,9 @@ const KeySpec kKeys[] = {
      },
      [](const SweepConfig& c) { return std::to_string(c.mc.prompts); }, nullptr, nullptr},
     {"eval.target_rel_se",
-     "sample each condition until every Monte-Carlo estimate's standard error is at most this fraction of its "
-     "mean (not waiting for a risk known to be infinite: docs/theory.md 9), eval.mc_prompts being the cap; "
-     "0 = exactly eval.mc_prompts",
+     "sample each condition until the Monte-Carlo estimates of eval.target_predictors have a standard error of "
+     "at most this fraction of their mean (not waiting for a risk known to be infinite: docs/theory.md 9), "
+     "eval.mc_prompts being the cap; 0 = exactly eval.mc_prompts",
      Need::value, false,
      [](const Entry& e, SweepConfig& c) {
        const Number n = scalar(e);
@@ -467,6 +467,26 @@ const KeySpec kKeys[] = {
        c.mc.target_rel_se = n.value;
      },
      [](const SweepConfig& c) { return shortest(c.mc.target_rel_se); }, nullptr, nullptr},
+    {"eval.target_predictors",
+     "the predictors whose estimates eval.target_rel_se waits for (--describe-predictors names them); the others "
+     "are estimated on the same prompts with their own standard errors",
+     Need::value, false,
+     [](const Entry& e, SweepConfig& c) {
+       c.mc.target_waits.fill(false);
+       for (const auto& item : split_list(e)) {
+         const std::size_t i = predictor_named(item);
+         if (i == kPredictorCount) fail(e, item, "no such predictor (" + predictor_names() + ")");
+         if (c.mc.target_waits[i]) fail(e, trim(e.text), "lists " + item + " twice");
+         c.mc.target_waits[i] = true;
+       }
+     },
+     [](const SweepConfig& c) {
+       std::string names;
+       for (std::size_t i = 0; i < kPredictorCount; ++i)
+         if (c.mc.target_waits[i]) names += (names.empty() ? "" : ", ") + std::string(kPredictors[i].name);
+       return names;
+     },
+     nullptr, nullptr},
     {"eval.ridge_lambda",
      "lambda > 0 of the ridge baseline; a list makes a condition axis (the same prompts for every lambda)",
      Need::value, true,
