@@ -5,8 +5,9 @@
 For each config below: `icl-sweep --dry-run` (its estimated core-seconds), then the sweep itself on
 one process (its wall time is its core-seconds); prints the ratio estimate / real, which should lie
 within [1/3, 3] for each. The configs cover what the cost model must know: closed forms only
-(eval.mc_prompts = 0) at large d, Monte-Carlo conditions, the ridge lambda axis, M < d, and sampled
-training (lsa, linear_transformer, gpt2). One run each, on this machine (named in the output)."""
+(eval.mc_prompts = 0) at large d, Monte-Carlo conditions to the default precision target (1%) and
+with a fixed count (large_d), the ridge lambda axis, M < d, queries sampled plainly (orthogonal_query),
+and sampled training (lsa, linear_transformer, gpt2). One run each, on this machine (named in the output)."""
 import argparse
 import os
 import platform
@@ -28,7 +29,9 @@ CONFIGS = {
                      "ridge_lambda = 0.01, 0.1, 1, 10\nmc_prompts = 4000\n",
     "m_below_d": "[grid]\nd = 40, 80\nn_train = 100\n[eval]\nm_test = 10, 20\nshift = none\nmc_prompts = 2000\n",
     "large_d": "[grid]\nd = 40, 80\nn_train = 100, 200\n[eval]\nm_test = n\nshift = none, covariate_scale(2)\n"
-               "mc_prompts = 1000\n",
+               "mc_prompts = 1000\ntarget_rel_se = 0\n",
+    "target_shifts": "[grid]\nd = 5, 20, 40\nn_train = 10, 40, 160\n[eval]\nm_test = n, 5, 30\n"
+                     "shift = none, label_noise(0.5), orthogonal_query, task_mean(1)\nmc_prompts = 40000\n",
     "lsa": "[grid]\nd = 5\nn_train = 20\nmodel = lsa, linear_transformer(2)\ninit_seed = 0, 1\n[train]\nsteps = 3000\n"
            "[eval]\nm_test = n\nshift = none, covariate_scale(2)\nmc_prompts = 2000\n",
     "gpt2": "[grid]\nd = 3\nn_train = 8\nmodel = gpt2(1, 1, 8), gpt2(2, 2, 16)\n[train]\nsteps = 400\n"

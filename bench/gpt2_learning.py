@@ -96,6 +96,7 @@ init = {a.init}
 m_test = n
 shift = none
 mc_prompts = {TEST_PROMPTS}
+target_rel_se = 0
 """)
         subprocess.run([a.program, "--config", ini], check=True, stdout=subprocess.DEVNULL)
         df = icl_sweep.load(os.path.join(tmp, "gpt2_learning.h5")).sort_values("init_seed")

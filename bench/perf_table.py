@@ -144,8 +144,10 @@ def main():
         for name in ("mild", "stiff"):
             ini = sweep_ini(tmp, name)
             out = os.path.join(tmp, f"{name}.h5")
-            same = ["--eval.mc_prompts", "5000"]
-            target = ["--eval.mc_prompts", str(precision_time.CAP), "--eval.target_rel_se", "0.01", "--eval.knn_k", "0"]
+            same = precision_time.exactly(program, 5000)
+            # The same precision on the same predictors as the NumPy script: the model and OLS.
+            target = ["--eval.mc_prompts", str(precision_time.CAP), "--eval.target_rel_se", "0.01", "--eval.knn_k", "0",
+                      "--eval.target_predictors", "model, ols"]
             t = {"icl": [], "np": [], "icl_t": [], "np_t": []}
             for _ in range(args.rounds):
                 t["icl"].append(icl_sweep_seconds(program, ini, out, same))

@@ -50,6 +50,14 @@ def run(program, ini, out, extra):
     return wall, df
 
 
+def exactly(program, prompts):
+    """The arguments that make `program` draw exactly `prompts` a row: a build with a precision
+    target by default (eval.target_rel_se) is told to draw a fixed count; an older one knows no target."""
+    help_text = subprocess.run([program, "--help"], capture_output=True, text=True).stdout
+    fixed = ["--eval.target_rel_se", "0"] if "eval.target_rel_se" in help_text else []
+    return ["--eval.mc_prompts", str(prompts)] + fixed
+
+
 def seconds_to_one_percent(df):
     n = df["mc_prompts"].astype(float)
     conditions = df.groupby("train_id")["row"].transform("count")
@@ -81,13 +89,12 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for name, spectra in SWEEPS.items():
             ini = config(tmp, name, spectra)
-            fixed = ["--eval.mc_prompts", str(args.prompts)]
             times = {"before": [], "after": []}
             medians = {}
             direct = []
             for _ in range(args.rounds):  # alternating, so that both see the same machine
                 for label, prog in (("before", args.before), ("after", args.after)):
-                    _, df = run(prog, ini, os.path.join(tmp, f"{name}_{label}.h5"), fixed)
+                    _, df = run(prog, ini, os.path.join(tmp, f"{name}_{label}.h5"), exactly(prog, args.prompts))
                     seconds, median_needed = seconds_to_one_percent(df)
                     times[label].append(seconds)
                     medians[label] = median_needed

@@ -24,6 +24,11 @@ def main(argv=None):
     print(f"{path}: {len(df)} rows, {len(runs)} training runs, completed = {completed}")
     print(f"training: {dict(runs['status'].value_counts())}; max rel_err {runs['rel_err'].max():.2e}; "
           f"max (loss - L*)/L* {((runs['loss_final'] - runs['loss_min']) / runs['loss_min']).max():.2e}")
+    rse = (df["risk_model_mc_se"] / df["risk_model_mc"].abs()).dropna()
+    cap = int(df["mc_prompts"].max())
+    print(f"Monte-Carlo: prompts per condition median {df['mc_prompts'].median():.0f}, {df['mc_prompts'].min()} to {cap} "
+          f"({int((df['mc_prompts'] == cap).sum())} rows drew {cap}); the model's relative standard error "
+          f"median {rse.median():.2%}, largest {rse.max():.2%}")
     df = df.rename(columns={"risk_model_theory_norm": "lsa_theory", "risk_model_mc_norm": "lsa_mc",
                             "risk_ols_mc_norm": "ols_mc"})
     # Medians: with label noise and M close to d, least squares' error has no finite mean.

@@ -35,8 +35,6 @@ struct PromptWorkspace {
   VectorXd g_mean;
 };
 
-// Sampling to a target precision: the first check, and the least step between checks.
-constexpr std::int64_t kFirstCheck = 128;
 // A risk below this fraction of the zero predictor's counts as zero (OLS without noise and
 // M >= d): its relative standard error is not asked for.
 constexpr double kNumericalZero = 1e-12;
@@ -346,9 +344,9 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
     block_model.resize(static_cast<std::size_t>(block));
   }
   // With a target relative standard error, the estimates are checked at prompt counts fixed in
-  // advance (every eighth of the count so far, at least kFirstCheck apart, at the first block
+  // advance (every eighth of the count so far, at least kTargetFirstCheck apart, at the first block
   // end past each), so that where sampling stops does not depend on the schedule.
-  std::int64_t next_check = kFirstCheck;
+  std::int64_t next_check = kTargetFirstCheck;
   const bool ols_infinite = dist.ols_risk_infinite();
   const auto precise_enough = [&] {
     const auto within = [&](const Accumulator& a, double zero_risk) {
@@ -417,7 +415,7 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
     used += count;
     if (settings.target_rel_se > 0.0 && used >= next_check && used < settings.prompts) {
       if (precise_enough()) break;
-      next_check = used + std::max<std::int64_t>(kFirstCheck, used / 8);
+      next_check = used + std::max<std::int64_t>(kTargetFirstCheck, used / 8);
     }
   }
   out.prompts = used;

@@ -42,11 +42,19 @@ inline constexpr std::array<bool, kPredictorCount> kTargetWaitsDefault = [] {
   return waits;
 }();
 
+// The default precision target (eval.target_rel_se): a standard error of 1% of the risk, a 95%
+// interval of about +-2%, finer than the gaps the paper's comparisons turn on (docs/theory.md §9
+// says why); eval.mc_prompts is then the cap.
+inline constexpr double kTargetRelSeDefault = 0.01;
+
+// Sampling to a target precision: the first check, and the least step between checks.
+inline constexpr std::int64_t kTargetFirstCheck = 128;
+
 struct McSettings {
   int prompts = 10000;          // the number of prompts, or the cap with a target
   // > 0: stop once the se of every estimate of a predictor in target_waits is <= target |mean|;
   // 0: exactly `prompts`.
-  double target_rel_se = 0.0;
+  double target_rel_se = kTargetRelSeDefault;
   std::array<bool, kPredictorCount> target_waits = kTargetWaitsDefault;  // indexed by Predictor
   double ridge_lambda = 0.1;
   int knn_k = 3;

@@ -110,10 +110,12 @@ constexpr std::size_t predictor_named(std::string_view name) {
   while (i < kPredictorCount && kPredictors[i].name != name) ++i;
   return i;
 }
-// Every predictor's name, "model, lsa_limit, ...": for messages.
-inline std::string predictor_names() {
+// The names of the predictors `chosen` marks (indexed by Predictor), "model, ols", in kPredictors'
+// order; without `chosen`, every predictor's: for messages and the config.
+inline std::string predictor_names(const std::array<bool, kPredictorCount>* chosen = nullptr) {
   std::string names;
-  for (const PredictorSpec& p : kPredictors) names += (names.empty() ? "" : ", ") + std::string(p.name);
+  for (std::size_t i = 0; i < kPredictorCount; ++i)
+    if (!chosen || (*chosen)[i]) names += (names.empty() ? "" : ", ") + std::string(kPredictors[i].name);
   return names;
 }
 

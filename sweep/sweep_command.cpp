@@ -76,6 +76,15 @@ void print_dry_run(const SweepConfig& config, const Grid& grid, int ranks) {
               seconds_text(longest).c_str());
   for (const ModelSpec& model : config.model)
     std::printf("  %s: %s core-seconds\n", model.text.c_str(), seconds_text(grid.total_cost_estimate(&model)).c_str());
+  if (config.mc.prompts == 0) return;
+  if (config.mc.target_rel_se <= 0.0) {
+    std::printf("Monte-Carlo: exactly %d prompts a condition (eval.target_rel_se = 0)\n", config.mc.prompts);
+    return;
+  }
+  std::printf("Monte-Carlo: to a relative standard error of %g%% (eval.target_rel_se) on %s, at most %d prompts a "
+              "condition; the estimate expects %.0f a condition on average\n",
+              100.0 * config.mc.target_rel_se, predictor_names(&config.mc.target_waits).c_str(),
+              config.mc.prompts, grid.expected_prompts_mean());
 }
 
 }  // namespace

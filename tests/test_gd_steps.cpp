@@ -137,6 +137,7 @@ TEST(GdSteps, InTheMonteCarloOneStepAtAStarIsAStar) {
       lsa.gd_steps = GdSteps{a_star, {1.0}};
       McSettings settings;
       settings.prompts = 2000;
+      settings.target_rel_se = 0.0;  // exactly settings.prompts
       const StreamKey key{4, text_key(spectrum), text_key(shift)};
       const McRisks one = monte_carlo(dist, lsa, settings, key);
       const RiskEstimate limit = one[Predictor::lsa_limit], steps = one[Predictor::gd_steps];
@@ -156,6 +157,7 @@ TEST(GdSteps, InTheMonteCarloOneStepAtAStarIsAStar) {
   const TestDistribution dist = make_test_distribution(expand_shift("none").at(0), cov, n, fixed);
   McSettings settings;
   settings.prompts = 100;
+  settings.target_rel_se = 0.0;  // exactly settings.prompts
   LsaPredictors plain;
   plain.limit = MatrixXd::Identity(d, d);
   plain.gd_eta = 0.5;

@@ -193,8 +193,9 @@ TEST(Grid, TestPromptsAreKeyedByTheTestLaw) {
   EXPECT_NE(grid.condition(r, 2).key, grid.condition(r, 3).key);
 }
 
+// A fixed prompt count: a prompt costs more at larger d (with a target, fewer prompts may do).
 TEST(Grid, CostEstimateIsPositiveAndGrowsWithD) {
-  const SweepConfig config = parse(ini());
+  const SweepConfig config = parse(ini() + "target_rel_se = 0\n");
   const Grid grid(config);
   for (std::uint64_t id = 0; id < grid.runs(); ++id) EXPECT_GT(grid.cost_estimate(id), 0.0) << id;
   // Runs 0..7 have d = 2, runs 8..15 the same parameters with d = 4.
@@ -203,7 +204,7 @@ TEST(Grid, CostEstimateIsPositiveAndGrowsWithD) {
     EXPECT_GT(grid.cost_estimate(id + 8), grid.cost_estimate(id)) << id;
   }
   // And across a wider range of d, with everything else fixed.
-  const SweepConfig wide_config = parse("[grid]\nd = 5, 20, 80\nn_train = 40\n");
+  const SweepConfig wide_config = parse("[grid]\nd = 5, 20, 80\nn_train = 40\n[eval]\ntarget_rel_se = 0\n");
   const Grid wide(wide_config);
   EXPECT_LT(wide.cost_estimate(0), wide.cost_estimate(1));
   EXPECT_LT(wide.cost_estimate(1), wide.cost_estimate(2));
@@ -229,6 +230,36 @@ TEST(Grid, CostEstimatesAddUpToTheTotal) {
   EXPECT_NEAR(grid.total_cost_estimate(), sum + icl::kModelsLibraryLoadSeconds, 1e-12 * sum);  // a gpt2 among them
   EXPECT_NEAR(grid.total_cost_estimate(&config.model[2]), gpt2, 1e-12 * gpt2);
   EXPECT_EQ(grid.longest_run_estimate(), longest);
+}
+
+// With a precision target (the default) the cost model expects v / tau^2 prompts a condition
+// between the first check and the cap (docs/theory.md §9): more at short prompts, for spread
+// spectra and for plainly sampled queries, four times as many for half the target; exactly
+// eval.mc_prompts without a target.
+TEST(Grid, ExpectedPromptsFollowTheTarget) {
+  const auto expected = [](const std::string& grid_eval, const std::string& extra = "") {
+    const SweepConfig config = parse("[grid]\nd = 20\nn_train = 40\n" + grid_eval + extra);
+    return Grid(config).expected_prompts_mean();
+  };
+  const std::string iso40 = "spectrum = isotropic\n[eval]\nm_test = 40\n";
+  const double base = expected(iso40);
+  // v = (0.3 + 8.5/40) / 20, times 1.0625 for the checks' spacing, at tau = 1%.
+  EXPECT_NEAR(base, 1.0625 * (0.3 + 8.5 / 40.0) / 20.0 / 1e-4, 1e-9 * base);
+  EXPECT_NEAR(expected(iso40, "target_rel_se = 0.005\n"), 4.0 * base, 1e-9 * base);
+  EXPECT_EQ(expected(iso40, "target_rel_se = 0\n"), icl::McSettings{}.prompts);
+  EXPECT_EQ(expected(iso40, "target_rel_se = 0.5\n"), static_cast<double>(icl::kTargetFirstCheck));
+  EXPECT_EQ(expected(iso40, "target_rel_se = 0.0001\n"), icl::McSettings{}.prompts);  // the cap
+  EXPECT_GT(expected("spectrum = isotropic\n[eval]\nm_test = 10\n"), base);
+  EXPECT_GT(expected("spectrum = power(1)\n[eval]\nm_test = 40\n"), 5.0 * base);
+  // orthogonal_query samples every estimate plainly where it is defined (M < d), and draws
+  // nothing where it is not.
+  EXPECT_EQ(expected("[eval]\nm_test = 10\nshift = orthogonal_query\n"), icl::McSettings{}.prompts);
+  EXPECT_EQ(expected("[eval]\nm_test = 10, 40\nshift = orthogonal_query\n"), icl::McSettings{}.prompts);
+  // Waiting for k-NN samples plainly too, and costs more than the default that does not.
+  const SweepConfig plain = parse("[grid]\nd = 20\nn_train = 40\n" + iso40 + "target_predictors = model, knn\n");
+  const SweepConfig waits = parse("[grid]\nd = 20\nn_train = 40\n" + iso40);
+  EXPECT_EQ(Grid(plain).expected_prompts_mean(), icl::McSettings{}.prompts);
+  EXPECT_GT(Grid(plain).total_cost_estimate(), 5.0 * Grid(waits).total_cost_estimate());
 }
 
 // Batches (schedule/dispatch.hpp): runs are handed out in the cost model's order, as many as fit the

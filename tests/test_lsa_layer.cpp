@@ -150,6 +150,7 @@ ConditionRisks evaluate(const Case& c, const LsaLayer& layer, const MatrixXd& a_
   LsaPredictors lsa{linear, loss.optimum_matrix(), loss.one_step_eta(), layer, {}};
   McSettings settings;
   settings.prompts = prompts;
+  settings.target_rel_se = 0.0;  // exactly settings.prompts
   settings.layer_stride = layer_stride;
   const BlockPredictor model = [&layer](const PromptBlock& b, double* out) {
     for (int i = 0; i < b.count; ++i) {

@@ -164,6 +164,7 @@ icl::RiskEstimate held_out(const Fixture& f, const icl::SampledOutcome& out, int
   const icl::LsaPredictors lsa{MatrixXd(), f.loss.optimum_matrix(), f.loss.one_step_eta(), {}, {}};
   icl::McSettings settings;
   settings.prompts = prompts;
+  settings.target_rel_se = 0.0;  // exactly settings.prompts
   return icl::monte_carlo(dist, lsa, settings, icl::StreamKey{99, 98, 97}, &out.predictor)[icl::Predictor::model];
 }
 

@@ -45,6 +45,7 @@ ConditionRisks evaluate(const TrainedModel& s, const std::string& shift, int m, 
   const TestDistribution dist = distribution(s, shift, m);
   McSettings settings;
   settings.prompts = prompts;
+  settings.target_rel_se = 0.0;  // exactly settings.prompts
   return evaluate_condition(dist, s.lsa, settings, StreamKey{1, text_key(shift), 7});
 }
 
@@ -150,6 +151,7 @@ TEST(Shifts, OverlappingQueryIsInterpolatedByOlsAndOneNearestNeighbour) {
   const TestDistribution dist = distribution(s, "overlapping_query", 4);
   McSettings settings;
   settings.prompts = 500;
+  settings.target_rel_se = 0.0;  // exactly settings.prompts
   settings.knn_k = 1;
   const McRisks r = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
   EXPECT_LT(r[Predictor::ols].mean, 1e-20);
@@ -204,6 +206,7 @@ TEST(MonteCarlo, RidgeShrinksTowardsZeroAsLambdaGrows) {
   const TestDistribution dist = distribution(s, "none", 10);
   McSettings settings;
   settings.prompts = 3000;
+  settings.target_rel_se = 0.0;  // exactly settings.prompts
   settings.ridge_lambda = 1e6;
   const McRisks heavy = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
   EXPECT_NEAR(heavy[Predictor::ridge].mean, heavy[Predictor::zero].mean, 1e-3 * heavy[Predictor::zero].mean);
@@ -217,6 +220,7 @@ TEST(MonteCarlo, StreamsAreKeyedNotOrdered) {
   const TestDistribution dist = distribution(s, "label_noise(0.3)", 7);
   McSettings settings;
   settings.prompts = 500;
+  settings.target_rel_se = 0.0;  // exactly settings.prompts
   const McRisks a = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
   const McRisks other = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 4});
   const McRisks b = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
@@ -254,6 +258,7 @@ TEST(MonteCarlo, ConditionalErrorsAgreeWithSampledErrorsWithoutAClosedForm) {
     const TestDistribution dist = distribution(s, shift, 7);
     McSettings settings;
     settings.prompts = 40000;
+    settings.target_rel_se = 0.0;  // exactly settings.prompts
     const BlockPredictor lsa = plain_lsa(s.lsa.limit);
     const BlockPredictor ols = plain([](const MatrixXd& x, const Eigen::VectorXd& y, const Eigen::VectorXd& q) {
       return q.dot(x.completeOrthogonalDecomposition().solve(y));
@@ -278,6 +283,7 @@ TEST(MonteCarlo, ConditioningCutsTheLsaStandardErrorTenfold) {
   const TestDistribution dist = distribution(s, "none", 40);
   McSettings settings;
   settings.prompts = 4000;
+  settings.target_rel_se = 0.0;  // exactly settings.prompts
   const BlockPredictor lsa = plain_lsa(s.lsa.limit);
   const McRisks r = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3}, &lsa);
   EXPECT_GT(r[Predictor::model].se, 10.0 * r[Predictor::lsa_limit].se);

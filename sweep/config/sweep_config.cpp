@@ -458,8 +458,8 @@ const KeySpec kKeys[] = {
      [](const SweepConfig& c) { return std::to_string(c.mc.prompts); }, nullptr, nullptr},
     {"eval.target_rel_se",
      "sample each condition until the Monte-Carlo estimates of eval.target_predictors have a standard error of "
-     "at most this fraction of their mean (not waiting for a risk known to be infinite: docs/theory.md 9), "
-     "eval.mc_prompts being the cap; 0 = exactly eval.mc_prompts",
+     "at most this fraction of their mean (not waiting for a risk known to be infinite), eval.mc_prompts being "
+     "the cap (docs/theory.md 9 says why 1% by default); 0 = exactly eval.mc_prompts",
      Need::value, false,
      [](const Entry& e, SweepConfig& c) {
        const Number n = scalar(e);
@@ -480,12 +480,7 @@ const KeySpec kKeys[] = {
          c.mc.target_waits[i] = true;
        }
      },
-     [](const SweepConfig& c) {
-       std::string names;
-       for (std::size_t i = 0; i < kPredictorCount; ++i)
-         if (c.mc.target_waits[i]) names += (names.empty() ? "" : ", ") + std::string(kPredictors[i].name);
-       return names;
-     },
+     [](const SweepConfig& c) { return predictor_names(&c.mc.target_waits); },
      nullptr, nullptr},
     {"eval.ridge_lambda",
      "lambda > 0 of the ridge baseline; a list makes a condition axis (the same prompts for every lambda)",

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "config/grid_axes.hpp"
+#include "covariance.hpp"
 #include "random_stream.hpp"
 
 namespace icl {
@@ -79,13 +80,52 @@ double flow_cost(double d) { return 1e-3 + 3e-6 * d * d; }
 
 // One condition: per Monte-Carlo prompt a Gram, two Cholesky factorisations, the products and
 // (m + 2) d normals (7 us at d = 20, M = 40), the conditional errors given the design (d x d
-// products and solves) and 4 us of every predictor's own work; then the closed forms, a fixed
-// 16 us and O(d^3) (46 us at d = 40).
-double condition_cost(double m, double d, int prompts) {
+// products and solves; not where every estimate is `plain`, sampled) and 4 us of every
+// predictor's own work; then the closed forms, a fixed 16 us and O(d^3) (46 us at d = 40).
+double condition_cost(double m, double d, double prompts, bool plain) {
   const double n = std::min(m, d);
   const double prompt = 0.25e-9 * (m * n * n + n * n * n + 8.0 * m * d + 4.0 * d * d) + 3e-9 * (m + 2.0) * d +
-                        0.4e-9 * d * d * d + 4e-6;
+                        (plain ? 0.0 : 0.4e-9 * d * d * d) + 4e-6;
   return prompts * prompt + 1.6e-5 + 5e-10 * d * d * d;
+}
+
+// Whether any part of the shift is of this kind.
+bool has_part(const Shift& shift, ShiftKind kind) {
+  return shift.kind == kind || std::any_of(shift.then.begin(), shift.then.end(), [&](const ShiftPart& p) { return p.kind == kind; });
+}
+
+// Whether a condition's estimates are all sampled plainly: a query that depends on the prompt
+// (docs/theory.md §9).
+bool plain_query(const Shift& shift) {
+  return has_part(shift, ShiftKind::orthogonal_query) || has_part(shift, ShiftKind::overlapping_query) ||
+         has_part(shift, ShiftKind::opposite_quadrants);
+}
+
+// How many directions a prompt's error averages over, for the spread of conditional estimates:
+// r = (sum lambda^2)^2 / sum lambda^4 of the training covariance (d where it is isotropic, about
+// 2 for power(1)); 1 for the laws drawn per prompt and for covariance files (not factored here:
+// a file's d may be large), whose errors are the most spread.
+double spread_dimension(const std::string& spectrum, int d, const InputFiles& inputs) {
+  if (spectrum.rfind("file(", 0) == 0) return 1.0;
+  const Covariance c = make_covariance(spectrum, d, inputs);
+  if (c.random()) return 1.0;
+  const double s2 = c.eigenvalues.squaredNorm(), s4 = c.eigenvalues.array().square().square().sum();
+  return s4 > 0.0 ? s2 * s2 / s4 : 1.0;
+}
+
+// The prompts a condition is expected to draw: eval.mc_prompts without a precision target; with
+// one, the count its slowest waited-for estimate needs, v / tau^2 with v the squared relative
+// standard deviation of one prompt's error, from the first check to the cap, an eighth more for
+// the checks' spacing (docs/theory.md §9). v fitted to sweeps to 1% at d = 5 to 40, M = 5 to 160,
+// isotropic and power(1) (bench/cost_model.py): (0.3 + 8.5/M) / r for conditional estimates (r
+// from spread_dimension), 2.5 for plainly sampled ones (a sampled model or k-NN waited for, a
+// query that depends on the prompt).
+double expected_prompts(const McSettings& mc, double m, double r, bool plain) {
+  const double cap = mc.prompts;
+  if (mc.target_rel_se <= 0.0) return cap;
+  const double v = plain ? 2.5 : (0.3 + 8.5 / m) / r;
+  const double needed = 1.0625 * v / (mc.target_rel_se * mc.target_rel_se);
+  return std::min(cap, std::max(static_cast<double>(kTargetFirstCheck), needed));
 }
 
 // A sampled model's forward pass on one prompt of `points` points, in seconds: LSA layers are
@@ -130,18 +170,38 @@ int Grid::max_test_m(const TrainingRun& run) const {
 // Monte-Carlo baselines and closed forms, the training (flow) or the model's evaluation (sampled),
 // and the cost of one optimizer step (sampled models only).
 void Grid::tabulate_costs() {
-  // The conditions at one test length M: every shift, ridge lambda and k.
-  const double per_m = static_cast<double>(conditions_ / config_.m_test.size());
-  for (const int d : config_.d)
+  // The conditions of one test length M and shift: every ridge lambda and k.
+  const double per_shift = static_cast<double>(conditions_ / (config_.m_test.size() * config_.shift.size()));
+  const McSettings& mc = config_.mc;
+  const bool knn_waited = mc.target_waits[index_of(Predictor::knn)] &&
+                          std::any_of(config_.knn_k.begin(), config_.knn_k.end(), [](int k) { return k > 0; });
+  double prompts_sum = 0.0, conditions = 0.0;
+  for (const int d : config_.d) {
+    std::vector<double> spread;  // per spectrum
+    if (mc.target_rel_se > 0.0)
+      for (const std::string& spectrum : config_.spectrum) spread.push_back(spread_dimension(spectrum, d, config_.inputs));
+    else
+      spread.assign(config_.spectrum.size(), 1.0);
     for (const int n : config_.n_train)
       for (const ModelSpec& model : config_.model)
         for (const int batch : config_.batch) {
           double fixed = 0.0, per_step = 0.0;
-          for (const int m : config_.m_test) {
-            const double length = m == 0 ? n : m;
-            fixed += per_m * condition_cost(length, d, config_.mc.prompts);
-            if (model.sampled()) fixed += per_m * config_.mc.prompts * forward_cost(model, d, length + 1.0);
-          }
+          const bool model_plain = model.sampled() && mc.target_waits[index_of(Predictor::model)];
+          for (const int m : config_.m_test)
+            for (const Shift& shift : config_.shift) {
+              const double length = m == 0 ? n : m;
+              const bool plain = knn_waited || model_plain || plain_query(shift);
+              // orthogonal_query is not defined for M >= d: no prompts. The spectra repeat the
+              // class: its cost is their mean.
+              if (has_part(shift, ShiftKind::orthogonal_query) && length >= d) continue;
+              for (const double r : spread) {
+                const double prompts = expected_prompts(mc, length, r, plain) / static_cast<double>(spread.size());
+                prompts_sum += prompts;
+                fixed += per_shift * condition_cost(length, d, prompts, plain_query(shift));
+                if (model.sampled()) fixed += per_shift * prompts * forward_cost(model, d, length + 1.0);
+              }
+              ++conditions;
+            }
           if (model.sampled())  // forward and backward (3 forwards) per prompt, and the step's overhead
             per_step = 3.0 * batch * forward_cost(model, d, n + 1.0) + step_overhead(model);
           else
@@ -149,6 +209,8 @@ void Grid::tabulate_costs() {
           fixed_.push_back(fixed);
           per_step_.push_back(per_step);
         }
+  }
+  prompts_mean_ = conditions > 0.0 ? prompts_sum / conditions : 0.0;
 }
 
 double Grid::cost_estimate(std::uint64_t train_id) const {

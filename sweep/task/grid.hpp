@@ -76,6 +76,9 @@ class Grid {
   // that model only.
   double total_cost_estimate(const ModelSpec* model = nullptr) const;
   double longest_run_estimate() const;  // the costliest single run: a lower bound on the wall time
+  // The Monte-Carlo prompts the cost model expects a condition to draw, on average over the grid
+  // (eval.mc_prompts without a precision target).
+  double expected_prompts_mean() const { return prompts_mean_; }
 
  private:
   void tabulate_costs();
@@ -85,6 +88,7 @@ class Grid {
   std::uint64_t runs_ = 0, conditions_ = 0;
   // By (d, n_train, model, batch) class, in run order: a run costs fixed_ + steps x per_step_.
   std::vector<double> fixed_, per_step_;
+  double prompts_mean_ = 0.0;
 };
 
 // Writes the row's grid columns: every axis of config/grid_axes.hpp, from the run and condition.

@@ -18,6 +18,7 @@ n_train = 20, 40, 80
 init_seed = 0:3:1
 [eval]
 mc_prompts = 30000
+target_rel_se = 0
 """
 
 
