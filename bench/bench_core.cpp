@@ -76,6 +76,37 @@ void BM_MonteCarlo(benchmark::State& state) {
 }
 BENCHMARK(BM_MonteCarlo)->Args({20, 40})->Args({20, 10})->Unit(benchmark::kMillisecond);
 
+// Ridge over four lambdas (eval.ridge_lambda = 0.01, 0.1, 1, 10), d = 20, M = 40, 2000 prompts
+// and k-NN: one pass (monte_carlo_each: a factorisation per lambda, the other predictors once;
+// arg 1) against a pass per lambda, as each condition was evaluated before (arg 0). Both give
+// the same estimates, bitwise (MonteCarlo.RidgeAndKnnListsInOnePassMatchEachPairAlone).
+void BM_RidgeLambdas(benchmark::State& state) {
+  const bool one_pass = state.range(0) == 1;
+  const int d = 20, m = 40;
+  const Covariance cov = make_covariance("power(1)", d);
+  const PopulationLoss loss = make_population_loss(cov, 40);
+  Stream stream{3};
+  const TestDistribution dist = make_test_distribution(expand_shift("label_noise(0.5)")[0], cov, m, stream);
+  LsaPredictors lsa{loss.optimum_matrix(), loss.optimum_matrix(), loss.one_step_eta(), {}, {}};
+  McSettings settings;
+  settings.prompts = 2000;
+  settings.target_rel_se = 0.0;  // exactly settings.prompts
+  settings.ridge_lambdas = {0.01, 0.1, 1.0, 10.0};
+  for (auto _ : state) {
+    if (one_pass) {
+      benchmark::DoNotOptimize(monte_carlo_each(dist, lsa, settings, StreamKey{1, 2, 3}).back()[Predictor::ridge].mean);
+    } else {
+      for (const double lambda : settings.ridge_lambdas) {
+        McSettings alone = settings;
+        alone.ridge_lambdas = {lambda};
+        benchmark::DoNotOptimize(monte_carlo(dist, lsa, alone, StreamKey{1, 2, 3})[Predictor::ridge].mean);
+      }
+    }
+  }
+  state.SetLabel(one_pass ? "one pass" : "a pass per lambda");
+}
+BENCHMARK(BM_RidgeLambdas)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
 // The OLS + ridge kernel alone on prompt-sized designs, in GFLOP/s (counted flops).
 void BM_LeastSquares(benchmark::State& state) {
   const int d = static_cast<int>(state.range(0));

@@ -1,37 +1,52 @@
 #include "evaluation.hpp"
 
 #include <cmath>
+#include <stdexcept>
 
 #include "theory.hpp"
 
 namespace icl {
 
+std::vector<ConditionRisks> evaluate_conditions(const TestDistribution& dist, const LsaPredictors& lsa,
+                                                const McSettings& settings, const StreamKey& key,
+                                                const BlockPredictor* model, const Eigen::MatrixXd& a_eff,
+                                                CancelCheck cancelled) {
+  ConditionRisks closed;
+  if (const auto moments = dist.moments(cancelled)) {
+    const RiskForm form = risk_form(*moments, cancelled);
+    closed.closed_form = true;
+    if (lsa.trained.size() > 0) closed.theory[index_of(Predictor::model)] = risk(lsa.trained, form, cancelled);
+    // A model that is exactly x_q^T A h has A_eff = A: its closed form is not computed twice.
+    closed.a_eff_theory = a_eff.size() > 0 ? risk(a_eff, form, cancelled) : closed.theory_of(Predictor::model);
+    closed.theory[index_of(Predictor::lsa_limit)] = risk(lsa.limit, form, cancelled);
+    closed.theory[index_of(Predictor::gd)] = risk(lsa.gd_eta * Eigen::MatrixXd::Identity(dist.d, dist.d), form, cancelled);
+    closed.theory[index_of(Predictor::zero)] = form.zero;
+    for (std::size_t i = 0; i < kPredictorCount; ++i)
+      if (!std::isnan(closed.theory[i])) closed.theory_se[i] = 0.0;
+  }
+  std::vector<McRisks> mc = monte_carlo_each(dist, lsa, settings, key, model, cancelled);
+  std::vector<ConditionRisks> out(mc.size(), closed);
+  for (std::size_t c = 0; c < out.size(); ++c) {
+    ConditionRisks& r = out[c];
+    r.mc = mc[c];
+    const auto trained = index_of(Predictor::model);
+    if (std::isnan(r.theory[trained]) && !lsa.layer.empty()) {
+      // With R(A*) in closed form, the layer's risk is it plus the gap paired on the same prompts.
+      const auto limit = index_of(Predictor::lsa_limit);
+      const bool paired = r.closed_form && !std::isnan(r.mc.layer_gap.mean);
+      r.theory[trained] = paired ? r.theory[limit] + r.mc.layer_gap.mean : r.mc.layer.mean;
+      r.theory_se[trained] = paired ? r.mc.layer_gap.se : r.mc.layer.se;
+    }
+  }
+  return out;
+}
+
 ConditionRisks evaluate_condition(const TestDistribution& dist, const LsaPredictors& lsa,
                                   const McSettings& settings, const StreamKey& key,
                                   const BlockPredictor* model, const Eigen::MatrixXd& a_eff, CancelCheck cancelled) {
-  ConditionRisks r;
-  r.mc = monte_carlo(dist, lsa, settings, key, model, cancelled);
-  if (const auto moments = dist.moments(cancelled)) {
-    const RiskForm form = risk_form(*moments, cancelled);
-    r.closed_form = true;
-    if (lsa.trained.size() > 0) r.theory[index_of(Predictor::model)] = risk(lsa.trained, form, cancelled);
-    // A model that is exactly x_q^T A h has A_eff = A: its closed form is not computed twice.
-    r.a_eff_theory = a_eff.size() > 0 ? risk(a_eff, form, cancelled) : r.theory_of(Predictor::model);
-    r.theory[index_of(Predictor::lsa_limit)] = risk(lsa.limit, form, cancelled);
-    r.theory[index_of(Predictor::gd)] = risk(lsa.gd_eta * Eigen::MatrixXd::Identity(dist.d, dist.d), form, cancelled);
-    r.theory[index_of(Predictor::zero)] = form.zero;
-    for (std::size_t i = 0; i < kPredictorCount; ++i)
-      if (!std::isnan(r.theory[i])) r.theory_se[i] = 0.0;
-  }
-  const auto trained = index_of(Predictor::model);
-  if (std::isnan(r.theory[trained]) && !lsa.layer.empty()) {
-    // With R(A*) in closed form, the layer's risk is it plus the gap paired on the same prompts.
-    const auto limit = index_of(Predictor::lsa_limit);
-    const bool paired = r.closed_form && !std::isnan(r.mc.layer_gap.mean);
-    r.theory[trained] = paired ? r.theory[limit] + r.mc.layer_gap.mean : r.mc.layer.mean;
-    r.theory_se[trained] = paired ? r.mc.layer_gap.se : r.mc.layer.se;
-  }
-  return r;
+  if (settings.ridge_lambdas.size() != 1 || settings.knn_ks.size() != 1)
+    throw std::invalid_argument("evaluate_condition: one ridge lambda and one k (evaluate_conditions takes lists)");
+  return evaluate_conditions(dist, lsa, settings, key, model, a_eff, cancelled).front();
 }
 
 double ConditionRisks::value(Predictor p, Quantity quantity) const {

@@ -1,6 +1,7 @@
 #pragma once
 #include <array>
 #include <limits>
+#include <vector>
 
 #include "monte_carlo.hpp"
 #include "predictors.hpp"
@@ -39,5 +40,12 @@ ConditionRisks evaluate_condition(const TestDistribution& dist, const LsaPredict
                                   const McSettings& settings, const StreamKey& key,
                                   const BlockPredictor* model = nullptr,
                                   const Eigen::MatrixXd& a_eff = Eigen::MatrixXd(), CancelCheck cancelled = nullptr);
+// The same for every pair (ridge lambda, k) of settings, in monte_carlo_each's order: one pass over
+// the prompts, the closed forms once.
+std::vector<ConditionRisks> evaluate_conditions(const TestDistribution& dist, const LsaPredictors& lsa,
+                                                const McSettings& settings, const StreamKey& key,
+                                                const BlockPredictor* model = nullptr,
+                                                const Eigen::MatrixXd& a_eff = Eigen::MatrixXd(),
+                                                CancelCheck cancelled = nullptr);
 
 }  // namespace icl

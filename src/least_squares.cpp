@@ -4,9 +4,10 @@
 
 namespace icl {
 
-LeastSquares::LeastSquares(int m, int d, double ridge_lambda)
-    : m_(m), d_(d), n_(std::min(m, d)), tall_(m >= d), shift_(m * ridge_lambda),
-      gram_(n_, n_), shifted_(n_, n_), ols_(n_), ridge_(n_), fallback_(m, d), work_(n_), wide_(m, d) {
+LeastSquares::LeastSquares(int m, int d, const std::vector<double>& ridge_lambdas)
+    : m_(m), d_(d), n_(std::min(m, d)), tall_(m >= d), gram_(n_, n_), shifted_(n_, n_), ols_(n_),
+      ridge_(ridge_lambdas.size(), Eigen::LLT<Eigen::MatrixXd>(n_)), fallback_(m, d), work_(n_), wide_(m, d) {
+  for (const double lambda : ridge_lambdas) shifts_.push_back(m * lambda);
   // Directions below 1e-10 of the largest are rank deficiency, not signal: a design confined to a
   // subspace (half_subspace) carries rounding of about d eps beside it, which Eigen's default
   // threshold (eps min(M, d)) may count as rank and X^+ would amplify by 1e16.
@@ -19,9 +20,11 @@ void LeastSquares::factor(const Eigen::MatrixXd& X) {
     gram_.selfadjointView<Eigen::Lower>().rankUpdate(X.transpose());
   else
     gram_.selfadjointView<Eigen::Lower>().rankUpdate(X);
-  shifted_ = gram_;
-  shifted_.diagonal().array() += shift_;
-  ridge_.compute(shifted_);
+  for (std::size_t i = 0; i < shifts_.size(); ++i) {
+    shifted_ = gram_;
+    shifted_.diagonal().array() += shifts_[i];
+    ridge_[i].compute(shifted_);
+  }
   ols_.compute(gram_);
   // Normal equations lose accuracy as cond(X)^2: beyond cond(X) ~ 1e4, or when X is
   // singular, the orthogonal decomposition takes over.
@@ -39,8 +42,8 @@ void LeastSquares::pseudo_inverse(const Eigen::MatrixXd& X, const Eigen::VectorX
   }
 }
 
-void LeastSquares::ridge(const Eigen::MatrixXd& X, const Eigen::VectorXd& b, Eigen::VectorXd& out) {
-  solve_with(ridge_, X, b, out);
+void LeastSquares::ridge(const Eigen::MatrixXd& X, const Eigen::VectorXd& b, Eigen::VectorXd& out, std::size_t which) {
+  solve_with(ridge_[which], X, b, out);
 }
 
 void LeastSquares::solve_with(const Eigen::LLT<Eigen::MatrixXd>& gram, const Eigen::MatrixXd& X,
@@ -74,7 +77,9 @@ void LeastSquares::pseudo_inverse_matrix(const Eigen::MatrixXd& X, Eigen::Matrix
     estimator_matrix(ols_, X, out);
 }
 
-void LeastSquares::ridge_matrix(const Eigen::MatrixXd& X, Eigen::MatrixXd& out) { estimator_matrix(ridge_, X, out); }
+void LeastSquares::ridge_matrix(const Eigen::MatrixXd& X, Eigen::MatrixXd& out, std::size_t which) {
+  estimator_matrix(ridge_[which], X, out);
+}
 
 double LeastSquares::flops() const {
   const double n = n_;

@@ -5,6 +5,7 @@
 #include <limits>
 #include <numeric>
 #include <optional>
+#include <stdexcept>
 #include <vector>
 
 #include "least_squares.hpp"
@@ -119,8 +120,13 @@ void query_factor(const TestDistribution& dist, PromptWorkspace& p) {
 //   E[(x_q^T B y - <w, x_q>)^2 | X] = w_scale^2 ||F^T G||^2 + ||F^T G mu||^2 + s^2 ||F^T B||^2.
 // For the LSA forms B = A X^T / M, so F^T G = H Sigma - F^T and ||F^T B||^2 = <H Sigma, H> / M
 // with H = F^T A; OLS and ridge give B itself. `linear`: the model is lsa.trained.
-// Indexed by Predictor; the sampled ones (k-NN) are not filled.
-using ConditionalErrors = std::array<double, kPredictorCount>;
+// Indexed by Predictor; the sampled ones (k-NN) are not filled; ridge's per lambda in ridge_each.
+struct ConditionalErrors {
+  std::array<double, kPredictorCount> of{};
+  std::vector<double> ridge_each;  // per lambda of McSettings::ridge_lambdas
+  double& operator[](std::size_t i) { return of[i]; }
+  double operator[](std::size_t i) const { return of[i]; }
+};
 
 class ConditionalError {
  public:
@@ -137,11 +143,11 @@ class ConditionalError {
     p.h_limit.noalias() = p.ft * lsa_.limit;
   }
 
-  ConditionalErrors operator()(PromptWorkspace& p, LeastSquares& ls) const {
+  // Into e, whose ridge_each has one entry per lambda of ls.
+  void operator()(PromptWorkspace& p, LeastSquares& ls, ConditionalErrors& e) const {
     if (per_prompt_) set_query_covariance(p);
     using enum Predictor;
     const double m = static_cast<double>(p.X.rows());
-    ConditionalErrors e{};
     design_covariance(p, ls);
     if (linear_) e[index_of(model)] = lsa_form(p, p.h_model, m);
     e[index_of(lsa_limit)] = lsa_form(p, p.h_limit, m);
@@ -174,20 +180,23 @@ class ConditionalError {
         ls.solve_gram_factor(p.hs);
         e[index_of(ols)] = s2_ * p.hs.squaredNorm();
       }
-      p.hs = p.ft.transpose();
-      ls.solve_ridge_gram(p.hs);
-      const double shift = ls.ridge_shift();
-      p.ftg = -shift * p.hs.transpose();
-      e[index_of(ridge)] = error(p, (p.ft.transpose().array() * p.hs.array()).sum() - shift * p.hs.squaredNorm());
+      for (std::size_t l = 0; l < ls.ridge_count(); ++l) {
+        p.hs = p.ft.transpose();
+        ls.solve_ridge_gram(p.hs, l);
+        const double shift = ls.ridge_shift(l);
+        p.ftg = -shift * p.hs.transpose();
+        e.ridge_each[l] = error(p, (p.ft.transpose().array() * p.hs.array()).sum() - shift * p.hs.squaredNorm());
+      }
     } else {
       ls.pseudo_inverse_matrix(p.X, p.b);
       e[index_of(ols)] = explicit_form(p);
-      ls.ridge_matrix(p.X, p.b);
-      e[index_of(ridge)] = explicit_form(p);
+      for (std::size_t l = 0; l < ls.ridge_count(); ++l) {
+        ls.ridge_matrix(p.X, p.b, l);
+        e.ridge_each[l] = explicit_form(p);
+      }
     }
     p.ftg = -p.ft;
     e[index_of(zero)] = error(p, 0.0);
-    return e;
   }
 
  private:
@@ -223,17 +232,19 @@ class ConditionalError {
 
 // Every predictor's prediction for the prompt in p; `model` only when `linear` (the trained model
 // is lsa.trained), else a BlockPredictor fills it in later. The linear predictors only when
-// `sampled_linear`: otherwise their conditional errors stand in for them.
+// `sampled_linear`: otherwise their conditional errors stand in for them. Ridge's per lambda of
+// ls, k-NN's per k of `ks` (0: none).
 struct Predictions {
-  double target;
-  std::array<double, kPredictorCount> value;  // indexed by Predictor; the zero predictor's is 0
+  double target = 0.0;
+  std::array<double, kPredictorCount> value{};  // indexed by Predictor; the zero predictor's is 0
+  std::vector<double> ridge_each, knn_each;
 };
 
-Predictions predict(PromptWorkspace& p, LeastSquares& ls, const LsaPredictors& lsa, bool linear, bool sampled_linear,
-                    int k) {
+void predict(PromptWorkspace& p, LeastSquares& ls, const LsaPredictors& lsa, bool linear, bool sampled_linear,
+             const std::vector<int>& ks, Predictions& r) {
   using enum Predictor;
-  Predictions r{};
   auto& v = r.value;
+  v.fill(0.0);
   r.target = p.w.dot(p.q);
   if (sampled_linear) {
     p.h.noalias() = p.X.transpose() * p.y;
@@ -246,9 +257,11 @@ Predictions predict(PromptWorkspace& p, LeastSquares& ls, const LsaPredictors& l
     p.a_h.noalias() = lsa.limit * p.h;
     v[index_of(lsa_limit)] = p.q.dot(p.a_h);
     ls.pseudo_inverse(p.X, p.y, p.w_ols);
-    ls.ridge(p.X, p.y, p.w_ridge);
     v[index_of(ols)] = p.q.dot(p.w_ols);
-    v[index_of(ridge)] = p.q.dot(p.w_ridge);
+    for (std::size_t l = 0; l < ls.ridge_count(); ++l) {
+      ls.ridge(p.X, p.y, p.w_ridge, l);
+      r.ridge_each[l] = p.q.dot(p.w_ridge);
+    }
     v[index_of(gd)] = lsa.gd_eta * v[index_of(avg)];
     if (!lsa.gd_steps.alpha.empty()) {
       design_covariance(p, ls);
@@ -258,16 +271,20 @@ Predictions predict(PromptWorkspace& p, LeastSquares& ls, const LsaPredictors& l
     }
   }
 
-  v[index_of(knn)] = std::numeric_limits<double>::quiet_NaN();
-  if (k == 0) return r;  // no k-NN baseline
-  p.dist.noalias() = (p.X.rowwise() - p.q.transpose()).rowwise().squaredNorm();
-  std::iota(p.order.begin(), p.order.end(), 0);
-  std::nth_element(p.order.begin(), p.order.begin() + (k - 1), p.order.end(),
-                   [&](int a, int c) { return p.dist[a] < p.dist[c] || (p.dist[a] == p.dist[c] && a < c); });
-  double neighbours = 0.0;
-  for (int j = 0; j < k; ++j) neighbours += p.y[p.order[j]];
-  v[index_of(knn)] = neighbours / k;
-  return r;
+  bool distances = false;
+  for (std::size_t j = 0; j < ks.size(); ++j) {
+    const int k = ks[j];
+    r.knn_each[j] = std::numeric_limits<double>::quiet_NaN();
+    if (k == 0) continue;  // no k-NN baseline
+    if (!distances) p.dist.noalias() = (p.X.rowwise() - p.q.transpose()).rowwise().squaredNorm();
+    distances = true;
+    std::iota(p.order.begin(), p.order.end(), 0);
+    std::nth_element(p.order.begin(), p.order.begin() + (k - 1), p.order.end(),
+                     [&](int a, int c) { return p.dist[a] < p.dist[c] || (p.dist[a] == p.dist[c] && a < c); });
+    double neighbours = 0.0;
+    for (int i = 0; i < k; ++i) neighbours += p.y[p.order[i]];
+    r.knn_each[j] = neighbours / k;
+  }
 }
 
 }  // namespace
@@ -275,7 +292,7 @@ Predictions predict(PromptWorkspace& p, LeastSquares& ls, const LsaPredictors& l
 std::vector<Design> draw_designs(const TestDistribution& dist, const StreamKey& key, int count,
                                  CancelCheck cancelled) {
   PromptWorkspace p(dist.m, dist.d);
-  LeastSquares ls(dist.m, dist.d, McSettings{}.ridge_lambda);
+  LeastSquares ls(dist.m, dist.d, std::vector<double>{});
   if (!dist.law) p.sqrt_lambda = dist.lambda.cwiseSqrt();
   std::vector<Design> designs;
   designs.reserve(static_cast<std::size_t>(std::max(count, 0)));
@@ -290,18 +307,24 @@ std::vector<Design> draw_designs(const TestDistribution& dist, const StreamKey& 
   return designs;
 }
 
-McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
-                    const McSettings& settings, const StreamKey& key, const BlockPredictor* model,
-                    CancelCheck cancelled) {
-  McRisks out;
+std::vector<McRisks> monte_carlo_each(const TestDistribution& dist, const LsaPredictors& lsa,
+                                      const McSettings& settings, const StreamKey& key, const BlockPredictor* model,
+                                      CancelCheck cancelled) {
+  const std::size_t lambdas = settings.ridge_lambdas.size(), k_count = settings.knn_ks.size();
+  if (lambdas == 0 || k_count == 0) throw std::invalid_argument("monte_carlo: no ridge lambda or no k-NN k");
+  std::vector<McRisks> out(lambdas * k_count);
   if (!dist.defined() || settings.prompts <= 0) return out;
   const int d = dist.d;
   const int m = dist.m;
-  const int k = std::min(settings.knn_k, m);
+  std::vector<int> ks;  // each k, at most M
+  for (const int k : settings.knn_ks) ks.push_back(std::min(k, m));
+  const bool any_knn = std::any_of(ks.begin(), ks.end(), [](int k) { return k > 0; });
 
   PromptWorkspace p(m, d);
-  LeastSquares ls(m, d, settings.ridge_lambda);
-  std::array<Accumulator, kPredictorCount> acc;  // indexed by Predictor
+  LeastSquares ls(m, d, settings.ridge_lambdas);
+  // Indexed by Predictor, but for ridge and k-NN, whose accumulators are per lambda and per k.
+  std::array<Accumulator, kPredictorCount> acc;
+  std::vector<Accumulator> ridge_acc(lambdas), knn_acc(k_count);
   // Which predictors are estimated: all but k-NN without k. Which are averaged given the design
   // where the query allows (Estimation::linear): the model only when it is lsa.trained.
   std::array<bool, kPredictorCount> estimated, given_design;
@@ -311,7 +334,7 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
   const ConditionalError conditional_error(dist, lsa, linear);
   for (const PredictorSpec& spec : kPredictors) {
     const std::size_t i = index_of(spec.id);
-    estimated[i] = (spec.id != Predictor::knn || k > 0) && (spec.id != Predictor::gd_steps || !lsa.gd_steps.alpha.empty());
+    estimated[i] = (spec.id != Predictor::knn || any_knn) && (spec.id != Predictor::gd_steps || !lsa.gd_steps.alpha.empty());
     given_design[i] = exact_given_design && spec.estimation == Estimation::linear && (spec.id != Predictor::model || linear);
   }
   if (exact_given_design && !dist.law) conditional_error.set_query_covariance(p);
@@ -335,6 +358,11 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
   const int block = model ? kPromptBlock : 1;
   std::vector<Predictions> predictions(static_cast<std::size_t>(block));
   std::vector<ConditionalErrors> given_design_errors(static_cast<std::size_t>(block));
+  for (Predictions& r : predictions) {
+    r.ridge_each.resize(lambdas);
+    r.knn_each.resize(k_count);
+  }
+  for (ConditionalErrors& e : given_design_errors) e.ridge_each.resize(lambdas);
   std::vector<double> layer_errors(layer ? static_cast<std::size_t>(block) : 0);
   std::vector<double> block_x, block_y, block_q, block_model;
   if (model) {
@@ -343,22 +371,43 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
     block_q.resize(static_cast<std::size_t>(block) * d);
     block_model.resize(static_cast<std::size_t>(block));
   }
+  int used = 0;
+  // The estimates so far, as the pair (lambda l, k j) reports them.
+  const auto estimates = [&](std::size_t l, std::size_t j) {
+    McRisks r;
+    r.prompts = used;
+    for (std::size_t i = 0; i < kPredictorCount; ++i)
+      if (estimated[i]) r.of[i] = acc[i].estimate();
+    r[Predictor::ridge] = ridge_acc[l].estimate();
+    r[Predictor::knn] = ks[j] > 0 ? knn_acc[j].estimate() : RiskEstimate{};
+    if (layer && exact_given_design) {
+      r.layer = paired.risk();
+      r.layer_gap = paired.gap();
+    } else if (layer) {
+      r.layer = layer_acc.estimate();
+    }
+    return r;
+  };
+
   // With a target relative standard error, the estimates are checked at prompt counts fixed in
   // advance (every eighth of the count so far, at least kTargetFirstCheck apart, at the first block
-  // end past each), so that where sampling stops does not depend on the schedule.
+  // end past each), so that where sampling stops does not depend on the schedule. Each pair
+  // (lambda, k) stops where its own estimates are precise enough, as it would sampled alone: the
+  // pass goes on while any pair has not.
   std::int64_t next_check = kTargetFirstCheck;
   const bool ols_infinite = dist.ols_risk_infinite();
-  const auto precise_enough = [&] {
-    const auto within = [&](const Accumulator& a, double zero_risk) {
-      if (a.n == 0) return true;  // not estimated by sampling here
-      const RiskEstimate e = a.estimate();
-      return e.se <= settings.target_rel_se * std::max(std::abs(e.mean), kNumericalZero * zero_risk);
-    };
-    const double r0 = std::abs(acc[index_of(Predictor::zero)].mean);
+  const auto within = [&](const Accumulator& a, double zero_risk) {
+    if (a.n == 0) return true;  // not estimated by sampling here
+    const RiskEstimate e = a.estimate();
+    return e.se <= settings.target_rel_se * std::max(std::abs(e.mean), kNumericalZero * zero_risk);
+  };
+  // Every estimate but ridge's and k-NN's.
+  const auto shared_precise_enough = [&](double r0) {
     for (std::size_t i = 0; i < kPredictorCount; ++i) {
       // An infinite risk has no precision to reach: its estimate is reported, not waited for; nor
       // is a predictor the target does not name (its own standard error says how precise it is).
       if ((i == index_of(Predictor::ols) && ols_infinite) || !settings.target_waits[i]) continue;
+      if (i == index_of(Predictor::ridge) || i == index_of(Predictor::knn)) continue;
       if (!within(acc[i], r0)) return false;
     }
     if (!settings.target_waits[index_of(Predictor::model)]) return true;  // the whole layer is the model's
@@ -366,8 +415,9 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
     const RiskEstimate e = paired.risk();
     return e.se <= settings.target_rel_se * std::max(std::abs(e.mean), kNumericalZero * r0);
   };
+  std::vector<bool> stopped(out.size(), false);
+  std::size_t running = out.size();
 
-  int used = 0;
   while (used < settings.prompts) {
     const int first = used;
     const int count = std::min(block, settings.prompts - first);
@@ -375,8 +425,8 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
       throw_if_cancelled(cancelled);
       Stream s{key.seed, key.covariance, key.condition, static_cast<std::uint64_t>(first + b)};
       draw_prompt(dist, s, p, ls);
-      predictions[static_cast<std::size_t>(b)] = predict(p, ls, lsa, linear, !exact_given_design, k);
-      if (exact_given_design) given_design_errors[static_cast<std::size_t>(b)] = conditional_error(p, ls);
+      predict(p, ls, lsa, linear, !exact_given_design, ks, predictions[static_cast<std::size_t>(b)]);
+      if (exact_given_design) conditional_error(p, ls, given_design_errors[static_cast<std::size_t>(b)]);
       if (layer && exact_given_design) {
         if (paired.evaluates(first + b)) {
           if (dist.law) set_layer_query();  // the query covariance of this prompt (conditional_error set F)
@@ -404,7 +454,12 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
       const auto sq = [t = r.target](double prediction) { return (prediction - t) * (prediction - t); };
       const ConditionalErrors& e = given_design_errors[static_cast<std::size_t>(b)];
       for (std::size_t i = 0; i < kPredictorCount; ++i)
-        if (estimated[i]) acc[i].add(given_design[i] ? e[i] : sq(r.value[i]));
+        if (estimated[i] && i != index_of(Predictor::ridge) && i != index_of(Predictor::knn))
+          acc[i].add(given_design[i] ? e[i] : sq(r.value[i]));
+      const bool ridge_given_design = given_design[index_of(Predictor::ridge)];
+      for (std::size_t l = 0; l < lambdas; ++l) ridge_acc[l].add(ridge_given_design ? e.ridge_each[l] : sq(r.ridge_each[l]));
+      for (std::size_t j = 0; j < k_count; ++j)
+        if (ks[j] > 0) knn_acc[j].add(sq(r.knn_each[j]));
       if (!layer) continue;
       if (!exact_given_design) {
         layer_acc.add(layer_errors[static_cast<std::size_t>(b)]);
@@ -414,20 +469,36 @@ McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
     }
     used += count;
     if (settings.target_rel_se > 0.0 && used >= next_check && used < settings.prompts) {
-      if (precise_enough()) break;
+      const double r0 = std::abs(acc[index_of(Predictor::zero)].mean);
+      if (shared_precise_enough(r0)) {
+        const bool ridge_waits = settings.target_waits[index_of(Predictor::ridge)];
+        const bool knn_waits = settings.target_waits[index_of(Predictor::knn)];
+        for (std::size_t l = 0; l < lambdas; ++l) {
+          if (ridge_waits && !within(ridge_acc[l], r0)) continue;
+          for (std::size_t j = 0; j < k_count; ++j) {
+            const std::size_t pair = l * k_count + j;
+            if (stopped[pair] || (knn_waits && !within(knn_acc[j], r0))) continue;
+            out[pair] = estimates(l, j);
+            stopped[pair] = true;
+            --running;
+          }
+        }
+        if (running == 0) return out;
+      }
       next_check = used + std::max<std::int64_t>(kTargetFirstCheck, used / 8);
     }
   }
-  out.prompts = used;
-  for (std::size_t i = 0; i < kPredictorCount; ++i)
-    if (estimated[i]) out.of[i] = acc[i].estimate();
-  if (layer && exact_given_design) {
-    out.layer = paired.risk();
-    out.layer_gap = paired.gap();
-  } else if (layer) {
-    out.layer = layer_acc.estimate();
-  }
+  for (std::size_t l = 0; l < lambdas; ++l)
+    for (std::size_t j = 0; j < k_count; ++j)
+      if (!stopped[l * k_count + j]) out[l * k_count + j] = estimates(l, j);
   return out;
+}
+
+McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa, const McSettings& settings,
+                    const StreamKey& key, const BlockPredictor* model, CancelCheck cancelled) {
+  if (settings.ridge_lambdas.size() != 1 || settings.knn_ks.size() != 1)
+    throw std::invalid_argument("monte_carlo: one ridge lambda and one k (monte_carlo_each takes lists)");
+  return monte_carlo_each(dist, lsa, settings, key, model, cancelled).front();
 }
 
 }  // namespace icl

@@ -56,8 +56,10 @@ struct McSettings {
   // 0: exactly `prompts`.
   double target_rel_se = kTargetRelSeDefault;
   std::array<bool, kPredictorCount> target_waits = kTargetWaitsDefault;  // indexed by Predictor
-  double ridge_lambda = 0.1;
-  int knn_k = 3;
+  // Ridge's lambdas and k-NN's ks (0: no k-NN): monte_carlo_each estimates every pair on the same
+  // prompts in one pass; monte_carlo takes one of each.
+  std::vector<double> ridge_lambdas = {0.1};
+  std::vector<int> knn_ks = {3};
   // Past a pilot, the whole LSA layer is evaluated on every s-th prompt, s at most layer_stride,
   // as its pairing with A* allows (PairedLayerRisk); 1: on every prompt.
   int layer_stride = 8;
@@ -90,19 +92,29 @@ inline constexpr int kPromptBlock = 256;
 // independent Gaussian, every linear predictor's (and the zero predictor's) error is averaged
 // in its exact expectation given the prompt's design (conditional Monte-Carlo, docs/theory.md
 // §9); k-NN, a model that is not linear and the other queries average sampled squared errors.
-// With settings.target_rel_se, sampling stops at the first check where every estimate's
-// standard error is within that fraction of max(|mean|, 1e-12 R_0). Conditions that are not
+// With settings.target_rel_se, sampling stops at the first check where the standard error of
+// every estimate settings.target_waits names is within that fraction of max(|mean|, 1e-12 R_0). Conditions that are not
 // defined (orthogonal_query with M >= d) give NaN. With `model`, it is the trained model
 // (lsa.trained is then ignored); without, lsa.trained.
-// Polls `cancelled` every prompt and throws Cancelled when it says so.
+// Polls `cancelled` every prompt and throws Cancelled when it says so. Takes one ridge lambda and
+// one k (std::invalid_argument otherwise).
+McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
+                    const McSettings& settings, const StreamKey& key,
+                    const BlockPredictor* model = nullptr, CancelCheck cancelled = nullptr);
+
+// The same for every pair (settings.ridge_lambdas[l], settings.knn_ks[j]), at l * knn_ks.size() + j,
+// in one pass over the prompts: each design's Gram matrix once, a Cholesky factorisation per
+// lambda, the other predictors once. With a target, each pair reports its estimates at the first
+// check where its own (ridge at its lambda, k-NN at its k, and the others) are precise enough,
+// exactly what monte_carlo with that pair alone gives; the pass ends when every pair has stopped.
+std::vector<McRisks> monte_carlo_each(const TestDistribution& dist, const LsaPredictors& lsa,
+                                      const McSettings& settings, const StreamKey& key,
+                                      const BlockPredictor* model = nullptr, CancelCheck cancelled = nullptr);
+
 // The designs of the first `count` prompts of `dist` (prompt i drawn from Stream{key..., i} as
 // monte_carlo draws it): Sigma = X^T X / M and the query's covariance given the prompt, for
 // fitting the L-step GD reference (docs/theory.md §13).
 std::vector<Design> draw_designs(const TestDistribution& dist, const StreamKey& key, int count,
                                  CancelCheck cancelled = nullptr);
-
-McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
-                    const McSettings& settings, const StreamKey& key,
-                    const BlockPredictor* model = nullptr, CancelCheck cancelled = nullptr);
 
 }  // namespace icl

@@ -90,7 +90,7 @@ void expect_same(const SweepConfig& a, const SweepConfig& b) {
     EXPECT_EQ(a.shift[i].text, b.shift[i].text);
   }
   EXPECT_EQ(a.mc.prompts, b.mc.prompts);
-  EXPECT_EQ(a.mc.ridge_lambda, b.mc.ridge_lambda);
+  EXPECT_EQ(a.ridge_lambda, b.ridge_lambda);
   EXPECT_EQ(a.knn_k, b.knn_k);
   EXPECT_EQ(a.mc.target_rel_se, b.mc.target_rel_se);
 }
@@ -159,7 +159,7 @@ TEST(Config, MinimalConfigTakesDefaults) {
   EXPECT_EQ(c.m_test, (std::vector<int>{0}));
   EXPECT_EQ(shift_texts(c), (std::vector<std::string>{"none"}));
   EXPECT_EQ(c.mc.prompts, 10000);
-  EXPECT_EQ(c.mc.ridge_lambda, 0.1);
+  EXPECT_EQ(c.ridge_lambda, (std::vector<double>{0.1}));
   EXPECT_EQ(c.knn_k, (std::vector<int>{3}));
 }
 

@@ -4,6 +4,9 @@
 
 #include <cmath>
 #include <functional>
+#include <set>
+#include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -152,7 +155,7 @@ TEST(Shifts, OverlappingQueryIsInterpolatedByOlsAndOneNearestNeighbour) {
   McSettings settings;
   settings.prompts = 500;
   settings.target_rel_se = 0.0;  // exactly settings.prompts
-  settings.knn_k = 1;
+  settings.knn_ks = {1};
   const McRisks r = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
   EXPECT_LT(r[Predictor::ols].mean, 1e-20);
   EXPECT_LT(r[Predictor::knn].mean, 1e-25);  // y_j and <w, x_q> differ only by rounding
@@ -207,10 +210,10 @@ TEST(MonteCarlo, RidgeShrinksTowardsZeroAsLambdaGrows) {
   McSettings settings;
   settings.prompts = 3000;
   settings.target_rel_se = 0.0;  // exactly settings.prompts
-  settings.ridge_lambda = 1e6;
+  settings.ridge_lambdas = {1e6};
   const McRisks heavy = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
   EXPECT_NEAR(heavy[Predictor::ridge].mean, heavy[Predictor::zero].mean, 1e-3 * heavy[Predictor::zero].mean);
-  settings.ridge_lambda = 1e-9;
+  settings.ridge_lambdas = {1e-9};
   const McRisks light = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
   EXPECT_LT(std::abs(light[Predictor::ridge].mean - light[Predictor::ols].mean), 1e-6 * light[Predictor::zero].mean);
 }
@@ -329,6 +332,68 @@ TEST(MonteCarlo, TargetRelativeStandardErrorStopsEarlyAndDeterministically) {
   EXPECT_EQ(monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3}).prompts, 3000);
 }
 
+// Ridge over a list of lambdas and k-NN over a list of k (eval.ridge_lambda, eval.knn_k): one
+// pass over the prompts gives every pair exactly what that pair alone gives, bitwise, with a
+// fixed count and with a target (each pair stopping where it would alone: waiting for ridge at a
+// tiny lambda, near OLS, or for k-NN at k = 1 takes more prompts), for conditional estimates
+// (an independent query; M > d and M < d) and plainly sampled ones (orthogonal_query), and for a
+// sampled model evaluated a block at a time.
+TEST(MonteCarlo, RidgeAndKnnListsInOnePassMatchEachPairAlone) {
+  const TrainedModel s = setup("power(1)", 6, 12);
+  const BlockPredictor lsa = plain_lsa(s.lsa.trained);
+  struct Case {
+    const char* shift;
+    int m;
+    double target;
+    bool waits_for_all;
+    const BlockPredictor* model;
+  };
+  for (const Case& c : {Case{"label_noise(0.3)", 12, 0.0, false, nullptr}, Case{"label_noise(0.3)", 12, 0.02, true, nullptr},
+                        Case{"covariate_scale(2)", 4, 0.02, true, nullptr}, Case{"orthogonal_query", 4, 0.05, false, nullptr},
+                        Case{"none", 12, 0.02, true, &lsa}}) {
+    SCOPED_TRACE(std::string(c.shift) + ", M = " + std::to_string(c.m) + ", target " + std::to_string(c.target));
+    const TestDistribution dist = distribution(s, c.shift, c.m);
+    McSettings settings;
+    settings.prompts = 20000;
+    settings.target_rel_se = c.target;
+    if (c.waits_for_all) settings.target_waits.fill(true);
+    settings.ridge_lambdas = {1e-6, 0.1, 10.0};
+    settings.knn_ks = {0, 1, 3};
+    const std::vector<McRisks> each = monte_carlo_each(dist, s.lsa, settings, StreamKey{1, 2, 3}, c.model);
+    ASSERT_EQ(each.size(), 9u);
+    std::set<std::int64_t> counts;
+    for (std::size_t l = 0; l < 3; ++l)
+      for (std::size_t j = 0; j < 3; ++j) {
+        McSettings alone = settings;
+        alone.ridge_lambdas = {settings.ridge_lambdas[l]};
+        alone.knn_ks = {settings.knn_ks[j]};
+        const McRisks a = monte_carlo(dist, s.lsa, alone, StreamKey{1, 2, 3}, c.model);
+        const McRisks& e = each[l * 3 + j];
+        counts.insert(e.prompts);
+        EXPECT_EQ(e.prompts, a.prompts) << l << ", " << j;
+        for (std::size_t i = 0; i < kPredictorCount; ++i) {
+          // Bitwise, NaN where not estimated (k-NN at k = 0).
+          EXPECT_TRUE(e.of[i].mean == a.of[i].mean || (std::isnan(e.of[i].mean) && std::isnan(a.of[i].mean)))
+              << kPredictors[i].name << " (" << l << ", " << j << "): " << e.of[i].mean << " vs " << a.of[i].mean;
+          EXPECT_TRUE(e.of[i].se == a.of[i].se || (std::isnan(e.of[i].se) && std::isnan(a.of[i].se))) << kPredictors[i].name;
+        }
+      }
+    // Where the target waits for every predictor, the pairs stop at different counts.
+    if (c.waits_for_all) {
+      EXPECT_GT(counts.size(), 1u);
+    }
+    if (c.target == 0.0) {
+      EXPECT_EQ(counts, std::set<std::int64_t>{20000});
+    }
+  }
+  EXPECT_THROW(monte_carlo(distribution(s, "none", 12), s.lsa, [] {
+                 McSettings two;
+                 two.ridge_lambdas = {0.1, 1.0};
+                 return two;
+               }(), StreamKey{1, 2, 3}),
+               std::invalid_argument);
+}
+
 TEST(MonteCarlo, TargetDoesNotWaitForAnInfiniteOlsRisk) {
   // Label noise with |M - rank| <= 1: E tr((X^T X)^+) is infinite, so OLS's estimate never
   // settles; the target is reached on the other estimates, far below the cap.
@@ -339,7 +404,7 @@ TEST(MonteCarlo, TargetDoesNotWaitForAnInfiniteOlsRisk) {
     McSettings settings;
     settings.prompts = 400000;
     settings.target_rel_se = 0.02;
-    settings.knn_k = 0;
+    settings.knn_ks = {0};
     const McRisks r = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
     EXPECT_LT(r.prompts, 20000) << m;
     for (const RiskEstimate& e : {r[Predictor::model], r[Predictor::lsa_limit], r[Predictor::ridge], r[Predictor::gd], r[Predictor::avg]}) EXPECT_LE(e.se, 0.02 * e.mean) << m;

@@ -46,9 +46,9 @@ struct SweepConfig {
   // [eval]
   std::vector<int> m_test = {0};  // 0 stands for `n` (the training run's n_train)
   std::vector<Shift> shift = expand_shift("none");  // expanded: one entry per condition
-  std::vector<double> ridge_lambda = {McSettings{}.ridge_lambda};  // a condition axis
-  std::vector<int> knn_k = {McSettings{}.knn_k};                     // a condition axis
-  McSettings mc;  // its ridge_lambda and knn_k are a condition's (Condition)
+  std::vector<double> ridge_lambda = McSettings{}.ridge_lambdas;  // a condition axis
+  std::vector<int> knn_k = McSettings{}.knn_ks;                     // a condition axis
+  McSettings mc;  // its ridge_lambdas and knn_ks are the two axes above, set where a run is evaluated
 
   // The contents of every file the config reads (file(PATH) spectra), read once by rank 0.
   InputFiles inputs;

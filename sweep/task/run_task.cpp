@@ -275,28 +275,40 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
     }
     const double train_seconds = std::chrono::duration<double>(Clock::now() - start).count();
     const BlockPredictor* model = trained.predictor ? &trained.predictor : nullptr;
-    for (std::uint64_t c = 0; c < conditions; ++c) {
+    // The conditions that differ only in ridge's lambda and k-NN's k (the two fastest condition
+    // axes) share their test law and prompts: one pass over the prompts evaluates them all.
+    McSettings mc = config.mc;
+    mc.ridge_lambdas = config.ridge_lambda;
+    mc.knn_ks = config.knn_k;
+    const std::uint64_t group = config.ridge_lambda.size() * config.knn_k.size();
+    for (std::uint64_t first = 0; first < conditions; first += group) {
       if (abandon()) return result;
-      if (reused && reused[c]) continue;
-      const auto cond_start = Clock::now();
-      ResultRow& row = result.rows[c];
-      const Condition cond = grid.condition(run, c);
-      trained.fill(row);
-      row.train_seconds = train_seconds;
+      if (reused && std::all_of(reused + first, reused + first + group, [](std::uint8_t r) { return r != 0; })) continue;
+      const auto group_start = Clock::now();
+      const Condition cond = grid.condition(run, first);
       const StreamKey key{config.seed, cond.covariance_key, cond.key};
       Stream fixed_draws{key.seed, key.covariance, key.condition, text_key("condition")};
       const TestDistribution dist = make_test_distribution(cond.shift, covariance, cond.m, fixed_draws, cancelled);
-      McSettings mc = config.mc;
-      mc.ridge_lambda = cond.ridge_lambda;
-      mc.knn_k = cond.knn_k;
-      const ConditionRisks r = evaluate_condition(dist, trained.lsa, mc, key, model, trained.a_eff, cancelled);
-      // Every predictor's columns (src/predictors.hpp), in row order.
-      for (std::size_t i = 0; i < kPredictorColumnCount; ++i)
-        row.risk[i] = r.value(kPredictorColumns[i].predictor, kPredictorColumns[i].quantity);
-      row.mc_prompts = static_cast<std::int32_t>(r.mc.prompts);
-      // The training time is shared out over the run's rows.
-      row.seconds = std::chrono::duration<double>(Clock::now() - cond_start).count() +
-                    train_seconds / static_cast<double>(conditions);
+      const std::vector<ConditionRisks> risks =
+          evaluate_conditions(dist, trained.lsa, mc, key, model, trained.a_eff, cancelled);
+      // The pass's time is shared out over its rows, as the training time over the run's.
+      const double seconds = std::chrono::duration<double>(Clock::now() - group_start).count() / static_cast<double>(group) +
+                             train_seconds / static_cast<double>(conditions);
+      for (std::uint64_t c = first; c < first + group; ++c) {
+        if (reused && reused[c]) continue;
+        ResultRow& row = result.rows[c];
+        const ConditionRisks& r = risks[c - first];
+        if (row.ridge_lambda != mc.ridge_lambdas[(c - first) / mc.knn_ks.size()] ||
+            row.knn_k != mc.knn_ks[(c - first) % mc.knn_ks.size()])
+          throw std::logic_error("run_task: the condition order is not (..., ridge_lambda, knn_k)");
+        trained.fill(row);
+        row.train_seconds = train_seconds;
+        // Every predictor's columns (src/predictors.hpp), in row order.
+        for (std::size_t i = 0; i < kPredictorColumnCount; ++i)
+          row.risk[i] = r.value(kPredictorColumns[i].predictor, kPredictorColumns[i].quantity);
+        row.mc_prompts = static_cast<std::int32_t>(r.mc.prompts);
+        row.seconds = seconds;
+      }
     }
   } catch (const Cancelled&) {
     result.rows.clear();  // abandoned: computed again on resume
