@@ -31,6 +31,9 @@ class LeastSquares {
   // When M >= d and X has full rank (the Cholesky path): X^+ X = I exactly, and the d x d
   // Gram matrix X^T X (lower triangle) with in-place solves by it and by X^T X + M lambda I.
   bool full_column_rank() const { return tall_ && !use_fallback_; }
+  // When M < d and X has full row rank (the Cholesky path): gram() is X X^T = K (lower triangle),
+  // solve_gram solves by K and solve_ridge_gram by K + M lambda I.
+  bool full_row_rank() const { return !tall_ && !use_fallback_; }
   const Eigen::MatrixXd& gram() const { return gram_; }
   double ridge_shift(std::size_t which = 0) const { return shifts_[which]; }  // M lambda
   void solve_gram(Eigen::MatrixXd& rhs) const { ols_.solveInPlace(rhs); }

@@ -23,7 +23,8 @@ struct PromptWorkspace {
       : sqrt_lambda(d), w(d), X(m, d), mixed(m, d), q(d), z(d), y(m), h(d), a_h(d), w_ols(d),
         w_ridge(d), xq(m), projection(d), signs(d), dist(m), order(m), ft(d, d), sigma(d, d),
         h_model(d, d), h_limit(d, d), hs(d, d), ftg(d, d), b(d, m), ftb(d, m), g_steps(d, d), g_scratch(d, d),
-        h_steps(d, d), g_mean(d) {}
+        h_steps(d, d), g_mean(d), q_wide(d, m), w_wide(d, m), d_wide(d, m), qk_t(m, d), solved_t(m, d), dd(m, m),
+        x_mu(m), ft_mu(d) {}
   VectorXd sqrt_lambda, w;
   MatrixXd X, mixed;
   VectorXd q, z, y, h, a_h, w_ols, w_ridge, xq, projection, signs, dist;
@@ -34,6 +35,10 @@ struct PromptWorkspace {
   // The L-step GD reference (docs/theory.md §13): G of the design, scratch, and F^T G.
   MatrixXd g_steps, g_scratch, h_steps;
   VectorXd g_mean;
+  // The d x M forms where M < d (ConditionalError::wide): Q = F^T X^T, a predictor's F^T B = W,
+  // D = W - Q K^-1, (Q K^-1)^T, a solve's scratch, D^T D, X mu and F^T mu.
+  MatrixXd q_wide, w_wide, d_wide, qk_t, solved_t, dd;
+  VectorXd x_mu, ft_mu;
 };
 
 // A risk below this fraction of the zero predictor's counts as zero (OLS without noise and
@@ -130,9 +135,10 @@ struct ConditionalErrors {
 
 class ConditionalError {
  public:
-  ConditionalError(const TestDistribution& dist, const LsaPredictors& lsa, bool linear)
+  // `sigma`: p.sigma must hold the design's covariance afterwards (for the whole layer's error).
+  ConditionalError(const TestDistribution& dist, const LsaPredictors& lsa, bool linear, bool sigma)
       : dist_(dist), lsa_(lsa), linear_(linear), steps_(!lsa.gd_steps.alpha.empty()), per_prompt_(static_cast<bool>(dist.law)),
-        w2_(dist.w_scale * dist.w_scale), s2_(dist.noise_sd * dist.noise_sd),
+        sigma_(sigma), w2_(dist.w_scale * dist.w_scale), s2_(dist.noise_sd * dist.noise_sd),
         has_mean_(!dist.w_mean.isZero(0.0)) {}
 
   // F^T = query_scale diag(sqrt lambda) mix^T, and the H = F^T A that depend on it: once per
@@ -148,6 +154,11 @@ class ConditionalError {
     if (per_prompt_) set_query_covariance(p);
     using enum Predictor;
     const double m = static_cast<double>(p.X.rows());
+    if (ls.full_row_rank() && !steps_) {  // M < d: no d x d work
+      wide(p, ls, e);
+      if (sigma_) design_covariance(p, ls);
+      return;
+    }
     design_covariance(p, ls);
     if (linear_) e[index_of(model)] = lsa_form(p, p.h_model, m);
     e[index_of(lsa_limit)] = lsa_form(p, p.h_limit, m);
@@ -200,6 +211,82 @@ class ConditionalError {
   }
 
  private:
+  // M < d with X X^T = K of full rank: every linear predictor is F^T B = W of size d x M, and
+  // with Q = F^T X^T and the projection P onto X's rows, W X - F^T = D X - F^T (I - P) where
+  // D = W - Q K^-1, the two parts orthogonal, so that
+  //   ||F^T G||^2 = <D^T D, K> + ||F||^2 - <Q, Q K^-1>,   ||F^T B||^2 = ||W||^2,
+  // and G mu = W X mu - F^T mu: O(d M^2) a predictor besides forming W (d^2 M for an LSA form,
+  // d M^2 for ridge), against O(d^3) through Sigma. OLS has D = 0.
+  void wide(PromptWorkspace& p, LeastSquares& ls, ConditionalErrors& e) const {
+    using enum Predictor;
+    const double m = static_cast<double>(p.X.rows());
+    if (dist_.mix_identity)
+      p.q_wide.noalias() = p.ft.diagonal().asDiagonal() * p.X.transpose();
+    else
+      p.q_wide.noalias() = p.ft * p.X.transpose();
+    p.qk_t = p.q_wide.transpose();
+    ls.solve_gram(p.qk_t);  // K^-1 Q^T
+    const double f2 = p.ft.squaredNorm();
+    // ||F^T (I - P)||^2, OLS's noiseless error. Where it is a small part of ||F||^2 the difference
+    // keeps few of its digits (none where X's rows span F's range, as under a subspace law with M
+    // its rank: zero, which the target must see as zero): then F^T P - F^T directly, O(d^2 M).
+    double residual = f2 - (p.q_wide.transpose().array() * p.qk_t.array()).sum();
+    if (!(residual > 1e-6 * f2)) {
+      p.ftg.noalias() = p.qk_t.transpose() * p.X;
+      p.ftg -= p.ft;
+      residual = p.ftg.squaredNorm();
+    }
+    if (has_mean_) {
+      p.x_mu.noalias() = p.X * dist_.w_mean;
+      p.ft_mu.noalias() = p.ft * dist_.w_mean;
+    }
+    const MatrixXd& k = ls.gram();  // lower triangle
+    const auto error_of_w = [&](bool ols) {  // the predictor with F^T B = p.w_wide
+      double r = residual;
+      if (!ols) {
+        p.d_wide = p.w_wide - p.qk_t.transpose();
+        p.dd.setZero();
+        p.dd.selfadjointView<Eigen::Lower>().rankUpdate(p.d_wide.transpose());
+        // <D^T D, K> from the two lower triangles: the diagonal once, the rest twice.
+        const Eigen::Index n = k.rows();
+        double diagonal = 0.0, lower = 0.0;
+        for (Eigen::Index j = 0; j < n; ++j) {
+          diagonal += p.dd(j, j) * k(j, j);
+          lower += p.dd.col(j).tail(n - j - 1).dot(k.col(j).tail(n - j - 1));
+        }
+        r += diagonal + 2.0 * lower;
+      }
+      r = w2_ * r + s2_ * p.w_wide.squaredNorm();
+      if (has_mean_) {
+        p.g_mean.noalias() = p.w_wide * p.x_mu;
+        p.g_mean -= p.ft_mu;
+        r += p.g_mean.squaredNorm();
+      }
+      return r;
+    };
+    const auto lsa_form_wide = [&](const MatrixXd& h) {
+      p.w_wide.noalias() = h * p.X.transpose();
+      p.w_wide /= m;
+      return error_of_w(false);
+    };
+    if (linear_) e[index_of(model)] = lsa_form_wide(p.h_model);
+    e[index_of(lsa_limit)] = lsa_form_wide(p.h_limit);
+    p.w_wide = p.q_wide / m;  // averaging: A = I
+    e[index_of(avg)] = error_of_w(false);
+    p.w_wide = (lsa_.gd_eta / m) * p.q_wide;
+    e[index_of(gd)] = error_of_w(false);
+    p.w_wide = p.qk_t.transpose();
+    e[index_of(ols)] = error_of_w(true);
+    for (std::size_t l = 0; l < ls.ridge_count(); ++l) {
+      p.solved_t = p.q_wide.transpose();
+      ls.solve_ridge_gram(p.solved_t, l);  // (K + M lambda I)^-1 Q^T
+      p.w_wide = p.solved_t.transpose();
+      e.ridge_each[l] = error_of_w(false);
+    }
+    p.ftg = -p.ft;
+    e[index_of(zero)] = error(p, 0.0);
+  }
+
   double error(PromptWorkspace& p, double ftb_norm2) const {
     double r = w2_ * p.ftg.squaredNorm() + s2_ * ftb_norm2;
     if (has_mean_) {
@@ -225,7 +312,7 @@ class ConditionalError {
 
   const TestDistribution& dist_;
   const LsaPredictors& lsa_;
-  bool linear_, steps_, per_prompt_;
+  bool linear_, steps_, per_prompt_, sigma_;
   double w2_, s2_;
   bool has_mean_;
 };
@@ -331,7 +418,8 @@ std::vector<McRisks> monte_carlo_each(const TestDistribution& dist, const LsaPre
   if (!dist.law) p.sqrt_lambda = dist.lambda.cwiseSqrt();
   const bool linear = model == nullptr;  // the model is lsa.trained
   const bool exact_given_design = conditional(dist);
-  const ConditionalError conditional_error(dist, lsa, linear);
+  const bool layer = !lsa.layer.empty();
+  const ConditionalError conditional_error(dist, lsa, linear, layer);
   for (const PredictorSpec& spec : kPredictors) {
     const std::size_t i = index_of(spec.id);
     estimated[i] = (spec.id != Predictor::knn || any_knn) && (spec.id != Predictor::gd_steps || !lsa.gd_steps.alpha.empty());
@@ -340,7 +428,6 @@ std::vector<McRisks> monte_carlo_each(const TestDistribution& dist, const LsaPre
   if (exact_given_design && !dist.law) conditional_error.set_query_covariance(p);
   // The whole layer's error given the design, over w, eps and an independent Gaussian query, or
   // given the design and the query for the other queries (w and eps are independent of both).
-  const bool layer = !lsa.layer.empty();
   std::optional<LayerError> layer_error;
   const auto set_layer_query = [&] { layer_error->set_query_factor(p.ft, dist.mix_identity); };
   if (layer) {

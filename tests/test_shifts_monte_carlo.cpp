@@ -12,6 +12,7 @@
 
 #include "covariance.hpp"
 #include "evaluation.hpp"
+#include "gd_steps.hpp"
 #include "input_error.hpp"
 #include "population_loss.hpp"
 #include "shifts.hpp"
@@ -392,6 +393,55 @@ TEST(MonteCarlo, RidgeAndKnnListsInOnePassMatchEachPairAlone) {
                  return two;
                }(), StreamKey{1, 2, 3}),
                std::invalid_argument);
+}
+
+// Below d (M < d, X X^T of full rank) the conditional errors take the d x M forms (no d x d
+// products); with the L-step GD reference they take the d x d ones through Sigma. On the same
+// prompts the two agree to rounding, for every linear predictor, with label noise (the ||F^T B||^2
+// term), a task mean (the G mu term), a rotated test law (F^T not diagonal), a law drawn per
+// prompt, and several ridge lambdas.
+TEST(MonteCarlo, WideFormsBelowDAgreeWithTheSquareForms) {
+  for (const char* spectrum : {"power(1)", "random_exp"}) {
+    const TrainedModel s = setup(spectrum, 12, 24);
+    ASSERT_EQ(s.cov.random(), std::string(spectrum) == "random_exp");
+    LsaPredictors with_steps = s.lsa;
+    with_steps.gd_steps = GdSteps{MatrixXd::Identity(12, 12), {0.3}};
+    for (const char* shift : {"none", "label_noise(0.3)", "task_mean(1)", "covariate_random(1)", "covariate_scale(2)+label_noise(1)"})
+      for (const int m : {3, 8, 11}) {
+        SCOPED_TRACE(std::string(spectrum) + ", " + shift + ", M = " + std::to_string(m));
+        const TestDistribution dist = distribution(s, shift, m);
+        McSettings settings;
+        settings.prompts = 300;
+        settings.target_rel_se = 0.0;  // exactly settings.prompts
+        settings.ridge_lambdas = {1e-3, 0.1, 5.0};
+        settings.knn_ks = {0};
+        const std::vector<McRisks> wide = monte_carlo_each(dist, s.lsa, settings, StreamKey{1, 2, 3});
+        const std::vector<McRisks> square = monte_carlo_each(dist, with_steps, settings, StreamKey{1, 2, 3});
+        for (std::size_t l = 0; l < 3; ++l)
+          for (const Predictor p : {Predictor::model, Predictor::lsa_limit, Predictor::ols, Predictor::ridge, Predictor::gd,
+                                    Predictor::avg, Predictor::zero}) {
+            const RiskEstimate a = wide[l][p], b = square[l][p];
+            EXPECT_NEAR(a.mean, b.mean, 1e-10 * b.mean) << kPredictors[index_of(p)].name << " lambda " << l;
+            EXPECT_NEAR(a.se, b.se, 1e-6 * b.se + 1e-14 * b.mean) << kPredictors[index_of(p)].name << " lambda " << l;
+          }
+      }
+  }
+  // A subspace law with M its rank: X's rows span the query's range, so OLS without noise errs
+  // by zero up to rounding on either way, far below the 1e-12 R_0 that a target reads as zero
+  // (the difference ||F||^2 - <Q, Q K^-1> alone would leave 1e-14 R_0 of rounding).
+  const TrainedModel s = setup("isotropic", 12, 24);
+  LsaPredictors with_steps = s.lsa;
+  with_steps.gd_steps = GdSteps{MatrixXd::Identity(12, 12), {0.3}};
+  const TestDistribution dist = distribution(s, "half_subspace", 6);
+  ASSERT_EQ(dist.design_rank(), 6);
+  McSettings settings;
+  settings.prompts = 300;
+  settings.target_rel_se = 0.0;  // exactly settings.prompts
+  const McRisks wide = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
+  const McRisks square = monte_carlo(dist, with_steps, settings, StreamKey{1, 2, 3});
+  EXPECT_LT(wide[Predictor::ols].mean, 1e-20 * wide[Predictor::zero].mean);
+  EXPECT_LT(square[Predictor::ols].mean, 1e-20 * square[Predictor::zero].mean);
+  EXPECT_NEAR(wide[Predictor::ridge].mean, square[Predictor::ridge].mean, 1e-10 * square[Predictor::ridge].mean);
 }
 
 TEST(MonteCarlo, TargetDoesNotWaitForAnInfiniteOlsRisk) {
