@@ -59,16 +59,17 @@ void BM_MonteCarlo(benchmark::State& state) {
   state.counters["prompts_per_second"] =
       benchmark::Counter(double(settings.prompts), benchmark::Counter::kIsIterationInvariantRate);
   // The work of one prompt on the conditional path (docs/theory.md §9), no label noise, M >= d:
-  // the Gram matrix (rank-M update), two Cholesky factorisations, H Sigma for the model and A*
-  // (two d x d GEMMs), the ridge solve with d right-hand sides (two triangular solves), a dozen
+  // the Gram matrix (rank-M update), two Cholesky factorisations, Sigma^2 (a rank-d update) and
+  // its inner products with H^T H and H^T F^T for the model and A*, the ridge solve with d
+  // right-hand sides (two triangular solves), a dozen
   // O(d^2) norms and traces, y = X w, and k-NN's distances; for M < d the d x M forms (docs/theory.md
   // §9): Q = F^T X^T, Q K^-1 (two triangular solves), H X^T for the model and A*, for each of the
   // five predictors but OLS D^T D (a rank-d update of M x M) and its product with K, the ridge
   // solve, and O(d M) norms. bench/perf_table.py sets this against Eigen's GEMM rate and the
   // normals' rate (BM_Normals) for the machine's limit.
   const double dd = d, mm = m;
-  const double flops = m >= d ? mm * dd * (dd + 1) + 2 * dd * dd * dd / 3 + 2 * 2 * dd * dd * dd + 2 * dd * dd * dd +
-                                    12 * dd * dd + 2 * mm * dd + 3 * mm * dd
+  const double flops = m >= d ? mm * dd * (dd + 1) + 2 * dd * dd * dd / 3 + dd * dd * (dd + 1) + 2 * 3 * dd * dd +
+                                    2 * dd * dd * dd + 12 * dd * dd + 2 * mm * dd + 3 * mm * dd
                               : dd * mm * (mm + 1) + 2 * mm * mm * mm / 3 + mm * dd + 2 * mm * mm * dd +
                                     2 * 2 * dd * dd * mm + 5 * (mm * (mm + 1) * dd + 2 * mm * mm) + 2 * mm * mm * dd +
                                     12 * dd * mm + 12 * dd * dd + 5 * mm * dd;

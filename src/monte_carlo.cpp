@@ -24,7 +24,7 @@ struct PromptWorkspace {
         w_ridge(d), xq(m), projection(d), signs(d), dist(m), order(m), ft(d, d), sigma(d, d),
         h_model(d, d), h_limit(d, d), hs(d, d), ftg(d, d), b(d, m), ftb(d, m), g_steps(d, d), g_scratch(d, d),
         h_steps(d, d), g_mean(d), q_wide(d, m), w_wide(d, m), d_wide(d, m), qk_t(m, d), solved_t(m, d), dd(m, m),
-        x_mu(m), ft_mu(d) {}
+        x_mu(m), ft_mu(d), c_model(d, d), c_limit(d, d), e_model(d, d), e_limit(d, d), sigma2(d, d), sigma_mu(d) {}
   VectorXd sqrt_lambda, w;
   MatrixXd X, mixed;
   VectorXd q, z, y, h, a_h, w_ols, w_ridge, xq, projection, signs, dist;
@@ -39,6 +39,12 @@ struct PromptWorkspace {
   // D = W - Q K^-1, (Q K^-1)^T, a solve's scratch, D^T D, X mu and F^T mu.
   MatrixXd q_wide, w_wide, d_wide, qk_t, solved_t, dd;
   VectorXd x_mu, ft_mu;
+  // The LSA forms under a fixed test law (ConditionalError::lsa_form_fixed): C = H^T H (lower
+  // triangle) and E = H^T F^T of the model and A*, once a condition; Sigma^2 (lower) and Sigma mu,
+  // once a prompt; ||F||^2.
+  MatrixXd c_model, c_limit, e_model, e_limit, sigma2;
+  VectorXd sigma_mu;
+  double f2 = 0.0;
 };
 
 // A risk below this fraction of the zero predictor's counts as zero (OLS without noise and
@@ -124,7 +130,8 @@ void query_factor(const TestDistribution& dist, PromptWorkspace& p) {
 // y = X w + eps, prediction x_q^T B y, G = B X - I and Lambda_q = F F^T,
 //   E[(x_q^T B y - <w, x_q>)^2 | X] = w_scale^2 ||F^T G||^2 + ||F^T G mu||^2 + s^2 ||F^T B||^2.
 // For the LSA forms B = A X^T / M, so F^T G = H Sigma - F^T and ||F^T B||^2 = <H Sigma, H> / M
-// with H = F^T A; OLS and ridge give B itself. `linear`: the model is lsa.trained.
+// with H = F^T A; OLS and ridge give B itself. `linear`: the model is lsa.trained (its error is
+// left 0 where lsa.trained is empty).
 // Indexed by Predictor; the sampled ones (k-NN) are not filled; ridge's per lambda in ridge_each.
 struct ConditionalErrors {
   std::array<double, kPredictorCount> of{};
@@ -137,7 +144,7 @@ class ConditionalError {
  public:
   // `sigma`: p.sigma must hold the design's covariance afterwards (for the whole layer's error).
   ConditionalError(const TestDistribution& dist, const LsaPredictors& lsa, bool linear, bool sigma)
-      : dist_(dist), lsa_(lsa), linear_(linear), steps_(!lsa.gd_steps.alpha.empty()), per_prompt_(static_cast<bool>(dist.law)),
+      : dist_(dist), lsa_(lsa), linear_(linear && lsa.trained.size() > 0), steps_(!lsa.gd_steps.alpha.empty()), per_prompt_(static_cast<bool>(dist.law)),
         sigma_(sigma), w2_(dist.w_scale * dist.w_scale), s2_(dist.noise_sd * dist.noise_sd),
         has_mean_(!dist.w_mean.isZero(0.0)) {}
 
@@ -147,6 +154,19 @@ class ConditionalError {
     query_factor(dist_, p);
     if (linear_) p.h_model.noalias() = p.ft * lsa_.trained;
     p.h_limit.noalias() = p.ft * lsa_.limit;
+    if (per_prompt_) return;
+    const auto square_of = [](const MatrixXd& h, MatrixXd& c) {
+      c.setZero();
+      c.selfadjointView<Eigen::Lower>().rankUpdate(h.transpose());
+    };
+    if (linear_) {
+      square_of(p.h_model, p.c_model);
+      p.e_model.noalias() = p.h_model.transpose() * p.ft;
+    }
+    square_of(p.h_limit, p.c_limit);
+    p.e_limit.noalias() = p.h_limit.transpose() * p.ft;
+    p.f2 = p.ft.squaredNorm();
+    if (has_mean_) p.ft_mu.noalias() = p.ft * dist_.w_mean;
   }
 
   // Into e, whose ridge_each has one entry per lambda of ls.
@@ -160,8 +180,16 @@ class ConditionalError {
       return;
     }
     design_covariance(p, ls);
-    if (linear_) e[index_of(model)] = lsa_form(p, p.h_model, m);
-    e[index_of(lsa_limit)] = lsa_form(p, p.h_limit, m);
+    if (per_prompt_) {
+      if (linear_) e[index_of(model)] = lsa_form(p, p.h_model, m);
+      e[index_of(lsa_limit)] = lsa_form(p, p.h_limit, m);
+    } else {
+      p.sigma2.setZero();
+      p.sigma2.selfadjointView<Eigen::Lower>().rankUpdate(p.sigma);  // Sigma Sigma^T
+      if (has_mean_) p.sigma_mu.noalias() = p.sigma * dist_.w_mean;
+      if (linear_) e[index_of(model)] = lsa_form_fixed(p, p.h_model, p.c_model, p.e_model, m);
+      e[index_of(lsa_limit)] = lsa_form_fixed(p, p.h_limit, p.c_limit, p.e_limit, m);
+    }
     if (steps_) {  // x_q^T G h with G of this design: H = F^T G
       gd_steps_matrix(lsa_.gd_steps, p.sigma, p.g_steps, p.g_scratch);
       if (dist_.mix_identity)
@@ -291,6 +319,30 @@ class ConditionalError {
     double r = w2_ * p.ftg.squaredNorm() + s2_ * ftb_norm2;
     if (has_mean_) {
       p.g_mean.noalias() = p.ftg * dist_.w_mean;
+      r += p.g_mean.squaredNorm();
+    }
+    return r;
+  }
+  // <A, B> of two symmetric matrices from their lower triangles.
+  static double lower_dot(const MatrixXd& a, const MatrixXd& b) {
+    const Eigen::Index n = a.rows();
+    double diagonal = 0.0, lower = 0.0;
+    for (Eigen::Index j = 0; j < n; ++j) {
+      diagonal += a(j, j) * b(j, j);
+      lower += a.col(j).tail(n - j - 1).dot(b.col(j).tail(n - j - 1));
+    }
+    return diagonal + 2.0 * lower;
+  }
+  // An LSA form under a fixed test law, through C = H^T H and E = H^T F^T made once a condition:
+  //   ||H Sigma - F^T||^2 = <C, Sigma^2> - 2 <Sigma, E> + ||F||^2,  <H Sigma, H> = <C, Sigma>,
+  // and G mu = H Sigma mu - F^T mu: O(d^2) a prompt besides Sigma^2, which the forms share
+  // (one rank-d update, half a d x d product), against a d x d product each.
+  double lsa_form_fixed(PromptWorkspace& p, const MatrixXd& h, const MatrixXd& c, const MatrixXd& e, double m) const {
+    const double square = lower_dot(c, p.sigma2) - 2.0 * (p.sigma.array() * e.array()).sum() + p.f2;
+    double r = w2_ * std::max(0.0, square) + s2_ * lower_dot(c, p.sigma) / m;
+    if (has_mean_) {
+      p.g_mean.noalias() = h * p.sigma_mu;
+      p.g_mean -= p.ft_mu;
       r += p.g_mean.squaredNorm();
     }
     return r;
