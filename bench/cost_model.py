@@ -6,7 +6,8 @@ For each config below: `icl-sweep --dry-run` (its estimated core-seconds), then 
 one process (its wall time is its core-seconds); prints the ratio estimate / real, which should lie
 within [1/3, 3] for each. The configs cover what the cost model must know: closed forms only
 (eval.mc_prompts = 0) at large d, Monte-Carlo conditions to the default precision target (1%) and
-with a fixed count (large_d), the ridge lambda axis, M < d, queries sampled plainly (orthogonal_query),
+with a fixed count (large_d), the ridge lambda axis (one pass over the prompts for every lambda; a
+fixed count, so that the pass, not the process, is what is timed), M < d, queries sampled plainly (orthogonal_query),
 and sampled training (lsa, linear_transformer, gpt2). One run each, on this machine (named in the output)."""
 import argparse
 import os
@@ -26,7 +27,7 @@ CONFIGS = {
     "monte_carlo": "[grid]\nd = 5, 10, 20\nn_train = 20, 40\nspectrum = isotropic, power(1)\n[eval]\nm_test = n, 10\n"
                    "shift = none, covariate_scale(2), label_noise(0.5)\nmc_prompts = 4000\n",
     "ridge_lambdas": "[grid]\nd = 10\nn_train = 20, 40\n[eval]\nm_test = n\nshift = none, covariate_scale(2)\n"
-                     "ridge_lambda = 0.01, 0.1, 1, 10\nmc_prompts = 4000\n",
+                     "ridge_lambda = 0.01, 0.1, 1, 10\nmc_prompts = 20000\ntarget_rel_se = 0\n",
     "m_below_d": "[grid]\nd = 40, 80\nn_train = 100\n[eval]\nm_test = 10, 20\nshift = none\nmc_prompts = 2000\n",
     "large_d": "[grid]\nd = 40, 80\nn_train = 100, 200\n[eval]\nm_test = n\nshift = none, covariate_scale(2)\n"
                "mc_prompts = 1000\ntarget_rel_se = 0\n",

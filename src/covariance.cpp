@@ -303,10 +303,13 @@ Covariance make_covariance(std::string_view spec, int d, const InputFiles& files
   return c;
 }
 
-void check_covariance(std::string_view spec, int d, const InputFiles& files) {
-  const Covariance c = build(spec, d, files, Vectors::skip);
+Covariance covariance_spectrum(std::string_view spec, int d, const InputFiles& files) {
+  Covariance c = build(spec, d, files, Vectors::skip);
   if (!c.random()) check_range(spec, c.eigenvalues);
+  return c;
 }
+
+void check_covariance(std::string_view spec, int d, const InputFiles& files) { covariance_spectrum(spec, d, files); }
 
 }  // namespace icl
 

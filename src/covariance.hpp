@@ -52,6 +52,9 @@ Covariance make_covariance(std::string_view spec, int d, const InputFiles& files
 // Throws as make_covariance would, without building the eigenvectors (time and memory in d, not
 // d^2, except for a file's d x d matrix): a grid's validation.
 void check_covariance(std::string_view spec, int d, const InputFiles& files);
+// The model's eigenvalues (or its law) alone, eigenvectors left empty, checked as make_covariance
+// checks them: time and memory in d (a cost estimate's).
+Covariance covariance_spectrum(std::string_view spec, int d, const InputFiles& files);
 // The same, reading a `file(PATH)` spectrum's file itself.
 Covariance make_covariance(std::string_view spec, int d);
 

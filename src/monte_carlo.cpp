@@ -130,8 +130,7 @@ void query_factor(const TestDistribution& dist, PromptWorkspace& p) {
 // y = X w + eps, prediction x_q^T B y, G = B X - I and Lambda_q = F F^T,
 //   E[(x_q^T B y - <w, x_q>)^2 | X] = w_scale^2 ||F^T G||^2 + ||F^T G mu||^2 + s^2 ||F^T B||^2.
 // For the LSA forms B = A X^T / M, so F^T G = H Sigma - F^T and ||F^T B||^2 = <H Sigma, H> / M
-// with H = F^T A; OLS and ridge give B itself. `linear`: the model is lsa.trained (its error is
-// left 0 where lsa.trained is empty).
+// with H = F^T A; OLS and ridge give B itself. `linear`: the model is lsa.trained (not empty).
 // Indexed by Predictor; the sampled ones (k-NN) are not filled; ridge's per lambda in ridge_each.
 struct ConditionalErrors {
   std::array<double, kPredictorCount> of{};
@@ -144,7 +143,7 @@ class ConditionalError {
  public:
   // `sigma`: p.sigma must hold the design's covariance afterwards (for the whole layer's error).
   ConditionalError(const TestDistribution& dist, const LsaPredictors& lsa, bool linear, bool sigma)
-      : dist_(dist), lsa_(lsa), linear_(linear && lsa.trained.size() > 0), steps_(!lsa.gd_steps.alpha.empty()), per_prompt_(static_cast<bool>(dist.law)),
+      : dist_(dist), lsa_(lsa), linear_(linear), steps_(!lsa.gd_steps.alpha.empty()), per_prompt_(static_cast<bool>(dist.law)),
         sigma_(sigma), w2_(dist.w_scale * dist.w_scale), s2_(dist.noise_sd * dist.noise_sd),
         has_mean_(!dist.w_mean.isZero(0.0)) {}
 
@@ -468,13 +467,15 @@ std::vector<McRisks> monte_carlo_each(const TestDistribution& dist, const LsaPre
   // where the query allows (Estimation::linear): the model only when it is lsa.trained.
   std::array<bool, kPredictorCount> estimated, given_design;
   if (!dist.law) p.sqrt_lambda = dist.lambda.cwiseSqrt();
-  const bool linear = model == nullptr;  // the model is lsa.trained
+  // The model is lsa.trained; without either, there is no model to estimate (NaN).
+  const bool linear = model == nullptr && lsa.trained.size() > 0;
   const bool exact_given_design = conditional(dist);
   const bool layer = !lsa.layer.empty();
   const ConditionalError conditional_error(dist, lsa, linear, layer);
   for (const PredictorSpec& spec : kPredictors) {
     const std::size_t i = index_of(spec.id);
-    estimated[i] = (spec.id != Predictor::knn || any_knn) && (spec.id != Predictor::gd_steps || !lsa.gd_steps.alpha.empty());
+    estimated[i] = (spec.id != Predictor::knn || any_knn) && (spec.id != Predictor::gd_steps || !lsa.gd_steps.alpha.empty()) &&
+                   (spec.id != Predictor::model || linear || model != nullptr);
     given_design[i] = exact_given_design && spec.estimation == Estimation::linear && (spec.id != Predictor::model || linear);
   }
   if (exact_given_design && !dist.law) conditional_error.set_query_covariance(p);

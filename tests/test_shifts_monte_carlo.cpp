@@ -444,6 +444,22 @@ TEST(MonteCarlo, WideFormsBelowDAgreeWithTheSquareForms) {
   EXPECT_NEAR(wide[Predictor::ridge].mean, square[Predictor::ridge].mean, 1e-10 * square[Predictor::ridge].mean);
 }
 
+// Without a trained model (neither lsa.trained nor a BlockPredictor) the model's estimate is NaN,
+// for a query independent of the prompt and for one that depends on it; the baselines are there.
+TEST(MonteCarlo, NoModelGivesNoModelEstimate) {
+  TrainedModel s = setup("isotropic", 4, 8);
+  s.lsa.trained.resize(0, 0);
+  for (const char* shift : {"none", "orthogonal_query"}) {
+    McSettings settings;
+    settings.prompts = 200;
+    settings.target_rel_se = 0.0;  // exactly settings.prompts
+    const McRisks r = monte_carlo(distribution(s, shift, 3), s.lsa, settings, StreamKey{1, 2, 3});
+    EXPECT_TRUE(std::isnan(r[Predictor::model].mean)) << shift;
+    EXPECT_TRUE(std::isfinite(r[Predictor::ols].mean) && std::isfinite(r[Predictor::lsa_limit].mean)) << shift;
+    EXPECT_EQ(r.prompts, 200) << shift;
+  }
+}
+
 TEST(MonteCarlo, TargetDoesNotWaitForAnInfiniteOlsRisk) {
   // Label noise with |M - rank| <= 1: E tr((X^T X)^+) is infinite, so OLS's estimate never
   // settles; the target is reached on the other estimates, far below the cap.

@@ -104,10 +104,10 @@ bool plain_query(const Shift& shift) {
 // How many directions a prompt's error averages over, for the spread of conditional estimates:
 // r = (sum lambda^2)^2 / sum lambda^4 of the training covariance (d where it is isotropic, about
 // 2 for power(1)); 1 for the laws drawn per prompt and for covariance files (not factored here:
-// a file's d may be large), whose errors are the most spread.
+// a file's d may be large), whose errors are the most spread. Eigenvalues only: O(d).
 double spread_dimension(const std::string& spectrum, int d, const InputFiles& inputs) {
-  if (spectrum.rfind("file(", 0) == 0) return 1.0;
-  const Covariance c = make_covariance(spectrum, d, inputs);
+  if (covariance_file(spectrum)) return 1.0;
+  const Covariance c = covariance_spectrum(spectrum, d, inputs);
   if (c.random()) return 1.0;
   const double s2 = c.eigenvalues.squaredNorm(), s4 = c.eigenvalues.array().square().square().sum();
   return s4 > 0.0 ? s2 * s2 / s4 : 1.0;
@@ -115,8 +115,9 @@ double spread_dimension(const std::string& spectrum, int d, const InputFiles& in
 
 // The prompts a condition is expected to draw: eval.mc_prompts without a precision target; with
 // one, the count its slowest waited-for estimate needs, v / tau^2 with v the squared relative
-// standard deviation of one prompt's error, from the first check to the cap, an eighth more for
-// the checks' spacing (docs/theory.md §9). v fitted to sweeps to 1% at d = 5 to 40, M = 5 to 160,
+// standard deviation of one prompt's error, from the first check to the cap, a sixteenth more
+// for the checks' spacing (every eighth of the count: half that past the need, on average;
+// docs/theory.md §9). v fitted to sweeps to 1% at d = 5 to 40, M = 5 to 160,
 // isotropic and power(1) (bench/cost_model.py): (0.3 + 8.5/M) / r for conditional estimates (r
 // from spread_dimension), 2.5 for plainly sampled ones (a sampled model or k-NN waited for, a
 // query that depends on the prompt).
@@ -126,6 +127,13 @@ double expected_prompts(const McSettings& mc, double m, double r, bool plain) {
   const double v = plain ? 2.5 : (0.3 + 8.5 / m) / r;
   const double needed = 1.0625 * v / (mc.target_rel_se * mc.target_rel_se);
   return std::min(cap, std::max(static_cast<double>(kTargetFirstCheck), needed));
+}
+
+// One more ridge lambda of a prompt: a Cholesky factorisation of the min(M, d) Gram matrix and the
+// solves of the conditional error (d right-hand sides).
+double ridge_cost(double m, double d) {
+  const double n = std::min(m, d);
+  return 0.25e-9 * (n * n * n / 3.0 + 2.0 * n * n * d) + 1e-6;
 }
 
 // A sampled model's forward pass on one prompt of `points` points, in seconds: LSA layers are
@@ -170,8 +178,6 @@ int Grid::max_test_m(const TrainingRun& run) const {
 // Monte-Carlo baselines and closed forms, the training (flow) or the model's evaluation (sampled),
 // and the cost of one optimizer step (sampled models only).
 void Grid::tabulate_costs() {
-  // The conditions of one test length M and shift: every ridge lambda and k.
-  const double per_shift = static_cast<double>(conditions_ / (config_.m_test.size() * config_.shift.size()));
   const McSettings& mc = config_.mc;
   const bool knn_waited = mc.target_waits[index_of(Predictor::knn)] &&
                           std::any_of(config_.knn_k.begin(), config_.knn_k.end(), [](int k) { return k > 0; });
@@ -194,13 +200,17 @@ void Grid::tabulate_costs() {
               // orthogonal_query is not defined for M >= d: no prompts. The spectra repeat the
               // class: its cost is their mean.
               if (has_part(shift, ShiftKind::orthogonal_query) && length >= d) continue;
-              for (const double r : spread) {
-                const double prompts = expected_prompts(mc, length, r, plain) / static_cast<double>(spread.size());
-                prompts_sum += prompts;
-                fixed += per_shift * condition_cost(length, d, prompts, plain_query(shift));
-                if (model.sampled()) fixed += per_shift * prompts * forward_cost(model, d, length + 1.0);
-              }
+              double prompts = 0.0;
+              for (const double r : spread) prompts += expected_prompts(mc, length, r, plain) / static_cast<double>(spread.size());
+              prompts_sum += prompts;
               ++conditions;
+              // The (lambda, k) pairs of one (M, shift) are one pass over the prompts (monte_carlo_each):
+              // the pass once, and each further lambda its factorisation and solves, each further k
+              // its neighbours.
+              fixed += condition_cost(length, d, prompts, plain_query(shift)) +
+                       prompts * (static_cast<double>(config_.ridge_lambda.size() - 1) * ridge_cost(length, d) +
+                                  static_cast<double>(config_.knn_k.size() - 1) * 2e-9 * length);
+              if (model.sampled()) fixed += prompts * forward_cost(model, d, length + 1.0);
             }
           if (model.sampled())  // forward and backward (3 forwards) per prompt, and the step's overhead
             per_step = 3.0 * batch * forward_cost(model, d, n + 1.0) + step_overhead(model);
