@@ -274,14 +274,7 @@ class ConditionalError {
         p.d_wide = p.w_wide - p.qk_t.transpose();
         p.dd.setZero();
         p.dd.selfadjointView<Eigen::Lower>().rankUpdate(p.d_wide.transpose());
-        // <D^T D, K> from the two lower triangles: the diagonal once, the rest twice.
-        const Eigen::Index n = k.rows();
-        double diagonal = 0.0, lower = 0.0;
-        for (Eigen::Index j = 0; j < n; ++j) {
-          diagonal += p.dd(j, j) * k(j, j);
-          lower += p.dd.col(j).tail(n - j - 1).dot(k.col(j).tail(n - j - 1));
-        }
-        r += diagonal + 2.0 * lower;
+        r += lower_dot(p.dd, k);  // <D^T D, K>
       }
       r = w2_ * r + s2_ * p.w_wide.squaredNorm();
       if (has_mean_) {
