@@ -7,10 +7,11 @@
 
 namespace icl {
 
-std::vector<ConditionRisks> evaluate_conditions(const TestDistribution& dist, const LsaPredictors& lsa,
-                                                const McSettings& settings, const StreamKey& key,
-                                                const BlockPredictor* model, const Eigen::MatrixXd& a_eff,
-                                                CancelCheck cancelled) {
+namespace {
+
+// The closed forms of one condition, where its test law has the moments they need.
+ConditionRisks closed_forms(const TestDistribution& dist, const LsaPredictors& lsa, const Eigen::MatrixXd& a_eff,
+                            CancelCheck cancelled) {
   ConditionRisks closed;
   if (const auto moments = dist.moments(cancelled)) {
     const RiskForm form = risk_form(*moments, cancelled);
@@ -24,7 +25,12 @@ std::vector<ConditionRisks> evaluate_conditions(const TestDistribution& dist, co
     for (std::size_t i = 0; i < kPredictorCount; ++i)
       if (!std::isnan(closed.theory[i])) closed.theory_se[i] = 0.0;
   }
-  std::vector<McRisks> mc = monte_carlo_each(dist, lsa, settings, key, model, cancelled);
+  return closed;
+}
+
+// The closed forms with each pair's Monte-Carlo estimates.
+std::vector<ConditionRisks> with_estimates(const ConditionRisks& closed, const std::vector<McRisks>& mc,
+                                           const LsaPredictors& lsa) {
   std::vector<ConditionRisks> out(mc.size(), closed);
   for (std::size_t c = 0; c < out.size(); ++c) {
     ConditionRisks& r = out[c];
@@ -39,6 +45,26 @@ std::vector<ConditionRisks> evaluate_conditions(const TestDistribution& dist, co
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<std::vector<ConditionRisks>> evaluate_shared(const std::vector<McCondition>& conditions, const LsaPredictors& lsa,
+                                                         const McSettings& settings, const BlockPredictor* model,
+                                                         const Eigen::MatrixXd& a_eff, CancelCheck cancelled) {
+  std::vector<ConditionRisks> closed;
+  for (const McCondition& c : conditions) closed.push_back(closed_forms(*c.dist, lsa, a_eff, cancelled));
+  const std::vector<std::vector<McRisks>> mc = monte_carlo_shared(conditions, lsa, settings, model, cancelled);
+  std::vector<std::vector<ConditionRisks>> out;
+  for (std::size_t c = 0; c < conditions.size(); ++c) out.push_back(with_estimates(closed[c], mc[c], lsa));
+  return out;
+}
+
+std::vector<ConditionRisks> evaluate_conditions(const TestDistribution& dist, const LsaPredictors& lsa,
+                                                const McSettings& settings, const StreamKey& key,
+                                                const BlockPredictor* model, const Eigen::MatrixXd& a_eff,
+                                                CancelCheck cancelled) {
+  return evaluate_shared({McCondition{&dist, key}}, lsa, settings, model, a_eff, cancelled).front();
 }
 
 ConditionRisks evaluate_condition(const TestDistribution& dist, const LsaPredictors& lsa,

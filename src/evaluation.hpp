@@ -47,5 +47,11 @@ std::vector<ConditionRisks> evaluate_conditions(const TestDistribution& dist, co
                                                 const BlockPredictor* model = nullptr,
                                                 const Eigen::MatrixXd& a_eff = Eigen::MatrixXd(),
                                                 CancelCheck cancelled = nullptr);
+// The same for several conditions whose laws draw the same designs, in one pass over their shared
+// designs (monte_carlo_shared): per condition, what evaluate_conditions gives it alone.
+std::vector<std::vector<ConditionRisks>> evaluate_shared(const std::vector<McCondition>& conditions, const LsaPredictors& lsa,
+                                                         const McSettings& settings, const BlockPredictor* model = nullptr,
+                                                         const Eigen::MatrixXd& a_eff = Eigen::MatrixXd(),
+                                                         CancelCheck cancelled = nullptr);
 
 }  // namespace icl

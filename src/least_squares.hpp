@@ -40,11 +40,19 @@ class LeastSquares {
   // rhs = L^{-1} rhs with X^T X = L L^T: tr(F^T (X^T X)^{-1} F) = ||L^{-1} F||^2 in one solve.
   void solve_gram_factor(Eigen::MatrixXd& rhs) const { ols_.matrixL().solveInPlace(rhs); }
   void solve_ridge_gram(Eigen::MatrixXd& rhs, std::size_t which = 0) const { ridge_[which].solveInPlace(rhs); }
+  // v = L^{-1} with X^T X = L L^T: lower triangular (zero above the diagonal).
+  void gram_factor_inverse(Eigen::MatrixXd& v) const { lower_inverse(ols_.matrixLLT(), v); }
+  // r = (X^T X + M lambda I)^{-1}, both triangles, as V^T V with V = L^{-1} (into v) and
+  // X^T X + M lambda I = L L^T.
+  void ridge_gram_inverse(Eigen::MatrixXd& r, Eigen::MatrixXd& v, std::size_t which = 0) const;
 
   // Floating-point operations of one factor + pseudo_inverse + ridge on the Cholesky path (one lambda).
   double flops() const;
 
  private:
+  // v = L^{-1} for the lower triangle L of `factor`, column blocks at a time (a third of a full
+  // triangular solve's flops: the right-hand side is triangular too).
+  static void lower_inverse(const Eigen::MatrixXd& factor, Eigen::MatrixXd& v);
   // (X^T X + c I)^{-1} X^T, or X^T (X X^T + c I)^{-1} when M < d, with `factor` that Gram's Cholesky.
   void estimator_matrix(const Eigen::LLT<Eigen::MatrixXd>& factor, const Eigen::MatrixXd& X, Eigen::MatrixXd& out);
   // The same applied to one vector b, into `out`.

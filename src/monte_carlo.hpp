@@ -87,15 +87,18 @@ using BlockPredictor = std::function<void(const PromptBlock& block, double* pred
 // Prompts per call of a BlockPredictor.
 inline constexpr int kPromptBlock = 256;
 
-// Prompt i draws from Stream{key.seed, key.covariance, key.condition, i}: the estimate does not
-// depend on how prompts are scheduled, nor on the model evaluated. Where the query is an
-// independent Gaussian, every linear predictor's (and the zero predictor's) error is averaged
-// in its exact expectation given the prompt's design (conditional Monte-Carlo, docs/theory.md
-// §9); k-NN, a model that is not linear and the other queries average sampled squared errors.
-// With settings.target_rel_se, sampling stops at the first check where the standard error of
-// every estimate settings.target_waits names is within that fraction of max(|mean|, 1e-12 R_0). Conditions that are not
-// defined (orthogonal_query with M >= d) give NaN. With `model`, it is the trained model
-// (lsa.trained is then ignored); without, lsa.trained.
+// Prompt i's design (its covariates X, and under a per-prompt law its covariance) draws from
+// Stream{key.seed, design_key(dist), "design", i}; the rest of it (the task, the query, the label
+// noise) from Stream{key.seed, key.covariance, key.condition, i}. The estimate does not depend on
+// how prompts are scheduled, nor on the model evaluated; conditions whose laws draw designs
+// alike see the same designs (common random numbers: monte_carlo_shared evaluates them in one
+// pass). Where the query is an independent Gaussian, every linear predictor's (and the zero
+// predictor's) error is averaged in its exact expectation given the prompt's design (conditional
+// Monte-Carlo, docs/theory.md §9); k-NN, a model that is not linear and the other queries average
+// sampled squared errors. With settings.target_rel_se, sampling stops at the first check where
+// the standard error of every estimate settings.target_waits names is within that fraction of
+// max(|mean|, 1e-12 R_0). Conditions that are not defined (orthogonal_query with M >= d) give NaN.
+// With `model`, it is the trained model (lsa.trained is then ignored); without, lsa.trained.
 // Polls `cancelled` every prompt and throws Cancelled when it says so. Takes one ridge lambda and
 // one k (std::invalid_argument otherwise).
 McRisks monte_carlo(const TestDistribution& dist, const LsaPredictors& lsa,
@@ -111,9 +114,28 @@ std::vector<McRisks> monte_carlo_each(const TestDistribution& dist, const LsaPre
                                       const McSettings& settings, const StreamKey& key,
                                       const BlockPredictor* model = nullptr, CancelCheck cancelled = nullptr);
 
-// The designs of the first `count` prompts of `dist` (prompt i drawn from Stream{key..., i} as
-// monte_carlo draws it): Sigma = X^T X / M and the query's covariance given the prompt, for
-// fitting the L-step GD reference (docs/theory.md §13).
+// What a prompt's design is drawn from, as a key: M, d, the covariance or its per-prompt law, the
+// mixing, the prompt scale and whether quadrant signs apply. Equal keys, the same designs.
+std::uint64_t design_key(const TestDistribution& dist);
+
+// One condition of a shared pass: its test law and the keys of its prompts.
+struct McCondition {
+  const TestDistribution* dist = nullptr;
+  StreamKey key;
+};
+// monte_carlo_each for several conditions of one seed whose laws draw the same designs (equal
+// design_key; std::invalid_argument otherwise), in one pass: each prompt's design drawn and factored
+// once (its Gram matrix, Cholesky factors, Sigma, Sigma^2 and the inverses that the conditional
+// errors of ridge and noisy OLS take), each condition's own draws and estimates on it. Each
+// condition's estimates, and where it stops, are exactly what monte_carlo_each gives it alone.
+std::vector<std::vector<McRisks>> monte_carlo_shared(const std::vector<McCondition>& conditions, const LsaPredictors& lsa,
+                                                     const McSettings& settings, const BlockPredictor* model = nullptr,
+                                                     CancelCheck cancelled = nullptr);
+
+// `count` designs of `dist`, design i drawn from Stream{key.seed, key.covariance, key.condition, i}
+// as monte_carlo draws a prompt's design (independent of every condition's test prompts, whose
+// designs draw from design_key): Sigma = X^T X / M and the query's covariance given the prompt,
+// for fitting the L-step GD reference (docs/theory.md §13).
 std::vector<Design> draw_designs(const TestDistribution& dist, const StreamKey& key, int count,
                                  CancelCheck cancelled = nullptr);
 

@@ -19,32 +19,38 @@ enum class Param { none, any, positive, nonnegative };
 // "Determinism"). Test `Shifts.TrainingCovarianceFlagMatchesTheTestLaw` checks every entry.
 enum class Covariates { from_training, own };
 
+// Whether the shift leaves the prompt's covariates as they were (the task, the query, the noise
+// move) or changes how they are drawn: the first kind share their designs with `none` at each M
+// (docs/theory.md §9, "Shared designs"). Test `Shifts.DesignFlagMatchesTheDesignLaw` checks every entry.
+enum class Design { kept, changed };
+
 struct ShiftName {
   const char* name;
   ShiftKind kind;
   Param param;
   Covariates covariates;
+  Design design;
   const char* meaning;  // one line, for --list-shifts and docs/theory.md §7
 };
 
 constexpr std::array<ShiftName, 17> kShifts{{
-    {"none", ShiftKind::none, Param::none, Covariates::from_training, "test prompts from the training distribution"},
-    {"task_mean", ShiftKind::task_mean, Param::any, Covariates::from_training, "w ~ N(c 1/sqrt(d), I): the task gets a mean of norm c"},
-    {"task_scale", ShiftKind::task_scale, Param::nonnegative, Covariates::from_training, "w ~ N(0, c^2 I)"},
-    {"label_noise", ShiftKind::label_noise, Param::nonnegative, Covariates::from_training, "y_i = <w, x_i> + N(0, c^2) in the prompt"},
-    {"query_scale", ShiftKind::query_scale, Param::positive, Covariates::from_training, "the query x_q is multiplied by c"},
-    {"covariate_scale", ShiftKind::covariate_scale, Param::positive, Covariates::from_training, "every covariate, prompt and query, is multiplied by c"},
-    {"prompt_scale", ShiftKind::prompt_scale, Param::positive, Covariates::from_training, "the prompt's x_i are multiplied by c, the query is not"},
-    {"covariate_rotate", ShiftKind::covariate_rotate, Param::any, Covariates::from_training, "covariates rotated by angle c in the planes of eigenvector pairs (1,2), (3,4), ..."},
-    {"covariate_flip", ShiftKind::covariate_flip, Param::none, Covariates::from_training, "the training spectrum reversed (largest eigenvalue becomes smallest)"},
-    {"covariate_isotropic", ShiftKind::covariate_isotropic, Param::none, Covariates::own, "test covariance I"},
-    {"covariate_random", ShiftKind::covariate_random, Param::positive, Covariates::own, "test covariance c diag(Exp(1)), drawn anew per prompt (Monte-Carlo only)"},
-    {"half_subspace", ShiftKind::half_subspace, Param::none, Covariates::from_training, "covariates projected onto a random subspace of dimension d/2"},
-    {"orthogonal_query", ShiftKind::orthogonal_query, Param::none, Covariates::from_training, "the query orthogonal to the prompt's x_i (M < d; Monte-Carlo only)"},
-    {"overlapping_query", ShiftKind::overlapping_query, Param::none, Covariates::from_training, "the query is one of the prompt's x_i (Monte-Carlo only)"},
-    {"covariate_skewed", ShiftKind::covariate_skewed, Param::none, Covariates::own, "test spectrum proportional to 1/k in the standard basis, trace d"},
-    {"random_quadrants", ShiftKind::random_quadrants, Param::none, Covariates::from_training, "prompt covariates in one random orthant per prompt, query anywhere (Monte-Carlo only)"},
-    {"opposite_quadrants", ShiftKind::opposite_quadrants, Param::none, Covariates::from_training, "prompt covariates in one orthant, the query in the opposite one (Monte-Carlo only)"},
+    {"none", ShiftKind::none, Param::none, Covariates::from_training, Design::kept, "test prompts from the training distribution"},
+    {"task_mean", ShiftKind::task_mean, Param::any, Covariates::from_training, Design::kept, "w ~ N(c 1/sqrt(d), I): the task gets a mean of norm c"},
+    {"task_scale", ShiftKind::task_scale, Param::nonnegative, Covariates::from_training, Design::kept, "w ~ N(0, c^2 I)"},
+    {"label_noise", ShiftKind::label_noise, Param::nonnegative, Covariates::from_training, Design::kept, "y_i = <w, x_i> + N(0, c^2) in the prompt"},
+    {"query_scale", ShiftKind::query_scale, Param::positive, Covariates::from_training, Design::kept, "the query x_q is multiplied by c"},
+    {"covariate_scale", ShiftKind::covariate_scale, Param::positive, Covariates::from_training, Design::changed, "every covariate, prompt and query, is multiplied by c"},
+    {"prompt_scale", ShiftKind::prompt_scale, Param::positive, Covariates::from_training, Design::changed, "the prompt's x_i are multiplied by c, the query is not"},
+    {"covariate_rotate", ShiftKind::covariate_rotate, Param::any, Covariates::from_training, Design::changed, "covariates rotated by angle c in the planes of eigenvector pairs (1,2), (3,4), ..."},
+    {"covariate_flip", ShiftKind::covariate_flip, Param::none, Covariates::from_training, Design::changed, "the training spectrum reversed (largest eigenvalue becomes smallest)"},
+    {"covariate_isotropic", ShiftKind::covariate_isotropic, Param::none, Covariates::own, Design::changed, "test covariance I"},
+    {"covariate_random", ShiftKind::covariate_random, Param::positive, Covariates::own, Design::changed, "test covariance c diag(Exp(1)), drawn anew per prompt (Monte-Carlo only)"},
+    {"half_subspace", ShiftKind::half_subspace, Param::none, Covariates::from_training, Design::changed, "covariates projected onto a random subspace of dimension d/2"},
+    {"orthogonal_query", ShiftKind::orthogonal_query, Param::none, Covariates::from_training, Design::kept, "the query orthogonal to the prompt's x_i (M < d; Monte-Carlo only)"},
+    {"overlapping_query", ShiftKind::overlapping_query, Param::none, Covariates::from_training, Design::kept, "the query is one of the prompt's x_i (Monte-Carlo only)"},
+    {"covariate_skewed", ShiftKind::covariate_skewed, Param::none, Covariates::own, Design::changed, "test spectrum proportional to 1/k in the standard basis, trace d"},
+    {"random_quadrants", ShiftKind::random_quadrants, Param::none, Covariates::from_training, Design::changed, "prompt covariates in one random orthant per prompt, query anywhere (Monte-Carlo only)"},
+    {"opposite_quadrants", ShiftKind::opposite_quadrants, Param::none, Covariates::from_training, Design::changed, "prompt covariates in one orthant, the query in the opposite one (Monte-Carlo only)"},
 }};
 
 std::string known_names() {
@@ -65,6 +71,15 @@ bool test_law_uses_training_covariance(const Shift& shift) {
   bool uses = test_law_uses_training_covariance(shift.kind);
   for (const ShiftPart& part : shift.then) uses = uses && test_law_uses_training_covariance(part.kind);
   return uses;
+}
+
+bool keeps_design(const Shift& shift) {
+  const auto kept = [](ShiftKind kind) {
+    for (const auto& s : kShifts)
+      if (s.kind == kind) return s.design == Design::kept;
+    return false;
+  };
+  return kept(shift.kind) && std::all_of(shift.then.begin(), shift.then.end(), [&](const ShiftPart& p) { return kept(p.kind); });
 }
 
 std::vector<CatalogueEntry> shift_catalogue() {

@@ -43,6 +43,11 @@ bool test_law_uses_training_covariance(ShiftKind kind);
 // A composed shift's: whether every part's is.
 bool test_law_uses_training_covariance(const Shift& shift);
 
+// Whether every part of the shift leaves the prompt's covariates as the training law draws them
+// (none, task_mean, task_scale, label_noise, query_scale, orthogonal_query, overlapping_query):
+// such conditions share their designs at each M (monte_carlo.hpp, design_key).
+bool keeps_design(const Shift& shift);
+
 // `covariate_scale(0.5, 2, 4)` gives three shifts, one per parameter; a shift without
 // parameters gives one; `a(1, 2)+b(3)` composes, one shift per combination (a(1)+b(3), a(2)+b(3)).
 // Throws InputError for unknown names, missing, extra or out-of-range parameters, and for a

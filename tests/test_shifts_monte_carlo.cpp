@@ -2,11 +2,14 @@
 // Monte-Carlo-only conditions; baselines on the same prompts; determinism of the streams.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <functional>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -219,6 +222,10 @@ TEST(MonteCarlo, RidgeShrinksTowardsZeroAsLambdaGrows) {
   EXPECT_LT(std::abs(light[Predictor::ridge].mean - light[Predictor::ols].mean), 1e-6 * light[Predictor::zero].mean);
 }
 
+// Prompt i's design draws from (seed, the law of its designs, i), the rest of it from (seed,
+// covariance, condition, i): the same keys, the same numbers; another condition of the same design
+// law sees the same designs (its conditional estimates equal) and its own tasks, queries and noise
+// (k-NN, sampled plainly, differs); another seed, other designs.
 TEST(MonteCarlo, StreamsAreKeyedNotOrdered) {
   const TrainedModel s = setup("power(1)", 5, 10);
   const TestDistribution dist = distribution(s, "label_noise(0.3)", 7);
@@ -227,10 +234,14 @@ TEST(MonteCarlo, StreamsAreKeyedNotOrdered) {
   settings.target_rel_se = 0.0;  // exactly settings.prompts
   const McRisks a = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
   const McRisks other = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 4});
+  const McRisks seed = monte_carlo(dist, s.lsa, settings, StreamKey{9, 2, 3});
   const McRisks b = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
   EXPECT_EQ(a[Predictor::model].mean, b[Predictor::model].mean);  // bitwise
   EXPECT_EQ(a[Predictor::knn].se, b[Predictor::knn].se);
-  EXPECT_NE(a[Predictor::model].mean, other[Predictor::model].mean);
+  EXPECT_EQ(a[Predictor::model].mean, other[Predictor::model].mean);
+  EXPECT_EQ(a[Predictor::ridge].se, other[Predictor::ridge].se);
+  EXPECT_NE(a[Predictor::knn].mean, other[Predictor::knn].mean);
+  EXPECT_NE(a[Predictor::model].mean, seed[Predictor::model].mean);
 }
 
 // Sampled squared errors of a linear predictor, through the path every nonlinear model takes
@@ -247,6 +258,98 @@ BlockPredictor plain(std::function<double(const MatrixXd& x, const Eigen::Vector
   };
 }
 
+// Conditions whose laws draw the same designs, evaluated in one shared pass, give bitwise what each
+// gives alone: with and without a target (each stops where it would alone), a sampled model (a
+// BlockPredictor), a whole layer, a mixed law, a per-prompt law and a query that is not independent.
+// Conditions of other design laws are refused.
+TEST(MonteCarlo, SharedDesignsGiveWhatEachConditionGivesAlone) {
+  for (const char* spectrum : {"power(1)", "random_exp"}) {
+    TrainedModel s = setup(spectrum, 6, 12);
+    // A whole layer near A*: W^PV's last row (0.02, ..., 1), W^KQ's top-left block 0.9 A*.
+    s.lsa.layer.p = Eigen::VectorXd::Constant(7, 0.02);
+    s.lsa.layer.p[6] = 1.0;
+    s.lsa.layer.w = MatrixXd::Zero(7, 7);
+    s.lsa.layer.w.topLeftCorner(6, 6) = 0.9 * s.lsa.limit;
+    s.lsa.layer.w(6, 0) = 0.05;
+    const BlockPredictor model = plain([&](const MatrixXd& x, const Eigen::VectorXd& y, const Eigen::VectorXd& q) {
+      return q.dot(s.lsa.limit * (x.transpose() * y)) / static_cast<double>(x.rows());
+    });
+    for (const int m : {4, 9}) {
+      const std::vector<std::string> shifts = {"none", "label_noise(0.5)", "task_mean(1)", "query_scale(2)",
+                                               "orthogonal_query", "overlapping_query", "task_scale(0.5)+label_noise(1)"};
+      std::vector<TestDistribution> dists;
+      for (const std::string& shift : shifts) dists.push_back(distribution(s, shift, m));
+      for (const TestDistribution& d : dists) ASSERT_EQ(design_key(d), design_key(dists.front()));
+      for (const double target : {0.0, 0.02})
+        for (const BlockPredictor* with : {static_cast<const BlockPredictor*>(nullptr), &model}) {
+          SCOPED_TRACE(std::string(spectrum) + ", M = " + std::to_string(m) + ", target " + std::to_string(target) +
+                       (with ? ", sampled model" : ""));
+          McSettings settings;
+          settings.prompts = 700;
+          settings.target_rel_se = target;
+          settings.ridge_lambdas = {0.01, 1.0};
+          settings.knn_ks = {0, 3};
+          std::vector<McCondition> conditions;
+          for (std::size_t c = 0; c < dists.size(); ++c) conditions.push_back(McCondition{&dists[c], StreamKey{1, 2, 10 + c}});
+          const auto shared = monte_carlo_shared(conditions, s.lsa, settings, with);
+          for (std::size_t c = 0; c < dists.size(); ++c) {
+            const auto alone = monte_carlo_each(dists[c], s.lsa, settings, conditions[c].key, with);
+            ASSERT_EQ(shared[c].size(), alone.size());
+            for (std::size_t pair = 0; pair < alone.size(); ++pair) {
+              EXPECT_EQ(shared[c][pair].prompts, alone[pair].prompts) << shifts[c];
+              for (std::size_t i = 0; i < kPredictorCount; ++i) {
+                // NaN where not estimated: compared by its bits.
+                EXPECT_EQ(std::bit_cast<std::uint64_t>(shared[c][pair].of[i].mean), std::bit_cast<std::uint64_t>(alone[pair].of[i].mean))
+                    << shifts[c] << " " << kPredictors[i].name;
+                EXPECT_EQ(std::bit_cast<std::uint64_t>(shared[c][pair].of[i].se), std::bit_cast<std::uint64_t>(alone[pair].of[i].se))
+                    << shifts[c] << " " << kPredictors[i].name;
+              }
+              EXPECT_EQ(std::bit_cast<std::uint64_t>(shared[c][pair].layer.mean), std::bit_cast<std::uint64_t>(alone[pair].layer.mean));
+            }
+          }
+        }
+    }
+  }
+  const TrainedModel s = setup("power(1)", 6, 12);
+  const TestDistribution none = distribution(s, "none", 8), scaled = distribution(s, "covariate_scale(2)", 8);
+  EXPECT_NE(design_key(none), design_key(scaled));
+  EXPECT_NE(design_key(none), design_key(distribution(s, "none", 9)));
+  EXPECT_THROW(monte_carlo_shared({McCondition{&none, StreamKey{1, 2, 3}}, McCondition{&scaled, StreamKey{1, 2, 4}}}, s.lsa, McSettings{}),
+               std::invalid_argument);
+}
+
+
+// k-NN as the definition says: sort every point by its distance to the query (ties to the lower
+// index), average the k nearest labels nearest first. Through the model's path it gives bitwise the
+// k-NN estimate, for k = 1 and 3 (the one-pass selection), 20 (the partial sort) and M, also
+// where the query is one of the points (overlapping_query: at distance 0).
+TEST(MonteCarlo, NearestNeighboursAreTheDefinitions) {
+  const TrainedModel s = setup("power(1)", 4, 8);
+  for (const char* shift : {"none", "overlapping_query"})
+    for (const int k : {1, 3, 20, 30}) {
+      const TestDistribution dist = distribution(s, shift, 30);
+      const BlockPredictor knn = plain([k](const MatrixXd& x, const Eigen::VectorXd& y, const Eigen::VectorXd& q) {
+        std::vector<std::pair<double, int>> by_distance;
+        for (int i = 0; i < x.rows(); ++i) {
+          double d2 = 0.0;
+          for (int j = 0; j < x.cols(); ++j) d2 += (x(i, j) - q[j]) * (x(i, j) - q[j]);
+          by_distance.emplace_back(d2, i);
+        }
+        std::sort(by_distance.begin(), by_distance.end());
+        double sum = 0.0;
+        for (int i = 0; i < k; ++i) sum += y[by_distance[static_cast<std::size_t>(i)].second];
+        return sum / k;
+      });
+      McSettings settings;
+      settings.prompts = 300;
+      settings.target_rel_se = 0.0;  // exactly settings.prompts
+      settings.knn_ks = {k};
+      const McRisks r = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3}, &knn);
+      EXPECT_EQ(r[Predictor::knn].mean, r[Predictor::model].mean) << shift << " k = " << k;
+      EXPECT_EQ(r[Predictor::knn].se, r[Predictor::model].se) << shift << " k = " << k;
+    }
+}
+
 // The LSA form x_q^T A (1/M) X^T y, sampled plainly.
 BlockPredictor plain_lsa(const MatrixXd& a) {
   return plain([a](const MatrixXd& x, const Eigen::VectorXd& y, const Eigen::VectorXd& q) {
@@ -255,21 +358,30 @@ BlockPredictor plain_lsa(const MatrixXd& a) {
 }
 
 // The conditional estimates (docs/theory.md §9) are unbiased where no closed form exists to
-// check them: a per-prompt covariance law, prompts in one orthant, label noise and a task mean.
+// check them: a per-prompt covariance law, prompts in one orthant, label noise and a task mean,
+// for the LSA forms, OLS and ridge (M >= d: through L^-1's and R^-1's columns where the test law is
+// unmixed, by solves where it is mixed, as covariate_rotate mixes it).
 TEST(MonteCarlo, ConditionalErrorsAgreeWithSampledErrorsWithoutAClosedForm) {
-  for (const char* shift : {"random_quadrants", "label_noise(0.7)", "task_mean(2)"}) {
+  for (const char* shift : {"random_quadrants", "label_noise(0.7)", "task_mean(2)", "covariate_rotate(0.5)+label_noise(0.7)+task_mean(1)"}) {
     const TrainedModel s = setup("random_exp", 5, 10);
     const TestDistribution dist = distribution(s, shift, 7);
+    ASSERT_EQ(dist.mix_identity, std::string(shift).find("rotate") == std::string::npos);
     McSettings settings;
     settings.prompts = 40000;
     settings.target_rel_se = 0.0;  // exactly settings.prompts
+    const double lambda = settings.ridge_lambdas.front();
     const BlockPredictor lsa = plain_lsa(s.lsa.limit);
     const BlockPredictor ols = plain([](const MatrixXd& x, const Eigen::VectorXd& y, const Eigen::VectorXd& q) {
       return q.dot(x.completeOrthogonalDecomposition().solve(y));
     });
-    for (const auto& [name, model] : {std::pair{"lsa", &lsa}, std::pair{"ols", &ols}}) {
+    const BlockPredictor ridge = plain([lambda](const MatrixXd& x, const Eigen::VectorXd& y, const Eigen::VectorXd& q) {
+      const MatrixXd r = x.transpose() * x + lambda * static_cast<double>(x.rows()) * MatrixXd::Identity(x.cols(), x.cols());
+      return q.dot(r.ldlt().solve(x.transpose() * y));
+    });
+    for (const auto& [name, model, predictor] :
+         {std::tuple{"lsa", &lsa, Predictor::lsa_limit}, std::tuple{"ols", &ols, Predictor::ols}, std::tuple{"ridge", &ridge, Predictor::ridge}}) {
       const McRisks r = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3}, model);
-      const RiskEstimate& conditional = std::string(name) == "lsa" ? r[Predictor::lsa_limit] : r[Predictor::ols];
+      const RiskEstimate& conditional = r[predictor];
       // (plus rounding: OLS interpolating a noiseless prompt is exactly 0 given the design)
       EXPECT_NEAR(r[Predictor::model].mean, conditional.mean, 4.5 * std::hypot(r[Predictor::model].se, conditional.se) + 1e-12 * r[Predictor::zero].mean)
           << shift << " " << name;
@@ -428,7 +540,9 @@ TEST(MonteCarlo, WideFormsBelowDAgreeWithTheSquareForms) {
   }
   // A subspace law with M its rank: X's rows span the query's range, so OLS without noise errs
   // by zero up to rounding on either way, far below the 1e-12 R_0 that a target reads as zero
-  // (the difference ||F||^2 - <Q, Q K^-1> alone would leave 1e-14 R_0 of rounding).
+  // (the difference ||F||^2 - <Q, Q K^-1> alone would leave 1e-14 R_0 of rounding). The normal
+  // equations' rounding is ~eps cond(K) on a design near the fallback's threshold (cond(K) up to
+  // 1e8): 1e-17 R_0 on the mean here, and ridge's two forms agree to 1e-8 of it.
   const TrainedModel s = setup("isotropic", 12, 24);
   LsaPredictors with_steps = s.lsa;
   with_steps.gd_steps = GdSteps{MatrixXd::Identity(12, 12), {0.3}};
@@ -439,9 +553,9 @@ TEST(MonteCarlo, WideFormsBelowDAgreeWithTheSquareForms) {
   settings.target_rel_se = 0.0;  // exactly settings.prompts
   const McRisks wide = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
   const McRisks square = monte_carlo(dist, with_steps, settings, StreamKey{1, 2, 3});
-  EXPECT_LT(wide[Predictor::ols].mean, 1e-20 * wide[Predictor::zero].mean);
-  EXPECT_LT(square[Predictor::ols].mean, 1e-20 * square[Predictor::zero].mean);
-  EXPECT_NEAR(wide[Predictor::ridge].mean, square[Predictor::ridge].mean, 1e-10 * square[Predictor::ridge].mean);
+  EXPECT_LT(wide[Predictor::ols].mean, 1e-15 * wide[Predictor::zero].mean);
+  EXPECT_LT(square[Predictor::ols].mean, 1e-15 * square[Predictor::zero].mean);
+  EXPECT_NEAR(wide[Predictor::ridge].mean, square[Predictor::ridge].mean, 1e-8 * square[Predictor::ridge].mean);
 }
 
 // Without a trained model (neither lsa.trained nor a BlockPredictor) the model's estimate is NaN,
@@ -545,6 +659,39 @@ TEST(Shifts, TrainingCovarianceFlagMatchesTheTestLaw) {
     }
   }
   EXPECT_EQ(own, 3);  // covariate_isotropic, covariate_random, covariate_skewed
+}
+
+// A shift flagged as keeping the design draws the designs of `none` (the same design_key) on every
+// training covariance, composed too; one flagged as changing it draws others on geometric(100) (on
+// some spectra a changed law is the same law: covariate_flip of isotropic or of an i.i.d. law,
+// covariate_skewed of power(1), and then the designs are the same too).
+TEST(Shifts, DesignFlagMatchesTheDesignLaw) {
+  const int d = 4, m = 6;
+  int kept = 0;
+  for (const char* spectrum : {"power(1)", "geometric(100)", "random_exp", "isotropic"}) {
+    const Covariance training = make_covariance(spectrum, d);
+    Stream fixed{5, 6};
+    const std::uint64_t none = design_key(make_test_distribution(Shift{}, training, m, fixed));
+    for (const CatalogueEntry& entry : shift_catalogue()) {
+      std::string text = entry.name;
+      if (text.ends_with("(c)")) text = text.substr(0, text.size() - 3) + "(0.7)";
+      // Composed with a part that keeps the design (not `none`, not the shift itself).
+      const std::string then = text.starts_with("label_noise") ? "+task_mean(1)" : "+label_noise(0.5)";
+      for (const std::string& composed : {text, text == "none" ? text : text + then}) {
+        const Shift shift = expand_shift(composed).at(0);
+        Stream si{5, 6};
+        const std::uint64_t key = design_key(make_test_distribution(shift, training, m, si));
+        if (keeps_design(shift)) {
+          EXPECT_EQ(key, none) << composed << " on " << spectrum;
+        } else if (std::string(spectrum) == "geometric(100)") {
+          EXPECT_NE(key, none) << composed << " on " << spectrum;
+        }
+      }
+      if (std::string(spectrum) == "power(1)") kept += keeps_design(expand_shift(text).at(0));
+    }
+  }
+  EXPECT_EQ(kept, 7);  // none, task_mean, task_scale, label_noise, query_scale, orthogonal_query, overlapping_query
+  EXPECT_FALSE(keeps_design(expand_shift("label_noise(1)+covariate_scale(2)").at(0)));
 }
 
 }  // namespace

@@ -78,14 +78,20 @@ namespace {
 // d = 40, 20 ms at d = 80.
 double flow_cost(double d) { return 1e-3 + 3e-6 * d * d; }
 
-// One condition: per Monte-Carlo prompt a Gram, two Cholesky factorisations, the products and
-// (m + 2) d normals (7 us at d = 20, M = 40), the conditional errors given the design (d x d
-// products and solves; not where every estimate is `plain`, sampled) and 4 us of every
-// predictor's own work; then the closed forms, a fixed 16 us and O(d^3) (46 us at d = 40).
-double condition_cost(double m, double d, double prompts, bool plain) {
+// A prompt's design, once for every condition that shares it (docs/theory.md §9, "Shared
+// designs"): M d normals, the Gram matrix and two Cholesky factorisations, and where M >= d and an
+// error is taken given the design, Sigma^2 and ridge's inverse (d x d products).
+double design_cost(double m, double d, double prompts, bool conditional) {
   const double n = std::min(m, d);
-  const double prompt = 0.25e-9 * (m * n * n + n * n * n + 8.0 * m * d + 4.0 * d * d) + 3e-9 * (m + 2.0) * d +
-                        (plain ? 0.0 : 0.4e-9 * d * d * d) + 4e-6;
+  return prompts * (0.25e-9 * (m * n * n + n * n * n) + 3e-9 * m * d + (conditional && m >= d ? 0.4e-9 * d * d * d : 0.0));
+}
+
+// One condition on its designs: per Monte-Carlo prompt its own draws and products (2 d normals),
+// below d its errors given the design (d x M forms; not where every estimate is `plain`,
+// sampled), and 4 us of every predictor's own work; then the closed forms, a fixed 16 us and
+// O(d^3) (46 us at d = 40). With the design: 7 us a prompt at d = 20, M = 40.
+double condition_cost(double m, double d, double prompts, bool conditional) {
+  const double prompt = 0.25e-9 * (8.0 * m * d + 4.0 * d * d) + 6e-9 * d + (conditional && m < d ? 0.4e-9 * d * d * d : 0.0) + 4e-6;
   return prompts * prompt + 1.6e-5 + 5e-10 * d * d * d;
 }
 
@@ -129,8 +135,8 @@ double expected_prompts(const McSettings& mc, double m, double r, bool plain) {
   return std::min(cap, std::max(static_cast<double>(kTargetFirstCheck), needed));
 }
 
-// One more ridge lambda of a prompt: a Cholesky factorisation of the min(M, d) Gram matrix and the
-// solves of the conditional error (d right-hand sides).
+// One more ridge lambda of a prompt's design: a Cholesky factorisation of the min(M, d) Gram
+// matrix, and its inverse (M >= d) or solves with d right-hand sides (below d).
 double ridge_cost(double m, double d) {
   const double n = std::min(m, d);
   return 0.25e-9 * (n * n * n / 3.0 + 2.0 * n * n * d) + 1e-6;
@@ -193,9 +199,13 @@ void Grid::tabulate_costs() {
         for (const int batch : config_.batch) {
           double fixed = 0.0, per_step = 0.0;
           const bool model_plain = model.sampled() && mc.target_waits[index_of(Predictor::model)];
-          for (const int m : config_.m_test)
+          for (const int m : config_.m_test) {
+            const double length = m == 0 ? n : m;
+            // The shifts that keep the covariates share one design per prompt, drawn while any of them
+            // samples; the others draw their own.
+            double kept_prompts = 0.0;
+            bool kept_conditional = false;
             for (const Shift& shift : config_.shift) {
-              const double length = m == 0 ? n : m;
               const bool plain = knn_waited || model_plain || plain_query(shift);
               // orthogonal_query is not defined for M >= d: no prompts. The spectra repeat the
               // class: its cost is their mean.
@@ -205,13 +215,24 @@ void Grid::tabulate_costs() {
               prompts_sum += prompts;
               ++conditions;
               // The (lambda, k) pairs of one (M, shift) are one pass over the prompts (monte_carlo_each):
-              // the pass once, and each further lambda its factorisation and solves, each further k
+              // each further lambda its factorisation and inverse (with the design), each further k
               // its neighbours.
-              fixed += condition_cost(length, d, prompts, plain_query(shift)) +
-                       prompts * (static_cast<double>(config_.ridge_lambda.size() - 1) * ridge_cost(length, d) +
-                                  static_cast<double>(config_.knn_k.size() - 1) * 2e-9 * length);
+              const bool conditional = !plain_query(shift);
+              fixed += condition_cost(length, d, prompts, conditional) +
+                       prompts * static_cast<double>(config_.knn_k.size() - 1) * 2e-9 * length;
+              const double design = design_cost(length, d, prompts, conditional) +
+                                    prompts * static_cast<double>(config_.ridge_lambda.size() - 1) * ridge_cost(length, d);
+              if (keeps_design(shift)) {
+                kept_prompts = std::max(kept_prompts, prompts);
+                kept_conditional = kept_conditional || conditional;
+              } else {
+                fixed += design;
+              }
               if (model.sampled()) fixed += prompts * forward_cost(model, d, length + 1.0);
             }
+            fixed += design_cost(length, d, kept_prompts, kept_conditional) +
+                     kept_prompts * static_cast<double>(config_.ridge_lambda.size() - 1) * ridge_cost(length, d);
+          }
           if (model.sampled())  // forward and backward (3 forwards) per prompt, and the step's overhead
             per_step = 3.0 * batch * forward_cost(model, d, n + 1.0) + step_overhead(model);
           else

@@ -276,38 +276,62 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
     const double train_seconds = std::chrono::duration<double>(Clock::now() - start).count();
     const BlockPredictor* model = trained.predictor ? &trained.predictor : nullptr;
     // The conditions that differ only in ridge's lambda and k-NN's k (the two fastest condition
-    // axes) share their test law and prompts: one pass over the prompts evaluates them all.
+    // axes) share their test law and prompts: one pass over the prompts evaluates them all. The
+    // passes whose laws draw the same designs (the shifts that leave the covariates alone: none,
+    // label_noise, task_mean, query_scale, ...) share those designs and go as one.
     McSettings mc = config.mc;
     mc.ridge_lambdas = config.ridge_lambda;
     mc.knn_ks = config.knn_k;
     const std::uint64_t group = config.ridge_lambda.size() * config.knn_k.size();
+    std::vector<std::uint64_t> firsts;  // each pass's first condition
+    std::vector<TestDistribution> laws;
+    std::vector<StreamKey> keys;
     for (std::uint64_t first = 0; first < conditions; first += group) {
-      if (abandon()) return result;
       if (reused && std::all_of(reused + first, reused + first + group, [](std::uint8_t r) { return r != 0; })) continue;
-      const auto group_start = Clock::now();
       const Condition cond = grid.condition(run, first);
-      const StreamKey key{config.seed, cond.covariance_key, cond.key};
-      Stream fixed_draws{key.seed, key.covariance, key.condition, text_key("condition")};
-      const TestDistribution dist = make_test_distribution(cond.shift, covariance, cond.m, fixed_draws, cancelled);
-      const std::vector<ConditionRisks> risks =
-          evaluate_conditions(dist, trained.lsa, mc, key, model, trained.a_eff, cancelled);
+      keys.push_back(StreamKey{config.seed, cond.covariance_key, cond.key});
+      Stream fixed_draws{config.seed, cond.covariance_key, cond.key, text_key("condition")};
+      laws.push_back(make_test_distribution(cond.shift, covariance, cond.m, fixed_draws, cancelled));
+      firsts.push_back(first);
+    }
+    std::vector<std::uint64_t> design_keys;
+    for (const TestDistribution& law : laws) design_keys.push_back(design_key(law));
+    std::vector<bool> done(laws.size(), false);
+    for (std::size_t lead = 0; lead < laws.size(); ++lead) {
+      if (done[lead]) continue;
+      if (abandon()) return result;
+      const auto pass_start = Clock::now();
+      std::vector<std::size_t> members;
+      std::vector<McCondition> shared;
+      for (std::size_t g = lead; g < laws.size(); ++g)
+        if (!done[g] && design_keys[g] == design_keys[lead]) {
+          members.push_back(g);
+          shared.push_back(McCondition{&laws[g], keys[g]});
+          done[g] = true;
+        }
+      const std::vector<std::vector<ConditionRisks>> risks =
+          evaluate_shared(shared, trained.lsa, mc, model, trained.a_eff, cancelled);
       // The pass's time is shared out over its rows, as the training time over the run's.
-      const double seconds = std::chrono::duration<double>(Clock::now() - group_start).count() / static_cast<double>(group) +
+      const double seconds = std::chrono::duration<double>(Clock::now() - pass_start).count() /
+                                 static_cast<double>(group * members.size()) +
                              train_seconds / static_cast<double>(conditions);
-      for (std::uint64_t c = first; c < first + group; ++c) {
-        if (reused && reused[c]) continue;
-        ResultRow& row = result.rows[c];
-        const ConditionRisks& r = risks[c - first];
-        if (row.ridge_lambda != mc.ridge_lambdas[(c - first) / mc.knn_ks.size()] ||
-            row.knn_k != mc.knn_ks[(c - first) % mc.knn_ks.size()])
-          throw std::logic_error("run_task: the condition order is not (..., ridge_lambda, knn_k)");
-        trained.fill(row);
-        row.train_seconds = train_seconds;
-        // Every predictor's columns (src/predictors.hpp), in row order.
-        for (std::size_t i = 0; i < kPredictorColumnCount; ++i)
-          row.risk[i] = r.value(kPredictorColumns[i].predictor, kPredictorColumns[i].quantity);
-        row.mc_prompts = static_cast<std::int32_t>(r.mc.prompts);
-        row.seconds = seconds;
+      for (std::size_t member = 0; member < members.size(); ++member) {
+        const std::uint64_t first = firsts[members[member]];
+        for (std::uint64_t c = first; c < first + group; ++c) {
+          if (reused && reused[c]) continue;
+          ResultRow& row = result.rows[c];
+          const ConditionRisks& r = risks[member][c - first];
+          if (row.ridge_lambda != mc.ridge_lambdas[(c - first) / mc.knn_ks.size()] ||
+              row.knn_k != mc.knn_ks[(c - first) % mc.knn_ks.size()])
+            throw std::logic_error("run_task: the condition order is not (..., ridge_lambda, knn_k)");
+          trained.fill(row);
+          row.train_seconds = train_seconds;
+          // Every predictor's columns (src/predictors.hpp), in row order.
+          for (std::size_t i = 0; i < kPredictorColumnCount; ++i)
+            row.risk[i] = r.value(kPredictorColumns[i].predictor, kPredictorColumns[i].quantity);
+          row.mc_prompts = static_cast<std::int32_t>(r.mc.prompts);
+          row.seconds = seconds;
+        }
       }
     }
   } catch (const Cancelled&) {
