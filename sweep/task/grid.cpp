@@ -83,7 +83,7 @@ double flow_cost(double d) { return 1e-3 + 3e-6 * d * d; }
 // error is taken given the design, Sigma^2 and ridge's inverse (d x d products).
 double design_cost(double m, double d, double prompts, bool conditional) {
   const double n = std::min(m, d);
-  return prompts * (0.25e-9 * (m * n * n + n * n * n) + 3e-9 * m * d + (conditional && m >= d ? 0.4e-9 * d * d * d : 0.0));
+  return prompts * (0.25e-9 * (m * n * n + n * n * n) + 3e-9 * m * d + (conditional && m >= d ? 0.25e-9 * d * d * d : 0.0));
 }
 
 // One condition on its designs: per Monte-Carlo prompt its own draws and products (2 d normals),
