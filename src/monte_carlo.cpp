@@ -204,12 +204,6 @@ void draw_prompt(const TestDistribution& dist, Stream& s, PromptDesign& g, Promp
   }
 }
 
-// Whether the error given the design has the closed form of docs/theory.md §9: the query is an
-// independent Gaussian (not orthogonal_query, overlapping_query, opposite_quadrants).
-bool conditional(const TestDistribution& dist) {
-  return dist.query == Query::independent && dist.quadrants != Quadrants::opposite;
-}
-
 // The query's covariance Lambda_q = F F^T of a prompt with covariances sqrt_lambda, as
 // F^T = query_scale diag(sqrt lambda) mix^T into ft.
 void query_factor(const TestDistribution& dist, const VectorXd& sqrt_lambda, MatrixXd& ft) {
@@ -599,7 +593,7 @@ class ConditionPass {
       : dist_(dist), key_(key), lsa_(lsa), settings_(settings), model_(model), lambdas_(settings.ridge_lambdas.size()),
         k_count_(settings.knn_ks.size()), p_(dist.m, dist.d), ridge_acc_(lambdas_), knn_acc_(k_count_),
         // The model is lsa.trained; without either, there is no model to estimate (NaN).
-        linear_(model == nullptr && lsa.trained.size() > 0), exact_given_design_(conditional(dist)),
+        linear_(model == nullptr && lsa.trained.size() > 0), exact_given_design_(dist.query_given_design()),
         layer_(!lsa.layer.empty()), conditional_error_(dist, lsa, linear_),
         paired_(settings.layer_stride, dist.has_moments()), block_(model ? kPromptBlock : 1),
         ols_infinite_(dist.ols_risk_infinite()), stopped_(lambdas_ * k_count_, false), running_(lambdas_ * k_count_),
@@ -869,7 +863,7 @@ std::vector<std::vector<McRisks>> monte_carlo_shared(const std::vector<McConditi
       law = condition.dist;
       key = k;
       seed = condition.key.seed;
-    } else if (k != key || condition.key.seed != seed) {
+    } else if (k != key || condition.key.seed != seed || condition.dist->m != law->m || condition.dist->d != law->d) {
       throw std::invalid_argument("monte_carlo_shared: the conditions do not draw the same designs");
     }
     active.push_back(c);

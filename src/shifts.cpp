@@ -273,6 +273,23 @@ void apply_shift(const ShiftPart& part, Stream& stream, CancelCheck cancelled, T
   }
 }
 
+namespace {
+// The shift's law on a 2-dimensional isotropic training covariance, prompts of length m.
+TestDistribution small_law(const Shift& shift, int m) {
+  Stream unused{0};
+  return make_test_distribution(shift, make_covariance("isotropic", 2), m, unused);
+}
+}  // namespace
+
+bool query_depends_on_prompt(const Shift& shift) { return !small_law(shift, 1).query_given_design(); }
+
+bool defined_at(const Shift& shift, int m, int d) {
+  TestDistribution t = small_law(shift, 1);
+  t.m = m;
+  t.d = d;
+  return t.defined();
+}
+
 int TestDistribution::design_rank() const {
   const int nonzero = law ? d : static_cast<int>((lambda.array() > 0.0).count());
   return subspace > 0 ? std::min(subspace, nonzero) : nonzero;

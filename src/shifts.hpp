@@ -91,12 +91,23 @@ struct TestDistribution {
   bool has_moments() const { return !law && query == Query::independent && quadrants == Quadrants::none; }
   // orthogonal_query is defined only for M < d.
   bool defined() const { return query != Query::orthogonal || m < d; }
+  // Whether the query is a Gaussian independent of the prompt, so that the errors of the linear
+  // predictors have their closed form given the design (docs/theory.md §9): not orthogonal_query,
+  // overlapping_query, opposite_quadrants, whose errors are sampled plainly.
+  bool query_given_design() const { return query == Query::independent && quadrants != Quadrants::opposite; }
 };
 
 // The test distribution of `shift` for a model trained on `training`, with prompts of length
 // m. `stream` supplies the draws that are fixed per condition (half_subspace's projector).
 TestDistribution make_test_distribution(const Shift& shift, const Covariance& training, int m,
                                         Stream& stream, CancelCheck cancelled = nullptr);
+// The same two facts of a shift before its law is made (the dry run's cost model), read off the law
+// the shift makes of a small training covariance: whether its query depends on the prompt (not
+// TestDistribution::query_given_design()), and whether it is defined at prompt length m in d
+// dimensions (TestDistribution::defined()).
+bool query_depends_on_prompt(const Shift& shift);
+bool defined_at(const Shift& shift, int m, int d);
+
 // One part of a shift applied to the test law `t` (make_test_distribution applies each in turn).
 void apply_shift(const ShiftPart& part, Stream& stream, CancelCheck cancelled, TestDistribution& t);
 

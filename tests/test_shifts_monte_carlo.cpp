@@ -260,69 +260,85 @@ BlockPredictor plain(std::function<double(const MatrixXd& x, const Eigen::Vector
 
 // Conditions whose laws draw the same designs, evaluated in one shared pass, give bitwise what each
 // gives alone: with and without a target (each stops where it would alone), a sampled model (a
-// BlockPredictor), a whole layer, a mixed law, a per-prompt law and a query that is not independent.
-// Conditions of other design laws are refused.
+// BlockPredictor), a whole layer, the L-step GD reference, a fixed, a rotated (mixed) and a
+// per-prompt law, queries that are not independent, and quadrant designs (random_quadrants and
+// opposite_quadrants share theirs). Conditions of other design laws are refused.
 TEST(MonteCarlo, SharedDesignsGiveWhatEachConditionGivesAlone) {
-  for (const char* spectrum : {"power(1)", "random_exp"}) {
-    TrainedModel s = setup(spectrum, 6, 12);
-    // A whole layer near A*: W^PV's last row (0.02, ..., 1), W^KQ's top-left block 0.9 A*.
-    s.lsa.layer.p = Eigen::VectorXd::Constant(7, 0.02);
-    s.lsa.layer.p[6] = 1.0;
-    s.lsa.layer.w = MatrixXd::Zero(7, 7);
-    s.lsa.layer.w.topLeftCorner(6, 6) = 0.9 * s.lsa.limit;
-    s.lsa.layer.w(6, 0) = 0.05;
-    const BlockPredictor model = plain([&](const MatrixXd& x, const Eigen::VectorXd& y, const Eigen::VectorXd& q) {
-      return q.dot(s.lsa.limit * (x.transpose() * y)) / static_cast<double>(x.rows());
-    });
-    for (const int m : {4, 9}) {
-      const std::vector<std::string> shifts = {"none", "label_noise(0.5)", "task_mean(1)", "query_scale(2)",
-                                               "orthogonal_query", "overlapping_query", "task_scale(0.5)+label_noise(1)"};
-      std::vector<TestDistribution> dists;
-      for (const std::string& shift : shifts) dists.push_back(distribution(s, shift, m));
-      for (const TestDistribution& d : dists) ASSERT_EQ(design_key(d), design_key(dists.front()));
-      for (const double target : {0.0, 0.02})
-        for (const BlockPredictor* with : {static_cast<const BlockPredictor*>(nullptr), &model}) {
-          SCOPED_TRACE(std::string(spectrum) + ", M = " + std::to_string(m) + ", target " + std::to_string(target) +
-                       (with ? ", sampled model" : ""));
-          McSettings settings;
-          settings.prompts = 700;
-          settings.target_rel_se = target;
-          settings.ridge_lambdas = {0.01, 1.0};
-          settings.knn_ks = {0, 3};
-          std::vector<McCondition> conditions;
-          for (std::size_t c = 0; c < dists.size(); ++c) conditions.push_back(McCondition{&dists[c], StreamKey{1, 2, 10 + c}});
-          const auto shared = monte_carlo_shared(conditions, s.lsa, settings, with);
-          for (std::size_t c = 0; c < dists.size(); ++c) {
-            const auto alone = monte_carlo_each(dists[c], s.lsa, settings, conditions[c].key, with);
-            ASSERT_EQ(shared[c].size(), alone.size());
-            for (std::size_t pair = 0; pair < alone.size(); ++pair) {
-              EXPECT_EQ(shared[c][pair].prompts, alone[pair].prompts) << shifts[c];
-              for (std::size_t i = 0; i < kPredictorCount; ++i) {
-                // NaN where not estimated: compared by its bits.
-                EXPECT_EQ(std::bit_cast<std::uint64_t>(shared[c][pair].of[i].mean), std::bit_cast<std::uint64_t>(alone[pair].of[i].mean))
-                    << shifts[c] << " " << kPredictors[i].name;
-                EXPECT_EQ(std::bit_cast<std::uint64_t>(shared[c][pair].of[i].se), std::bit_cast<std::uint64_t>(alone[pair].of[i].se))
-                    << shifts[c] << " " << kPredictors[i].name;
+  const std::vector<std::vector<std::string>> families = {
+      {"none", "label_noise(0.5)", "task_mean(1)", "query_scale(2)", "orthogonal_query", "overlapping_query",
+       "task_scale(0.5)+label_noise(1)"},
+      {"covariate_rotate(0.5)", "covariate_rotate(0.5)+label_noise(0.5)", "covariate_rotate(0.5)+task_mean(1)",
+       "covariate_rotate(0.5)+query_scale(2)"},
+      {"random_quadrants", "opposite_quadrants", "random_quadrants+label_noise(1)"}};
+  for (const char* spectrum : {"power(1)", "random_exp"})
+    for (const std::vector<std::string>& shifts : families) {
+      TrainedModel s = setup(spectrum, 6, 12);
+      // A whole layer near A*: W^PV's last row (0.02, ..., 1), W^KQ's top-left block 0.9 A*.
+      s.lsa.layer.p = Eigen::VectorXd::Constant(7, 0.02);
+      s.lsa.layer.p[6] = 1.0;
+      s.lsa.layer.w = MatrixXd::Zero(7, 7);
+      s.lsa.layer.w.topLeftCorner(6, 6) = 0.9 * s.lsa.limit;
+      s.lsa.layer.w(6, 0) = 0.05;
+      const BlockPredictor model = plain([&](const MatrixXd& x, const Eigen::VectorXd& y, const Eigen::VectorXd& q) {
+        return q.dot(s.lsa.limit * (x.transpose() * y)) / static_cast<double>(x.rows());
+      });
+      for (const int m : {4, 9}) {
+        // At M >= d with the L-step GD reference too (below d the d x M forms, without it).
+        LsaPredictors lsa = s.lsa;
+        if (m == 9) lsa.gd_steps = GdSteps{MatrixXd::Identity(6, 6), {0.3}};
+        std::vector<TestDistribution> dists;
+        for (const std::string& shift : shifts) dists.push_back(distribution(s, shift, m));
+        for (const TestDistribution& d : dists) ASSERT_EQ(design_key(d), design_key(dists.front()));
+        for (const double target : {0.0, 0.02})
+          for (const BlockPredictor* with : {static_cast<const BlockPredictor*>(nullptr), &model}) {
+            SCOPED_TRACE(std::string(spectrum) + ", M = " + std::to_string(m) + ", target " + std::to_string(target) +
+                         (with ? ", sampled model" : ""));
+            McSettings settings;
+            settings.prompts = 700;
+            settings.target_rel_se = target;
+            settings.ridge_lambdas = {0.01, 1.0};
+            settings.knn_ks = {0, 3};
+            std::vector<McCondition> conditions;
+            for (std::size_t c = 0; c < dists.size(); ++c) conditions.push_back(McCondition{&dists[c], StreamKey{1, 2, 10 + c}});
+            const auto shared = monte_carlo_shared(conditions, lsa, settings, with);
+            for (std::size_t c = 0; c < dists.size(); ++c) {
+              const auto alone = monte_carlo_each(dists[c], lsa, settings, conditions[c].key, with);
+              ASSERT_EQ(shared[c].size(), alone.size());
+              for (std::size_t pair = 0; pair < alone.size(); ++pair) {
+                EXPECT_EQ(shared[c][pair].prompts, alone[pair].prompts) << shifts[c];
+                for (std::size_t i = 0; i < kPredictorCount; ++i) {
+                  // NaN where not estimated: compared by its bits.
+                  EXPECT_EQ(std::bit_cast<std::uint64_t>(shared[c][pair].of[i].mean), std::bit_cast<std::uint64_t>(alone[pair].of[i].mean))
+                      << shifts[c] << " " << kPredictors[i].name;
+                  EXPECT_EQ(std::bit_cast<std::uint64_t>(shared[c][pair].of[i].se), std::bit_cast<std::uint64_t>(alone[pair].of[i].se))
+                      << shifts[c] << " " << kPredictors[i].name;
+                }
+                for (const auto& [a, b] : {std::pair{shared[c][pair].layer, alone[pair].layer},
+                                           std::pair{shared[c][pair].layer_gap, alone[pair].layer_gap}}) {
+                  EXPECT_EQ(std::bit_cast<std::uint64_t>(a.mean), std::bit_cast<std::uint64_t>(b.mean)) << shifts[c];
+                  EXPECT_EQ(std::bit_cast<std::uint64_t>(a.se), std::bit_cast<std::uint64_t>(b.se)) << shifts[c];
+                }
               }
-              EXPECT_EQ(std::bit_cast<std::uint64_t>(shared[c][pair].layer.mean), std::bit_cast<std::uint64_t>(alone[pair].layer.mean));
             }
           }
-        }
+      }
     }
-  }
   const TrainedModel s = setup("power(1)", 6, 12);
   const TestDistribution none = distribution(s, "none", 8), scaled = distribution(s, "covariate_scale(2)", 8);
   EXPECT_NE(design_key(none), design_key(scaled));
   EXPECT_NE(design_key(none), design_key(distribution(s, "none", 9)));
+  // Laws that differ in a parameter of the design draw other designs.
+  for (const auto& [a, b] : {std::pair{"covariate_random(0.5)", "covariate_random(2)"}, std::pair{"covariate_rotate(0.3)", "covariate_rotate(0.6)"},
+                             std::pair{"prompt_scale(2)", "prompt_scale(3)"}, std::pair{"random_quadrants", "none"}})
+    EXPECT_NE(design_key(distribution(s, a, 8)), design_key(distribution(s, b, 8))) << a << " / " << b;
   EXPECT_THROW(monte_carlo_shared({McCondition{&none, StreamKey{1, 2, 3}}, McCondition{&scaled, StreamKey{1, 2, 4}}}, s.lsa, McSettings{}),
                std::invalid_argument);
 }
 
-
 // k-NN as the definition says: sort every point by its distance to the query (ties to the lower
 // index), average the k nearest labels nearest first. Through the model's path it gives bitwise the
-// k-NN estimate, for k = 1 and 3 (the one-pass selection), 20 (the partial sort) and M, also
-// where the query is one of the points (overlapping_query: at distance 0).
+// k-NN estimate, for k = 1 and 3 (the one-pass selection), 20 (the partial sort) and M, alone and
+// among other k, also where the query is one of the points (overlapping_query: at distance 0).
 TEST(MonteCarlo, NearestNeighboursAreTheDefinitions) {
   const TrainedModel s = setup("power(1)", 4, 8);
   for (const char* shift : {"none", "overlapping_query"})
@@ -347,6 +363,11 @@ TEST(MonteCarlo, NearestNeighboursAreTheDefinitions) {
       const McRisks r = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3}, &knn);
       EXPECT_EQ(r[Predictor::knn].mean, r[Predictor::model].mean) << shift << " k = " << k;
       EXPECT_EQ(r[Predictor::knn].se, r[Predictor::model].se) << shift << " k = " << k;
+      // Among several k in one pass (the neighbours of the largest found once, by the partial sort).
+      settings.knn_ks = {30, 1, k, 20};
+      const std::vector<McRisks> each = monte_carlo_each(dist, s.lsa, settings, StreamKey{1, 2, 3});
+      EXPECT_EQ(each[2][Predictor::knn].mean, r[Predictor::knn].mean) << shift << " k = " << k;
+      EXPECT_EQ(each[2][Predictor::knn].se, r[Predictor::knn].se) << shift << " k = " << k;
     }
 }
 
@@ -659,6 +680,31 @@ TEST(Shifts, TrainingCovarianceFlagMatchesTheTestLaw) {
     }
   }
   EXPECT_EQ(own, 3);  // covariate_isotropic, covariate_random, covariate_skewed
+}
+
+// What the dry run knows of a shift before its law is made (query_depends_on_prompt, defined_at)
+// is what its law says on any training covariance, d and M: every catalogue shift, alone and
+// composed.
+TEST(Shifts, QueryFactsBeforeTheLawMatchTheLaw) {
+  int on_prompt = 0;
+  for (const CatalogueEntry& entry : shift_catalogue()) {
+    std::string text = entry.name;
+    if (text.ends_with("(c)")) text = text.substr(0, text.size() - 3) + "(0.7)";
+    const std::string then = text.starts_with("label_noise") ? "+task_mean(1)" : "+label_noise(0.5)";
+    for (const std::string& composed : {text, text == "none" ? text : text + then}) {
+      const Shift shift = expand_shift(composed).at(0);
+      for (const char* spectrum : {"power(1)", "random_exp"})
+        for (const int d : {4, 9})
+          for (const int m : {3, 4, 9, 12}) {
+            Stream fixed{5, 6};
+            const TestDistribution law = make_test_distribution(shift, make_covariance(spectrum, d), m, fixed);
+            EXPECT_EQ(query_depends_on_prompt(shift), !law.query_given_design()) << composed;
+            EXPECT_EQ(defined_at(shift, m, d), law.defined()) << composed << " M = " << m << ", d = " << d;
+          }
+      if (composed == text) on_prompt += query_depends_on_prompt(shift);
+    }
+  }
+  EXPECT_EQ(on_prompt, 3);  // orthogonal_query, overlapping_query, opposite_quadrants
 }
 
 // A shift flagged as keeping the design draws the designs of `none` (the same design_key) on every

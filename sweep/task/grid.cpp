@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <tuple>
 
 #include "config/grid_axes.hpp"
 #include "covariance.hpp"
@@ -95,18 +97,6 @@ double condition_cost(double m, double d, double prompts, bool conditional) {
   return prompts * prompt + 1.6e-5 + 5e-10 * d * d * d;
 }
 
-// Whether any part of the shift is of this kind.
-bool has_part(const Shift& shift, ShiftKind kind) {
-  return shift.kind == kind || std::any_of(shift.then.begin(), shift.then.end(), [&](const ShiftPart& p) { return p.kind == kind; });
-}
-
-// Whether a condition's estimates are all sampled plainly: a query that depends on the prompt
-// (docs/theory.md §9).
-bool plain_query(const Shift& shift) {
-  return has_part(shift, ShiftKind::orthogonal_query) || has_part(shift, ShiftKind::overlapping_query) ||
-         has_part(shift, ShiftKind::opposite_quadrants);
-}
-
 // How many directions a prompt's error averages over, for the spread of conditional estimates:
 // r = (sum lambda^2)^2 / sum lambda^4 of the training covariance (d where it is isotropic, about
 // 2 for power(1)); 1 for the laws drawn per prompt and for covariance files (not factored here:
@@ -188,6 +178,16 @@ void Grid::tabulate_costs() {
   const bool knn_waited = mc.target_waits[index_of(Predictor::knn)] &&
                           std::any_of(config_.knn_k.begin(), config_.knn_k.end(), [](int k) { return k > 0; });
   double prompts_sum = 0.0, conditions = 0.0;
+  // Per shift: whether its query depends on the prompt (every estimate then sampled plainly), and
+  // whether it is defined at (M, d), asked once per distinct (shift, M, d).
+  std::vector<bool> on_prompt;
+  for (const Shift& shift : config_.shift) on_prompt.push_back(query_depends_on_prompt(shift));
+  std::map<std::tuple<std::size_t, int, int>, bool> defined;
+  const auto defined_here = [&](std::size_t s, int m, int d) {
+    const auto [at, added] = defined.try_emplace({s, m, d}, false);
+    if (added) at->second = defined_at(config_.shift[s], m, d);
+    return at->second;
+  };
   for (const int d : config_.d) {
     std::vector<double> spread;  // per spectrum
     if (mc.target_rel_se > 0.0)
@@ -201,15 +201,17 @@ void Grid::tabulate_costs() {
           const bool model_plain = model.sampled() && mc.target_waits[index_of(Predictor::model)];
           for (const int m : config_.m_test) {
             const double length = m == 0 ? n : m;
+            const int prompt_length = m == 0 ? n : m;
             // The shifts that keep the covariates share one design per prompt, drawn while any of them
             // samples; the others draw their own.
             double kept_prompts = 0.0;
             bool kept_conditional = false;
-            for (const Shift& shift : config_.shift) {
-              const bool plain = knn_waited || model_plain || plain_query(shift);
+            for (std::size_t s = 0; s < config_.shift.size(); ++s) {
+              const Shift& shift = config_.shift[s];
+              const bool plain = knn_waited || model_plain || on_prompt[s];
               // orthogonal_query is not defined for M >= d: no prompts. The spectra repeat the
               // class: its cost is their mean.
-              if (has_part(shift, ShiftKind::orthogonal_query) && length >= d) continue;
+              if (!defined_here(s, prompt_length, d)) continue;
               double prompts = 0.0;
               for (const double r : spread) prompts += expected_prompts(mc, length, r, plain) / static_cast<double>(spread.size());
               prompts_sum += prompts;
@@ -217,7 +219,7 @@ void Grid::tabulate_costs() {
               // The (lambda, k) pairs of one (M, shift) are one pass over the prompts (monte_carlo_each):
               // each further lambda its factorisation and inverse (with the design), each further k
               // its neighbours.
-              const bool conditional = !plain_query(shift);
+              const bool conditional = !on_prompt[s];
               fixed += condition_cost(length, d, prompts, conditional) +
                        prompts * static_cast<double>(config_.knn_k.size() - 1) * 2e-9 * length;
               const double design = design_cost(length, d, prompts, conditional) +
