@@ -88,7 +88,7 @@ using Text = char[N];
 
 #define ICL_TRAILING_COLUMNS(X)                                                                      \
   X(mc_prompts, std::int32_t, "Monte-Carlo test prompts drawn (eval.mc_prompts, fewer with a target)") \
-  X(seconds, double, "wall time spent on the row (training shared over its rows)")                   \
+  X(seconds, double, "wall time spent on the row (training shared over the run's rows, a Monte-Carlo pass over the rows it evaluated)")                   \
   X(finished_unix, double, "when rank 0 recorded the row: seconds since 1970-01-01 UTC")            \
   X(rank, std::int32_t, "which MPI rank computed it")
 
