@@ -651,14 +651,27 @@ bool same_law(const TestDistribution& a, const TestDistribution& b) {
          a.noise_sd == b.noise_sd && a.subspace == b.subspace;
 }
 
+// Every catalogue shift (parameter 0.7 where it takes one), alone and composed with a part that
+// keeps the design and is not itself (label_noise(0.5), or task_mean(1) after label_noise; `none`
+// composes with nothing): (alone, composed).
+std::vector<std::pair<std::string, std::string>> catalogue_shifts() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const CatalogueEntry& entry : shift_catalogue()) {
+    std::string text = entry.name;
+    if (text.ends_with("(c)")) text = text.substr(0, text.size() - 3) + "(0.7)";
+    const std::string then = text.starts_with("label_noise") ? "+task_mean(1)" : "+label_noise(0.5)";
+    out.emplace_back(text, text == "none" ? text : text + then);
+  }
+  return out;
+}
+
 TEST(Shifts, TrainingCovarianceFlagMatchesTheTestLaw) {
   const int d = 4, m = 6;
   const std::vector<Covariance> trainings{make_covariance("power(1)", d), make_covariance("random_exp", d),
                                           make_covariance("isotropic", d), make_covariance("geometric(100)", d)};
   int own = 0;
-  for (const CatalogueEntry& entry : shift_catalogue()) {
-    std::string text = entry.name;
-    if (text.ends_with("(c)")) text = text.substr(0, text.size() - 3) + "(0.7)";
+  for (const auto& shifts : catalogue_shifts()) {
+    const std::string& text = shifts.first;
     const Shift shift = expand_shift(text).at(0);
     const bool uses = test_law_uses_training_covariance(shift.kind);
     own += !uses;
@@ -687,11 +700,8 @@ TEST(Shifts, TrainingCovarianceFlagMatchesTheTestLaw) {
 // composed.
 TEST(Shifts, QueryFactsBeforeTheLawMatchTheLaw) {
   int on_prompt = 0;
-  for (const CatalogueEntry& entry : shift_catalogue()) {
-    std::string text = entry.name;
-    if (text.ends_with("(c)")) text = text.substr(0, text.size() - 3) + "(0.7)";
-    const std::string then = text.starts_with("label_noise") ? "+task_mean(1)" : "+label_noise(0.5)";
-    for (const std::string& composed : {text, text == "none" ? text : text + then}) {
+  for (const auto& [text, composed_text] : catalogue_shifts()) {
+    for (const std::string& composed : {text, composed_text}) {
       const Shift shift = expand_shift(composed).at(0);
       for (const char* spectrum : {"power(1)", "random_exp"})
         for (const int d : {4, 9})
@@ -718,12 +728,8 @@ TEST(Shifts, DesignFlagMatchesTheDesignLaw) {
     const Covariance training = make_covariance(spectrum, d);
     Stream fixed{5, 6};
     const std::uint64_t none = design_key(make_test_distribution(Shift{}, training, m, fixed));
-    for (const CatalogueEntry& entry : shift_catalogue()) {
-      std::string text = entry.name;
-      if (text.ends_with("(c)")) text = text.substr(0, text.size() - 3) + "(0.7)";
-      // Composed with a part that keeps the design (not `none`, not the shift itself).
-      const std::string then = text.starts_with("label_noise") ? "+task_mean(1)" : "+label_noise(0.5)";
-      for (const std::string& composed : {text, text == "none" ? text : text + then}) {
+    for (const auto& [text, composed_text] : catalogue_shifts()) {
+      for (const std::string& composed : {text, composed_text}) {
         const Shift shift = expand_shift(composed).at(0);
         Stream si{5, 6};
         const std::uint64_t key = design_key(make_test_distribution(shift, training, m, si));
