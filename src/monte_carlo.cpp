@@ -596,7 +596,7 @@ class ConditionPass {
         linear_(model == nullptr && lsa.trained.size() > 0), exact_given_design_(dist.query_given_design()),
         layer_(!lsa.layer.empty()), conditional_error_(dist, lsa, linear_),
         paired_(settings.layer_stride, dist.has_moments()), block_(model ? kPromptBlock : 1),
-        ols_infinite_(dist.ols_risk_infinite()), stopped_(lambdas_ * k_count_, false), running_(lambdas_ * k_count_),
+        ols_unsettled_(dist.ols_variance_infinite()), stopped_(lambdas_ * k_count_, false), running_(lambdas_ * k_count_),
         out_(lambdas_ * k_count_) {
     static_assert(PairedLayerRisk::kPilot % kPromptBlock == 0, "the pilot ends with a block");
     for (const int k : settings.knn_ks) ks_.push_back(std::min(k, dist.m));  // each k, at most M
@@ -727,9 +727,10 @@ class ConditionPass {
   // Every estimate but ridge's and k-NN's.
   bool shared_precise_enough(double r0) const {
     for (std::size_t i = 0; i < kPredictorCount; ++i) {
-      // An infinite risk has no precision to reach: its estimate is reported, not waited for; nor
-      // is a predictor the target does not name (its own standard error says how precise it is).
-      if ((i == index_of(Predictor::ols) && ols_infinite_) || !settings_.target_waits[i]) continue;
+      // An infinite risk, or an error of infinite variance, has no precision to reach: its estimate
+      // is reported, not waited for; nor is a predictor the target does not name (its own standard
+      // error says how precise it is).
+      if ((i == index_of(Predictor::ols) && ols_unsettled_) || !settings_.target_waits[i]) continue;
       if (i == index_of(Predictor::ridge) || i == index_of(Predictor::knn)) continue;
       if (!within(acc_[i], r0)) return false;
     }
@@ -787,7 +788,7 @@ class ConditionPass {
   std::vector<Predictions> predictions_;
   std::vector<ConditionalErrors> given_design_errors_;
   std::vector<double> layer_errors_, block_x_, block_y_, block_q_, block_model_;
-  const bool ols_infinite_;
+  const bool ols_unsettled_;
   std::int64_t used_ = 0, next_check_ = kTargetFirstCheck;
   std::vector<bool> stopped_;
   std::size_t running_;

@@ -83,6 +83,10 @@ struct TestDistribution {
   // given the design holds s^2 tr((X^T X)^+), whose expectation is infinite for Gaussian designs
   // when |M - rank| <= 1 (the inverse Wishart's first moment, docs/theory.md §9).
   bool ols_risk_infinite() const { return noise_sd > 0.0 && std::abs(m - design_rank()) <= 1; }
+  // Whether that error given the design has an infinite variance, its risk finite or not: the
+  // inverse Wishart's second moment is finite only for |M - rank| > 3. The estimate then converges
+  // slowly and its standard error does not say how far it is from the risk.
+  bool ols_variance_infinite() const { return noise_sd > 0.0 && std::abs(m - design_rank()) <= 3; }
 
   // The second moments when the closed form of docs/theory.md §5 applies (fixed test
   // covariance, independent Gaussian query); empty for Monte-Carlo-only conditions.

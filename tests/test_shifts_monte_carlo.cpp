@@ -595,7 +595,7 @@ TEST(MonteCarlo, NoModelGivesNoModelEstimate) {
   }
 }
 
-TEST(MonteCarlo, TargetDoesNotWaitForAnInfiniteOlsRisk) {
+TEST(MonteCarlo, TargetDoesNotWaitForAnInfiniteOlsRiskOrVariance) {
   // Label noise with |M - rank| <= 1: E tr((X^T X)^+) is infinite, so OLS's estimate never
   // settles; the target is reached on the other estimates, far below the cap.
   const TrainedModel s = setup("isotropic", 8, 16);
@@ -609,6 +609,22 @@ TEST(MonteCarlo, TargetDoesNotWaitForAnInfiniteOlsRisk) {
     const McRisks r = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
     EXPECT_LT(r.prompts, 20000) << m;
     for (const RiskEstimate& e : {r[Predictor::model], r[Predictor::lsa_limit], r[Predictor::ridge], r[Predictor::gd], r[Predictor::avg]}) EXPECT_LE(e.se, 0.02 * e.mean) << m;
+  }
+  // Two or three away from the rank the risk is finite but the error given the design has an
+  // infinite variance (E tr((X^T X)^-1)^2 is infinite): not waited for either; four away it is.
+  for (const int m : {5, 6, 10, 11, 12}) {
+    const TestDistribution dist = distribution(s, "label_noise(0.5)", m);
+    EXPECT_FALSE(dist.ols_risk_infinite()) << m;
+    EXPECT_EQ(dist.ols_variance_infinite(), m != 12) << m;
+    McSettings settings;
+    settings.prompts = 400000;
+    settings.target_rel_se = 0.02;
+    settings.knn_ks = {0};
+    const McRisks r = monte_carlo(dist, s.lsa, settings, StreamKey{1, 2, 3});
+    EXPECT_LT(r.prompts, 20000) << m;
+    if (m == 12) {
+      EXPECT_LE(r[Predictor::ols].se, 0.02 * r[Predictor::ols].mean);
+    }
   }
   // Finite: two away from the rank, no noise, or the rank halved by half_subspace.
   EXPECT_FALSE(distribution(s, "label_noise(0.5)", 10).ols_risk_infinite());

@@ -458,7 +458,7 @@ const KeySpec kKeys[] = {
      [](const SweepConfig& c) { return std::to_string(c.mc.prompts); }, nullptr, nullptr},
     {"eval.target_rel_se",
      "sample each condition until the Monte-Carlo estimates of eval.target_predictors have a standard error of "
-     "at most this fraction of their mean (not waiting for a risk known to be infinite), eval.mc_prompts being "
+     "at most this fraction of their mean (not waiting for a risk known to be infinite or of infinite variance), eval.mc_prompts being "
      "the cap (docs/theory.md 9 says why 1% by default); 0 = exactly eval.mc_prompts",
      Need::value, false,
      [](const Entry& e, SweepConfig& c) {
