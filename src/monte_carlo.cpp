@@ -583,6 +583,9 @@ void predict(PromptDesign& g, PromptWorkspace& p, const LsaPredictors& lsa, bool
   }
 }
 
+// Prompts a block: a sampled model predicts kPromptBlock at a time; otherwise one.
+int prompt_block(const BlockPredictor* model) { return model ? kPromptBlock : 1; }
+
 // One condition's estimates over a pass whose designs it shares (monte_carlo_shared): its own
 // draws, predictions and conditional errors, accumulated in prompt order, and its (lambda, k)
 // pairs each stopped at its own target.
@@ -595,7 +598,7 @@ class ConditionPass {
         // The model is lsa.trained; without either, there is no model to estimate (NaN).
         linear_(model == nullptr && lsa.trained.size() > 0), exact_given_design_(dist.query_given_design()),
         layer_(!lsa.layer.empty()), conditional_error_(dist, lsa, linear_),
-        paired_(settings.layer_stride, dist.has_moments()), block_(model ? kPromptBlock : 1),
+        paired_(settings.layer_stride, dist.has_moments()),
         ols_unsettled_(dist.ols_variance_infinite()), stopped_(lambdas_ * k_count_, false), running_(lambdas_ * k_count_),
         out_(lambdas_ * k_count_) {
     static_assert(PairedLayerRisk::kPilot % kPromptBlock == 0, "the pilot ends with a block");
@@ -619,19 +622,20 @@ class ConditionPass {
     }
     // Prompts go in blocks: each prompt's predictions are kept until the model has predicted the
     // whole block, then every estimate accumulates in prompt order.
-    predictions_.resize(static_cast<std::size_t>(block_));
-    given_design_errors_.resize(static_cast<std::size_t>(block_));
+    const auto block = static_cast<std::size_t>(prompt_block(model));
+    predictions_.resize(block);
+    given_design_errors_.resize(block);
     for (Predictions& r : predictions_) {
       r.ridge_each.resize(lambdas_);
       r.knn_each.resize(k_count_);
     }
     for (ConditionalErrors& e : given_design_errors_) e.ridge_each.resize(lambdas_);
-    if (layer_) layer_errors_.resize(static_cast<std::size_t>(block_));
+    if (layer_) layer_errors_.resize(block);
     if (model) {
-      block_x_.resize(static_cast<std::size_t>(block_) * dist.m * dist.d);
-      block_y_.resize(static_cast<std::size_t>(block_) * dist.m);
-      block_q_.resize(static_cast<std::size_t>(block_) * dist.d);
-      block_model_.resize(static_cast<std::size_t>(block_));
+      block_x_.resize(block * dist.m * dist.d);
+      block_y_.resize(block * dist.m);
+      block_q_.resize(block * dist.d);
+      block_model_.resize(block);
     }
   }
 
@@ -784,7 +788,6 @@ class ConditionPass {
   // evaluated on every prompt.
   PairedLayerRisk paired_;
   Accumulator layer_acc_;
-  const int block_;
   std::vector<Predictions> predictions_;
   std::vector<ConditionalErrors> given_design_errors_;
   std::vector<double> layer_errors_, block_x_, block_y_, block_q_, block_model_;
@@ -873,7 +876,7 @@ std::vector<std::vector<McRisks>> monte_carlo_shared(const std::vector<McConditi
   PromptDesign design(*law, settings.ridge_lambdas);
   std::deque<ConditionPass> passes;
   for (const std::size_t c : active) passes.emplace_back(*conditions[c].dist, conditions[c].key, lsa, settings, model, design);
-  const int block = model ? kPromptBlock : 1;
+  const int block = prompt_block(model);
   const auto any_running = [&] { return std::any_of(passes.begin(), passes.end(), [](const ConditionPass& p) { return p.running(); }); };
   for (int used = 0; used < settings.prompts && any_running();) {
     const int count = std::min(block, settings.prompts - used);
