@@ -200,8 +200,8 @@ void Grid::tabulate_costs() {
           double fixed = 0.0, per_step = 0.0;
           const bool model_plain = model.sampled() && mc.target_waits[index_of(Predictor::model)];
           for (const int m : config_.m_test) {
-            const double length = m == 0 ? n : m;
             const int prompt_length = m == 0 ? n : m;
+            const double length = prompt_length;
             // The shifts that keep the covariates share one design per prompt, drawn while any of them
             // samples; the others draw their own.
             double kept_prompts = 0.0;
