@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   SweepOutcome outcome;
   {
     SweepStore store = SweepStore::create(output, identity_of(config), grid, config.flow.trajectory_points, mpi.size());
-    outcome = lead_sweep(config, grid, mpi.size(), 0.0, scheduling, run, store);
+    outcome = lead_sweep(config, grid, mpi.size(), 0.0, "", scheduling, run, store);
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::filesystem::remove(output);

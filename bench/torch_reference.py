@@ -71,8 +71,8 @@ class Gpt2(torch.nn.Module):
         y_tokens[:, :, 0] = y
         tokens = torch.stack([x, y_tokens], 2).flatten(1, 2)[:, :-1]
         t = tokens.shape[1]
-        h = (self.read_in(tokens) + self.position(torch.arange(t))).transpose(0, 1)
-        mask = torch.triu(torch.full((t, t), float("-inf")), 1)
+        h = (self.read_in(tokens) + self.position(torch.arange(t, device=x.device))).transpose(0, 1)
+        mask = torch.triu(torch.full((t, t), float("-inf"), device=x.device), 1)
         for block in self.blocks:
             h = block(h, mask)
         return self.read_out(self.ln_f(h)).squeeze(-1).transpose(0, 1)[:, ::2]

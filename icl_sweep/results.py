@@ -19,8 +19,9 @@ RUN_AXES = [a["name"] for a in declared("axes") if a["kind"] == "run"]
 # column is one stored as an HDF5 enumeration (schema 8 on) or as fixed-length bytes (7): is_text.
 TEXT_COLUMNS = ["status", "spectrum", "shift", "model"]
 TRAJECTORY_COLUMNS = ["time", "loss", "rel_err", "excess_loss"]
-# Columns that differ between runs of the same rows (docs/interface.md, "Determinism").
-TIMING_COLUMNS = ("seconds", "train_seconds", "rank", "finished_unix")
+# Columns that differ between runs of the same rows: when and where they were computed
+# (docs/interface.md, "Determinism").
+TIMING_COLUMNS = ("seconds", "train_seconds", "rank", "device", "finished_unix")
 # The statuses of a training run that reached its end: the flow converged, a sampled model trained
 # its steps (docs/interface.md, "status"); any other status is a failure or a stop.
 SUCCESS_STATUSES = ("converged", "trained")

@@ -1,10 +1,10 @@
 """The results file's schema version that this package reads (docs/interface.md); the test
 docs_tables checks that it is the program's (icl-sweep --schema-version)."""
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 # Older versions that this package still reads: 7 differs in how the text columns are stored
-# (fixed-length strings, not enumerations), which the reader handles.
-READABLE_VERSIONS = (7, 8, 9)
+# (fixed-length strings, not enumerations), which the reader handles; 9 lacks the column device.
+READABLE_VERSIONS = (7, 8, 9, 10)
 
 
 class SchemaMismatch(ValueError):

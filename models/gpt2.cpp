@@ -2,6 +2,9 @@
 // x_2, y_2, ... with y_i padded to d, a linear read-in to the width, learned positions,
 // pre-LayerNorm blocks (causal multi-head attention, GELU MLP of 4 x width), a final LayerNorm,
 // a linear read-out to one number; predictions at the x positions. Single precision, batch first.
+#include <ATen/autocast_mode.h>
+#include <torch/version.h>
+
 #include <cmath>
 #include <optional>
 
@@ -113,6 +116,45 @@ struct Gpt2Impl : torch::nn::Module {
 };
 TORCH_MODULE(Gpt2);
 
+// bfloat16 autocast on CUDA for the life of the object (train.precision = bf16), as PyTorch's
+// torch.autocast("cuda", torch.bfloat16): matrix products in bfloat16, reductions, softmax and
+// LayerNorm in float32; the cast weights cached for the region and dropped at its end.
+class Bf16Autocast {
+ public:
+  explicit Bf16Autocast(bool on) : on_(on) {
+    if (!on_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    was_on_ = at::autocast::is_autocast_enabled(at::kCUDA);
+    was_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
+    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+#else
+    was_on_ = at::autocast::is_enabled();
+    was_dtype_ = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+#endif
+    at::autocast::increment_nesting();
+  }
+  ~Bf16Autocast() {
+    if (!on_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, was_on_);
+    at::autocast::set_autocast_dtype(at::kCUDA, was_dtype_);
+#else
+    at::autocast::set_enabled(was_on_);
+    at::autocast::set_autocast_gpu_dtype(was_dtype_);
+#endif
+  }
+  Bf16Autocast(const Bf16Autocast&) = delete;
+  Bf16Autocast& operator=(const Bf16Autocast&) = delete;
+
+ private:
+  bool on_, was_on_ = false;
+  at::ScalarType was_dtype_ = at::kFloat;
+};
+
 // (B, P, d) points and (B, P) labels -> (B, 2P, d) tokens x_1, (y_1, 0..0), x_2, ...
 torch::Tensor interleave(const torch::Tensor& x, const torch::Tensor& y) {
   torch::Tensor y_tokens = torch::zeros_like(x);
@@ -124,6 +166,7 @@ class Gpt2Model : public TorchModel {
  public:
   Gpt2Model(const SampledSetup& s, torch::Device device)
       : device_(device),
+        bf16_(device.is_cuda() && s.options.precision == TrainOptions::Precision::bf16),
         net_(s.d, s.model.layers, s.model.heads, s.model.width, 2 * (std::max(s.n_train, s.max_test_m) + 1)) {
     net_->to(device, torch::kFloat32);
     torch::NoGradGuard no_grad;
@@ -166,15 +209,20 @@ class Gpt2Model : public TorchModel {
     const auto x = to_tensor(batch.x.data(), {batch.batch, batch.points, batch.d}, torch::kFloat32, device_);
     const auto y = to_tensor(batch.y.data(), {batch.batch, batch.points}, torch::kFloat32, device_);
     net_->zero_grad(/*set_to_none=*/true);  // backward writes the gradients instead of adding to zeros
-    const torch::Tensor tokens = interleave(x, y).narrow(1, 0, 2 * batch.points - 1);
-    const torch::Tensor predictions = net_->forward(tokens, Rows{0, 2});
-    const torch::Tensor loss = (predictions - y).square().mean();
+    torch::Tensor loss;
+    {
+      const Bf16Autocast autocast(bf16_);  // the forward pass; backward follows its types
+      const torch::Tensor tokens = interleave(x, y).narrow(1, 0, 2 * batch.points - 1);
+      const torch::Tensor predictions = net_->forward(tokens, Rows{0, 2});
+      loss = (predictions.to(torch::kFloat32) - y).square().mean();
+    }
     loss.backward();
     return loss.item<double>();
   }
 
   void predict(const PromptBlock& block, double* out) override {
     torch::NoGradGuard no_grad;
+    const Bf16Autocast autocast(bf16_);
     const BlockTensors t = block_tensors(block, torch::kFloat32, device_);
     const torch::Tensor tokens = torch::cat({interleave(t.x, t.y), t.q}, 1);
     copy_out(net_->forward(tokens, Rows{tokens.size(1) - 1, 1}).select(1, 0), out);
@@ -182,6 +230,7 @@ class Gpt2Model : public TorchModel {
 
  private:
   torch::Device device_;
+  bool bf16_;  // train.precision = bf16 on a CUDA device
   Gpt2 net_;
 };
 

@@ -14,6 +14,8 @@ struct ModelsApi {
   SampledOutcome (*train_sampled)(const SampledSetup& setup, CancelCheck cancelled);
   // icl::device_available, models/trainer.cpp.
   bool (*device_available)(const std::string& device, std::string& why);
+  int (*cuda_devices)();                                  // icl::cuda_devices
+  std::string (*device_name)(const std::string& device);  // icl::device_name
 };
 
 }  // namespace icl

@@ -91,7 +91,13 @@ inline bool linear_run_blew_up(double loss_final, double late_max, double zero_l
 // failure, not the run's.
 SampledOutcome train_sampled(const SampledSetup& setup, CancelCheck cancelled = nullptr);
 
-// Whether libtorch can run on `device` ("cpu", "cuda", "cuda:1"); `why` says why not.
+// Whether libtorch can run on `device` ("cpu", "cuda", "cuda:1"); `why` says why not
+// (models/devices.cpp).
 bool device_available(const std::string& device, std::string& why);
+// How many CUDA devices this process sees (0 with a CPU build of libtorch).
+int cuda_devices();
+// What the device is: "cpu", or the GPU's name ("NVIDIA H100 80GB HBM3"); "cuda" where a build
+// cannot tell.
+std::string device_name(const std::string& device);
 
 }  // namespace icl

@@ -35,6 +35,10 @@ std::unique_ptr<TorchModel> make_linear_transformer(const SampledSetup& setup, t
 // GPT-2 on Garg et al.'s tokens (docs/theory.md §11); autograd; single precision.
 std::unique_ptr<TorchModel> make_gpt2(const SampledSetup& setup, torch::Device device);
 
+// Sets the process's CUDA numerics for a run on a CUDA device: deterministic algorithms, TF32
+// as `precision` says (models/devices.cpp).
+void use_cuda_numerics(TrainOptions::Precision precision);
+
 // Helpers shared by the models.
 torch::Tensor to_tensor(const double* data, std::vector<std::int64_t> shape, torch::Dtype dtype, torch::Device device);
 // A block of test prompts as tensors: x (count, m, d), y (count, m), q (count, 1, d).

@@ -192,24 +192,6 @@ State load_state(const std::string& bytes, TorchModel& model, torch::optim::Opti
 }  // namespace
 }  // namespace models
 
-bool device_available(const std::string& device, std::string& why) {
-  try {
-    const torch::Device dev(device);
-    if (dev.is_cuda() && !torch::cuda::is_available()) {
-      why = "this libtorch has no CUDA device (a CPU build, or no GPU visible)";
-      return false;
-    }
-    if (!dev.is_cpu() && !dev.is_cuda()) {
-      why = "only cpu and cuda devices are supported";
-      return false;
-    }
-    return true;
-  } catch (const std::exception& e) {
-    why = std::string("not a device name (cpu, cuda, cuda:N)");
-    return false;
-  }
-}
-
 namespace {
 
 // Memory that libtorch could not get is the machine's failure, not the run's: as std::bad_alloc,
@@ -250,6 +232,7 @@ SampledOutcome train(const SampledSetup& s, CancelCheck cancelled) {
   limit_blas_threads(s.options.threads);
   keep_freed_buffers();
   const torch::Device device(s.options.device);
+  if (device.is_cuda()) use_cuda_numerics(s.options.precision);
 
   std::shared_ptr<TorchModel> model;
   switch (s.model.kind) {

@@ -23,6 +23,9 @@ constexpr Names<TrainOptions::Optimizer> kOptimizers{{{"adam", TrainOptions::Opt
 constexpr Names<TrainOptions::Schedule> kSchedules{{{"constant", TrainOptions::Schedule::constant},
                                                     {"cosine", TrainOptions::Schedule::cosine},
                                                     {"warmup", TrainOptions::Schedule::warmup}}};
+constexpr Names<TrainOptions::Precision> kPrecisions{{{"fp32", TrainOptions::Precision::fp32},
+                                                     {"tf32", TrainOptions::Precision::tf32},
+                                                     {"bf16", TrainOptions::Precision::bf16}}};
 
 template <class E>
 E parse_name(const Names<E>& names, std::string_view text, const std::string& what) {
@@ -58,6 +61,28 @@ TrainOptions::Optimizer parse_optimizer(std::string_view name) { return parse_na
 TrainOptions::Schedule parse_schedule(std::string_view name) { return parse_name(kSchedules, name, "schedule"); }
 std::string_view to_string(TrainOptions::Optimizer optimizer) { return name_of(kOptimizers, optimizer); }
 std::string_view to_string(TrainOptions::Schedule schedule) { return name_of(kSchedules, schedule); }
+TrainOptions::Precision parse_precision(std::string_view name) { return parse_name(kPrecisions, name, "precision"); }
+std::string_view to_string(TrainOptions::Precision precision) { return name_of(kPrecisions, precision); }
+
+DeviceRequest parse_device(std::string_view text) {
+  const std::string name = trim(text);
+  if (name == "cpu") return {};
+  if (name == "cuda") return {true, -1};
+  int index = -1;
+  if (name.starts_with("cuda:")) {
+    const char* first = name.data() + 5;
+    const char* last = name.data() + name.size();
+    const auto [end, error] = std::from_chars(first, last, index);
+    if (error == std::errc() && end == last && first != last && index >= 0) return {true, index};
+  }
+  throw InputError("not a device: '" + name + "' (cpu, cuda for each rank's own GPU, or cuda:N)");
+}
+
+std::string rank_device(const DeviceRequest& request, int local_rank, int visible) {
+  if (!request.cuda) return "cpu";
+  const int index = request.index >= 0 ? request.index : local_rank % std::max(visible, 1);
+  return "cuda:" + std::to_string(index);
+}
 
 void parse_init(std::string_view text, TrainOptions& options) {
   const auto scale = bare_or_number(text, "paper", "gaussian", "init", "an initialisation is paper or gaussian(scale)");

@@ -23,14 +23,33 @@ struct TrainOptions {
   std::string curriculum = "none";
   std::int64_t curriculum_every = 0;
   int threads = 1;                 // intra-op threads of one rank
-  std::string device = "cpu";      // cpu, or cuda where libtorch has it
+  // cpu, cuda (the rank's GPU: rank_device below) or cuda:N, as written in the config; a rank's
+  // training gets the device it resolved to (cpu or cuda:N).
+  std::string device = "cpu";
+  // How GPT-2 multiplies on a CUDA device (the LSA models are double precision throughout): fp32,
+  // single precision with TF32 off; tf32, CUDA's TensorFloat-32 matrix products (10-bit
+  // mantissas); bf16, bfloat16 autocast (PyTorch's autocast policy). tf32 and bf16 need cuda.
+  enum class Precision { fp32, tf32, bf16 } precision = Precision::fp32;
   double checkpoint_seconds = 300;
 };
 
 TrainOptions::Optimizer parse_optimizer(std::string_view name);
 TrainOptions::Schedule parse_schedule(std::string_view name);
+TrainOptions::Precision parse_precision(std::string_view name);
 std::string_view to_string(TrainOptions::Optimizer optimizer);
 std::string_view to_string(TrainOptions::Schedule schedule);
+std::string_view to_string(TrainOptions::Precision precision);
+
+// train.device as written: cpu, cuda (index -1: the rank's own) or cuda:N. Throws InputError.
+struct DeviceRequest {
+  bool cuda = false;
+  int index = -1;
+};
+DeviceRequest parse_device(std::string_view text);
+// The device one rank trains on: cpu; cuda:N where pinned; else cuda:(local_rank mod visible),
+// `local_rank` the rank's index among the ranks of its node and `visible` the CUDA devices it
+// sees (> 0).
+std::string rank_device(const DeviceRequest& request, int local_rank, int visible);
 // Sets init and init_scale from `paper` or `gaussian(scale)`.
 void parse_init(std::string_view text, TrainOptions& options);
 std::string init_text(const TrainOptions& options);

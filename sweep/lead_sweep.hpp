@@ -15,9 +15,10 @@ namespace icl {
 inline constexpr auto kCheckpointEvery = std::chrono::seconds(10);
 // `complete`, when given, sees every finished run before it is recorded (--extend fills in the
 // rows it reuses).
-// `run` computes rank 0's own share.
+// `run` computes rank 0's own share. `devices`: where the sampled models train, for the progress
+// line ("4 rank(s) on cuda: NVIDIA H100 80GB HBM3, fp32"); empty on the CPU.
 SweepOutcome lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, double progress_seconds,
-                        const SchedulerOptions& scheduling, const RunFunction& run, SweepStore& store,
+                        const std::string& devices, const SchedulerOptions& scheduling, const RunFunction& run, SweepStore& store,
                         const std::function<void(TaskResult&)>& complete = {});
 
 }  // namespace icl

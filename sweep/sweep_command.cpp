@@ -3,6 +3,8 @@
 // the two points where all ranks agree (whether to start; how it ended).
 #include "sweep_command.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <functional>
@@ -11,6 +13,7 @@
 #include "config/grid_axes.hpp"
 #include "config/sweep_identity.hpp"
 #include "lead_sweep.hpp"
+#include "models_library.hpp"
 #include "schedule/stop_signals.hpp"
 #include "store/extend.hpp"
 #include "store/run_checkpoint.hpp"
@@ -76,6 +79,9 @@ void print_dry_run(const SweepConfig& config, const Grid& grid, int ranks) {
               seconds_text(longest).c_str());
   for (const ModelSpec& model : config.model)
     std::printf("  %s: %s core-seconds\n", model.text.c_str(), seconds_text(grid.total_cost_estimate(&model)).c_str());
+  if (parse_device(config.train.device).cuda)
+    std::printf("train.device = %s: the sampled models' estimates are a CPU core's; on a GPU their seconds come from "
+                "the rate measured on the GPU runs as the sweep goes (README, \"GPUs\")\n", config.train.device.c_str());
   if (config.mc.prompts == 0) return;
   if (config.mc.target_rel_se <= 0.0) {
     std::printf("Monte-Carlo: exactly %d prompts a condition (eval.target_rel_se = 0)\n", config.mc.prompts);
@@ -151,11 +157,72 @@ std::optional<int> open_store(const SweepConfig& config, const Grid& grid, const
 
 namespace {
 
+// The device this rank trains its sampled models on (train.device), found and checked here before
+// anything is written: cpu, or cuda:N. `said` is this rank's line for rank 0: its device and the
+// GPU's name, or, after '!', why it has none.
+std::string rank_training_device(const SweepConfig& config, const MpiSession& mpi, std::string& said) {
+  const DeviceRequest request = parse_device(config.train.device);
+  const bool sampled = std::any_of(config.model.begin(), config.model.end(), [](const ModelSpec& m) { return m.sampled(); });
+  if (!request.cuda || !sampled) return "cpu";
+  char host[256] = "?";
+  ::gethostname(host, sizeof host - 1);
+  const std::string where = "rank " + std::to_string(mpi.rank()) + " on " + host + " (node-local rank " +
+                            std::to_string(mpi.local_rank()) + ")";
+  try {
+    const ModelsApi& models = models_library();
+    const std::string device = rank_device(request, mpi.local_rank(), models.cuda_devices());
+    std::string why;
+    if (!models.device_available(device, why)) {
+      said = "!" + where + ": " + why;
+      return device;
+    }
+    said = where + ": " + device + " (" + models.device_name(device) + ")";
+    return device;
+  } catch (const std::exception& e) {
+    said = "!" + where + ": " + e.what();
+    return "cpu";
+  }
+}
+
+// Rank 0: every rank's device line; exit 2 (the config's file, key and value, and each rank
+// without its device) when one has none, else the start-up line and `summary`, what the progress
+// line says ("4 ranks on cuda: NVIDIA H100 80GB HBM3").
+int check_devices(const SweepConfig& config, const std::vector<std::string>& said, std::string& summary) {
+  std::vector<std::string> refused, names;
+  for (const std::string& line : said) {
+    if (line.empty()) continue;
+    if (line.front() == '!') {
+      refused.push_back(line.substr(1));
+      continue;
+    }
+    const std::size_t open = line.rfind(" (");  // "rank 3 on h (node-local rank 1): cuda:1 (NAME)"
+    const std::string name = line.substr(open + 2, line.size() - open - 3);
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  if (!refused.empty()) {
+    std::string why = refused.front();
+    if (refused.size() > 1) why += "; and " + std::to_string(refused.size() - 1) + " more rank(s) alike";
+    std::fprintf(stderr, "icl-sweep: %s; nothing written\n",
+                 ConfigError(config.source, "train", "device", config.train.device, why).what());
+    return kExitBadInput;
+  }
+  if (said.empty() || said.front().empty()) return kProceed;  // cpu
+  std::string joined;
+  for (const std::string& name : names) joined += (joined.empty() ? "" : ", ") + name;
+  summary = std::to_string(said.size()) + " rank(s) on cuda: " + joined + ", " +
+            std::string(to_string(config.train.precision));
+  std::fprintf(stderr, "icl-sweep: sampled models train on %s\n", summary.c_str());
+  for (std::size_t r = 0; r < said.size() && r < 16; ++r) std::fprintf(stderr, "icl-sweep:   %s\n", said[r].c_str());
+  if (said.size() > 16) std::fprintf(stderr, "icl-sweep:   and %zu more ranks\n", said.size() - 16);
+  return kProceed;
+}
+
 // Rank 0 after a successful start: leads the sweep; returns the exit status.
-int lead(const SweepConfig& config, const Grid& grid, int ranks, double progress_seconds,
+int lead(const SweepConfig& config, const Grid& grid, int ranks, double progress_seconds, const std::string& devices,
          const SchedulerOptions& scheduling, const RunFunction& run, SweepStore& store,
          const std::function<void(TaskResult&)>& complete) {
-  const SweepOutcome outcome = lead_sweep(config, grid, ranks, progress_seconds, scheduling, run, store, complete);
+  const SweepOutcome outcome =
+      lead_sweep(config, grid, ranks, progress_seconds, devices, scheduling, run, store, complete);
   if (outcome.end != SweepEnd::complete) {
     const int signal = stop_signal();
     const std::string by = signal == kStopFromAnotherRank ? "a stop on another rank or a failure"
@@ -194,8 +261,14 @@ std::optional<Extension> plan_extension(const SweepConfig& config, const Grid& g
 int run_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi, const CommandLine& cl) {
   std::optional<SweepStore> store;
   std::optional<Extension> extension;
-  int start = kProceed;
-  if (mpi.rank() == 0) {
+  // Each rank's device first: a rank that cannot train where the config says stops the sweep
+  // before anything is written. `local`: the config as this rank's runs see it (its own device).
+  std::string said, devices;
+  SweepConfig local = config;
+  local.train.device = rank_training_device(config, mpi, said);
+  const std::vector<std::string> every_rank_said = gather(said);
+  int start = mpi.rank() == 0 ? check_devices(config, every_rank_said, devices) : kProceed;
+  if (mpi.rank() == 0 && start == kProceed) {
     extension = plan_extension(config, grid, cl, start);
     if (start == kProceed) start = open_store(config, grid, cl, mpi.size(), store).value_or(kProceed);
   }
@@ -211,7 +284,7 @@ int run_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi
   unplaced.output.clear();
   const RunCheckpoints checkpoints(config.output, identity_of(unplaced));
   const RunFunction run = [&](std::uint64_t id, int rank, CancelCheck cancelled) {
-    return run_task(config, grid, id, rank, &checkpoints, cancelled,
+    return run_task(local, grid, id, rank, &checkpoints, cancelled,
                     reused.empty() ? nullptr : reinterpret_cast<const std::uint8_t*>(reused.data()) + id * conditions);
   };
   if (mpi.rank() != 0) {
@@ -253,7 +326,7 @@ int run_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi
   SchedulerOptions scheduling;
   scheduling.stop_grace_seconds = cl.stop_grace;
   scheduling.deadline = cl.deadline;
-  const int status = lead(config, grid, mpi.size(), cl.progress, scheduling, run, *store, complete);
+  const int status = lead(config, grid, mpi.size(), cl.progress, devices, scheduling, run, *store, complete);
   if (status == kExitStoppedUnanswered) {
     // Some rank will never reach the final agreement (nor MPI_Finalize): end the job here. The
     // checkpoint is written and the store closed first; MPI_Abort's code is mpiexec's status.

@@ -10,6 +10,8 @@
 
 #include "command_line.hpp"
 #include "config/sweep_config.hpp"
+#include "input_error.hpp"
+#include "train_options.hpp"
 
 using icl::ConfigError;
 using icl::parse_config;
@@ -570,7 +572,7 @@ TEST(Config, OverrideThatIniCannotStore) {
 
 TEST(Config, EveryKeyIsListedOnce) {
   const auto& keys = icl::config_keys();
-  EXPECT_EQ(keys.size(), 35u);
+  EXPECT_EQ(keys.size(), 36u);
   for (const auto& key : keys) {
     EXPECT_EQ(std::count(keys.begin(), keys.end(), key), 1) << key;
     std::string line = key.substr(key.find('.') + 1);
@@ -602,7 +604,8 @@ TEST(Config, EveryKeyRoundTripsThroughToIni) {
       {"train.batch", "8"},           {"train.optimizer", "adamw"},
       {"train.lr_schedule", "cosine"}, {"train.clip", "2.5"}, {"train.init", "gaussian(0.5)"},
       {"train.curriculum", "garg(50)"}, {"train.threads", "2"},
-      {"train.device", "cpu"},          {"train.checkpoint_seconds", "12.5"}};
+      {"train.device", "cuda:1"},       {"train.precision", "tf32"},
+      {"train.checkpoint_seconds", "12.5"}};
   for (const auto& key : icl::config_keys()) EXPECT_TRUE(values.count(key)) << key << " has no test value";
   Overrides overrides(values.begin(), values.end());
   const SweepConfig c = parse_config("", "round.ini", overrides);
@@ -630,6 +633,10 @@ TEST(Config, EveryKeyRoundTripsThroughToIni) {
   EXPECT_EQ(back.optimizer, (std::vector<icl::TrainOptions::Optimizer>{icl::TrainOptions::Optimizer::adamw}));
   EXPECT_EQ(back.batch, (std::vector<int>{8}));
   EXPECT_EQ(back.train.curriculum_every, 50);
+  // A GPU config is read, stored and --dry-run on a machine without one: each rank checks its
+  // device when the sweep starts (tests/bad_configs/train_device_cuda.ini).
+  EXPECT_EQ(back.train.device, "cuda:1");
+  EXPECT_EQ(back.train.precision, icl::TrainOptions::Precision::tf32);
 }
 
 // --describe-keys and --help take their defaults from the struct's initialisers.
@@ -676,4 +683,18 @@ TEST(CommandLine, DeadlinesThatCannotBeKeptAreRefused) {
   EXPECT_TRUE(parse({"--config", "x.ini", "--stop-after", "36000d"}).deadline.has_value());
   EXPECT_TRUE(parse({"--config", "x.ini", "--stop-at", "2099-02-28T23:59:59"}).deadline.has_value());
   EXPECT_FALSE(parse({"--config", "x.ini"}).deadline.has_value());
+}
+
+// train.device = cuda: each rank trains on the GPU of its node-local rank modulo the GPUs it sees
+// (under --gpus-per-task=1 it sees its own alone); cuda:N pins one.
+TEST(Config, EachRankTrainsOnTheGpuOfItsNodeLocalRank) {
+  const icl::DeviceRequest cuda = icl::parse_device("cuda");
+  EXPECT_EQ(icl::rank_device(cuda, 0, 4), "cuda:0");
+  EXPECT_EQ(icl::rank_device(cuda, 3, 4), "cuda:3");
+  EXPECT_EQ(icl::rank_device(cuda, 5, 4), "cuda:1");
+  EXPECT_EQ(icl::rank_device(cuda, 3, 1), "cuda:0");
+  EXPECT_EQ(icl::rank_device(icl::parse_device(" cuda:2 "), 5, 4), "cuda:2");
+  EXPECT_EQ(icl::rank_device(icl::parse_device("cpu"), 5, 4), "cpu");
+  for (const char* bad : {"gpu", "cuda:", "cuda:-1", "cuda:1x", "CUDA", "cuda:0:1"})
+    EXPECT_THROW(icl::parse_device(bad), icl::InputError) << bad;
 }

@@ -1,8 +1,10 @@
 // The sampled models (models/): the LSA layer against the core's closed forms, its exact and its
-// expected gradients, training to the optimum, GPT-2 learning, determinism.
+// expected gradients, training to the optimum, GPT-2 learning, determinism. ICL_TEST_DEVICE=cuda
+// (scripts/gpu-check.sh) runs them on a GPU; the CPU by default.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "covariance.hpp"
@@ -18,6 +20,11 @@ using Eigen::MatrixXd;
 using Eigen::VectorXd;
 using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+std::string test_device() {
+  const char* device = std::getenv("ICL_TEST_DEVICE");
+  return device != nullptr && *device != '\0' ? device : "cpu";
+}
+
 struct Fixture {
   Fixture(const std::string& spectrum, int d, int n, const std::string& model = "lsa")
       : covariance(icl::make_covariance(spectrum, d)), loss(icl::make_population_loss(covariance, n)) {
@@ -32,6 +39,7 @@ struct Fixture {
     setup.seed = 11;
     setup.train_key = 12;
     setup.init_seed = 2;
+    setup.options.device = test_device();
   }
   icl::Covariance covariance;
   icl::PopulationLoss loss;
@@ -39,14 +47,14 @@ struct Fixture {
 };
 
 RowMatrix matrix_of(const torch::Tensor& t) {
-  const torch::Tensor c = t.detach().to(torch::kFloat64).contiguous();
+  const torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat64).contiguous();
   return Eigen::Map<const RowMatrix>(c.data_ptr<double>(), c.size(0), c.size(1));
 }
 
 // The paper's initialisation makes the layer x_q^T A h with A = sigma^2 (Theta Theta^T)^T.
 TEST(Models, LsaForwardIsTheCoresLinearPredictorAtThePaperInitialisation) {
   Fixture f("power(1)", 4, 7);
-  auto model = icl::models::make_lsa(f.setup, torch::kCPU);
+  auto model = icl::models::make_lsa(f.setup, torch::Device(test_device()));
   icl::Stream theta{f.setup.seed, icl::text_key("theta"), 2, 4};
   const MatrixXd a = f.setup.sigma * f.setup.sigma * icl::initial_gram(4, theta).transpose();
   MatrixXd a_eff;
@@ -82,7 +90,7 @@ TEST(Models, LsaGradientsAreExact) {
   Fixture f("isotropic", 3, 5);
   f.setup.options.init = "gaussian";
   f.setup.options.init_scale = 0.5;
-  auto model = icl::models::make_lsa(f.setup, torch::kCPU);
+  auto model = icl::models::make_lsa(f.setup, torch::Device(test_device()));
   icl::Stream s{4, 5, 6};
   icl::TrainingBatch batch;
   icl::sample_training_batch(f.covariance, 16, 6, 3, s, batch);
@@ -90,8 +98,8 @@ TEST(Models, LsaGradientsAreExact) {
   const auto params = model->parameters();
   const torch::Tensor pv = params[0].detach().clone().requires_grad_(true);
   const torch::Tensor kq = params[1].detach().clone().requires_grad_(true);
-  const auto x = torch::from_blob(batch.x.data(), {16, 6, 3}, torch::kFloat64);
-  auto y = torch::from_blob(batch.y.data(), {16, 6}, torch::kFloat64).clone();
+  const auto x = torch::from_blob(batch.x.data(), {16, 6, 3}, torch::kFloat64).to(pv.device());
+  auto y = torch::from_blob(batch.y.data(), {16, 6}, torch::kFloat64).to(pv.device(), torch::kFloat64, false, true);
   const torch::Tensor target = y.select(1, 5).clone();
   y.select(1, 5).zero_();
   const torch::Tensor e = torch::cat({x, y.unsqueeze(-1)}, -1).transpose(1, 2);  // B x (d+1) x (n+1)
@@ -110,7 +118,7 @@ TEST(Models, ExpectedSampledGradientIsThePopulationGradient) {
   SCOPED_TRACE("train_noise " + std::to_string(noise));
   constexpr int d = 3, n = 6, batches = 3000;
   Fixture f("power(1)", d, n);
-  auto model = icl::models::make_lsa(f.setup, torch::kCPU);
+  auto model = icl::models::make_lsa(f.setup, torch::Device(test_device()));
   MatrixXd a;
   double offblock = 0.0;
   model->effective(a, offblock);
@@ -217,7 +225,7 @@ TEST(Models, Gpt2TrainingLossIsTheMeanErrorOfItsPredictionsFromEveryPrefix) {
   Fixture f("random_exp", 3, 6, "gpt2(2, 2, 16)");
   f.setup.options.init = "gaussian";
   f.setup.options.init_scale = 0.3;  // outputs far from zero
-  auto model = icl::models::make_gpt2(f.setup, torch::kCPU);
+  auto model = icl::models::make_gpt2(f.setup, torch::Device(test_device()));
   icl::Stream s{1, 2, 3};
   icl::TrainingBatch batch;
   const int d = 3, points = 7, prompts = 5;

@@ -100,6 +100,36 @@ TEST(Dispatch, WithADeadlineTakesTheCostliestThatFitsElseTheCheapest) {
   EXPECT_EQ(dispatch.take(), std::nullopt);
 }
 
+// The cost model estimates every run as on a CPU core: the runs whose models train on a GPU get
+// their seconds from the rate measured on GPU runs, the others from the CPU runs'.
+TEST(CostRates, EachDeviceClassHasItsOwnRateAndBorrowsTheOthersUntilMeasured) {
+  icl::CostRates rates;
+  EXPECT_FALSE(rates.measured());
+  EXPECT_EQ(rates.rate(0), 1.0);
+  rates.add(1, 100.0, 2.0);
+  EXPECT_TRUE(rates.measured());
+  EXPECT_DOUBLE_EQ(rates.rate(1), 0.02);
+  EXPECT_DOUBLE_EQ(rates.rate(0), 0.02);  // none measured on the CPU yet
+  rates.add(0, 10.0, 5.0);
+  EXPECT_DOUBLE_EQ(rates.rate(0), 0.5);
+  EXPECT_DOUBLE_EQ(rates.rate(1), 0.02);
+  EXPECT_DOUBLE_EQ(rates.seconds_done(), 7.0);
+}
+
+TEST(Dispatch, ADeadlineCountsGpuRunsAtTheGpuRate) {
+  Workload w = workload_of({9, 8, 3, 2});  // costs 10, 9, 4, 3
+  w.device_class = [](std::uint64_t id) { return id >= 7 ? 1 : 0; };
+  Dispatch dispatch(w, true, Clock::now() + std::chrono::seconds(100));
+  TaskResult cpu = fake_result(5, 0);  // class 0, cost 6, its rows 300 s: 50 s a unit
+  for (ResultRow& row : cpu.rows) row.seconds = 100.0;
+  dispatch.finished(cpu);
+  dispatch.finished(fake_result(7, 0));  // class 1, cost 8, 3e-4 s
+  // One rate for both (21 s a unit) would have the GPU runs take 190 s and more.
+  EXPECT_EQ(dispatch.take(), std::optional<std::uint64_t>(9));
+  EXPECT_EQ(dispatch.take(), std::optional<std::uint64_t>(8));
+  EXPECT_EQ(dispatch.take(), std::nullopt);  // 200 s and 150 s on the CPU: neither fits
+}
+
 TEST(Scheduler, EveryRunOnceToTheHooksFromEveryRank) {
   std::vector<std::uint64_t> order;
   for (std::uint64_t id = 40; id-- > 0;) order.push_back(id);

@@ -16,13 +16,13 @@ namespace icl {
 // attributes) and of what its rows mean, stored as the root attribute `schema_version`; readers
 // check it. Bump it with every change to the list below or to how a row's numbers are drawn, and
 // say why in kSchemaChanges: --extend and --merge refuse a file of another version with it.
-inline constexpr int kSchemaVersion = 9;
+inline constexpr int kSchemaVersion = 10;
 
 struct SchemaChange {
   int version;
   std::string_view change;
 };
-inline constexpr std::array<SchemaChange, 4> kSchemaChanges{{
+inline constexpr std::array<SchemaChange, 5> kSchemaChanges{{
     {6, "test prompts are drawn by test law (d, M, shift, and the training spectrum only where the shift's test law "
         "is made from the training covariance), no longer by training run, so that rows with the same test law share "
         "them (docs/interface.md, \"Determinism\"); risk_model_theory is the whole LSA layer's risk, with "
@@ -37,6 +37,8 @@ inline constexpr std::array<SchemaChange, 4> kSchemaChanges{{
         "/models/<train_id>, which --extend evaluates on new conditions instead of training again; train.optimizer, "
         "train.batch, train.lr_schedule, train.init, grid.train_noise (run axes) and eval.knn_k (a condition axis) "
         "are lists with their columns, and every row holds the sweep's seed"},
+    {10, "the column device says where a run's model trained (-1: the CPU, k: cuda:k of its rank's node; "
+         "train.device, train.precision)"},
 }};
 // "since version 5: 6: test prompts ..." for a file of `version` older than kSchemaVersion, else "".
 std::string schema_changes_since(int version);
@@ -90,7 +92,8 @@ using Text = char[N];
   X(mc_prompts, std::int32_t, "Monte-Carlo test prompts drawn (eval.mc_prompts, fewer with a target)") \
   X(seconds, double, "wall time spent on the row (training shared over the run's rows, a Monte-Carlo pass over the rows it evaluated)")                   \
   X(finished_unix, double, "when rank 0 recorded the row: seconds since 1970-01-01 UTC")            \
-  X(rank, std::int32_t, "which MPI rank computed it")
+  X(rank, std::int32_t, "which MPI rank computed it")                                                   \
+  X(device, std::int32_t, "the device the row's model trained and was evaluated on: k, the GPU cuda:k of its rank's node; -1, the CPU (flow runs, train.device = cpu); a model --extend took from OLD trained where OLD's row says")
 
 // One row of /results, laid out exactly as the HDF5 compound type; the same bytes travel
 // between ranks and into the journal.

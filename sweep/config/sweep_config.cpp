@@ -14,7 +14,6 @@
 #include "input_error.hpp"
 #include "config/grid_axes.hpp"
 #include "config/result_row.hpp"
-#include "models_library.hpp"
 
 namespace icl {
 namespace {
@@ -423,15 +422,35 @@ const KeySpec kKeys[] = {
     {"train.threads", "intra-op threads of one rank's training (one rank per core: 1)", Need::value, false,
      [](const Entry& e, SweepConfig& c) { c.train.threads = int_scalar(e, 1, kMaxThreads); },
      [](const SweepConfig& c) { return std::to_string(c.train.threads); }, nullptr, nullptr},
-    {"train.device", "where the sampled models train: cpu, or cuda[:N] with a CUDA build of libtorch", Need::value, false,
+    {"train.device",
+     "where the sampled models train: cpu; cuda, each rank on its node-local rank modulo the GPUs it sees; cuda:N, "
+     "every rank on GPU N (a CUDA build of libtorch; checked on every rank at start-up)",
+     Need::value, false,
      [](const Entry& e, SweepConfig& c) {
-       std::string why;
-       c.train.device = text_value(e);
-       // The CPU is always there; any other device asks libtorch (which loads it).
-       if (c.train.device != "cpu" && !models_library().device_available(c.train.device, why))
-         fail(e, c.train.device, why);
+       // The syntax here; whether each rank has the device, at start-up on that rank
+       // (sweep_command.cpp), so that a login node without GPUs can --dry-run a GPU sweep.
+       c.train.device = trim(e.text);
+       try {
+         parse_device(c.train.device);
+       } catch (const InputError& x) {
+         fail(e, c.train.device, x.what());
+       }
      },
      [](const SweepConfig& c) { return c.train.device; }, nullptr, nullptr},
+    {"train.precision",
+     "GPT-2's arithmetic on a CUDA device: fp32 (TF32 off), tf32 (TensorFloat-32 matrix products) or bf16 (bfloat16 "
+     "autocast); tf32 and bf16 need train.device = cuda; the LSA models are double precision",
+     Need::value, false,
+     [](const Entry& e, SweepConfig& c) {
+       try {
+         c.train.precision = parse_precision(e.text);
+       } catch (const InputError& x) {
+         fail(e, trim(e.text), x.what());
+       }
+       if (c.train.precision != TrainOptions::Precision::fp32 && !parse_device(c.train.device).cuda)
+         fail(e, trim(e.text), "needs train.device = cuda or cuda:N (it is " + c.train.device + ")");
+     },
+     [](const SweepConfig& c) { return std::string(to_string(c.train.precision)); }, nullptr, nullptr},
 
     {"train.checkpoint_seconds", "seconds between checkpoints of a sampled run's training state (> 0)", Need::value,
      false,

@@ -26,9 +26,10 @@ std::size_t batch_runs(std::size_t pending, const std::function<double(std::size
 Dispatch::Dispatch(const Workload& workload, bool batching, std::optional<Clock::time_point> stop_at)
     : pending_(workload.order.begin(), workload.order.end()),
       cost_(workload.cost),
+      class_(workload.device_class),
       batching_(batching),
       stop_at_(stop_at) {
-  for (const std::uint64_t id : workload.order) pending_estimate_ += cost_(id);
+  for (const std::uint64_t id : workload.order) pending_estimate_[device_class(id)] += cost_(id);
 }
 
 std::uint64_t Dispatch::pop(bool front) {
@@ -37,7 +38,8 @@ std::uint64_t Dispatch::pop(bool front) {
     pending_.pop_front();
   else
     pending_.pop_back();
-  pending_estimate_ = std::max(0.0, pending_estimate_ - cost_(id));
+  double& left = pending_estimate_[device_class(id)];
+  left = std::max(0.0, left - cost_(id));
   return id;
 }
 
@@ -59,13 +61,13 @@ std::vector<std::uint64_t> Dispatch::take_batch(int ranks) {
   if (stop_requested()) return batch;
   const std::lock_guard lock(mutex_);
   std::size_t n = 1;
-  if (batching_ && estimated_done_ > 0.0 && !pending_.empty()) {
-    const double r = rate();
-    n = batch_runs(pending_.size(), [&](std::size_t i) { return cost_(pending_[i]) * r; }, pending_estimate_ * r,
-                   ranks);
+  if (batching_ && rates_.measured() && !pending_.empty()) {
+    double remaining = 0.0;
+    for (int c = 0; c < CostRates::kClasses; ++c) remaining += pending_estimate_[c] * rates_.rate(c);
+    n = batch_runs(pending_.size(), [&](std::size_t i) { return seconds_of(pending_[i]); }, remaining, ranks);
     if (stop_at_) {
       double seconds = 0.0;
-      for (std::size_t i = 0; i < n; ++i) seconds += cost_(pending_[i]) * r;
+      for (std::size_t i = 0; i < n; ++i) seconds += seconds_of(pending_[i]);
       if (!fits(seconds)) n = 1;
     }
   }
@@ -79,10 +81,7 @@ std::vector<std::uint64_t> Dispatch::take_batch(int ranks) {
 
 void Dispatch::finished(const TaskResult& result) {
   const std::lock_guard lock(mutex_);
-  estimated_done_ += cost_(result.train_id);
-  // Rows computed here: not those left to rank 0 (--extend, done = 0) nor a failed run's NaN.
-  for (const ResultRow& row : result.rows)
-    if (row.done == 1 && std::isfinite(row.seconds)) seconds_done_ += row.seconds;
+  rates_.add(device_class(result.train_id), cost_(result.train_id), computed_seconds(result));
 }
 
 }  // namespace icl

@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "schedule/cost_rates.hpp"
 #include "schedule/scheduler.hpp"
 
 namespace icl {
@@ -33,7 +34,8 @@ std::size_t batch_runs(std::size_t pending, const std::function<double(std::size
 // thread (batches for the other ranks) and its computing thread (one run at a time). The runs go
 // costliest first; with a deadline, the first that fits the time left goes: the costliest, else
 // the cheapest. Every finished run's measured seconds refine the rate that turns cost estimates
-// into seconds. Thread-safe; hands out nothing once a stop is requested.
+// into seconds, one for the runs on the CPU and one for those on a GPU (CostRates). Thread-safe;
+// hands out nothing once a stop is requested.
 class Dispatch {
  public:
   using Clock = std::chrono::steady_clock;
@@ -49,17 +51,19 @@ class Dispatch {
   void finished(const TaskResult& result);
 
  private:
-  double rate() const { return estimated_done_ > 0.0 ? seconds_done_ / estimated_done_ : 1.0; }
+  int device_class(std::uint64_t id) const { return class_ ? class_(id) : 0; }
+  double seconds_of(std::uint64_t id) const { return cost_(id) * rates_.rate(device_class(id)); }
   bool fits(double seconds) const { return Clock::now() + std::chrono::duration<double>(seconds) <= *stop_at_; }
-  bool fits(std::uint64_t id) const { return fits(cost_(id) * rate()); }
+  bool fits(std::uint64_t id) const { return fits(seconds_of(id)); }
   std::uint64_t pop(bool front);
   std::optional<std::uint64_t> take_locked();
 
   std::mutex mutex_;
   std::deque<std::uint64_t> pending_;
   std::function<double(std::uint64_t)> cost_;
-  double pending_estimate_ = 0.0;                   // the cost estimates of pending_, summed
-  double estimated_done_ = 0.0, seconds_done_ = 0.0;  // the measured rate: seconds per estimated unit
+  std::function<int(std::uint64_t)> class_;
+  double pending_estimate_[CostRates::kClasses] = {0.0, 0.0};  // the cost estimates of pending_, summed by class
+  CostRates rates_;  // the measured rates: seconds per estimated unit
   bool batching_ = true;
   std::optional<Clock::time_point> stop_at_;
 };

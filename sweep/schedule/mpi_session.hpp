@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace icl {
 
@@ -49,6 +50,13 @@ class MpiSession {
     active_ = true;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    // The ranks that share this node's memory: this rank's index among them picks its GPU.
+    MPI_Comm node = MPI_COMM_NULL;
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node) == MPI_SUCCESS &&
+        node != MPI_COMM_NULL) {
+      MPI_Comm_rank(node, &local_rank_);
+      MPI_Comm_free(&node);
+    }
     if (provided < MPI_THREAD_FUNNELED) {
       std::fprintf(stderr, "icl-sweep: this MPI library does not allow a computing thread beside MPI\n");
       end_job(1);
@@ -62,10 +70,11 @@ class MpiSession {
 
   int rank() const { return rank_; }
   int size() const { return size_; }
+  int local_rank() const { return local_rank_; }  // among the ranks of this node
 
  private:
   bool active_ = false;
-  int rank_ = 0, size_ = 1;
+  int rank_ = 0, size_ = 1, local_rank_ = 0;
 };
 
 // Open MPI's blocking calls spin on a core; a rank that waits polls and sleeps instead, with
@@ -111,6 +120,31 @@ inline std::string share(std::string text) {
   MPI_Ibcast(text.data(), static_cast<int>(size), MPI_CHAR, 0, MPI_COMM_WORLD, &request);
   wait_for(request);
   return text;
+}
+
+// Every rank's text reaches rank 0, in rank order (elsewhere: empty).
+inline std::vector<std::string> gather(const std::string& text) {
+  if (!mpi_running()) return {text};
+  int rank = 0, size = 1;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  int length = static_cast<int>(text.size());
+  std::vector<int> lengths(rank == 0 ? size : 0), offsets(lengths.size());
+  MPI_Request request;
+  MPI_Igather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, MPI_COMM_WORLD, &request);
+  wait_for(request);
+  std::string all;
+  for (std::size_t r = 0; r < lengths.size(); ++r) {
+    offsets[r] = static_cast<int>(all.size());
+    all.resize(all.size() + static_cast<std::size_t>(lengths[r]));
+  }
+  MPI_Igatherv(text.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, 0, MPI_COMM_WORLD,
+               &request);
+  wait_for(request);
+  std::vector<std::string> texts;
+  for (std::size_t r = 0; r < lengths.size(); ++r)
+    texts.push_back(all.substr(static_cast<std::size_t>(offsets[r]), static_cast<std::size_t>(lengths[r])));
+  return texts;
 }
 
 }  // namespace icl

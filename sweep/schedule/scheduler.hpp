@@ -44,6 +44,9 @@ struct Workload {
   std::vector<std::uint64_t> order;
   std::function<double(std::uint64_t train_id)> cost;
   std::uint64_t rows_per_run = 0;
+  // The run's device class (CostRates, cost_rates.hpp): 1 where its model trains on a GPU, 0
+  // on the CPU; none: every run 0.
+  std::function<int(std::uint64_t train_id)> device_class;
 };
 
 // Rank 0: hands out the training runs in `order` to whichever rank asks first (dynamic

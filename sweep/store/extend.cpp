@@ -51,7 +51,7 @@ bool may_differ(const std::string& difference) {
 ResultRow comparable(ResultRow row) {
   row.row = row.train_id = 0;
   row.seconds = row.train_seconds = row.finished_unix = 0.0;
-  row.rank = 0;
+  row.rank = row.device = 0;
   return row;
 }
 

@@ -256,6 +256,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
     set_grid_columns(row, run, cond);
     row.mc_prompts = 0;  // the prompts drawn, once evaluated
     row.rank = rank;
+    row.device = run.model.sampled() ? parse_device(config.train.device).index : -1;  // this rank's: cpu or cuda:k
   }
 
   const auto abandon = [&] {

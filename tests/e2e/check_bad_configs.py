@@ -24,9 +24,12 @@ MPI_ENV = {
     "OMPI_MCA_btl_tcp_if_include": "lo",
     "OMPI_MCA_oob_tcp_if_include": "lo",
 }
-# Run under mpiexec as well: a value error, a grid-size error and the unwritable output
-# (refused by rank 0 after the config was accepted on every rank).
-MPI_CASES = ("grid_sigma_negative.ini", "grid_too_many_runs.ini", "sweep_output_unwritable.ini")
+# Run under mpiexec as well: a value error, a grid-size error, the unwritable output (refused by
+# rank 0 after the config was accepted on every rank), and a device no rank has (train.device =
+# cuda with the CPU build of libtorch this suite runs on: each rank finds it has no GPU, rank 0
+# says so once).
+MPI_CASES = ("grid_sigma_negative.ini", "grid_too_many_runs.ini", "sweep_output_unwritable.ini",
+             "train_device_cuda.ini")
 TIMEOUT = 120
 
 

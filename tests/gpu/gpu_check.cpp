@@ -1,0 +1,126 @@
+// The GPU check's C++ half (scripts/gpu-check.sh), through the sampled models' own training:
+//   gpu_check compare DEVICE_A DEVICE_B [STEPS]
+//     trains gpt2(3, 2, 64) at d = 5, N = 10 with the same seed on both devices and compares their
+//     held-out errors on the same 20,000 test prompts: exit 1 when they differ by more than three
+//     standard errors of the difference of two independent Monte-Carlo estimates;
+//   gpu_check step DEVICE [PRECISION]
+//     the median seconds of one training step of gpt2(12, 8, 256) at d = 20, N = 40, batch 64
+//     (Adam; prompts drawn, moved to the device, forward, backward, update) and the wall time of
+//     the paper's 500,000-step run at that rate.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "covariance.hpp"
+#include "monte_carlo.hpp"
+#include "population_loss.hpp"
+#include "sampled_training.hpp"
+#include "shifts.hpp"
+
+namespace {
+
+struct Run {
+  Run(const std::string& model, int d, int n, const std::string& device)
+      : covariance(icl::make_covariance("isotropic", d)), loss(icl::make_population_loss(covariance, n)) {
+    setup.model = icl::parse_model(model);
+    setup.covariance = &covariance;
+    setup.loss = &loss;
+    setup.d = d;
+    setup.n_train = n;
+    setup.max_test_m = n;
+    setup.trajectory_points = 16;
+    setup.seed = 7;
+    setup.train_key = 8;
+    setup.options.device = device;
+    setup.options.optimizer = icl::TrainOptions::Optimizer::adam;
+    setup.options.init = "paper";
+  }
+  icl::Covariance covariance;
+  icl::PopulationLoss loss;
+  icl::SampledSetup setup;
+};
+
+// The model's error on 20,000 held-out prompts of the training law, the same prompts for every
+// model (their stream is fixed).
+icl::RiskEstimate held_out(const Run& run, const icl::SampledOutcome& out) {
+  icl::Stream fixed{1};
+  const icl::TestDistribution law =
+      icl::make_test_distribution(icl::expand_shift("none")[0], run.covariance, run.setup.n_train, fixed);
+  const icl::LsaPredictors lsa{Eigen::MatrixXd(), run.loss.optimum_matrix(), run.loss.one_step_eta(), {}, {}};
+  icl::McSettings settings;
+  settings.prompts = 20000;
+  settings.target_rel_se = 0.0;
+  return icl::monte_carlo(law, lsa, settings, icl::StreamKey{99, 98, 97}, &out.predictor)[icl::Predictor::model];
+}
+
+int compare(const std::string& a, const std::string& b, std::int64_t steps) {
+  double mean[2], se[2];
+  const std::string devices[2] = {a, b};
+  for (int k = 0; k < 2; ++k) {
+    Run run("gpt2(3, 2, 64)", 5, 10, devices[k]);
+    run.setup.options.steps = steps;
+    run.setup.options.lr = 1e-3;
+    run.setup.options.schedule = icl::TrainOptions::Schedule::cosine;
+    const icl::SampledOutcome out = icl::train_sampled(run.setup);
+    if (out.status != icl::TrainingStatus::trained) {
+      std::printf("gpt2(3, 2, 64) on %s: %s\n", devices[k].c_str(), std::string(icl::to_string(out.status)).c_str());
+      return 1;
+    }
+    const icl::RiskEstimate r = held_out(run, out);
+    mean[k] = r.mean;
+    se[k] = r.se;
+    std::printf("gpt2(3, 2, 64), d = 5, N = 10, %lld steps on %-7s: held-out error %.5f +- %.5f (zero predictor 5), "
+                "training loss %.5f, %.1f s\n", static_cast<long long>(steps), devices[k].c_str(), r.mean, r.se,
+                out.loss_final, out.seconds);
+  }
+  const double difference = mean[0] - mean[1], bound = 3.0 * std::hypot(se[0], se[1]);
+  const bool same = std::abs(difference) <= bound;
+  std::printf("difference %+.5f, three standard errors %.5f: %s\n", difference, bound,
+              same ? "the same error within the Monte-Carlo error" : "DIFFERENT");
+  return same ? 0 : 1;
+}
+
+int step(const std::string& device, const std::string& precision) {
+  const auto seconds_of = [&](std::int64_t steps) {
+    Run run("gpt2(12, 8, 256)", 20, 40, device);
+    run.setup.options.steps = steps;
+    run.setup.options.lr = 1e-4;
+    run.setup.options.batch = 64;
+    run.setup.options.precision = icl::parse_precision(precision);
+    run.setup.options.threads = std::max(1, std::atoi(std::getenv("ICL_CHECK_THREADS") ? std::getenv("ICL_CHECK_THREADS") : "1"));
+    const auto start = std::chrono::steady_clock::now();
+    const icl::SampledOutcome out = icl::train_sampled(run.setup);
+    if (out.status != icl::TrainingStatus::trained) std::printf("  (the run ended %s)\n", std::string(icl::to_string(out.status)).c_str());
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  // A run of `few` steps pays the set-up (model, first CUDA kernels); the difference to one of
+  // `few + timed` steps is `timed` steps.
+  const std::int64_t few = 10, timed = device == "cpu" ? 20 : 200;
+  std::vector<double> per_step;
+  for (int round = 0; round < 3; ++round) {
+    const double a = seconds_of(few), b = seconds_of(few + timed);
+    per_step.push_back((b - a) / static_cast<double>(timed));
+  }
+  std::sort(per_step.begin(), per_step.end());
+  const double median = per_step[1];
+  std::printf("gpt2(12, 8, 256), d = 20, N = 40, batch 64, %s, %s: %.2f ms a step (median of 3; %.2f to %.2f)\n",
+              device.c_str(), precision.c_str(), 1e3 * median, 1e3 * per_step[0], 1e3 * per_step[2]);
+  std::printf("the paper's run, 500,000 such steps: %.1f hours (its curriculum's shorter early prompts make it less)\n",
+              500000.0 * median / 3600.0);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() >= 3 && args[0] == "compare")
+    return compare(args[1], args[2], args.size() > 3 ? std::atoll(args[3].c_str()) : 4000);
+  if (args.size() >= 2 && args[0] == "step") return step(args[1], args.size() > 2 ? args[2] : "fp32");
+  std::fprintf(stderr, "usage: gpu_check compare DEVICE_A DEVICE_B [STEPS] | gpu_check step DEVICE [fp32|tf32|bf16]\n");
+  return 2;
+}
