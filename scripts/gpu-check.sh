@@ -6,6 +6,7 @@
 #   1. runs the models' tests on cuda (ICL_TEST_DEVICE=cuda);
 #   2. trains gpt2(3, 2, 64) at d = 5 on cuda and on cpu with the same seed and compares their
 #      held-out errors on the same prompts (within three Monte-Carlo standard errors);
+#   2b. trains it on cuda in fp32, tf32 and bf16: the precisions' held-out errors against fp32's;
 #   3. times a training step of gpt2(12, 8, 256) at d = 20, N = 40, batch 64 on the GPU, in
 #      fp32, tf32 and bf16, beside the same model in PyTorch from Python (bench/gpt2_step.py);
 #   4. prints the wall time of one paper-scale GPT-2 run (500,000 steps) at that rate.
@@ -56,6 +57,9 @@ check env ICL_TEST_DEVICE=cuda CUBLAS_WORKSPACE_CONFIG=:4096:8 timeout 300 build
 
 step "2. gpt2(3, 2, 64), d = 5: cuda against cpu, the same seed"
 check timeout 240 build-gpu/tests/gpu_check compare cuda cpu 4000
+
+step "2b. the precisions' accuracy: gpt2(3, 2, 64), d = 5, in fp32, tf32 and bf16 on cuda"
+check timeout 180 build-gpu/tests/gpu_check precisions cuda 4000
 
 step "3. a training step of gpt2(12, 8, 256), d = 20, N = 40, batch 64"
 # The target: the C++ step at least as fast as PyTorch's from Python, in each precision.

@@ -3,6 +3,8 @@
 //     trains gpt2(3, 2, 64) at d = 5, N = 10 with the same seed on both devices and compares their
 //     held-out errors on the same 20,000 test prompts: exit 1 when they differ by more than three
 //     standard errors of the difference of two independent Monte-Carlo estimates;
+//   gpu_check precisions DEVICE [STEPS]
+//     the same training in fp32, tf32 and bf16 on DEVICE, each one's held-out error against fp32's;
 //   gpu_check step DEVICE [PRECISION]
 //     the median seconds of one training step of gpt2(12, 8, 256) at d = 20, N = 40, batch 64
 //     (Adam; prompts drawn, moved to the device, forward, backward, update) and the wall time of
@@ -57,31 +59,49 @@ icl::RiskEstimate held_out(const Run& run, const icl::SampledOutcome& out) {
   return icl::monte_carlo(law, lsa, settings, icl::StreamKey{99, 98, 97}, &out.predictor)[icl::Predictor::model];
 }
 
-int compare(const std::string& a, const std::string& b, std::int64_t steps) {
-  double mean[2], se[2];
-  const std::string devices[2] = {a, b};
-  for (int k = 0; k < 2; ++k) {
-    Run run("gpt2(3, 2, 64)", 5, 10, devices[k]);
-    run.setup.options.steps = steps;
-    run.setup.options.lr = 1e-3;
-    run.setup.options.schedule = icl::TrainOptions::Schedule::cosine;
-    const icl::SampledOutcome out = icl::train_sampled(run.setup);
-    if (out.status != icl::TrainingStatus::trained) {
-      std::printf("gpt2(3, 2, 64) on %s: %s\n", devices[k].c_str(), std::string(icl::to_string(out.status)).c_str());
-      return 1;
-    }
-    const icl::RiskEstimate r = held_out(run, out);
-    mean[k] = r.mean;
-    se[k] = r.se;
-    std::printf("gpt2(3, 2, 64), d = 5, N = 10, %lld steps on %-7s: held-out error %.5f +- %.5f (zero predictor 5), "
-                "training loss %.5f, %.1f s\n", static_cast<long long>(steps), devices[k].c_str(), r.mean, r.se,
-                out.loss_final, out.seconds);
+// gpt2(3, 2, 64) at d = 5, N = 10 trained for `steps` on `device` in `precision`, and its error
+// on the held-out prompts; false (said) when the training did not end trained.
+bool small_run(const std::string& device, const std::string& precision, std::int64_t steps, icl::RiskEstimate& r) {
+  Run run("gpt2(3, 2, 64)", 5, 10, device);
+  run.setup.options.steps = steps;
+  run.setup.options.lr = 1e-3;
+  run.setup.options.schedule = icl::TrainOptions::Schedule::cosine;
+  run.setup.options.precision = icl::parse_precision(precision);
+  const icl::SampledOutcome out = icl::train_sampled(run.setup);
+  if (out.status != icl::TrainingStatus::trained) {
+    std::printf("gpt2(3, 2, 64) on %s, %s: %s\n", device.c_str(), precision.c_str(),
+                std::string(icl::to_string(out.status)).c_str());
+    return false;
   }
-  const double difference = mean[0] - mean[1], bound = 3.0 * std::hypot(se[0], se[1]);
+  r = held_out(run, out);
+  std::printf("gpt2(3, 2, 64), d = 5, N = 10, %lld steps on %-7s %s: held-out error %.5f +- %.5f (zero predictor 5), "
+              "training loss %.5f, %.1f s\n", static_cast<long long>(steps), device.c_str(), precision.c_str(), r.mean,
+              r.se, out.loss_final, out.seconds);
+  return true;
+}
+
+// Two devices, the same seed: exit 1 unless their held-out errors agree within three standard
+// errors of the difference of two independent estimates.
+int compare(const std::string& a, const std::string& b, std::int64_t steps) {
+  icl::RiskEstimate r[2];
+  if (!small_run(a, "fp32", steps, r[0]) || !small_run(b, "fp32", steps, r[1])) return 1;
+  const double difference = r[0].mean - r[1].mean, bound = 3.0 * std::hypot(r[0].se, r[1].se);
   const bool same = std::abs(difference) <= bound;
   std::printf("difference %+.5f, three standard errors %.5f: %s\n", difference, bound,
               same ? "the same error within the Monte-Carlo error" : "DIFFERENT");
   return same ? 0 : 1;
+}
+
+// The precisions' trade-off in accuracy on one device: each one's held-out error against fp32's
+// (what they cost in time is `step`'s). Exit 1 only when a training fails.
+int precisions(const std::string& device, std::int64_t steps) {
+  icl::RiskEstimate fp32, other;
+  if (!small_run(device, "fp32", steps, fp32)) return 1;
+  for (const char* precision : {"tf32", "bf16"}) {
+    if (!small_run(device, precision, steps, other)) return 1;
+    std::printf("  %s - fp32: %+.5f +- %.5f\n", precision, other.mean - fp32.mean, std::hypot(other.se, fp32.se));
+  }
+  return 0;
 }
 
 int step(const std::string& device, const std::string& precision) {
@@ -120,7 +140,10 @@ int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   if (args.size() >= 3 && args[0] == "compare")
     return compare(args[1], args[2], args.size() > 3 ? std::atoll(args[3].c_str()) : 4000);
+  if (args.size() >= 2 && args[0] == "precisions")
+    return precisions(args[1], args.size() > 2 ? std::atoll(args[2].c_str()) : 4000);
   if (args.size() >= 2 && args[0] == "step") return step(args[1], args.size() > 2 ? args[2] : "fp32");
-  std::fprintf(stderr, "usage: gpu_check compare DEVICE_A DEVICE_B [STEPS] | gpu_check step DEVICE [fp32|tf32|bf16]\n");
+  std::fprintf(stderr, "usage: gpu_check compare DEVICE_A DEVICE_B [STEPS] | gpu_check precisions DEVICE [STEPS] | "
+               "gpu_check step DEVICE [fp32|tf32|bf16]\n");
   return 2;
 }
