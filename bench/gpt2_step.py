@@ -29,6 +29,9 @@ def parse():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--steps", type=int, default=200, help="steps timed in each of three rounds")
     ap.add_argument("--threads", type=int, default=1, help="threads on the CPU (torch's and its BLAS's)")
+    ap.add_argument("--deterministic", action="store_true",
+                    help="deterministic algorithms, as the C++ trainer on a GPU (torch.use_deterministic_algorithms, "
+                         "CUBLAS_WORKSPACE_CONFIG=:4096:8)")
     return ap.parse_args()
 
 
@@ -39,6 +42,8 @@ if ARGS is not None:
     # trainer bounds it (models/trainer.cpp).
     for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = str(ARGS.threads)
+    if ARGS.deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
@@ -54,6 +59,8 @@ def main():
     if cuda:
         torch.backends.cuda.matmul.allow_tf32 = a.precision == "tf32"
         torch.backends.cudnn.allow_tf32 = a.precision == "tf32"
+        torch.backends.cudnn.benchmark = False
+    torch.use_deterministic_algorithms(a.deterministic)
     torch.manual_seed(0)
     model = Gpt2(a.d, a.layers, a.heads, a.width, 2 * (a.n + 1)).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
@@ -86,7 +93,7 @@ def main():
         rounds.append((time.perf_counter() - start) / a.steps)
     name = torch.cuda.get_device_name(device) if cuda else "cpu"
     print(f"PyTorch {torch.__version__} from Python, gpt2({a.layers}, {a.heads}, {a.width}), d = {a.d}, N = {a.n}, "
-          f"batch {a.batch}, {a.device} ({name}), {a.precision}: {1e3 * statistics.median(rounds):.2f} ms a step "
+          f"batch {a.batch}, {a.device} ({name}), {a.precision}{', deterministic' if a.deterministic else ''}: {1e3 * statistics.median(rounds):.2f} ms a step "
           f"(median of 3; {1e3 * min(rounds):.2f} to {1e3 * max(rounds):.2f})")
 
 

@@ -12,7 +12,17 @@
 
 namespace icl {
 
-int cuda_devices() { return torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0; }
+namespace {
+// cuBLAS's GEMMs are deterministic with a fixed workspace, which libtorch reads from the
+// environment at its first matrix product (a user's own setting is kept). Set where the sweep
+// first asks for its GPUs, on the main thread before any other starts, and again before a run.
+void fix_cublas_workspace() { ::setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", 0); }
+}  // namespace
+
+int cuda_devices() {
+  fix_cublas_workspace();
+  return torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+}
 
 bool device_available(const std::string& device, std::string& why) {
   try {
@@ -61,9 +71,7 @@ std::string device_name(const std::string& device) {
 namespace models {
 
 void use_cuda_numerics(TrainOptions::Precision precision) {
-  // cuBLAS's GEMMs are deterministic with a fixed workspace, which it reads from the environment
-  // when it starts (a user's own setting is kept).
-  ::setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", 0);
+  fix_cublas_workspace();
   auto& context = at::globalContext();
   // Deterministic algorithms where libtorch has them; an operation without one throws rather than
   // differ run to run (docs/interface.md, "Determinism").

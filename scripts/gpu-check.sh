@@ -8,7 +8,8 @@
 #      held-out errors on the same prompts (within three Monte-Carlo standard errors);
 #   2b. trains it on cuda in fp32, tf32 and bf16: the precisions' held-out errors against fp32's;
 #   3. times a training step of gpt2(12, 8, 256) at d = 20, N = 40, batch 64 on the GPU, in
-#      fp32, tf32 and bf16, beside the same model in PyTorch from Python (bench/gpt2_step.py);
+#      fp32, tf32 and bf16, beside PyTorch from Python (bench/gpt2_step.py) with the same
+#      deterministic algorithms the C++ trainer uses on a GPU (failing where the C++ step is slower);
 #   4. prints the wall time of one paper-scale GPT-2 run (500,000 steps) at that rate.
 # Usage: bash scripts/gpu-check.sh [DEPS]
 #   DEPS (default gpu-deps): Eigen and GoogleTest for a machine without them (scripts/gpu-deps.sh
@@ -16,7 +17,7 @@
 # Exits non-zero when a step fails; the last line says which. Under 10 minutes on one H100.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-deps=${1:-gpu-deps}
+deps=$(realpath -m "${1:-gpu-deps}")
 python=${PYTHON:-python3}
 start=$SECONDS
 failed=()
@@ -36,10 +37,23 @@ PY
 step "build (ICL_BUILD_PROGRAM=OFF) against PyTorch's libtorch"
 prefix=$($python -c 'import torch; print(torch.utils.cmake_prefix_path)')
 args=(-DCMAKE_BUILD_TYPE=Release -DICL_BUILD_PROGRAM=OFF)
-[ -d "$deps/eigen3" ] && prefix="$prefix;$PWD/$deps/eigen3"
-[ -d "$deps/googletest" ] && args+=("-DICL_GTEST_SOURCE=$PWD/$deps/googletest")
-# PyTorch's wheels carry cuDNN, cuBLAS and the CUDA runtime in site-packages/nvidia: their CMake
-# files find the toolkit's nvcc for its headers.
+[ -d "$deps/eigen3" ] && prefix="$prefix;$deps/eigen3"
+[ -d "$deps/googletest" ] && args+=("-DICL_GTEST_SOURCE=$deps/googletest")
+# A CUDA libtorch's CMake files (Caffe2's cuda.cmake) need the CUDA toolkit: nvcc, of the major
+# version PyTorch was built with, for the runtime's headers. NVTX from the toolkit
+# (USE_SYSTEM_NVTX: libtorch 2.4-2.7 with CUDA 12.9 otherwise miss CUDA::nvToolsExt), and the
+# GPU's own architecture (no probing).
+nvcc=$(command -v nvcc || ls "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" 2>/dev/null || true)
+if [ -z "$nvcc" ]; then
+  echo "gpu-check: FAILED: no nvcc (the CUDA toolkit) on PATH or in \$CUDA_HOME/bin: a CUDA libtorch's CMake files need it"
+  exit 1
+fi
+"$nvcc" --version | tail -2
+torch_cuda=$($python -c 'import torch; print(torch.version.cuda)')
+arch=$($python -c 'import torch; print("%d.%d" % torch.cuda.get_device_capability(0))')
+echo "nvcc $nvcc; PyTorch built with CUDA $torch_cuda; GPU architecture $arch"
+args+=("-DCMAKE_CUDA_COMPILER=$nvcc" "-DCUDAToolkit_ROOT=$(dirname "$(dirname "$nvcc")")" -DUSE_SYSTEM_NVTX=ON
+       "-DTORCH_CUDA_ARCH_LIST=$arch")
 cmake -S . -B build-gpu "${args[@]}" "-DCMAKE_PREFIX_PATH=$prefix" > build-gpu.log 2>&1 &&
   cmake --build build-gpu -j"$(nproc)" --target model_tests gpu_check >> build-gpu.log 2>&1
 status=$?
@@ -67,15 +81,21 @@ ms() { grep -o '[0-9.]* ms a step' | head -1 | cut -d' ' -f1; }
 for precision in fp32 tf32 bf16; do
   cpp=$(timeout 150 build-gpu/tests/gpu_check step cuda $precision 2>&1) || failed+=("gpu_check step cuda $precision")
   echo "$cpp"
-  py=$(timeout 150 $python bench/gpt2_step.py --device cuda --precision $precision 2>&1) || failed+=("gpt2_step.py $precision")
+  py=$(timeout 150 $python bench/gpt2_step.py --device cuda --precision $precision --deterministic 2>&1) ||
+    failed+=("gpt2_step.py $precision")
   echo "$py"
   a=$(echo "$cpp" | ms) b=$(echo "$py" | ms)
   if [ -n "$a" ] && [ -n "$b" ]; then
     verdict=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f", b / a }')
-    echo "$precision: C++ $a ms, PyTorch from Python $b ms a step: the C++ step $verdict times as fast"
+    echo "$precision: C++ $a ms, PyTorch from Python $b ms a step (both deterministic): the C++ step $verdict times as fast"
     awk -v a="$a" -v b="$b" 'BEGIN { exit !(a <= b) }' || failed+=("$precision: the C++ step slower than PyTorch's")
+  else
+    failed+=("$precision: no step time to compare")
   fi
 done
+
+# For the record: PyTorch as most users run it, without deterministic algorithms.
+timeout 150 $python bench/gpt2_step.py --device cuda --precision fp32
 
 echo
 echo "gpu-check: $((SECONDS - start)) s"

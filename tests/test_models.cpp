@@ -25,6 +25,13 @@ std::string test_device() {
   return device != nullptr && *device != '\0' ? device : "cpu";
 }
 
+// On a GPU some tests multiply before any training sets cuBLAS's fixed workspace, which libtorch
+// reads once: the process starts with it, as the program does (models/devices.cpp).
+const bool kCublasWorkspace = [] {
+  if (test_device() != "cpu") ::setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", 0);
+  return true;
+}();
+
 struct Fixture {
   Fixture(const std::string& spectrum, int d, int n, const std::string& model = "lsa")
       : covariance(icl::make_covariance(spectrum, d)), loss(icl::make_population_loss(covariance, n)) {
