@@ -39,6 +39,10 @@ std::unique_ptr<TorchModel> make_gpt2(const SampledSetup& setup, torch::Device d
 // as `precision` says (models/devices.cpp).
 void use_cuda_numerics(TrainOptions::Precision precision);
 
+// Adam whose update is a few multi-tensor kernels for all parameters (the trainer's Adam on a GPU);
+// on the CPU bitwise torch::optim::Adam, whose state and checkpoints it shares (models/trainer.cpp).
+std::unique_ptr<torch::optim::Optimizer> make_multi_tensor_adam(std::vector<torch::Tensor> params, double lr);
+
 // Helpers shared by the models.
 torch::Tensor to_tensor(const double* data, std::vector<std::int64_t> shape, torch::Dtype dtype, torch::Device device);
 // A block of test prompts as tensors: x (count, m, d), y (count, m), q (count, 1, d).

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
 
 #include "covariance.hpp"
 #include "gradient_flow.hpp"
@@ -339,6 +340,37 @@ TEST(Models, TrainingIsDeterministic) {
   const icl::SampledOutcome b = train(f, 30, 1e-3);
   EXPECT_EQ(a.loss_final, b.loss_final);
   EXPECT_EQ(held_out(f, a, 300).mean, held_out(f, b, 300).mean);
+}
+
+// The trainer's Adam on a GPU, its update in multi-tensor kernels, is torch::optim::Adam: on the CPU
+// bitwise, step by step, over GPT-2's 30 parameters; and its state is Adam's (a checkpoint of one
+// loads into the other).
+TEST(Models, MultiTensorAdamIsTorchsAdamBitwise) {
+  Fixture f("random_exp", 3, 6, "gpt2(2, 2, 16)");
+  f.setup.options.device = "cpu";
+  auto a = icl::models::make_gpt2(f.setup, torch::kCPU), b = icl::models::make_gpt2(f.setup, torch::kCPU);
+  torch::optim::Adam adam(a->parameters(), torch::optim::AdamOptions(1e-2));
+  const auto multi = icl::models::make_multi_tensor_adam(b->parameters(), 1e-2);
+  icl::TrainingBatch batch;
+  for (int step = 0; step < 6; ++step) {
+    icl::Stream s{1, 2, static_cast<std::uint64_t>(step)};
+    icl::sample_training_batch(f.covariance, 8, 7, 3, s, batch);
+    EXPECT_EQ(a->loss_and_grad(batch), b->loss_and_grad(batch)) << "step " << step;
+    adam.step();
+    multi->step();
+  }
+  const auto pa = a->parameters(), pb = b->parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (std::size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i])) << "parameter " << i;
+  torch::serialize::OutputArchive saved;
+  multi->save(saved);
+  std::ostringstream bytes;
+  saved.save_to(bytes);
+  torch::serialize::InputArchive loaded;
+  std::istringstream in(bytes.str());
+  loaded.load_from(in);
+  torch::optim::Adam again(a->parameters(), torch::optim::AdamOptions(1e-2));
+  EXPECT_NO_THROW(again.load(loaded));
 }
 
 // A run continued from a checkpoint taken in the middle of its training ends bitwise as the
