@@ -34,7 +34,7 @@ std::optional<std::string> information(const po::variables_map& vm, const po::op
          << options;
     return text.str();
   }
-  if (vm.count("version")) return "icl-sweep " + tool_version() + " (" + git_commit() + ")\n";
+  if (vm.count("version")) return program_identity() + "\n";  // the build as a resume checks it: libtorch, cpu or cuda
   if (vm.count("describe-keys")) return describe_keys();
   if (vm.count("describe-columns")) return describe_columns();
   if (vm.count("describe-predictors")) return describe_predictors();
