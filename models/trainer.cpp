@@ -240,7 +240,11 @@ State load_state(const std::string& bytes, TorchModel& model, torch::optim::Opti
                  std::vector<TrainingSample>& trajectory, std::uint64_t train_key) {
   torch::serialize::InputArchive archive;
   std::istringstream in(bytes);
-  archive.load_from(in);
+  // Onto this run's device, whichever GPU (or the CPU) wrote it: a checkpoint of a run on cuda:1
+  // continues on the rank that takes the run up, cuda:0 say, with its optimizer state beside the
+  // parameters.
+  const auto params_now = model.parameters();
+  archive.load_from(in, params_now.empty() ? torch::Device(torch::kCPU) : params_now.front().device());
   // A fresh tensor per read: reading into a defined tensor keeps that tensor's type.
   const auto read = [&](const std::string& key) {
     torch::Tensor t;
@@ -268,7 +272,7 @@ State load_state(const std::string& bytes, TorchModel& model, torch::optim::Opti
   if (t.numel() != 2) throw std::runtime_error("the checkpoint's loss sums have another length");
   state.tail_sum = t[0].item<double>();
   state.late_max = t[1].item<double>();
-  t = read("trajectory").contiguous();
+  t = read("trajectory").to(torch::kCPU).contiguous();
   const double* v = t.data_ptr<double>();
   if (static_cast<std::size_t>(t.numel()) != 4 * trajectory.size())
     throw std::runtime_error("the checkpoint's loss curve has another length");

@@ -31,7 +31,8 @@ SweepOutcome lead_sweep(const SweepConfig& config, const Grid& grid, int ranks, 
     return on_gpu[a] != on_gpu[b] ? on_gpu[a] > on_gpu[b] : cost[a] > cost[b];
   });
   workload.cost = [&grid](std::uint64_t id) { return grid.cost_estimate(id); };
-  workload.device_class = [&on_gpu](std::uint64_t id) { return static_cast<int>(on_gpu[id]); };
+  // A copy (a byte a run): the dispatch may outlive this frame on an abandoned computing thread.
+  workload.device_class = [on_gpu](std::uint64_t id) { return static_cast<int>(on_gpu[id]); };
   workload.rows_per_run = grid.conditions_per_run();
 
   double cost_left[CostRates::kClasses] = {0.0, 0.0};

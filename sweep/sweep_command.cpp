@@ -195,7 +195,7 @@ int check_devices(const SweepConfig& config, const std::vector<std::string>& sai
       refused.push_back(line.substr(1));
       continue;
     }
-    const std::size_t open = line.rfind(" (");  // "rank 3 on h (node-local rank 1): cuda:1 (NAME)"
+    const std::size_t open = line.find(" (", line.find("): "));  // "rank 3 on h (node-local rank 1): cuda:1 (NAME)"
     const std::string name = line.substr(open + 2, line.size() - open - 3);
     if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
   }
