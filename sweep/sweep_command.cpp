@@ -157,47 +157,51 @@ std::optional<int> open_store(const SweepConfig& config, const Grid& grid, const
 
 namespace {
 
-// The device this rank trains its sampled models on (train.device), found and checked here before
-// anything is written: cpu, or cuda:N. `said` is this rank's line for rank 0: its device and the
-// GPU's name, or, after '!', why it has none.
-std::string rank_training_device(const SweepConfig& config, const MpiSession& mpi, std::string& said) {
+// What this rank trains its sampled models on (train.device), found and checked here before
+// anything is written.
+struct RankDevice {
+  std::string device = "cpu";  // cpu, or cuda:k
+  std::string said;            // for rank 0: "rank 3 on h (node-local rank 1): cuda:1", or why it has none; empty on the CPU
+  std::string gpu;             // the GPU's name; empty where the rank has none
+};
+
+RankDevice rank_training_device(const SweepConfig& config, const MpiSession& mpi) {
+  RankDevice out;
   const DeviceRequest request = parse_device(config.train.device);
   const bool sampled = std::any_of(config.model.begin(), config.model.end(), [](const ModelSpec& m) { return m.sampled(); });
-  if (!request.cuda || !sampled) return "cpu";
+  if (!request.cuda || !sampled) return out;
   char host[256] = "?";
   ::gethostname(host, sizeof host - 1);
   const std::string where = "rank " + std::to_string(mpi.rank()) + " on " + host + " (node-local rank " +
                             std::to_string(mpi.local_rank()) + ")";
   try {
     const ModelsApi& models = models_library();
-    const std::string device = rank_device(request, mpi.local_rank(), models.cuda_devices());
+    out.device = rank_device(request, mpi.local_rank(), models.cuda_devices());
     std::string why;
-    if (!models.device_available(device, why)) {
-      said = "!" + where + ": " + why;
-      return device;
+    if (!models.device_available(out.device, why)) {
+      out.said = where + ": " + why;
+      return out;
     }
-    said = where + ": " + device + " (" + models.device_name(device) + ")";
-    return device;
+    out.said = where + ": " + out.device;
+    out.gpu = models.device_name(out.device);
   } catch (const std::exception& e) {
-    said = "!" + where + ": " + e.what();
-    return "cpu";
+    out.said = where + ": " + e.what();
   }
+  return out;
 }
 
-// Rank 0: every rank's device line; exit 2 (the config's file, key and value, and each rank
-// without its device) when one has none, else the start-up line and `summary`, what the progress
-// line says ("4 ranks on cuda: NVIDIA H100 80GB HBM3").
-int check_devices(const SweepConfig& config, const std::vector<std::string>& said, std::string& summary) {
+// Rank 0, from every rank's line and GPU: exit 2 (the config's file, key and value, and the first
+// rank without its device) when one has none, else the start-up lines and `summary`, what the
+// progress line says ("4 rank(s) on cuda: NVIDIA H100 80GB HBM3, fp32").
+int check_devices(const SweepConfig& config, const std::vector<std::string>& said, const std::vector<std::string>& gpus,
+                  std::string& summary) {
+  if (said.empty() || said.front().empty()) return kProceed;  // the CPU: every rank alike
   std::vector<std::string> refused, names;
-  for (const std::string& line : said) {
-    if (line.empty()) continue;
-    if (line.front() == '!') {
-      refused.push_back(line.substr(1));
-      continue;
-    }
-    const std::size_t open = line.find(" (", line.find("): "));  // "rank 3 on h (node-local rank 1): cuda:1 (NAME)"
-    const std::string name = line.substr(open + 2, line.size() - open - 3);
-    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  for (std::size_t r = 0; r < said.size(); ++r) {
+    if (gpus[r].empty())
+      refused.push_back(said[r]);
+    else if (std::find(names.begin(), names.end(), gpus[r]) == names.end())
+      names.push_back(gpus[r]);
   }
   if (!refused.empty()) {
     std::string why = refused.front();
@@ -206,13 +210,13 @@ int check_devices(const SweepConfig& config, const std::vector<std::string>& sai
                  ConfigError(config.source, "train", "device", config.train.device, why).what());
     return kExitBadInput;
   }
-  if (said.empty() || said.front().empty()) return kProceed;  // cpu
   std::string joined;
   for (const std::string& name : names) joined += (joined.empty() ? "" : ", ") + name;
   summary = std::to_string(said.size()) + " rank(s) on cuda: " + joined + ", " +
             std::string(to_string(config.train.precision));
   std::fprintf(stderr, "icl-sweep: sampled models train on %s\n", summary.c_str());
-  for (std::size_t r = 0; r < said.size() && r < 16; ++r) std::fprintf(stderr, "icl-sweep:   %s\n", said[r].c_str());
+  for (std::size_t r = 0; r < said.size() && r < 16; ++r)
+    std::fprintf(stderr, "icl-sweep:   %s (%s)\n", said[r].c_str(), gpus[r].c_str());
   if (said.size() > 16) std::fprintf(stderr, "icl-sweep:   and %zu more ranks\n", said.size() - 16);
   return kProceed;
 }
@@ -263,11 +267,12 @@ int run_sweep(const SweepConfig& config, const Grid& grid, const MpiSession& mpi
   std::optional<Extension> extension;
   // Each rank's device first: a rank that cannot train where the config says stops the sweep
   // before anything is written. `local`: the config as this rank's runs see it (its own device).
-  std::string said, devices;
+  const RankDevice mine = rank_training_device(config, mpi);
   SweepConfig local = config;
-  local.train.device = rank_training_device(config, mpi, said);
-  const std::vector<std::string> every_rank_said = gather(said);
-  int start = mpi.rank() == 0 ? check_devices(config, every_rank_said, devices) : kProceed;
+  local.train.device = mine.device;
+  const std::vector<std::string> said = gather(mine.said), gpus = gather(mine.gpu);
+  std::string devices;
+  int start = mpi.rank() == 0 ? check_devices(config, said, gpus, devices) : kProceed;
   if (mpi.rank() == 0 && start == kProceed) {
     extension = plan_extension(config, grid, cl, start);
     if (start == kProceed) start = open_store(config, grid, cl, mpi.size(), store).value_or(kProceed);

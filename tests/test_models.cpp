@@ -14,6 +14,7 @@
 #include "theory.hpp"
 #include "torch_model.hpp"
 #include "training_prompts.hpp"
+#include "model_run.hpp"
 
 namespace {
 
@@ -33,25 +34,10 @@ const bool kCublasWorkspace = [] {
   return true;
 }();
 
-struct Fixture {
+// The model tests' runs, on ICL_TEST_DEVICE.
+struct Fixture : icl::test::ModelRun {
   Fixture(const std::string& spectrum, int d, int n, const std::string& model = "lsa")
-      : covariance(icl::make_covariance(spectrum, d)), loss(icl::make_population_loss(covariance, n)) {
-    setup.model = icl::parse_model(model);
-    setup.covariance = &covariance;
-    setup.loss = &loss;
-    setup.d = d;
-    setup.n_train = n;
-    setup.sigma = 0.3;
-    setup.max_test_m = n;
-    setup.trajectory_points = 16;
-    setup.seed = 11;
-    setup.train_key = 12;
-    setup.init_seed = 2;
-    setup.options.device = test_device();
-  }
-  icl::Covariance covariance;
-  icl::PopulationLoss loss;
-  icl::SampledSetup setup;
+      : ModelRun(spectrum, d, n, model, test_device()) {}
 };
 
 RowMatrix matrix_of(const torch::Tensor& t) {
@@ -172,17 +158,7 @@ icl::SampledOutcome train(Fixture& f, std::int64_t steps, double lr) {
   return icl::train_sampled(f.setup);
 }
 
-// The model's Monte-Carlo error on held-out prompts of the training distribution.
-icl::RiskEstimate held_out(const Fixture& f, const icl::SampledOutcome& out, int prompts) {
-  icl::Stream fixed{1};
-  const icl::TestDistribution dist =
-      icl::make_test_distribution(icl::expand_shift("none")[0], f.covariance, f.setup.n_train, fixed);
-  const icl::LsaPredictors lsa{MatrixXd(), f.loss.optimum_matrix(), f.loss.one_step_eta(), {}, {}};
-  icl::McSettings settings;
-  settings.prompts = prompts;
-  settings.target_rel_se = 0.0;  // exactly settings.prompts
-  return icl::monte_carlo(dist, lsa, settings, icl::StreamKey{99, 98, 97}, &out.predictor)[icl::Predictor::model];
-}
+using icl::test::held_out;
 
 TEST(Models, SampledLsaFromThePaperInitialisationReachesTheOptimum) {
   Fixture f("power(1)", 3, 10);

@@ -246,6 +246,8 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
   result.rows.resize(conditions);
   result.trajectory.assign(config.flow.trajectory_points, StoredSample{kNaN, kNaN, kNaN, kNaN});
   result.parameters.assign(static_cast<std::size_t>(run.model.stored_parameters(run.d)), kNaN);
+  // This rank's device for a sampled model (config.train.device: cpu or cuda:k), -1 the CPU.
+  const std::int32_t device = run.model.sampled() ? parse_device(config.train.device).index : -1;
   for (std::uint64_t c = 0; c < conditions; ++c) {
     ResultRow& row = result.rows[c];
     row = blank_row();
@@ -256,7 +258,7 @@ TaskResult run_task(const SweepConfig& config, const Grid& grid, std::uint64_t t
     set_grid_columns(row, run, cond);
     row.mc_prompts = 0;  // the prompts drawn, once evaluated
     row.rank = rank;
-    row.device = run.model.sampled() ? parse_device(config.train.device).index : -1;  // this rank's: cpu or cuda:k
+    row.device = device;
   }
 
   const auto abandon = [&] {

@@ -14,55 +14,27 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstdint>
 #include <string>
 #include <vector>
 
-#include "covariance.hpp"
-#include "monte_carlo.hpp"
-#include "population_loss.hpp"
-#include "sampled_training.hpp"
-#include "shifts.hpp"
+#include "model_run.hpp"
 
 namespace {
 
-struct Run {
-  Run(const std::string& model, int d, int n, const std::string& device)
-      : covariance(icl::make_covariance("isotropic", d)), loss(icl::make_population_loss(covariance, n)) {
-    setup.model = icl::parse_model(model);
-    setup.covariance = &covariance;
-    setup.loss = &loss;
-    setup.d = d;
-    setup.n_train = n;
-    setup.max_test_m = n;
-    setup.trajectory_points = 16;
+// A run of the check: on the isotropic law, with the check's own seed.
+struct CheckRun : icl::test::ModelRun {
+  CheckRun(const std::string& model, int d, int n, const std::string& device)
+      : ModelRun("isotropic", d, n, model, device) {
     setup.seed = 7;
     setup.train_key = 8;
-    setup.options.device = device;
-    setup.options.optimizer = icl::TrainOptions::Optimizer::adam;
-    setup.options.init = "paper";
   }
-  icl::Covariance covariance;
-  icl::PopulationLoss loss;
-  icl::SampledSetup setup;
 };
-
-// The model's error on 20,000 held-out prompts of the training law, the same prompts for every
-// model (their stream is fixed).
-icl::RiskEstimate held_out(const Run& run, const icl::SampledOutcome& out) {
-  icl::Stream fixed{1};
-  const icl::TestDistribution law =
-      icl::make_test_distribution(icl::expand_shift("none")[0], run.covariance, run.setup.n_train, fixed);
-  const icl::LsaPredictors lsa{Eigen::MatrixXd(), run.loss.optimum_matrix(), run.loss.one_step_eta(), {}, {}};
-  icl::McSettings settings;
-  settings.prompts = 20000;
-  settings.target_rel_se = 0.0;
-  return icl::monte_carlo(law, lsa, settings, icl::StreamKey{99, 98, 97}, &out.predictor)[icl::Predictor::model];
-}
 
 // gpt2(3, 2, 64) at d = 5, N = 10 trained for `steps` on `device` in `precision`, and its error
 // on the held-out prompts; false (said) when the training did not end trained.
 bool small_run(const std::string& device, const std::string& precision, std::int64_t steps, icl::RiskEstimate& r) {
-  Run run("gpt2(3, 2, 64)", 5, 10, device);
+  CheckRun run("gpt2(3, 2, 64)", 5, 10, device);
   run.setup.options.steps = steps;
   run.setup.options.lr = 1e-3;
   run.setup.options.schedule = icl::TrainOptions::Schedule::cosine;
@@ -73,7 +45,7 @@ bool small_run(const std::string& device, const std::string& precision, std::int
                 std::string(icl::to_string(out.status)).c_str());
     return false;
   }
-  r = held_out(run, out);
+  r = icl::test::held_out(run, out, 20000);
   std::printf("gpt2(3, 2, 64), d = 5, N = 10, %lld steps on %-7s %s: held-out error %.5f +- %.5f (zero predictor 5), "
               "training loss %.5f, %.1f s\n", static_cast<long long>(steps), device.c_str(), precision.c_str(), r.mean,
               r.se, out.loss_final, out.seconds);
@@ -106,12 +78,11 @@ int precisions(const std::string& device, std::int64_t steps) {
 
 int step(const std::string& device, const std::string& precision) {
   const auto seconds_of = [&](std::int64_t steps) {
-    Run run("gpt2(12, 8, 256)", 20, 40, device);
+    CheckRun run("gpt2(12, 8, 256)", 20, 40, device);
     run.setup.options.steps = steps;
     run.setup.options.lr = 1e-4;
     run.setup.options.batch = 64;
     run.setup.options.precision = icl::parse_precision(precision);
-    run.setup.options.threads = std::max(1, std::atoi(std::getenv("ICL_CHECK_THREADS") ? std::getenv("ICL_CHECK_THREADS") : "1"));
     const auto start = std::chrono::steady_clock::now();
     const icl::SampledOutcome out = icl::train_sampled(run.setup);
     if (out.status != icl::TrainingStatus::trained) std::printf("  (the run ended %s)\n", std::string(icl::to_string(out.status)).c_str());
